@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Installs what Bulwark needs on a fresh machine, then builds it. Idempotent and quick when
+// nothing changed, so `npm start` and `npm test` can always call it first.
+//   node scripts/ensure-setup.mjs          npm packages + TypeScript build
+//   node scripts/ensure-setup.mjs --test   also the Debian packages the tests drive (twine)
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const forTests = process.argv.includes('--test');
+const run = (cmd, args, opts = {}) =>
+  execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...opts });
+const log = (msg) => process.stderr.write(`[setup] ${msg}\n`);
+
+// 1. npm packages: reinstall when the lock file changed since the last install.
+const stamp = join(root, 'node_modules', '.bulwark-lock-stamp');
+const lock = readFileSync(join(root, 'package-lock.json'), 'utf8');
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lock) {
+  log('installing npm packages (npm ci)…');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, lock);
+}
+
+// 2. Debian packages the end-to-end tests use. We run as root on the project's machines;
+//    elsewhere we say what is missing instead of failing obscurely later.
+if (forTests) {
+  const wanted = [
+    { bin: '/usr/bin/twine', pkg: 'twine' },
+  ];
+  const missing = wanted.filter((w) => !existsSync(w.bin)).map((w) => w.pkg);
+  if (missing.length > 0) {
+    if (process.getuid?.() !== 0) {
+      log(`missing Debian packages: ${missing.join(' ')} (run: sudo apt-get install ${missing.join(' ')})`);
+      process.exit(1);
+    }
+    log(`installing Debian packages: ${missing.join(' ')}…`);
+    run('apt-get', ['update', '-qq']);
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  }
+}
+
+// 3. TypeScript build (incremental: a no-op build takes about a second).
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const started = Date.now();
+run(process.execPath, [tsc, '-p', 'tsconfig.json']);
+if (Date.now() - started > 3000) log(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+// What every subcommand shares: where the data directory is, how to print for people or for
+// scripts (--json), and exit codes that mean something.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+
+export const EXIT = {
+  ok: 0,
+  failure: 1, // the operation failed (verification, conflict, …)
+  usage: 2, // bad command line
+  notFound: 3, // no repository / no such thing
+} as const;
+
+export interface GlobalOptions {
+  data: string;
+  json: boolean;
+}
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals<{ data?: string; json?: boolean }>();
+  return { data: resolve(o.data ?? process.env['BULWARK_DATA'] ?? 'bulwark-data'), json: o.json === true };
+}
+
+/** Prints a result: the JSON value for scripts, or the human text. */
+export function output(opts: GlobalOptions, json: unknown, human: string): void {
+  process.stdout.write(opts.json ? `${JSON.stringify(json)}\n` : `${human}\n`);
+}
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failure,
+    readonly code = 'FAILED'
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `bulwark` command: wires the subcommands (one module each) and maps errors to exit codes.
+import { Command, CommanderError } from 'commander';
+import { NoRepositoryError } from '../repository/repository.js';
+import { registerInit } from './commands/init.js';
+import { registerServe } from './commands/serve.js';
+import { registerUser } from './commands/user.js';
+import { CliError, EXIT } from './context.js';
+
+const program = new Command('bulwark')
+  .description('Bulwark: a PyPI-compatible package index that survives its own compromise (PEP 458/480, TUF)')
+  .option('--data <dir>', 'data directory (default $BULWARK_DATA or ./bulwark-data)')
+  .option('--json', 'print machine-readable JSON on standard output')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerInit(program);
+registerServe(program);
+registerUser(program);
+
+function fail(code: string, message: string, exitCode: number): never {
+  const json = process.argv.includes('--json');
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  process.stderr.write(`bulwark: ${message}\n`);
+  process.exit(exitCode);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exit(e.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
+  if (e instanceof CliError) fail(e.code, e.message, e.exitCode);
+  if (e instanceof NoRepositoryError) fail('NO_REPOSITORY', e.message, EXIT.notFound);
+  fail('INTERNAL', (e as Error).stack ?? String(e), EXIT.failure);
+}

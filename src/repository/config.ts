@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// Repository settings, stored as `config.json` in the data directory. Written last by `init`,
+// so its presence means a complete repository. Expiry periods are policy: PEP defaults here.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../storage/atomic-write.js';
+import type { OnlineRole } from './layout.js';
+
+const DAY = 24 * 3600;
+
+export interface ExpiryPeriods {
+  root: number; // seconds
+  targets: number;
+  claimed: number;
+  'recently-claimed': number;
+  unclaimed: number;
+  bins: number;
+  snapshot: number;
+  timestamp: number;
+}
+
+/** ARCHITECTURE.md: timestamp a day, snapshot and bins a week, offline roles months. */
+export const DEFAULT_EXPIRY: ExpiryPeriods = {
+  root: 365 * DAY,
+  targets: 365 * DAY,
+  claimed: 180 * DAY,
+  'recently-claimed': 7 * DAY,
+  unclaimed: 7 * DAY,
+  bins: 7 * DAY,
+  snapshot: 7 * DAY,
+  timestamp: 1 * DAY,
+};
+
+export interface RepositoryConfig {
+  formatVersion: 1;
+  /** 'demo' keeps offline keys on disk (loudly); 'production' never has them here. */
+  mode: 'demo' | 'production';
+  bins: number;
+  expiry: ExpiryPeriods;
+  /** Key sources of the online roles: `file:<path relative to the data dir>` or `env:<VAR>`. */
+  onlineKeys: Record<OnlineRole, string>;
+  /** Demo mode only: where the offline keys lie. */
+  demoOfflineKeysDir?: string;
+  createdAt: string;
+}
+
+export const CONFIG_FILE = 'config.json';
+
+export async function loadConfig(dataDir: string): Promise<RepositoryConfig | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dataDir, CONFIG_FILE), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const cfg = JSON.parse(text) as RepositoryConfig;
+  if (cfg.formatVersion !== 1) throw new Error(`${join(dataDir, CONFIG_FILE)}: unsupported formatVersion ${String(cfg.formatVersion)}`);
+  return { ...cfg, expiry: { ...DEFAULT_EXPIRY, ...cfg.expiry } };
+}
+
+export async function saveConfig(dataDir: string, cfg: RepositoryConfig): Promise<void> {
+  await writeFileAtomic(join(dataDir, CONFIG_FILE), `${JSON.stringify(cfg, null, 2)}\n`);
+}

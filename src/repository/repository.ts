@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+// An open repository: the state store, the blob store, the online signers, and the two
+// processes that turn uploads into published snapshots (transaction worker → snapshot
+// process). One process runs all of them by default.
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Metadata, type Signer, type SuccinctRoles } from '../tuf/index.js';
+import { FsBlobStore, type BlobStore } from '../storage/blob-store.js';
+import { SqliteState } from '../storage/state/sqlite-state.js';
+import type { StateStore } from '../storage/state/types.js';
+import { Accounts } from './accounts.js';
+import { loadConfig, type RepositoryConfig } from './config.js';
+import { loadSigner } from './keyring.js';
+import { metadataBlobPath, ONLINE_ROLES, ROLES, type OnlineRole } from './layout.js';
+import { silentLogger, type Logger } from './logger.js';
+import { DATABASE_FILE, PUBLIC_DIR, TMP_DIR } from './paths.js';
+import { SnapshotProcess } from './snapshot-process.js';
+import { TransactionWorker } from './transaction-worker.js';
+import { UploadService } from './uploads.js';
+
+export class NoRepositoryError extends Error {
+  constructor(dataDir: string) {
+    super(`no repository in ${dataDir}: run \`bulwark init --data ${dataDir}\` first (or \`bulwark serve\`, which creates a demo one)`);
+    this.name = 'NoRepositoryError';
+  }
+}
+
+export interface OpenOptions {
+  log?: Logger;
+  clock?: () => Date;
+  /** How often to check for online roles close to expiry (ms; default 60 s). */
+  expiryCheckMs?: number;
+  compress?: boolean;
+}
+
+export class Repository {
+  readonly accounts: Accounts;
+  readonly uploads: UploadService;
+  readonly worker: TransactionWorker;
+  readonly publisher: SnapshotProcess;
+  readonly tmpDir: string;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly config: RepositoryConfig,
+    readonly state: StateStore,
+    readonly blobs: BlobStore,
+    readonly bins: SuccinctRoles,
+    signers: Record<OnlineRole, Signer>,
+    private readonly opts: OpenOptions
+  ) {
+    const log = opts.log ?? silentLogger;
+    const clock = opts.clock ?? (() => new Date());
+    this.tmpDir = join(dataDir, TMP_DIR);
+    this.accounts = new Accounts(state);
+    this.publisher = new SnapshotProcess({ state, blobs, config, signers, clock, log, compress: opts.compress ?? true });
+    this.worker = new TransactionWorker({ state, blobs, bins, log, clock, onApplied: () => this.publisher.request() });
+    this.uploads = new UploadService(state, blobs, () => this.worker.kick(), clock);
+  }
+
+  /** Opens the repository in `dataDir` without starting its background processes. */
+  static async open(dataDir: string, opts: OpenOptions = {}): Promise<Repository> {
+    const config = await loadConfig(dataDir);
+    if (!config) throw new NoRepositoryError(dataDir);
+    const signers = {} as Record<OnlineRole, Signer>;
+    for (const role of ONLINE_ROLES) signers[role] = await loadSigner(config.onlineKeys[role], dataDir);
+    const state = new SqliteState(join(dataDir, DATABASE_FILE));
+    const blobs = new FsBlobStore(join(dataDir, PUBLIC_DIR));
+    // The bin layout comes from the published unclaimed role, the one clients follow.
+    const unclaimedState = (await state.roleStates()).find((r) => r.name === ROLES.unclaimed);
+    const unclaimedBytes = unclaimedState && (await blobs.get(metadataBlobPath(ROLES.unclaimed, unclaimedState.version)));
+    const bins = unclaimedBytes && Metadata.parse(unclaimedBytes, 'targets', ROLES.unclaimed).signed.delegations?.succinctRoles;
+    if (!bins) {
+      await state.close();
+      throw new Error(`${dataDir}: the unclaimed role is missing or has no hashed bins; the repository is damaged`);
+    }
+    return new Repository(dataDir, config, state, blobs, bins, signers, opts);
+  }
+
+  /** Recovers from a crash and starts the worker, the snapshot process and the expiry timer. */
+  async start(): Promise<void> {
+    await rm(this.tmpDir, { recursive: true, force: true }); // uploads that were never acknowledged
+    await mkdir(this.tmpDir, { recursive: true });
+    await this.publisher.init();
+    this.worker.kick(); // pending transactions from before a crash
+    this.publisher.request(); // applied but unpublished ones, and anything near expiry
+    this.timer = setInterval(() => {
+      if (this.publisher.needsPublication()) this.publisher.request();
+    }, this.opts.expiryCheckMs ?? 60_000);
+    this.timer.unref();
+  }
+
+  /** Waits until every pending transaction is applied and published. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      await this.worker.idle();
+      await this.publisher.idle();
+      const pending = await this.state.pendingJournal(1);
+      const inputs = await this.state.collectPublishInputs([]);
+      if (pending.length === 0 && inputs.appliedSeqs.length === 0 && inputs.dirtyRoles.length === 0) return;
+      this.worker.kick();
+      this.publisher.request();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.worker.close();
+    await this.publisher.close();
+    await this.state.close();
+  }
+
+  /** Files in tmp/ (for diagnostics). */
+  async tmpFiles(): Promise<string[]> {
+    return readdir(this.tmpDir).catch(() => []);
+  }
+}

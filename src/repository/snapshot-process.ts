@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: Apache-2.0
+// The snapshot process (PEP 458 §Snapshot Process, PEP 480 §5): the single writer of metadata.
+// Each publication takes every role changed by applied project transactions, plus online roles
+// close to expiry, and publishes one consistent snapshot:
+//   1. bins (and other changed roles) as VERSION.ROLE.json          — unreferenced until 3
+//   2. VERSION.snapshot.json                                        — unreferenced until 3
+//   3. database commit: new versions, journal entries → published, the timestamp bytes
+//   4. timestamp.json, atomically                                   — the publication point
+// Every file is written atomically (temp, fsync, rename). A crash before 3 leaves files no
+// timestamp reaches (overwritten by the next attempt); a crash between 3 and 4 is repaired at
+// start-up by rewriting timestamp.json from the bytes committed in 3. Readers therefore only
+// ever see whole snapshots.
+import { createHash } from 'node:crypto';
+import { gzip, brotliCompress, constants as zlibConstants } from 'node:zlib';
+import { promisify } from 'node:util';
+import {
+  Delegations,
+  expiresIn,
+  formatExpires,
+  Metadata,
+  signCanonical,
+  Targets,
+  type Signer,
+} from '../tuf/index.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { RoleState, StateStore } from '../storage/state/types.js';
+import type { ExpiryPeriods, RepositoryConfig } from './config.js';
+import { BIN_PREFIX, metadataBlobPath, ROLES, type OnlineRole } from './layout.js';
+import type { Logger } from './logger.js';
+import { binCanonical, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
+
+const gzipAsync = promisify(gzip);
+const brotliAsync = promisify(brotliCompress);
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+export interface PublicationResult {
+  snapshotVersion: number;
+  roles: string[];
+  publishedSeqs: number[];
+  ms: { build: number; write: number; commit: number; total: number };
+}
+
+export interface SnapshotProcessOptions {
+  state: StateStore;
+  blobs: BlobStore;
+  config: RepositoryConfig;
+  signers: Record<OnlineRole, Signer>;
+  clock?: () => Date;
+  log: Logger;
+  /** Write .gz and .br copies of new metadata for clients that accept them (default true). */
+  compress?: boolean;
+}
+
+type Waiter = { resolve: (version: number) => void };
+
+export class SnapshotProcess {
+  private readonly meta = new SnapshotMeta();
+  private readonly roles = new Map<string, RoleState>();
+  private readonly waiters = new Map<number, Waiter[]>();
+  private running: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+  private readonly clock: () => Date;
+  private readonly listeners: ((r: PublicationResult) => void)[] = [];
+  private pendingCompression: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: SnapshotProcessOptions) {
+    this.clock = o.clock ?? (() => new Date());
+  }
+
+  /** Loads the published state and repairs a publication a crash cut short (step 3 → 4). */
+  async init(): Promise<void> {
+    this.roles.clear();
+    for (const r of await this.o.state.roleStates()) {
+      this.roles.set(r.name, r);
+      if (r.name !== ROLES.root && r.name !== ROLES.snapshot && r.name !== ROLES.timestamp) this.meta.set(r.name, r.version);
+    }
+    const latest = await this.o.state.latestTimestamp();
+    if (latest) {
+      const onDisk = await this.o.blobs.get(metadataBlobPath(ROLES.timestamp, null));
+      if (!onDisk || !onDisk.equals(latest.bytes)) {
+        this.o.log.warn({ snapshotVersion: latest.snapshotVersion }, 'repairing timestamp.json after an interrupted publication');
+        await this.o.blobs.put(metadataBlobPath(ROLES.timestamp, null), latest.bytes);
+      }
+    }
+  }
+
+  onPublished(listener: (r: PublicationResult) => void): void {
+    this.listeners.push(listener);
+  }
+
+  get snapshotVersion(): number {
+    return this.roles.get(ROLES.snapshot)?.version ?? 0;
+  }
+
+  roleState(name: string): RoleState | undefined {
+    return this.roles.get(name);
+  }
+
+  /** Asks for a publication; requests made while one runs are folded into the next one. */
+  request(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.publish();
+        } catch (e) {
+          this.o.log.error({ err: e }, 'publication failed; will retry');
+          await this.init().catch(() => undefined); // drop in-memory state the failed attempt changed
+          await new Promise((r) => setTimeout(r, 500));
+          this.again = !this.closed;
+        }
+      } while (this.again && !this.closed);
+      this.running = null;
+    })();
+  }
+
+  /** Resolves with the snapshot version that published journal entry `seq`. */
+  async waitForSeq(seq: number): Promise<number> {
+    const promise = new Promise<number>((resolve) => {
+      const list = this.waiters.get(seq) ?? [];
+      list.push({ resolve });
+      this.waiters.set(seq, list);
+    });
+    const entry = await this.o.state.journalEntry(seq);
+    if (entry?.state === 'published' && entry.publishedVersion !== null) this.resolveWaiters([seq], entry.publishedVersion);
+    return promise;
+  }
+
+  private resolveWaiters(seqs: readonly number[], version: number): void {
+    for (const seq of seqs) {
+      const list = this.waiters.get(seq);
+      if (!list) continue;
+      this.waiters.delete(seq);
+      for (const w of list) w.resolve(version);
+    }
+  }
+
+  /** Online roles that must be re-signed now: less than half their validity left. */
+  private expiringRoles(now: Date): string[] {
+    const out: string[] = [];
+    for (const [name, r] of this.roles) {
+      const period = this.periodOf(name);
+      if (period === undefined) continue; // offline roles are re-signed in a ceremony
+      if (Date.parse(r.expires) - now.getTime() < (period * 1000) / 2) out.push(name);
+    }
+    return out;
+  }
+
+  private periodOf(name: string): number | undefined {
+    const e: ExpiryPeriods = this.o.config.expiry;
+    if (name.startsWith(`${BIN_PREFIX}-`)) return e.bins;
+    switch (name) {
+      case ROLES.timestamp:
+        return e.timestamp;
+      case ROLES.snapshot:
+        return e.snapshot;
+      case ROLES.recentlyClaimed:
+        return e['recently-claimed'];
+      case ROLES.unclaimed:
+        return e.unclaimed;
+      default:
+        return undefined;
+    }
+  }
+
+  /** True when a publication would do something (used by the expiry timer). */
+  needsPublication(): boolean {
+    return this.expiringRoles(this.clock()).length > 0;
+  }
+
+  /** One publication. Exposed for tests and benchmarks; normally driven by request(). */
+  async publish(): Promise<PublicationResult | undefined> {
+    const t0 = performance.now();
+    const now = this.clock();
+    const expiring = this.expiringRoles(now);
+    const expiringBins = expiring.filter((n) => n.startsWith(`${BIN_PREFIX}-`));
+    const inputs = await this.o.state.collectPublishInputs(expiringBins);
+    if (inputs.dirtyRoles.length === 0 && inputs.appliedSeqs.length === 0 && expiring.length === 0) return undefined;
+
+    const newStates: RoleState[] = [];
+    const writes: Promise<void>[] = [];
+    const put = (name: string, version: number, bytes: Buffer, expires: Date) => {
+      writes.push(this.o.blobs.put(metadataBlobPath(name, version), bytes));
+      newStates.push({ name, version, expires: formatExpires(expires), length: bytes.length, sha256: sha256(bytes) });
+    };
+    const nextVersion = (name: string) => (this.roles.get(name)?.version ?? 0) + 1;
+
+    // 1. Changed bins, and bins close to expiry, rebuilt from their target rows.
+    const binExpires = expiresIn(now, this.o.config.expiry.bins);
+    for (const role of inputs.dirtyRoles) {
+      if (!role.name.startsWith(`${BIN_PREFIX}-`)) throw new Error(`no publisher for dirty role ${role.name}`);
+      const version = nextVersion(role.name);
+      const { bytes } = await signCanonical(binCanonical(version, binExpires, role.targets), [this.o.signers.unclaimed]);
+      put(role.name, version, bytes, binExpires);
+    }
+    // Online delegators close to expiry: same content, next version, new expiry.
+    for (const name of expiring) {
+      if (name === ROLES.recentlyClaimed || name === ROLES.unclaimed) {
+        const { bytes, expires, version } = await this.resignDelegator(name, now);
+        put(name, version, bytes, expires);
+      }
+    }
+    const tBuild = performance.now();
+    await Promise.all(writes);
+
+    // 2. Snapshot over the new working set.
+    const nextMeta = this.meta.clone();
+    for (const s of newStates) nextMeta.set(s.name, s.version);
+    const snapshotVersion = nextVersion(ROLES.snapshot);
+    const snapshotExpires = expiresIn(now, this.o.config.expiry.snapshot);
+    const snapshot = await signCanonical(nextMeta.canonical(snapshotVersion, snapshotExpires), [this.o.signers.snapshot]);
+    await this.o.blobs.put(metadataBlobPath(ROLES.snapshot, snapshotVersion), snapshot.bytes);
+    const snapshotState: RoleState = {
+      name: ROLES.snapshot,
+      version: snapshotVersion,
+      expires: formatExpires(snapshotExpires),
+      length: snapshot.bytes.length,
+      sha256: sha256(snapshot.bytes),
+    };
+    const timestampExpires = expiresIn(now, this.o.config.expiry.timestamp);
+    const timestampVersion = nextVersion(ROLES.timestamp);
+    const timestamp = await signCanonical(
+      timestampCanonical(timestampVersion, timestampExpires, { version: snapshotVersion, length: snapshotState.length, sha256: snapshotState.sha256 }),
+      [this.o.signers.timestamp]
+    );
+    const timestampState: RoleState = {
+      name: ROLES.timestamp,
+      version: timestampVersion,
+      expires: formatExpires(timestampExpires),
+      length: timestamp.bytes.length,
+      sha256: sha256(timestamp.bytes),
+    };
+    const tWrite = performance.now();
+
+    // 3. Commit, then 4. publish the timestamp.
+    const allStates = [...newStates, snapshotState, timestampState];
+    await this.o.state.commitPublication({
+      roles: allStates,
+      clearedDirty: inputs.dirtyRoles.map((r) => ({ name: r.name, generation: r.generation })),
+      publishedSeqs: inputs.appliedSeqs,
+      snapshotVersion,
+      timestampBytes: timestamp.bytes,
+      now: now.toISOString(),
+    });
+    for (const s of allStates) this.roles.set(s.name, s);
+    for (const s of newStates) this.meta.set(s.name, s.version);
+    await this.o.blobs.put(metadataBlobPath(ROLES.timestamp, null), timestamp.bytes);
+    const tEnd = performance.now();
+
+    this.resolveWaiters(inputs.appliedSeqs, snapshotVersion);
+    if (this.o.compress !== false) this.compressLater([...newStates, snapshotState]);
+    const result: PublicationResult = {
+      snapshotVersion,
+      roles: allStates.map((s) => s.name),
+      publishedSeqs: inputs.appliedSeqs,
+      ms: { build: tBuild - t0, write: tWrite - tBuild, commit: tEnd - tWrite, total: tEnd - t0 },
+    };
+    this.o.log.debug({ snapshotVersion, roles: result.roles.length, seqs: inputs.appliedSeqs.length, ms: result.ms }, 'published');
+    for (const l of this.listeners) l(result);
+    return result;
+  }
+
+  private async resignDelegator(name: string, now: Date): Promise<{ bytes: Buffer; expires: Date; version: number }> {
+    const current = this.roles.get(name);
+    if (!current) throw new Error(`role ${name} has never been published`);
+    const bytes = await this.o.blobs.get(metadataBlobPath(name, current.version));
+    if (!bytes) throw new Error(`${metadataBlobPath(name, current.version)} is missing`);
+    const old = Metadata.parse(bytes, 'targets', name).signed;
+    const version = current.version + 1;
+    const expires = expiresIn(now, this.periodOf(name) as number);
+    const signer = name === ROLES.unclaimed ? this.o.signers.unclaimed : this.o.signers['recently-claimed'];
+    const next = new Targets({
+      version,
+      expires,
+      targets: old.targets,
+      delegations: old.delegations ?? new Delegations(new Map(), new Map()),
+      unrecognized: old.unrecognized,
+      specVersion: old.specVersion,
+    });
+    const signed = await Metadata.sign(next, [signer]);
+    return { bytes: signed.bytes, expires, version };
+  }
+
+  /** gzip and brotli copies beside the new files, off the publication's critical path. */
+  private compressLater(states: RoleState[]): void {
+    const job = async () => {
+      for (const s of states) {
+        if (s.length < 1024) continue;
+        const path = metadataBlobPath(s.name, s.version);
+        const raw = await this.o.blobs.get(path);
+        if (!raw) continue;
+        const [gz, br] = await Promise.all([
+          gzipAsync(raw, { level: 6 }),
+          brotliAsync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5 } }),
+        ]);
+        await Promise.all([this.o.blobs.put(`${path}.gz`, gz), this.o.blobs.put(`${path}.br`, br)]);
+      }
+    };
+    this.pendingCompression = this.pendingCompression.then(job).catch((err: unknown) => this.o.log.warn({ err }, 'compression failed'));
+  }
+
+  /** Waits for the publication under way, if any, and stops taking requests. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.running;
+    await this.pendingCompression;
+  }
+
+  /** Waits until no publication is running or requested. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+    await this.pendingCompression;
+  }
+}

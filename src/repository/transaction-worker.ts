@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+// Transaction workers (PEP 480 §Snapshot Process): apply pending project transactions from the
+// journal. Applying one renders the project's simple pages, stores them, and replaces the
+// project's target rows (and marks their bins dirty) in a single database transaction: all or
+// nothing. Transactions run concurrently, but never two on the same project or the same bin
+// (concurrency rules 1 and 2), enforced by taking a lock on each before starting.
+import type { SuccinctRoles } from '../tuf/index.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { FileRecord, JournalEntry, StateStore, TargetRow } from '../storage/state/types.js';
+import { KeyedLocks } from './keyed-locks.js';
+import { targetBlobPath, targetPath } from './layout.js';
+import type { Logger } from './logger.js';
+import { targetEntry } from './metadata-builder.js';
+import { renderProjectPages } from './simple-index.js';
+
+export interface TransactionWorkerOptions {
+  state: StateStore;
+  blobs: BlobStore;
+  bins: SuccinctRoles;
+  log: Logger;
+  clock?: () => Date;
+  /** Called after transactions were applied: the snapshot process should publish. */
+  onApplied: () => void;
+  /** How many project transactions may run at once (default 8). */
+  concurrency?: number;
+}
+
+/** The target rows of a project: each file, its PEP 658 metadata, and the two simple pages. */
+export function projectTargets(
+  project: string,
+  files: readonly FileRecord[],
+  pages: readonly { path: string; bytes: Buffer; sha256: string }[],
+  binOf: (path: string) => string
+): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const add = (path: string, sha256: string, length: number) => rows.push({ path, role: binOf(path), project, entry: targetEntry(sha256, length) });
+  for (const f of files) {
+    add(targetPath(project, f.filename), f.sha256, f.size);
+    if (f.metadataSha256 && f.metadataSize !== null) add(targetPath(project, `${f.filename}.metadata`), f.metadataSha256, f.metadataSize);
+  }
+  for (const p of pages) add(p.path, p.sha256, p.bytes.length);
+  return rows;
+}
+
+export class TransactionWorker {
+  private readonly locks = new KeyedLocks();
+  private running: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+  private readonly clock: () => Date;
+
+  constructor(private readonly o: TransactionWorkerOptions) {
+    this.clock = o.clock ?? (() => new Date());
+  }
+
+  /** Asks the worker to drain the journal; calls made while it runs fold into one more pass. */
+  kick(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.drain();
+        } catch (e) {
+          this.o.log.error({ err: e }, 'applying project transactions failed; will retry');
+          await new Promise((r) => setTimeout(r, 500));
+          this.again = !this.closed;
+        }
+      } while (this.again && !this.closed);
+      this.running = null;
+    })();
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const pending = await this.o.state.pendingJournal(1000);
+      if (pending.length === 0 || this.closed) return;
+      const byProject = new Map<string, JournalEntry[]>();
+      for (const e of pending) {
+        const list = byProject.get(e.project);
+        if (list) list.push(e);
+        else byProject.set(e.project, [e]);
+      }
+      const groups = [...byProject];
+      const limit = this.o.concurrency ?? 8;
+      let next = 0;
+      const runOne = async (): Promise<void> => {
+        while (next < groups.length) {
+          const [project, entries] = groups[next++] as [string, JournalEntry[]];
+          await this.applyProject(project, entries.map((e) => e.seq));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(limit, groups.length) }, runOne));
+      this.o.onApplied();
+    }
+  }
+
+  /** Applies every pending transaction of one project as one atomic project transaction. */
+  private async applyProject(project: string, seqs: number[]): Promise<void> {
+    const files = await this.o.state.projectFiles(project);
+    const binOf = (path: string) => this.o.bins.roleForTarget(path);
+    const pages = renderProjectPages(project, files);
+    const rows = projectTargets(project, files, pages, binOf);
+    const lockKeys = [`project:${project}`, ...rows.map((r) => `role:${r.role}`)];
+    await this.locks.withLocks(lockKeys, async () => {
+      await Promise.all(pages.map((p) => this.o.blobs.put(targetBlobPath(p.path, p.sha256), p.bytes)));
+      await this.o.state.applyProjectTransaction(project, seqs, rows, this.clock().toISOString());
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.running;
+  }
+
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+}

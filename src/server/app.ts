@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+// Builds the HTTP application from an open repository: routes and limits, nothing else.
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastifyMultipart from '@fastify/multipart';
+import type { Repository } from '../repository/repository.js';
+import { sendProblem } from './http/problem.js';
+import { registerApiRoutes } from './routes/api.js';
+import { registerHomeRoutes } from './routes/home.js';
+import { registerSimpleRoutes } from './routes/simple.js';
+import { registerStaticTree } from './routes/static-tree.js';
+import { registerUploadRoutes } from './routes/upload.js';
+
+export interface ServerOptions {
+  /** A pino logger for request and error logs (none by default). */
+  logger?: FastifyBaseLogger;
+  /** Largest distribution file accepted (bytes; PyPI's default is 100 MiB). */
+  maxUploadBytes?: number;
+  /** How long an upload waits for its snapshot before answering (ms). */
+  waitForPublishMs?: number;
+}
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+export async function buildServer(repo: Repository, opts: ServerOptions = {}): Promise<FastifyInstance> {
+  const maxUploadBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  const app = fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    return503OnClosing: true,
+  });
+  await app.register(fastifyMultipart, {
+    limits: {
+      fileSize: maxUploadBytes,
+      files: 2,
+      fields: 500,
+      fieldSize: 4 * 1024 * 1024, // the long description travels as a field
+      parts: 600,
+      headerPairs: 200,
+    },
+  });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `Not found: ${req.url.slice(0, 200)}`));
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    return sendProblem(reply, status, status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', status >= 500 ? 'Internal error; see the server log.' : (err.message ?? 'Bad request'));
+  });
+  registerHomeRoutes(app, repo);
+  registerSimpleRoutes(app, repo);
+  registerUploadRoutes(app, repo, { maxUploadBytes, waitForPublishMs: opts.waitForPublishMs ?? 10_000 });
+  registerApiRoutes(app, repo);
+  await registerStaticTree(app, repo.dataDir);
+  return app;
+}

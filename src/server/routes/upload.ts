@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// POST /legacy/: the upload API twine speaks (multipart form, `:action=file_upload`, Basic auth
+// with an API token). The handler only parses and maps: the checks live in UploadService.
+import { unlink } from 'node:fs/promises';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/multipart'; // request.parts() and isMultipart()
+import type { Repository } from '../../repository/repository.js';
+import { UploadError, type ReceivedFile } from '../../repository/uploads.js';
+import type { UserRecord } from '../../storage/state/types.js';
+import { basicAuthPassword } from '../http/basic-auth.js';
+import { sendProblem } from '../http/problem.js';
+import { streamToTempFile } from '../http/receive-file.js';
+
+export interface UploadRouteOptions {
+  maxUploadBytes: number;
+  /** How long a successful upload waits for its snapshot before answering (ms). */
+  waitForPublishMs: number;
+}
+
+export function registerUploadRoutes(app: FastifyInstance, repo: Repository, opts: UploadRouteOptions): void {
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!req.isMultipart()) return sendProblem(reply, 400, 'BAD_FORM', 'Expected a multipart/form-data upload (use twine).');
+    const token = basicAuthPassword(req.headers.authorization);
+    const user: UserRecord | undefined = token ? await repo.accounts.authenticate(token) : undefined;
+
+    const form = new Map<string, string[]>();
+    let received: (ReceivedFile & { truncated: boolean }) | undefined;
+    let extraFile = false;
+    try {
+      for await (const part of req.parts()) {
+        if (part.type === 'file') {
+          // Without valid credentials, or for anything but the one `content` file, the bytes
+          // are read and dropped: answering before the body is read breaks clients.
+          if (!user || part.fieldname !== 'content' || received) {
+            if (part.fieldname !== 'content' || received) extraFile = true;
+            part.file.resume();
+            await new Promise((r) => part.file.on('end', r));
+            continue;
+          }
+          const file = await streamToTempFile(part.file, repo.tmpDir);
+          received = { ...file, filename: part.filename, truncated: part.file.truncated };
+        } else {
+          const values = form.get(part.fieldname) ?? [];
+          values.push(String(part.value));
+          form.set(part.fieldname, values);
+        }
+      }
+    } catch (e) {
+      if (received) await unlink(received.tmpPath).catch(() => undefined);
+      const err = e as { code?: string; message?: string };
+      if (err.code === 'FST_REQ_FILE_TOO_LARGE' || err.code === 'FST_FILES_LIMIT' || err.code === 'FST_PARTS_LIMIT' || err.code === 'FST_FIELDS_LIMIT') {
+        return sendProblem(reply, 413, 'TOO_LARGE', `Upload too large: the limit is ${opts.maxUploadBytes} bytes per file.`);
+      }
+      req.log.info({ err: err.message }, 'malformed upload');
+      return sendProblem(reply, 400, 'BAD_FORM', 'Malformed multipart/form-data body.');
+    }
+
+    try {
+      if (!token) {
+        reply.header('WWW-Authenticate', 'Basic realm="bulwark"');
+        return sendProblem(reply, 401, 'UNAUTHENTICATED', 'Authentication required: use username __token__ and an API token as password.');
+      }
+      if (!user) return sendProblem(reply, 403, 'INVALID_TOKEN', 'Invalid or non-existent authentication information: check your API token.');
+      const action = form.get(':action')?.[0];
+      if (action !== 'file_upload') return sendProblem(reply, 400, 'BAD_FORM', `Unsupported :action ${JSON.stringify(action ?? null)}: only file_upload is supported.`);
+      if (extraFile) return sendProblem(reply, 400, 'BAD_FORM', 'Only one file, in the "content" field, may be uploaded (GPG signatures are not supported: Bulwark signs with TUF).');
+      if (!received) return sendProblem(reply, 400, 'BAD_FORM', 'Missing the file in the "content" field.');
+      if (received.truncated) {
+        return sendProblem(reply, 413, 'TOO_LARGE', `File too large: the limit is ${opts.maxUploadBytes} bytes.`);
+      }
+      const receipt = await repo.uploads.upload(user, form, received);
+      received = undefined; // moved into the store
+      req.log.info({ project: receipt.project, filename: receipt.filename, seq: receipt.seq, user: user.name }, 'upload recorded');
+      const published = await Promise.race([
+        repo.publisher.waitForSeq(receipt.seq),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), opts.waitForPublishMs).unref()),
+      ]);
+      return reply.code(200).send({
+        ok: true,
+        project: receipt.project,
+        filename: receipt.filename,
+        sha256: receipt.sha256,
+        transaction: receipt.seq,
+        status: published === undefined ? 'pending' : 'published',
+        snapshot_version: published ?? null,
+        status_url: `/api/v1/transactions/${receipt.seq}`,
+      });
+    } catch (e) {
+      if (e instanceof UploadError) return sendProblem(reply, e.status, e.code, e.message);
+      throw e;
+    } finally {
+      if (received) await unlink(received.tmpPath).catch(() => undefined);
+    }
+  };
+  app.post('/legacy/', handler);
+  app.post('/legacy', handler);
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+// Durable, atomic file writes: write a temporary file in the same directory, fsync it, rename
+// it over the target, fsync the directory. A crash at any point leaves either the old file or
+// the new one, never a torn one. Every file Bulwark publishes goes through here.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** Test hook: the crash tests set BULWARK_CRASH_AT to a step name to be killed there. */
+export type WriteStep = 'write' | 'fsync' | 'rename';
+export type CrashHook = (step: WriteStep, path: string) => void;
+let crashHook: CrashHook | undefined;
+export function setCrashHook(hook: CrashHook | undefined): void {
+  crashHook = hook;
+}
+
+const knownDirs = new Set<string>();
+async function ensureDir(dir: string): Promise<void> {
+  if (knownDirs.has(dir)) return;
+  await mkdir(dir, { recursive: true });
+  knownDirs.add(dir);
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface AtomicWriteOptions {
+  /** fsync the file and its directory (default true). Off only for bulk writes that end in their own sync. */
+  durable?: boolean;
+  /** File mode; the file is created with it, so a key is never readable by others, even briefly. */
+  mode?: number;
+}
+
+export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: AtomicWriteOptions = {}): Promise<void> {
+  const durable = opts.durable ?? true;
+  const dir = dirname(path);
+  await ensureDir(dir);
+  const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+  const fh = await open(tmp, 'wx', opts.mode ?? 0o644);
+  try {
+    crashHook?.('write', path);
+    await fh.writeFile(data);
+    crashHook?.('fsync', path);
+    if (durable) await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fh.close();
+  crashHook?.('rename', path);
+  await rename(tmp, path);
+  if (durable) await fsyncDir(dir);
+}
+
+/** Moves an already fsynced temporary file into place atomically (same file system). */
+export async function moveFileAtomic(tmp: string, path: string): Promise<void> {
+  const dir = dirname(path);
+  await ensureDir(dir);
+  crashHook?.('rename', path);
+  await rename(tmp, path);
+  await fsyncDir(dir);
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+// The blob store: immutable published files (metadata and targets) addressed by their path in
+// the static tree, e.g. `metadata/12.snapshot.json`, `targets/requests/<sha256>.requests-2.0.whl`.
+// The file system backend lays them out so that any static web server or CDN can serve the
+// tree as it is; an object store can implement the same interface.
+import { createReadStream } from 'node:fs';
+import { access, link, mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { join, normalize, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fsyncDir, moveFileAtomic, writeFileAtomic } from './atomic-write.js';
+
+export interface BlobStore {
+  /** Writes bytes atomically and durably. */
+  put(path: string, data: Uint8Array | string, opts?: { durable?: boolean }): Promise<void>;
+  /** Moves a local, already durable temporary file into the store. */
+  putFile(path: string, localTmpFile: string): Promise<void>;
+  /**
+   * Makes `path` a second name of the existing blob `existing` (a hard link on a file system,
+   * a copy in an object store). Both names must be immutable. An existing alias is kept.
+   */
+  alias(path: string, existing: string): Promise<void>;
+  get(path: string): Promise<Buffer | undefined>;
+  stream(path: string): Readable;
+  exists(path: string): Promise<boolean>;
+  size(path: string): Promise<number | undefined>;
+  delete(path: string): Promise<void>;
+  list(prefix: string): AsyncGenerator<string>;
+}
+
+export class FsBlobStore implements BlobStore {
+  constructor(readonly root: string) {}
+
+  /** Maps a store path to a file, refusing anything that could escape the root. */
+  localPath(path: string): string {
+    const clean = normalize(path);
+    if (clean.startsWith('..') || clean.startsWith(sep) || clean.includes(`${sep}..${sep}`) || path.includes('\0')) {
+      throw new Error(`unsafe blob path: ${JSON.stringify(path)}`);
+    }
+    return join(this.root, clean);
+  }
+
+  put(path: string, data: Uint8Array | string, opts?: { durable?: boolean }): Promise<void> {
+    return writeFileAtomic(this.localPath(path), data, opts);
+  }
+
+  putFile(path: string, localTmpFile: string): Promise<void> {
+    return moveFileAtomic(localTmpFile, this.localPath(path));
+  }
+
+  async alias(path: string, existing: string): Promise<void> {
+    const target = this.localPath(path);
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      await link(this.localPath(existing), target);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    await fsyncDir(dirname(target));
+  }
+
+  async get(path: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.localPath(path));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  stream(path: string): Readable {
+    return createReadStream(this.localPath(path));
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await access(this.localPath(path));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async size(path: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.localPath(path))).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    await unlink(this.localPath(path)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+  }
+
+  async *list(prefix: string): AsyncGenerator<string> {
+    const base = this.localPath(prefix);
+    let entries;
+    try {
+      entries = await readdir(base, { withFileTypes: true, recursive: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const full = join(entry.parentPath ?? entry.path, entry.name);
+      yield full.slice(this.root.length + 1).split(sep).join('/');
+    }
+  }
+}

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: Apache-2.0
+// The embedded default state store: SQLite through better-sqlite3, in WAL mode with
+// synchronous=FULL so that a committed transaction survives a crash or power loss. One file,
+// no server to install. better-sqlite3 is synchronous, so each method runs its whole
+// transaction without yielding: no other work interleaves with it.
+import Database from 'better-sqlite3';
+import {
+  StateConflictError,
+  type FileRecord,
+  type JournalEntry,
+  type NewFile,
+  type ProjectRecord,
+  type PublishInputs,
+  type RoleState,
+  type StateStore,
+  type TargetRow,
+  type UserRecord,
+} from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, is_admin INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+  token_hash TEXT NOT NULL UNIQUE, description TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS projects (
+  name TEXT PRIMARY KEY, display_name TEXT NOT NULL, created_at TEXT NOT NULL,
+  protection TEXT NOT NULL DEFAULT 'unclaimed');
+CREATE TABLE IF NOT EXISTS project_roles (
+  project TEXT NOT NULL REFERENCES projects(name), user_id INTEGER NOT NULL REFERENCES users(id),
+  role TEXT NOT NULL CHECK (role IN ('owner', 'maintainer')), PRIMARY KEY (project, user_id));
+CREATE TABLE IF NOT EXISTS journal (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, project TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'applied', 'published', 'failed')),
+  created_at TEXT NOT NULL, applied_at TEXT, published_version INTEGER, error TEXT);
+CREATE INDEX IF NOT EXISTS journal_state ON journal(state) WHERE state IN ('pending', 'applied');
+CREATE TABLE IF NOT EXISTS files (
+  id INTEGER PRIMARY KEY, project TEXT NOT NULL REFERENCES projects(name), version TEXT NOT NULL,
+  filename TEXT NOT NULL UNIQUE, packagetype TEXT NOT NULL, python_version TEXT NOT NULL,
+  requires_python TEXT, size INTEGER NOT NULL, sha256 TEXT NOT NULL, md5 TEXT,
+  metadata_sha256 TEXT, metadata_size INTEGER, upload_time TEXT NOT NULL,
+  uploader_id INTEGER NOT NULL REFERENCES users(id), yanked INTEGER NOT NULL DEFAULT 0,
+  yanked_reason TEXT, summary TEXT, journal_seq INTEGER NOT NULL REFERENCES journal(seq));
+CREATE INDEX IF NOT EXISTS files_project ON files(project);
+CREATE TABLE IF NOT EXISTS targets (
+  path TEXT PRIMARY KEY, role TEXT NOT NULL, project TEXT NOT NULL, entry TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS targets_role ON targets(role, path);
+CREATE INDEX IF NOT EXISTS targets_project ON targets(project);
+CREATE TABLE IF NOT EXISTS roles (
+  name TEXT PRIMARY KEY, version INTEGER NOT NULL, expires TEXT NOT NULL,
+  length INTEGER NOT NULL, sha256 TEXT NOT NULL, dirty INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS roles_dirty ON roles(dirty) WHERE dirty > 0;
+CREATE TABLE IF NOT EXISTS publications (
+  snapshot_version INTEGER PRIMARY KEY, timestamp_bytes BLOB NOT NULL, created_at TEXT NOT NULL);
+`;
+
+type Row = Record<string, unknown>;
+
+function toUser(r: Row): UserRecord {
+  return { id: r['id'] as number, name: r['name'] as string, isAdmin: r['is_admin'] === 1, createdAt: r['created_at'] as string };
+}
+
+function toFile(r: Row): FileRecord {
+  return {
+    id: r['id'] as number,
+    project: r['project'] as string,
+    version: r['version'] as string,
+    filename: r['filename'] as string,
+    packagetype: r['packagetype'] as FileRecord['packagetype'],
+    pythonVersion: r['python_version'] as string,
+    requiresPython: (r['requires_python'] as string | null) ?? null,
+    size: r['size'] as number,
+    sha256: r['sha256'] as string,
+    md5: (r['md5'] as string | null) ?? null,
+    metadataSha256: (r['metadata_sha256'] as string | null) ?? null,
+    metadataSize: (r['metadata_size'] as number | null) ?? null,
+    uploadTime: r['upload_time'] as string,
+    uploaderId: r['uploader_id'] as number,
+    yanked: r['yanked'] === 1,
+    yankedReason: (r['yanked_reason'] as string | null) ?? null,
+    summary: (r['summary'] as string | null) ?? null,
+    journalSeq: r['journal_seq'] as number,
+  };
+}
+
+function toJournal(r: Row): JournalEntry {
+  return {
+    seq: r['seq'] as number,
+    kind: r['kind'] as 'upload',
+    project: r['project'] as string,
+    state: r['state'] as JournalEntry['state'],
+    createdAt: r['created_at'] as string,
+    publishedVersion: (r['published_version'] as number | null) ?? null,
+    error: (r['error'] as string | null) ?? null,
+  };
+}
+
+export class SqliteState implements StateStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 10000'); // the CLI may write while `serve` runs
+    this.db.exec(SCHEMA);
+  }
+
+  private tx<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(this.db.transaction(fn).immediate());
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  close(): Promise<void> {
+    this.db.close();
+    return Promise.resolve();
+  }
+
+  getSetting(key: string): Promise<string | undefined> {
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as Row | undefined;
+    return Promise.resolve(row?.['value'] as string | undefined);
+  }
+
+  setSetting(key: string, value: string): Promise<void> {
+    return this.tx(() => {
+      this.db.prepare('INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    });
+  }
+
+  addUser(name: string, isAdmin: boolean, tokenHash: string, now: string): Promise<UserRecord> {
+    return this.tx(() => {
+      if (this.db.prepare('SELECT 1 FROM users WHERE name = ?').get(name)) {
+        throw new StateConflictError('USER_EXISTS', `user ${name} already exists`);
+      }
+      const id = Number(
+        this.db.prepare('INSERT INTO users(name, is_admin, created_at) VALUES (?, ?, ?)').run(name, isAdmin ? 1 : 0, now).lastInsertRowid
+      );
+      this.db.prepare('INSERT INTO tokens(user_id, token_hash, description, created_at) VALUES (?, ?, ?, ?)').run(id, tokenHash, 'initial token', now);
+      return { id, name, isAdmin, createdAt: now };
+    });
+  }
+
+  addToken(userId: number, tokenHash: string, description: string, now: string): Promise<void> {
+    return this.tx(() => {
+      this.db.prepare('INSERT INTO tokens(user_id, token_hash, description, created_at) VALUES (?, ?, ?, ?)').run(userId, tokenHash, description, now);
+    });
+  }
+
+  userByTokenHash(tokenHash: string): Promise<UserRecord | undefined> {
+    const row = this.db
+      .prepare('SELECT users.* FROM tokens JOIN users ON users.id = tokens.user_id WHERE tokens.token_hash = ?')
+      .get(tokenHash) as Row | undefined;
+    return Promise.resolve(row ? toUser(row) : undefined);
+  }
+
+  userByName(name: string): Promise<UserRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM users WHERE name = ?').get(name) as Row | undefined;
+    return Promise.resolve(row ? toUser(row) : undefined);
+  }
+
+  getProject(name: string): Promise<ProjectRecord | undefined> {
+    const r = this.db.prepare('SELECT * FROM projects WHERE name = ?').get(name) as Row | undefined;
+    return Promise.resolve(r ? this.toProject(r) : undefined);
+  }
+
+  private toProject(r: Row): ProjectRecord {
+    return {
+      name: r['name'] as string,
+      displayName: r['display_name'] as string,
+      createdAt: r['created_at'] as string,
+      protection: r['protection'] as ProjectRecord['protection'],
+    };
+  }
+
+  listProjects(): Promise<ProjectRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM projects ORDER BY name').all() as Row[];
+    return Promise.resolve(rows.map((r) => this.toProject(r)));
+  }
+
+  projectFiles(project: string): Promise<FileRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM files WHERE project = ? ORDER BY filename').all(project) as Row[];
+    return Promise.resolve(rows.map(toFile));
+  }
+
+  fileByName(filename: string): Promise<FileRecord | undefined> {
+    const r = this.db.prepare('SELECT * FROM files WHERE filename = ?').get(filename) as Row | undefined;
+    return Promise.resolve(r ? toFile(r) : undefined);
+  }
+
+  private uploadPermission(project: string, userId: number): 'new-project' | 'allowed' | 'forbidden' {
+    if (!this.db.prepare('SELECT 1 FROM projects WHERE name = ?').get(project)) return 'new-project';
+    const role = this.db.prepare('SELECT 1 FROM project_roles WHERE project = ? AND user_id = ?').get(project, userId);
+    return role ? 'allowed' : 'forbidden';
+  }
+
+  canUpload(project: string, userId: number): Promise<'new-project' | 'allowed' | 'forbidden'> {
+    return Promise.resolve(this.uploadPermission(project, userId));
+  }
+
+  recordUpload(file: NewFile, displayName: string, now: string): Promise<{ seq: number; fileId: number }> {
+    return this.tx(() => {
+      const permission = this.uploadPermission(file.project, file.uploaderId);
+      if (permission === 'forbidden') {
+        throw new StateConflictError('NOT_OWNER', `you are not an owner or maintainer of project ${file.project}`);
+      }
+      if (permission === 'new-project') {
+        this.db.prepare('INSERT INTO projects(name, display_name, created_at) VALUES (?, ?, ?)').run(file.project, displayName, now);
+        this.db.prepare("INSERT INTO project_roles(project, user_id, role) VALUES (?, ?, 'owner')").run(file.project, file.uploaderId);
+      }
+      if (this.db.prepare('SELECT 1 FROM files WHERE filename = ?').get(file.filename)) {
+        throw new StateConflictError('FILE_EXISTS', `File already exists: ${file.filename}`);
+      }
+      const seq = Number(
+        this.db.prepare("INSERT INTO journal(kind, project, state, created_at) VALUES ('upload', ?, 'pending', ?)").run(file.project, now)
+          .lastInsertRowid
+      );
+      const fileId = Number(
+        this.db
+          .prepare(
+            `INSERT INTO files(project, version, filename, packagetype, python_version, requires_python, size, sha256, md5,
+               metadata_sha256, metadata_size, upload_time, uploader_id, summary, journal_seq)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+          )
+          .run(
+            file.project, file.version, file.filename, file.packagetype, file.pythonVersion, file.requiresPython, file.size,
+            file.sha256, file.md5, file.metadataSha256, file.metadataSize, file.uploadTime, file.uploaderId, file.summary, seq
+          ).lastInsertRowid
+      );
+      return { seq, fileId };
+    });
+  }
+
+  pendingJournal(limit: number): Promise<JournalEntry[]> {
+    const rows = this.db.prepare("SELECT * FROM journal WHERE state = 'pending' ORDER BY seq LIMIT ?").all(limit) as Row[];
+    return Promise.resolve(rows.map(toJournal));
+  }
+
+  journalEntry(seq: number): Promise<JournalEntry | undefined> {
+    const r = this.db.prepare('SELECT * FROM journal WHERE seq = ?').get(seq) as Row | undefined;
+    return Promise.resolve(r ? toJournal(r) : undefined);
+  }
+
+  applyProjectTransaction(project: string, seqs: number[], targets: TargetRow[], now: string): Promise<void> {
+    return this.tx(() => {
+      const touched = new Set<string>();
+      const old = this.db.prepare('SELECT path, role, entry FROM targets WHERE project = ?').all(project) as Row[];
+      const oldByPath = new Map(old.map((r) => [r['path'] as string, r]));
+      const upsert = this.db.prepare(
+        'INSERT INTO targets(path, role, project, entry) VALUES (?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET role = excluded.role, entry = excluded.entry'
+      );
+      for (const t of targets) {
+        const before = oldByPath.get(t.path);
+        oldByPath.delete(t.path);
+        if (before && before['entry'] === t.entry && before['role'] === t.role) continue;
+        if (before) touched.add(before['role'] as string);
+        upsert.run(t.path, t.role, t.project, t.entry);
+        touched.add(t.role);
+      }
+      const del = this.db.prepare('DELETE FROM targets WHERE path = ?');
+      for (const [path, r] of oldByPath) {
+        del.run(path);
+        touched.add(r['role'] as string);
+      }
+      const markDirty = this.db.prepare('UPDATE roles SET dirty = dirty + 1 WHERE name = ?');
+      for (const role of touched) {
+        if (markDirty.run(role).changes !== 1) throw new Error(`unknown role ${role}`);
+      }
+      const mark = this.db.prepare("UPDATE journal SET state = 'applied', applied_at = ? WHERE seq = ? AND state = 'pending'");
+      for (const seq of seqs) mark.run(now, seq);
+    });
+  }
+
+  failJournal(seqs: number[], error: string): Promise<void> {
+    return this.tx(() => {
+      const stmt = this.db.prepare("UPDATE journal SET state = 'failed', error = ? WHERE seq = ?");
+      for (const seq of seqs) stmt.run(error, seq);
+    });
+  }
+
+  roleStates(): Promise<RoleState[]> {
+    const rows = this.db.prepare('SELECT name, version, expires, length, sha256 FROM roles').all() as RoleState[];
+    return Promise.resolve(rows);
+  }
+
+  collectPublishInputs(alsoRebuild: readonly string[]): Promise<PublishInputs> {
+    return this.tx(() => {
+      const dirty = this.db.prepare('SELECT name, dirty FROM roles WHERE dirty > 0').all() as Row[];
+      const seen = new Set(dirty.map((r) => r['name'] as string));
+      for (const name of alsoRebuild) if (!seen.has(name)) dirty.push({ name, dirty: 0 });
+      const targetsOf = this.db.prepare('SELECT path, entry FROM targets WHERE role = ? ORDER BY path');
+      const dirtyRoles = dirty.map((r) => ({
+        name: r['name'] as string,
+        generation: r['dirty'] as number,
+        targets: targetsOf.all(r['name']) as { path: string; entry: string }[],
+      }));
+      const applied = this.db.prepare("SELECT seq FROM journal WHERE state = 'applied' ORDER BY seq").all() as Row[];
+      return { dirtyRoles, appliedSeqs: applied.map((r) => r['seq'] as number) };
+    });
+  }
+
+  commitPublication(p: {
+    roles: RoleState[];
+    clearedDirty: { name: string; generation: number }[];
+    publishedSeqs: number[];
+    snapshotVersion: number;
+    timestampBytes: Buffer;
+    now: string;
+  }): Promise<void> {
+    return this.tx(() => {
+      const upd = this.db.prepare(
+        'INSERT INTO roles(name, version, expires, length, sha256) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version, expires = excluded.expires, length = excluded.length, sha256 = excluded.sha256'
+      );
+      for (const r of p.roles) upd.run(r.name, r.version, r.expires, r.length, r.sha256);
+      const clear = this.db.prepare('UPDATE roles SET dirty = 0 WHERE name = ? AND dirty = ?');
+      for (const d of p.clearedDirty) clear.run(d.name, d.generation);
+      const pub = this.db.prepare("UPDATE journal SET state = 'published', published_version = ? WHERE seq = ? AND state = 'applied'");
+      for (const seq of p.publishedSeqs) pub.run(p.snapshotVersion, seq);
+      this.db.prepare('INSERT INTO publications(snapshot_version, timestamp_bytes, created_at) VALUES (?, ?, ?)').run(
+        p.snapshotVersion, p.timestampBytes, p.now
+      );
+    });
+  }
+
+  latestTimestamp(): Promise<{ snapshotVersion: number; bytes: Buffer } | undefined> {
+    const r = this.db.prepare('SELECT snapshot_version, timestamp_bytes FROM publications ORDER BY snapshot_version DESC LIMIT 1').get() as
+      | Row
+      | undefined;
+    return Promise.resolve(r ? { snapshotVersion: r['snapshot_version'] as number, bytes: r['timestamp_bytes'] as Buffer } : undefined);
+  }
+
+  initRoles(roles: RoleState[], targets: TargetRow[]): Promise<void> {
+    return this.tx(() => {
+      const ins = this.db.prepare('INSERT INTO roles(name, version, expires, length, sha256) VALUES (?, ?, ?, ?, ?)');
+      for (const r of roles) ins.run(r.name, r.version, r.expires, r.length, r.sha256);
+      const t = this.db.prepare('INSERT INTO targets(path, role, project, entry) VALUES (?, ?, ?, ?)');
+      for (const row of targets) t.run(row.path, row.role, row.project, row.entry);
+    });
+  }
+
+  currentTarget(path: string): Promise<TargetRow | undefined> {
+    const r = this.db.prepare('SELECT * FROM targets WHERE path = ?').get(path) as TargetRow | undefined;
+    return Promise.resolve(r);
+  }
+}

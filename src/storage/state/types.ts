@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+// The state store interface: every method is one unit of work (one database transaction), so
+// that a backend on a database server (issue: PostgreSQL) keeps the same guarantees as the
+// embedded default. Names follow PyPI/Warehouse (Project, File) and PEP 458 (journal, roles).
+
+export interface UserRecord {
+  id: number;
+  name: string;
+  isAdmin: boolean;
+  createdAt: string;
+}
+
+export interface FileRecord {
+  id: number;
+  project: string; // normalized name
+  version: string;
+  filename: string;
+  packagetype: 'bdist_wheel' | 'sdist';
+  pythonVersion: string;
+  requiresPython: string | null;
+  size: number;
+  sha256: string;
+  md5: string | null;
+  metadataSha256: string | null; // PEP 658 metadata file, wheels only
+  metadataSize: number | null;
+  uploadTime: string; // ISO 8601 UTC
+  uploaderId: number;
+  yanked: boolean;
+  yankedReason: string | null;
+  summary: string | null;
+  journalSeq: number;
+}
+
+export type NewFile = Omit<FileRecord, 'id' | 'journalSeq' | 'yanked' | 'yankedReason'>;
+
+export interface ProjectRecord {
+  name: string;
+  displayName: string;
+  createdAt: string;
+  protection: 'unclaimed' | 'recently-claimed' | 'claimed';
+}
+
+export type JournalState = 'pending' | 'applied' | 'published' | 'failed';
+
+export interface JournalEntry {
+  seq: number;
+  kind: 'upload';
+  project: string;
+  state: JournalState;
+  createdAt: string;
+  publishedVersion: number | null;
+  error: string | null;
+}
+
+/** One target as it appears in a targets role: its canonical JSON fragment is kept verbatim. */
+export interface TargetRow {
+  path: string;
+  role: string; // the role that lists it (a bin, or a project role)
+  project: string;
+  /** Canonical JSON of the TargetFile object ({"hashes":…,"length":…}). */
+  entry: string;
+}
+
+export interface RoleState {
+  name: string;
+  version: number;
+  expires: string; // TUF format
+  /** Length and sha256 of the published file (for timestamp → snapshot). */
+  length: number;
+  sha256: string;
+}
+
+/** Everything the snapshot process needs to publish, read in one consistent view. */
+export interface PublishInputs {
+  /** Roles whose targets changed since their last publication, with a generation to clear. */
+  dirtyRoles: { name: string; generation: number; targets: { path: string; entry: string }[] }[];
+  /** Journal entries applied but not yet in a published snapshot. */
+  appliedSeqs: number[];
+}
+
+export class StateConflictError extends Error {
+  constructor(
+    readonly code: 'FILE_EXISTS' | 'NOT_OWNER' | 'USER_EXISTS' | 'PROJECT_NAME_TAKEN',
+    message: string
+  ) {
+    super(message);
+    this.name = 'StateConflictError';
+  }
+}
+
+export interface StateStore {
+  close(): Promise<void>;
+
+  // settings
+  getSetting(key: string): Promise<string | undefined>;
+  setSetting(key: string, value: string): Promise<void>;
+
+  // accounts
+  addUser(name: string, isAdmin: boolean, tokenHash: string, now: string): Promise<UserRecord>;
+  addToken(userId: number, tokenHash: string, description: string, now: string): Promise<void>;
+  userByTokenHash(tokenHash: string): Promise<UserRecord | undefined>;
+  userByName(name: string): Promise<UserRecord | undefined>;
+
+  // projects and files
+  getProject(name: string): Promise<ProjectRecord | undefined>;
+  listProjects(): Promise<ProjectRecord[]>;
+  projectFiles(project: string): Promise<FileRecord[]>;
+  fileByName(filename: string): Promise<FileRecord | undefined>;
+  canUpload(project: string, userId: number): Promise<'new-project' | 'allowed' | 'forbidden'>;
+  /**
+   * Records an upload and its journal entry in one transaction; creates the project (the
+   * uploader becomes its owner) when it is new. Throws StateConflictError on a duplicate file
+   * name or a project the user may not upload to.
+   */
+  recordUpload(file: NewFile, displayName: string, now: string): Promise<{ seq: number; fileId: number }>;
+
+  // journal (PEP 480 transaction log)
+  pendingJournal(limit: number): Promise<JournalEntry[]>;
+  journalEntry(seq: number): Promise<JournalEntry | undefined>;
+  /** Applies a project transaction: replaces the project's target rows, marks roles dirty. */
+  applyProjectTransaction(project: string, seqs: number[], targets: TargetRow[], now: string): Promise<void>;
+  failJournal(seqs: number[], error: string): Promise<void>;
+
+  // metadata roles
+  roleStates(): Promise<RoleState[]>;
+  /** Dirty roles plus `alsoRebuild` (roles close to expiry), with their targets. */
+  collectPublishInputs(alsoRebuild: readonly string[]): Promise<PublishInputs>;
+  /** Records a publication: new role states, published entries, dirty flags cleared. */
+  commitPublication(p: {
+    roles: RoleState[];
+    clearedDirty: { name: string; generation: number }[];
+    publishedSeqs: number[];
+    snapshotVersion: number;
+    timestampBytes: Buffer;
+    now: string;
+  }): Promise<void>;
+  latestTimestamp(): Promise<{ snapshotVersion: number; bytes: Buffer } | undefined>;
+  /** Roles created at init: stored with their versions. */
+  initRoles(roles: RoleState[], targets: TargetRow[]): Promise<void>;
+  currentTarget(path: string): Promise<TargetRow | undefined>;
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// OLPC canonical JSON, the encoding TUF signs (securesystemslib `encode_canonical`):
+// object keys sorted by Unicode code point, no insignificant whitespace, strings with only
+// `"` and `\` escaped, integers only. Hand-written because the encoding must match python-tuf
+// byte for byte, and JavaScript's default sort (UTF-16 code units) differs from Python's
+// (code points) outside the Basic Multilingual Plane.
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export class CanonicalJsonError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CanonicalJsonError';
+  }
+}
+
+/** Compares strings by Unicode code point (as Python sorts), not by UTF-16 code unit. */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // A surrogate (0xD800–0xDFFF) stands for a code point above 0xFFFF, so it sorts after
+    // every BMP unit above 0xDFFF as well; UTF-16 order gets that wrong.
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    if (xs !== ys) return xs ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** Quotes a string the canonical way: only `"` and `\` are escaped. */
+export function canonicalString(s: string): string {
+  if (!/["\\]/.test(s)) return `"${s}"`;
+  return `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
+function encodeInto(value: unknown, out: string[]): void {
+  if (value === null) {
+    out.push('null');
+  } else if (typeof value === 'boolean') {
+    out.push(value ? 'true' : 'false');
+  } else if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) {
+      throw new CanonicalJsonError(`canonical JSON allows only safe integers, got ${value}`);
+    }
+    out.push(String(value));
+  } else if (typeof value === 'string') {
+    out.push(canonicalString(value));
+  } else if (Array.isArray(value)) {
+    out.push('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.push(',');
+      encodeInto(value[i], out);
+    }
+    out.push(']');
+  } else if (typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
+    keys.sort(compareCodePoints);
+    out.push('{');
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      if (i > 0) out.push(',');
+      out.push(canonicalString(key), ':');
+      encodeInto(obj[key], out);
+    }
+    out.push('}');
+  } else {
+    throw new CanonicalJsonError(`cannot encode a ${typeof value} in canonical JSON`);
+  }
+}
+
+/** Encodes a JSON value canonically. Properties whose value is `undefined` are left out. */
+export function encodeCanonical(value: unknown): string {
+  const out: string[] = [];
+  encodeInto(value, out);
+  return out.join('');
+}
+
+/** Canonical JSON as UTF-8 bytes: what signatures are made over. */
+export function canonicalBytes(value: unknown): Buffer {
+  return Buffer.from(encodeCanonical(value), 'utf8');
+}

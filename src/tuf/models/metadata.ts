@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// The signed envelope (spec §4.2): parse strictly, verify signatures against a delegator's
+// keys, and sign. A parsed Metadata keeps the exact bytes it came from and the canonical
+// bytes its signatures cover: we hash and serve the bytes we verified or wrote, never a
+// re-serialization (a pitfall the STYLE notes call out).
+import { canonicalString, encodeCanonical, type JsonValue } from '../canonical-json.js';
+import { BadMetadataError, UnsignedMetadataError } from '../errors.js';
+import type { Key } from '../keys.js';
+import type { Signature, Signer } from '../signer.js';
+import { parseStrictJson } from '../strict-json.js';
+import type { RoleKeys } from './delegations.js';
+import { asObject, str } from './fields.js';
+import { Root, Snapshot, Targets, Timestamp, type AnySigned, type SignedFor, type TopLevelRole } from './roles.js';
+
+export class Metadata<T extends AnySigned = AnySigned> {
+  constructor(
+    readonly signed: T,
+    readonly signatures: readonly Signature[],
+    /** Canonical JSON of `signed`: what the signatures cover. */
+    readonly signedBytes: Buffer,
+    /** The whole file as received or written. */
+    readonly bytes: Buffer
+  ) {}
+
+  /**
+   * Parses a metadata file of the given type. Does not verify signatures (see verifyRole).
+   * @throws BadMetadataError on anything malformed.
+   */
+  static parse<R extends TopLevelRole>(data: Uint8Array, type: R, roleName: string = type): Metadata<SignedFor<R>> {
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const json = asObject(parseStrictJson(bytes, roleName), roleName);
+    const sigList = json['signatures'];
+    if (!Array.isArray(sigList)) throw new BadMetadataError(`${roleName}.signatures must be a list`);
+    const signatures: Signature[] = sigList.map((s) => {
+      const o = asObject(s, `${roleName}.signatures[]`);
+      return { keyid: str(o, 'keyid', `${roleName}.signatures[]`), sig: str(o, 'sig', `${roleName}.signatures[]`) };
+    });
+    const signedJson = asObject(json['signed'], `${roleName}.signed`);
+    let signed: AnySigned;
+    try {
+      signed = parseSigned(type, signedJson, roleName);
+    } catch (e) {
+      if (e instanceof BadMetadataError) throw e;
+      throw new BadMetadataError(`${roleName}: ${(e as Error).message}`, { cause: e });
+    }
+    const signedBytes = Buffer.from(encodeCanonical(signedJson), 'utf8');
+    return new Metadata(signed as SignedFor<R>, signatures, signedBytes, bytes);
+  }
+
+  /** Signs `signed` with every signer and returns the file in canonical JSON. */
+  static async sign<T extends AnySigned>(signed: T, signers: readonly Signer[]): Promise<Metadata<T>> {
+    const canonical = encodeCanonical(signed.toJSON());
+    const { signatures, signedBytes, bytes } = await signCanonical(canonical, signers);
+    return new Metadata(signed, signatures, signedBytes, bytes);
+  }
+
+  /**
+   * Verifies that a threshold of `roleKeys`' distinct keys signed this metadata.
+   * @throws UnsignedMetadataError when the threshold is not met.
+   */
+  verifyRole(roleName: string, roleKeys: RoleKeys, keys: ReadonlyMap<string, Key>): void {
+    verifyThreshold(roleName, roleKeys, keys, this.signedBytes, this.signatures);
+  }
+}
+
+function parseSigned(type: TopLevelRole, obj: Record<string, JsonValue>, roleName: string): AnySigned {
+  switch (type) {
+    case 'root':
+      return Root.fromJSON(obj);
+    case 'timestamp':
+      return Timestamp.fromJSON(obj);
+    case 'snapshot':
+      return Snapshot.fromJSON(obj);
+    case 'targets':
+      return Targets.fromJSON(obj, roleName);
+  }
+}
+
+/** Counts each authorized key once, however many signatures it has (spec §5.3.4). */
+export function verifyThreshold(
+  roleName: string,
+  roleKeys: RoleKeys,
+  keys: ReadonlyMap<string, Key>,
+  signedBytes: Uint8Array,
+  signatures: readonly Signature[]
+): void {
+  const authorized = new Set(roleKeys.keyids);
+  const counted = new Set<string>();
+  for (const { keyid, sig } of signatures) {
+    if (!authorized.has(keyid) || counted.has(keyid)) continue;
+    const key = keys.get(keyid);
+    if (key?.verify(signedBytes, sig)) counted.add(keyid);
+    if (counted.size >= roleKeys.threshold) return;
+  }
+  throw new UnsignedMetadataError(roleName, roleKeys.threshold, counted.size);
+}
+
+/**
+ * Signs canonical JSON that was built elsewhere (the snapshot process assembles it from
+ * cached fragments) and wraps it in the envelope. The whole file is canonical JSON too:
+ * "signatures" sorts before "signed".
+ */
+export async function signCanonical(
+  canonicalSigned: string,
+  signers: readonly Signer[]
+): Promise<{ signatures: Signature[]; signedBytes: Buffer; bytes: Buffer }> {
+  const signedBytes = Buffer.from(canonicalSigned, 'utf8');
+  const signatures = await Promise.all(signers.map((s) => s.sign(signedBytes)));
+  const sigJson = signatures.map((s) => `{"keyid":${canonicalString(s.keyid)},"sig":${canonicalString(s.sig)}}`).join(',');
+  const bytes = Buffer.from(`{"signatures":[${sigJson}],"signed":${canonicalSigned}}`, 'utf8');
+  return { signatures, signedBytes, bytes };
+}
