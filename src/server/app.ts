@@ -40,6 +40,7 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `Not found: ${req.url.slice(0, 200)}`));
   app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
     const status = err.statusCode ?? 500;
+    if (status === 415) return sendProblem(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', `Unsupported content type "${req.headers['content-type'] ?? ''}": uploads are multipart/form-data (use twine).`);
     if (status >= 500) req.log.error({ err }, 'request failed');
     return sendProblem(reply, status, status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', status >= 500 ? 'Internal error; see the server log.' : (err.message ?? 'Bad request'));
   });
