@@ -4,7 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { NoRepositoryError } from '../repository/repository.js';
 import { registerInit } from './commands/init.js';
 import { registerServe } from './commands/serve.js';
+import { registerProject } from './commands/project.js';
 import { registerUser } from './commands/user.js';
+import { registerYank } from './commands/yank.js';
 import { CliError, EXIT } from './context.js';
 
 const program = new Command('bulwark')
@@ -17,6 +19,8 @@ const program = new Command('bulwark')
 registerInit(program);
 registerServe(program);
 registerUser(program);
+registerProject(program);
+registerYank(program);
 
 function fail(code: string, message: string, exitCode: number): never {
   const json = process.argv.includes('--json');

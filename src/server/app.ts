@@ -6,6 +6,7 @@ import type { Repository } from '../repository/repository.js';
 import { sendProblem } from './http/problem.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerHomeRoutes } from './routes/home.js';
+import { registerManageRoutes } from './routes/manage.js';
 import { registerSimpleRoutes } from './routes/simple.js';
 import { registerStaticTree } from './routes/static-tree.js';
 import { registerUploadRoutes } from './routes/upload.js';
@@ -46,7 +47,9 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
   });
   registerHomeRoutes(app, repo);
   registerSimpleRoutes(app, repo);
-  registerUploadRoutes(app, repo, { maxUploadBytes, waitForPublishMs: opts.waitForPublishMs ?? 10_000 });
+  const waitForPublishMs = opts.waitForPublishMs ?? 10_000;
+  registerUploadRoutes(app, repo, { maxUploadBytes, waitForPublishMs });
+  registerManageRoutes(app, repo, { waitForPublishMs });
   registerApiRoutes(app, repo);
   await registerStaticTree(app, repo.dataDir);
   return app;

@@ -122,4 +122,31 @@ describe('twine → bulwark serve → pip and tuf-js', () => {
     }
     assert.equal(encoding, 'gzip');
   });
+
+  it('an owner yanks a release with `bulwark yank`; pages mark it and pip skips it unless pinned', async () => {
+    const yank = await runBulwark(['yank', 'shiny-widget', '1.2.0', '--reason', 'broken <build>', '--index', server.url, '--token', token, '--json']);
+    assert.equal(yank.code, 0, yank.stdout + yank.stderr);
+    assert.equal((JSON.parse(yank.stdout) as { status: string }).status, 'published');
+    const html = await (await fetch(`${server.url}/simple/shiny-widget/`, { headers: { accept: 'text/html' } })).text();
+    assert.match(html, /data-yanked="broken &lt;build&gt;"/);
+    const target = await tempDir('e2e-pip-yanked');
+    const unpinned = await pipInstall({ indexUrl: `${server.url}/simple/`, packages: ['shiny-widget'], target });
+    assert.notEqual(unpinned.code, 0, 'pip must not pick a yanked release for an unpinned requirement');
+    const pinned = await pipInstall({ indexUrl: `${server.url}/simple/`, packages: ['shiny-widget==1.2.0'], target });
+    assert.equal(pinned.code, 0, pinned.stdout + pinned.stderr);
+    const denied = await runBulwark(['yank', 'shiny-widget', '1.2.0', '--undo', '--index', server.url, '--token', 'bulwark-wrong']);
+    assert.equal(denied.code, 1);
+  });
+
+  it('only owners and maintainers may upload; an operator adds a maintainer', async () => {
+    const bob = JSON.parse((await runBulwark(['--data', dataDir, 'user', 'add', 'bob', '--json'])).stdout) as { token: string };
+    const next = await buildDist({ name: 'Shiny_Widget', version: '1.3.0', kind: 'sdist', outDir: await tempDir('e2e-dists-2') });
+    const refused = await twineUpload({ repositoryUrl: `${server.url}/legacy/`, token: bob.token, files: next });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stdout + refused.stderr, /403|isn't allowed/);
+    const grant = await runBulwark(['--data', dataDir, 'project', 'role', 'Shiny.Widget', 'bob', '--json']);
+    assert.equal(grant.code, 0, grant.stderr);
+    const ok = await twineUpload({ repositoryUrl: `${server.url}/legacy/`, token: bob.token, files: next });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  });
 });

@@ -6,10 +6,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/multipart'; // request.parts() and isMultipart()
 import type { Repository } from '../../repository/repository.js';
 import { UploadError, type ReceivedFile } from '../../repository/uploads.js';
-import type { UserRecord } from '../../storage/state/types.js';
-import { basicAuthPassword } from '../http/basic-auth.js';
+import { requestUser } from '../http/auth.js';
 import { sendProblem } from '../http/problem.js';
 import { streamToTempFile } from '../http/receive-file.js';
+import { waitForPublication } from '../http/publication.js';
 
 export interface UploadRouteOptions {
   maxUploadBytes: number;
@@ -20,8 +20,7 @@ export interface UploadRouteOptions {
 export function registerUploadRoutes(app: FastifyInstance, repo: Repository, opts: UploadRouteOptions): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     if (!req.isMultipart()) return sendProblem(reply, 400, 'BAD_FORM', 'Expected a multipart/form-data upload (use twine).');
-    const token = basicAuthPassword(req.headers.authorization);
-    const user: UserRecord | undefined = token ? await repo.accounts.authenticate(token) : undefined;
+    const { token, user } = await requestUser(req, repo);
 
     const form = new Map<string, string[]>();
     let received: (ReceivedFile & { truncated: boolean }) | undefined;
@@ -71,10 +70,7 @@ export function registerUploadRoutes(app: FastifyInstance, repo: Repository, opt
       const receipt = await repo.uploads.upload(user, form, received);
       received = undefined; // moved into the store
       req.log.info({ project: receipt.project, filename: receipt.filename, seq: receipt.seq, user: user.name }, 'upload recorded');
-      const published = await Promise.race([
-        repo.publisher.waitForSeq(receipt.seq),
-        new Promise<undefined>((r) => setTimeout(() => r(undefined), opts.waitForPublishMs).unref()),
-      ]);
+      const published = await waitForPublication(repo, receipt.seq, opts.waitForPublishMs);
       return reply.code(200).send({
         ok: true,
         project: receipt.project,

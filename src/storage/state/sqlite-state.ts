@@ -88,7 +88,7 @@ function toFile(r: Row): FileRecord {
 function toJournal(r: Row): JournalEntry {
   return {
     seq: r['seq'] as number,
-    kind: r['kind'] as 'upload',
+    kind: r['kind'] as JournalEntry['kind'],
     project: r['project'] as string,
     state: r['state'] as JournalEntry['state'],
     createdAt: r['created_at'] as string,
@@ -234,6 +234,54 @@ export class SqliteState implements StateStore {
       );
       return { seq, fileId };
     });
+  }
+
+  setYanked(
+    project: string,
+    userId: number,
+    which: { version: string } | { filename: string },
+    yanked: boolean,
+    reason: string | null,
+    now: string
+  ): Promise<{ seq: number; files: string[] }> {
+    return this.tx(() => {
+      if (this.uploadPermission(project, userId) !== 'allowed') {
+        throw new StateConflictError('NOT_OWNER', `you are not an owner or maintainer of project ${project}`);
+      }
+      const rows = (
+        'version' in which
+          ? this.db.prepare('SELECT filename FROM files WHERE project = ? AND version = ?').all(project, which.version)
+          : this.db.prepare('SELECT filename FROM files WHERE project = ? AND filename = ?').all(project, which.filename)
+      ) as Row[];
+      if (rows.length === 0) {
+        const what = 'version' in which ? `release ${which.version}` : `file ${which.filename}`;
+        throw new StateConflictError('NOT_FOUND', `project ${project} has no ${what}`);
+      }
+      const seq = Number(
+        this.db.prepare("INSERT INTO journal(kind, project, state, created_at) VALUES ('yank', ?, 'pending', ?)").run(project, now).lastInsertRowid
+      );
+      const upd = this.db.prepare('UPDATE files SET yanked = ?, yanked_reason = ? WHERE filename = ?');
+      for (const r of rows) upd.run(yanked ? 1 : 0, yanked ? reason : null, r['filename']);
+      return { seq, files: rows.map((r) => r['filename'] as string) };
+    });
+  }
+
+  addProjectRole(project: string, userName: string, role: 'owner' | 'maintainer'): Promise<void> {
+    return this.tx(() => {
+      if (!this.db.prepare('SELECT 1 FROM projects WHERE name = ?').get(project)) throw new StateConflictError('NOT_FOUND', `no project named ${project}`);
+      const user = this.db.prepare('SELECT id FROM users WHERE name = ?').get(userName) as Row | undefined;
+      if (!user) throw new StateConflictError('NOT_FOUND', `no user named ${userName}`);
+      this.db
+        .prepare('INSERT INTO project_roles(project, user_id, role) VALUES (?, ?, ?) ON CONFLICT(project, user_id) DO UPDATE SET role = excluded.role')
+        .run(project, user['id'], role);
+    });
+  }
+
+  projectRoles(project: string): Promise<{ user: string; role: 'owner' | 'maintainer' }[]> {
+    const rows = this.db
+      .prepare('SELECT users.name AS user, project_roles.role AS role FROM project_roles JOIN users ON users.id = project_roles.user_id WHERE project = ? ORDER BY role DESC, users.name')
+      .all(project) as { user: string; role: 'owner' | 'maintainer' }[];
+    return Promise.resolve(rows);
   }
 
   pendingJournal(limit: number): Promise<JournalEntry[]> {

@@ -42,9 +42,12 @@ export interface ProjectRecord {
 
 export type JournalState = 'pending' | 'applied' | 'published' | 'failed';
 
+/** What a project transaction does: add a file, or change the yanked state of files. */
+export type JournalKind = 'upload' | 'yank';
+
 export interface JournalEntry {
   seq: number;
-  kind: 'upload';
+  kind: JournalKind;
   project: string;
   state: JournalState;
   createdAt: string;
@@ -80,7 +83,7 @@ export interface PublishInputs {
 
 export class StateConflictError extends Error {
   constructor(
-    readonly code: 'FILE_EXISTS' | 'NOT_OWNER' | 'USER_EXISTS' | 'PROJECT_NAME_TAKEN',
+    readonly code: 'FILE_EXISTS' | 'NOT_OWNER' | 'USER_EXISTS' | 'PROJECT_NAME_TAKEN' | 'NOT_FOUND',
     message: string
   ) {
     super(message);
@@ -113,6 +116,22 @@ export interface StateStore {
    * name or a project the user may not upload to.
    */
   recordUpload(file: NewFile, displayName: string, now: string): Promise<{ seq: number; fileId: number }>;
+
+  /**
+   * Yanks (or un-yanks) the files of a release, or one file, and journals the change.
+   * Throws StateConflictError NOT_OWNER / NOT_FOUND.
+   */
+  setYanked(
+    project: string,
+    userId: number,
+    which: { version: string } | { filename: string },
+    yanked: boolean,
+    reason: string | null,
+    now: string
+  ): Promise<{ seq: number; files: string[] }>;
+  /** Adds a maintainer (or owner) to a project. Throws StateConflictError NOT_FOUND. */
+  addProjectRole(project: string, userName: string, role: 'owner' | 'maintainer'): Promise<void>;
+  projectRoles(project: string): Promise<{ user: string; role: 'owner' | 'maintainer' }[]>;
 
   // journal (PEP 480 transaction log)
   pendingJournal(limit: number): Promise<JournalEntry[]>;
