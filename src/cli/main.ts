@@ -2,8 +2,12 @@
 // The `bulwark` command: wires the subcommands (one module each) and maps errors to exit codes.
 import { Command, CommanderError } from 'commander';
 import { NoRepositoryError } from '../repository/repository.js';
+import { registerFetch } from './commands/fetch.js';
 import { registerInit } from './commands/init.js';
+import { registerProxy } from './commands/proxy.js';
+import { registerTufClient } from './commands/tuf-client.js';
 import { registerServe } from './commands/serve.js';
+import { registerStatus } from './commands/status.js';
 import { registerProject } from './commands/project.js';
 import { registerUser } from './commands/user.js';
 import { registerYank } from './commands/yank.js';
@@ -18,9 +22,13 @@ const program = new Command('bulwark')
 
 registerInit(program);
 registerServe(program);
+registerStatus(program);
 registerUser(program);
 registerProject(program);
 registerYank(program);
+registerFetch(program);
+registerProxy(program);
+registerTufClient(program);
 
 function fail(code: string, message: string, exitCode: number): never {
   const json = process.argv.includes('--json');

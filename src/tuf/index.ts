@@ -12,3 +12,4 @@ export * from './models/meta-file.js';
 export * from './models/roles.js';
 export * from './models/metadata.js';
 export { isExpired, SPEC_VERSION, type RoleType } from './models/signed.js';
+export { TrustedMetadataSet, TrustedSetUsageError } from './trusted-metadata-set.js';

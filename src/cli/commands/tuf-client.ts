@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+// `bulwark tuf-client`: the command-line protocol TUF client conformance suites drive.
+// Exit code 0 on success, 1 on any failure; metadata in --metadata-dir as ROLE.json.
+//   --metadata-dir D init ROOT_FILE
+//   --metadata-dir D --metadata-url U refresh
+//   --metadata-dir D --metadata-url U --target-name P [--target-name P2 …]
+//        --target-base-url T --target-dir TD download
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Updater } from '../../client/updater.js';
+import { Metadata } from '../../tuf/index.js';
+import { writeFileAtomic } from '../../storage/atomic-write.js';
+import { CliError, EXIT } from '../context.js';
+import { collect } from './fetch.js';
+
+interface TufClientOptions {
+  metadataDir: string;
+  metadataUrl?: string;
+  targetName: string[];
+  targetBaseUrl?: string;
+  targetDir?: string;
+}
+
+function updaterFor(o: TufClientOptions, targetBaseUrl?: string): Updater {
+  if (!o.metadataUrl) throw new CliError('--metadata-url is required', EXIT.failure, 'USAGE');
+  return new Updater({
+    metadataDir: o.metadataDir,
+    indexUrl: o.metadataUrl,
+    metadataBaseUrl: o.metadataUrl,
+    ...(targetBaseUrl ? { targetBaseUrl } : {}),
+  });
+}
+
+export function registerTufClient(program: Command): void {
+  program
+    .command('tuf-client <command> [root]')
+    .description('TUF conformance client protocol: init ROOT_FILE | refresh | download (exit 0 ok, 1 failure)')
+    .requiredOption('--metadata-dir <dir>', 'trusted metadata directory')
+    .option('--metadata-url <url>', 'base URL of the metadata')
+    .option('--target-name <path>', 'target to download (repeatable)', collect, [])
+    .option('--target-base-url <url>', 'base URL of the targets')
+    .option('--target-dir <dir>', 'where downloaded targets go')
+    .action(async (command: string, root: string | undefined, o: TufClientOptions) => {
+      try {
+        if (command === 'init') {
+          if (!root) throw new Error('init needs ROOT_FILE');
+          Metadata.parse(await readFile(root), 'root');
+          await mkdir(o.metadataDir, { recursive: true });
+          await copyFile(root, join(o.metadataDir, 'root.json'));
+        } else if (command === 'refresh') {
+          await updaterFor(o).refresh();
+        } else if (command === 'download') {
+          if (!o.targetBaseUrl || !o.targetDir) throw new Error('download needs --target-base-url and --target-dir');
+          const updater = updaterFor(o, o.targetBaseUrl);
+          await updater.refresh();
+          await mkdir(o.targetDir, { recursive: true });
+          for (const name of o.targetName) {
+            const info = await updater.getTargetInfo(name);
+            if (!info) throw new Error(`target ${name} not found`);
+            const local = join(o.targetDir, encodeURIComponent(name));
+            const present = await readFile(local).then(
+              (b) => {
+                try {
+                  info.verify(b);
+                  return true;
+                } catch {
+                  return false;
+                }
+              },
+              () => false
+            );
+            if (present) continue; // already downloaded and still valid: not fetched again
+            await writeFileAtomic(local, await updater.downloadTarget(info), { durable: false });
+          }
+        } else {
+          throw new Error(`unknown command ${command} (init, refresh or download)`);
+        }
+      } catch (e) {
+        process.stderr.write(`tuf-client: ${(e as Error).message}\n`);
+        process.exit(1);
+      }
+    });
+}

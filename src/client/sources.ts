@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// Where a client gets bytes: the index and any mirrors, each laid out as `BASE/metadata/` and
+// `BASE/targets/`. Mirrors are trusted not at all: the updater verifies every byte, and moves
+// on to the next source when one fails to deliver or delivers something that does not verify.
+import { DownloadError, RepositoryError, TufError } from '../tuf/index.js';
+import type { Fetcher } from './fetcher.js';
+
+export class Sources {
+  readonly bases: string[];
+
+  /** Base URLs of one area (e.g. `https://mirror/metadata`), tried in order. */
+  constructor(
+    bases: readonly string[],
+    private readonly fetcher: Fetcher
+  ) {
+    this.bases = bases.map((u) => u.replace(/\/+$/, ''));
+  }
+
+  /** `metadata` and `targets` sources for an index and its mirrors: mirrors first, then the index. */
+  static forIndex(index: string, mirrors: readonly string[], area: 'metadata' | 'targets', fetcher: Fetcher): Sources {
+    return new Sources([...mirrors, index].map((u) => `${u.replace(/\/+$/, '')}/${area}`), fetcher);
+  }
+
+  url(base: string, path: string): string {
+    return `${base}/${path.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  /**
+   * Fetches `path` from each source in turn until `verify` accepts the bytes. A source that
+   * serves bad data is remembered: if every source fails, the error reported is the one that
+   * points at an attack (a RepositoryError) rather than a network failure.
+   */
+  async fetchVerified<T>(path: string, maxLength: number, verify: (bytes: Buffer) => T): Promise<T> {
+    let repositoryError: TufError | undefined;
+    let downloadError: DownloadError | undefined;
+    for (const base of this.bases) {
+      let bytes: Buffer;
+      try {
+        bytes = await this.fetcher.fetch(this.url(base, path), maxLength);
+      } catch (e) {
+        if (!(e instanceof DownloadError)) throw e;
+        downloadError ??= e;
+        if (e.code !== 'NOT_FOUND') downloadError = e;
+        continue;
+      }
+      try {
+        return verify(bytes);
+      } catch (e) {
+        if (!(e instanceof RepositoryError)) throw e;
+        repositoryError ??= e;
+      }
+    }
+    throw repositoryError ?? downloadError ?? new DownloadError('NETWORK', `no source for ${path}`);
+  }
+}

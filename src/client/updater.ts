@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: Apache-2.0
+// The TUF client workflow (specification §5) on top of the trusted-metadata state machine:
+// load the local cache, update root one version at a time, then timestamp, snapshot and
+// targets; look targets up through delegations (§5.6.7.2: preorder depth-first, stopping at
+// terminating delegations, with a bound on roles visited); download targets under their
+// consistent-snapshot names and verify them. The state machine decides what is trusted; this
+// module only moves bytes between the network, the cache and it.
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  BadMetadataError,
+  DownloadError,
+  Metadata,
+  RepositoryError,
+  TrustedMetadataSet,
+  type Targets,
+  type TargetFile,
+} from '../tuf/index.js';
+import { writeFileAtomic } from '../storage/atomic-write.js';
+import { HttpFetcher, type Fetcher } from './fetcher.js';
+import { Sources } from './sources.js';
+
+export interface UpdaterLimits {
+  maxRootRotations: number;
+  maxDelegations: number; // roles visited in one target search
+  rootMaxLength: number; // bytes
+  timestampMaxLength: number;
+  snapshotMaxLength: number;
+  targetsMaxLength: number;
+}
+
+export const DEFAULT_LIMITS: UpdaterLimits = {
+  maxRootRotations: 256,
+  maxDelegations: 32,
+  rootMaxLength: 512_000,
+  timestampMaxLength: 16_384,
+  snapshotMaxLength: 32_000_000, // a 16,384-bin snapshot is about 0.6 MB
+  targetsMaxLength: 8_000_000,
+};
+
+export interface UpdaterOptions {
+  /** Local metadata cache: `root.json`, `timestamp.json`, `snapshot.json`, `<role>.json`. */
+  metadataDir: string;
+  /** The index's base URL: metadata under `URL/metadata/`, targets under `URL/targets/`. */
+  indexUrl: string;
+  /** Mirrors with the same layout, tried in order before the index. */
+  mirrors?: readonly string[];
+  /** Overrides for the conformance protocol's separate URLs. */
+  metadataBaseUrl?: string;
+  targetBaseUrl?: string;
+  fetcher?: Fetcher;
+  /** The fixed reference time of this update (§5.1). */
+  now?: Date;
+  limits?: Partial<UpdaterLimits>;
+}
+
+/** Role names become file names: keep them to one path segment. */
+function roleFile(role: string): string {
+  return `${encodeURIComponent(role)}.json`;
+}
+
+export class Updater {
+  private trusted: TrustedMetadataSet | undefined;
+  private readonly limits: UpdaterLimits;
+  private readonly metadataSources: Sources;
+  private readonly targetSources: Sources;
+  private readonly now: Date;
+  /** Bytes fetched over the network in this updater's life (for benchmarks and reports). */
+  bytesFetched = 0;
+
+  constructor(private readonly o: UpdaterOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...o.limits };
+    const base = new HttpFetcher();
+    const inner = o.fetcher ?? base;
+    const counting: Fetcher = {
+      fetch: async (url, max) => {
+        const b = await inner.fetch(url, max);
+        this.bytesFetched += b.length;
+        return b;
+      },
+    };
+    const mirrors = o.mirrors ?? [];
+    this.metadataSources = o.metadataBaseUrl
+      ? new Sources([o.metadataBaseUrl], counting)
+      : Sources.forIndex(o.indexUrl, mirrors, 'metadata', counting);
+    this.targetSources = o.targetBaseUrl ? new Sources([o.targetBaseUrl], counting) : Sources.forIndex(o.indexUrl, mirrors, 'targets', counting);
+    this.now = o.now ?? new Date();
+  }
+
+  private async readCache(role: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(join(this.o.metadataDir, roleFile(role)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  private async writeCache(role: string, bytes: Buffer): Promise<void> {
+    await mkdir(this.o.metadataDir, { recursive: true });
+    await writeFileAtomic(join(this.o.metadataDir, roleFile(role)), bytes, { durable: false });
+  }
+
+  private get set(): TrustedMetadataSet {
+    if (!this.trusted) throw new Error('call refresh() first');
+    return this.trusted;
+  }
+
+  /**
+   * §5.2–5.5: root rotation, timestamp, snapshot and top-level targets.
+   * @throws RepositoryError when anything fails verification (possible attack)
+   * @throws DownloadError when nothing could be fetched
+   */
+  async refresh(): Promise<void> {
+    const rootBytes = await this.readCache('root');
+    if (!rootBytes) throw new BadMetadataError(`no trusted root in ${this.o.metadataDir}: initialise it with the index's root.json`);
+    this.trusted = new TrustedMetadataSet(rootBytes, { now: this.now });
+    await this.updateRoot();
+    await this.updateTimestamp();
+    await this.updateSnapshot();
+    await this.loadTargets('targets', 'root');
+  }
+
+  /** §5.3: fetch N+1.root.json until there is none; each must verify against the previous. */
+  private async updateRoot(): Promise<void> {
+    const start = this.set.root.signed.version;
+    for (let next = start + 1; next <= start + this.limits.maxRootRotations; next++) {
+      let bytes: Buffer;
+      try {
+        bytes = await this.metadataSources.fetchVerified(`${next}.root.json`, this.limits.rootMaxLength, (b) => {
+          this.set.updateRoot(b);
+          return b;
+        });
+      } catch (e) {
+        if (e instanceof DownloadError && e.code === 'NOT_FOUND') return; // no newer root
+        throw e;
+      }
+      await this.writeCache('root', bytes);
+    }
+  }
+
+  private async updateTimestamp(): Promise<void> {
+    const local = await this.readCache('timestamp');
+    if (local) this.tryLocal(() => this.set.updateTimestamp(local));
+    const bytes = await this.metadataSources.fetchVerified('timestamp.json', this.limits.timestampMaxLength, (b) => {
+      try {
+        this.set.updateTimestamp(b);
+      } catch (e) {
+        // §5.4.3.2: the same version again means nothing new; keep what we trust.
+        if (e instanceof RepositoryError && e.code === 'EQUAL_VERSION') return undefined;
+        throw e;
+      }
+      return b;
+    });
+    if (bytes) await this.writeCache('timestamp', bytes);
+  }
+
+  private async updateSnapshot(): Promise<void> {
+    const local = await this.readCache('snapshot');
+    if (local && this.tryLocal(() => this.set.updateSnapshot(local, { trusted: true }))) {
+      // The cached snapshot is the one the new timestamp names: nothing to fetch.
+      const wanted = this.set.timestamp?.signed.snapshotMeta;
+      if (wanted && this.set.snapshot?.signed.version === wanted.version) {
+        try {
+          wanted.verify('snapshot', local);
+          return;
+        } catch {
+          // fall through to a download
+        }
+      }
+    }
+    const meta = this.set.timestamp?.signed.snapshotMeta;
+    if (!meta) throw new Error('timestamp not loaded');
+    const name = this.set.root.signed.consistentSnapshot ? `${meta.version}.snapshot.json` : 'snapshot.json';
+    const bytes = await this.metadataSources.fetchVerified(name, meta.length ?? this.limits.snapshotMaxLength, (b) => {
+      this.set.updateSnapshot(b);
+      return b;
+    });
+    await this.writeCache('snapshot', bytes);
+  }
+
+  /** Loads a targets role (top-level or delegated) from the cache when current, else the network. */
+  private async loadTargets(role: string, delegator: string): Promise<Metadata<Targets>> {
+    const existing = this.set.getTargets(role);
+    if (existing) return existing;
+    const update = (b: Buffer) => (role === 'targets' ? this.set.updateTargets(b) : this.set.updateDelegatedTargets(b, role, delegator));
+    const local = await this.readCache(role);
+    if (local) {
+      const loaded = this.tryLocal(() => update(local));
+      if (loaded) return loaded;
+    }
+    const meta = this.set.snapshot?.signed.meta.get(`${role}.json`);
+    if (!meta) throw new RepositoryError('UNKNOWN_ROLE', `snapshot does not list ${role}.json`);
+    const name = this.set.root.signed.consistentSnapshot ? `${meta.version}.${encodeURIComponent(role)}.json` : roleFile(role);
+    let loaded: Metadata<Targets> | undefined;
+    const bytes = await this.metadataSources.fetchVerified(name, meta.length ?? this.limits.targetsMaxLength, (b) => {
+      loaded = update(b);
+      return b;
+    });
+    await this.writeCache(role, bytes);
+    return loaded as Metadata<Targets>;
+  }
+
+  /** Runs a state-machine update on cached bytes; a cache that does not verify is ignored. */
+  private tryLocal<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof RepositoryError) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * §5.6.7.2: the target's info from the first role that lists it, searching delegations
+   * preorder depth-first; a terminating delegation ends the search below it.
+   */
+  async getTargetInfo(path: string): Promise<TargetFile | undefined> {
+    return (await this.findTarget(path))?.target;
+  }
+
+  /** Like getTargetInfo, also naming the role that vouched for the target. */
+  async findTarget(path: string): Promise<{ target: TargetFile; role: string } | undefined> {
+    const stack: { role: string; delegator: string }[] = [{ role: 'targets', delegator: 'root' }];
+    const visited = new Set<string>();
+    while (stack.length > 0 && visited.size < this.limits.maxDelegations) {
+      const { role, delegator } = stack.pop() as { role: string; delegator: string };
+      if (visited.has(role)) continue;
+      visited.add(role);
+      const md = await this.loadTargets(role, delegator);
+      const target = md.signed.targets.get(path);
+      if (target) return { target, role };
+      const delegations = md.signed.delegations;
+      if (!delegations) continue;
+      const children: { role: string; delegator: string }[] = [];
+      for (const child of delegations.rolesForTarget(path)) {
+        children.push({ role: child.name, delegator: role });
+        if (child.terminating) {
+          stack.length = 0; // no backtracking past a terminating delegation
+          break;
+        }
+      }
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] as { role: string; delegator: string });
+    }
+    return undefined;
+  }
+
+  /** The verified metadata of a role already loaded by refresh() or a target search. */
+  getVerifiedRole(role: string): Metadata<Targets> | undefined {
+    return this.set.getTargets(role);
+  }
+
+  /** Downloads a target by its consistent-snapshot name and verifies its length and hashes. */
+  async downloadTarget(target: TargetFile): Promise<Buffer> {
+    const slash = target.path.lastIndexOf('/');
+    const dir = target.path.slice(0, slash + 1);
+    const base = target.path.slice(slash + 1);
+    const names = this.set.root.signed.consistentSnapshot ? Object.values(target.hashes).slice(0, 1).map((h) => `${dir}${h}.${base}`) : [target.path];
+    return this.targetSources.fetchVerified(names[0] as string, target.length, (b) => {
+      target.verify(b);
+      return b;
+    });
+  }
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+// The client's trusted metadata: the security state machine of the TUF client workflow
+// (specification §5.3–5.6), after python-tuf's TrustedMetadataSet. Bytes in, verified
+// objects out; no I/O, and one fixed reference time for the whole update (§5.1).
+//
+// Invariants:
+//  - Metadata is only ever added or replaced after it verified: a failed update leaves the set
+//    exactly as it was.
+//  - Update order is root* → timestamp → snapshot → targets → delegated targets. Calling out of
+//    order is a programming error (TrustedSetUsageError), not a repository error.
+//  - A trusted timestamp, snapshot or targets is valid now, except that a locally cached
+//    timestamp or snapshot may be loaded while expired, to serve as the baseline for rollback
+//    checks against what comes next (python-tuf does the same).
+//  - Fast-forward attack recovery (§5.3.11) needs no special case: a cached timestamp or
+//    snapshot is verified with the keys of the newest root, so once those keys rotated the
+//    attacker's inflated versions no longer verify and stop being a baseline.
+import { BadMetadataError, BadVersionError, ExpiredMetadataError, RepositoryError } from './errors.js';
+import { Metadata } from './models/metadata.js';
+import type { Root, Snapshot, Targets, Timestamp } from './models/roles.js';
+
+export class TrustedSetUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrustedSetUsageError';
+  }
+}
+
+export class TrustedMetadataSet {
+  private trustedRoot: Metadata<Root>;
+  private trustedTimestamp: Metadata<Timestamp> | undefined;
+  private trustedSnapshot: Metadata<Snapshot> | undefined;
+  private readonly targetsRoles = new Map<string, Metadata<Targets>>();
+  readonly now: Date;
+
+  /**
+   * @param rootBytes the locally trusted root, verified against itself (§5.2)
+   * @throws RepositoryError if it does not verify
+   */
+  constructor(rootBytes: Uint8Array, opts: { now?: Date } = {}) {
+    this.now = opts.now ?? new Date();
+    const root = Metadata.parse(rootBytes, 'root');
+    root.verifyRole('root', this.roleKeys(root.signed, 'root'), root.signed.keys);
+    this.trustedRoot = root;
+  }
+
+  get root(): Metadata<Root> {
+    return this.trustedRoot;
+  }
+  get timestamp(): Metadata<Timestamp> | undefined {
+    return this.trustedTimestamp;
+  }
+  get snapshot(): Metadata<Snapshot> | undefined {
+    return this.trustedSnapshot;
+  }
+  getTargets(role: string): Metadata<Targets> | undefined {
+    return this.targetsRoles.get(role);
+  }
+
+  private roleKeys(root: Root, role: 'root' | 'timestamp' | 'snapshot' | 'targets') {
+    const keys = root.roles.get(role);
+    if (!keys) throw new BadMetadataError(`root does not define ${role}`);
+    return keys;
+  }
+
+  private checkNotExpired(role: string, expires: Date): void {
+    if (this.now.getTime() >= expires.getTime()) throw new ExpiredMetadataError(role, expires);
+  }
+
+  /**
+   * §5.3: the next root. It must be signed by a threshold of the current root's root keys and
+   * of its own, and be exactly one version newer. Expiry is checked only on the final root
+   * (when the timestamp is loaded), so an old root can still be rotated through.
+   */
+  updateRoot(bytes: Uint8Array): Metadata<Root> {
+    if (this.trustedTimestamp) throw new TrustedSetUsageError('cannot update root after timestamp');
+    const next = Metadata.parse(bytes, 'root');
+    const current = this.trustedRoot;
+    // §5.3.4: signed by the trusted root's keys and threshold…
+    next.verifyRole('root', this.roleKeys(current.signed, 'root'), current.signed.keys);
+    // §5.3.5: …and rollback: exactly the next version.
+    if (next.signed.version !== current.signed.version + 1) {
+      throw new BadVersionError('root', `${current.signed.version + 1}`, next.signed.version);
+    }
+    // §5.3.4: and by its own keys and threshold.
+    next.verifyRole('root', this.roleKeys(next.signed, 'root'), next.signed.keys);
+    this.trustedRoot = next;
+    return next;
+  }
+
+  /**
+   * §5.4: a new timestamp. Loads also the locally cached one (first call), which may be
+   * expired: it is then a baseline for the rollback check only.
+   * @throws RepositoryError with code EQUAL_VERSION when it is the version already trusted.
+   */
+  updateTimestamp(bytes: Uint8Array): Metadata<Timestamp> {
+    if (this.trustedSnapshot) throw new TrustedSetUsageError('cannot update timestamp after snapshot');
+    // §5.3.10: the final root must not be expired.
+    this.checkNotExpired('root', this.trustedRoot.signed.expires);
+    const root = this.trustedRoot.signed;
+    const next = Metadata.parse(bytes, 'timestamp');
+    next.verifyRole('timestamp', this.roleKeys(root, 'timestamp'), root.keys);
+    const trusted = this.trustedTimestamp;
+    if (trusted) {
+      // §5.4.3: rollback of the timestamp itself…
+      if (next.signed.version < trusted.signed.version) {
+        throw new BadVersionError('timestamp', `≥ ${trusted.signed.version}`, next.signed.version);
+      }
+      if (next.signed.version === trusted.signed.version) {
+        throw new BadVersionError('timestamp', `> ${trusted.signed.version}`, next.signed.version, 'EQUAL_VERSION');
+      }
+      // …and of the snapshot version it names.
+      if (next.signed.snapshotMeta.version < trusted.signed.snapshotMeta.version) {
+        throw new BadVersionError('snapshot (named by timestamp)', `≥ ${trusted.signed.snapshotMeta.version}`, next.signed.snapshotMeta.version);
+      }
+    }
+    // Stored before the expiry check, as python-tuf does: an expired timestamp is still the
+    // baseline against rollback, but nothing after it may be loaded (§5.4.4).
+    this.trustedTimestamp = next;
+    this.checkNotExpired('timestamp', next.signed.expires);
+    return next;
+  }
+
+  private requireCurrentTimestamp(): Metadata<Timestamp> {
+    const ts = this.trustedTimestamp;
+    if (!ts) throw new TrustedSetUsageError('cannot update snapshot before timestamp');
+    this.checkNotExpired('timestamp', ts.signed.expires);
+    return ts;
+  }
+
+  /**
+   * §5.5: the snapshot the timestamp names. `trusted` marks a locally cached copy: its hashes
+   * are not checked against the timestamp (it may be older), and it may be expired, so that it
+   * serves as the rollback baseline.
+   */
+  updateSnapshot(bytes: Uint8Array, opts: { trusted?: boolean } = {}): Metadata<Snapshot> {
+    if (this.targetsRoles.has('targets')) throw new TrustedSetUsageError('cannot update snapshot after targets');
+    const ts = this.requireCurrentTimestamp();
+    const meta = ts.signed.snapshotMeta;
+    // §5.5.2: length and hashes as the timestamp lists them.
+    if (!opts.trusted) meta.verify('snapshot', bytes);
+    const root = this.trustedRoot.signed;
+    const next = Metadata.parse(bytes, 'snapshot');
+    next.verifyRole('snapshot', this.roleKeys(root, 'snapshot'), root.keys);
+    const trusted = this.trustedSnapshot;
+    if (trusted) {
+      // §5.5.5: no targets role may disappear or go back in version.
+      for (const [name, old] of trusted.signed.meta) {
+        const now = next.signed.meta.get(name);
+        if (!now) throw new RepositoryError('BAD_VERSION', `new snapshot drops ${name}, listed by the trusted snapshot`);
+        if (now.version < old.version) throw new BadVersionError(name, `≥ ${old.version}`, now.version);
+      }
+    }
+    // Stored before the final checks, as python-tuf does: a cached older or expired snapshot is
+    // still the rollback baseline, and nothing can be loaded after it (requireCurrentSnapshot).
+    this.trustedSnapshot = next;
+    this.requireCurrentSnapshot(); // §5.5.3 version named by the timestamp, §5.5.6 not expired
+    return next;
+  }
+
+  private requireCurrentSnapshot(): Metadata<Snapshot> {
+    const snap = this.trustedSnapshot;
+    const ts = this.trustedTimestamp;
+    if (!snap || !ts) throw new TrustedSetUsageError('cannot update targets before snapshot');
+    if (snap.signed.version !== ts.signed.snapshotMeta.version) {
+      throw new BadVersionError('snapshot', `${ts.signed.snapshotMeta.version} (as named by timestamp)`, snap.signed.version);
+    }
+    this.checkNotExpired('snapshot', snap.signed.expires);
+    return snap;
+  }
+
+  /** §5.6: top-level targets. */
+  updateTargets(bytes: Uint8Array): Metadata<Targets> {
+    return this.updateDelegatedTargets(bytes, 'targets', 'root');
+  }
+
+  /** §5.6 for any targets role: version from the snapshot, signed by the delegator's keys. */
+  updateDelegatedTargets(bytes: Uint8Array, roleName: string, delegatorName: string): Metadata<Targets> {
+    const snap = this.requireCurrentSnapshot();
+    let keys;
+    let roleKeys;
+    if (delegatorName === 'root') {
+      keys = this.trustedRoot.signed.keys;
+      roleKeys = this.roleKeys(this.trustedRoot.signed, 'targets');
+    } else {
+      const delegator = this.targetsRoles.get(delegatorName);
+      if (!delegator) throw new TrustedSetUsageError(`cannot load ${roleName} before its delegator ${delegatorName}`);
+      const delegations = delegator.signed.delegations;
+      roleKeys = delegations?.roleKeys(roleName);
+      if (!delegations || !roleKeys) throw new RepositoryError('UNKNOWN_ROLE', `${delegatorName} does not delegate to ${roleName}`);
+      keys = delegations.keys;
+    }
+    const meta = snap.signed.meta.get(`${roleName}.json`);
+    if (!meta) throw new RepositoryError('UNKNOWN_ROLE', `snapshot does not list ${roleName}.json`);
+    // §5.6.2: hashes and length, when the snapshot lists them.
+    meta.verify(roleName, bytes);
+    const next = Metadata.parse(bytes, 'targets', roleName);
+    next.verifyRole(roleName, roleKeys, keys);
+    // §5.6.3: exactly the version the snapshot names (mix-and-match and rollback).
+    if (next.signed.version !== meta.version) throw new BadVersionError(roleName, `${meta.version} (as named by snapshot)`, next.signed.version);
+    // §5.6.4
+    this.checkNotExpired(roleName, next.signed.expires);
+    this.targetsRoles.set(roleName, next);
+    return next;
+  }
+}
