@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The `bulwark` command: wires the subcommands (one module each) and maps errors to exit codes.
 import { Command, CommanderError } from 'commander';
+import { DeveloperKeyError } from '../developer/developer-key.js';
+import { KeySourceError } from '../repository/keyring.js';
 import { NoRepositoryError } from '../repository/repository.js';
+import { registerClaim } from './commands/claim.js';
 import { registerFetch } from './commands/fetch.js';
+import { registerKey } from './commands/key.js';
+import { registerUpload } from './commands/upload.js';
 import { registerInit } from './commands/init.js';
 import { registerProxy } from './commands/proxy.js';
 import { registerTufClient } from './commands/tuf-client.js';
@@ -29,6 +34,9 @@ registerYank(program);
 registerFetch(program);
 registerProxy(program);
 registerTufClient(program);
+registerKey(program);
+registerClaim(program);
+registerUpload(program);
 
 function fail(code: string, message: string, exitCode: number): never {
   const json = process.argv.includes('--json');
@@ -45,5 +53,7 @@ try {
   }
   if (e instanceof CliError) fail(e.code, e.message, e.exitCode);
   if (e instanceof NoRepositoryError) fail('NO_REPOSITORY', e.message, EXIT.notFound);
+  if (e instanceof DeveloperKeyError) fail('KEY', e.message, EXIT.failure);
+  if (e instanceof KeySourceError) fail('KEY_SOURCE', e.message, EXIT.failure);
   fail('INTERNAL', (e as Error).stack ?? String(e), EXIT.failure);
 }

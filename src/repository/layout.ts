@@ -34,6 +34,12 @@ export const BIN_PREFIX = 'bins';
 /** Every target path has two segments; the top-level delegations cover them all. */
 export const ALL_PROJECT_TARGETS = '*/*';
 
+/** Project roles (PEP 480, developer keys) are named `project-<normalized name>`. */
+export const PROJECT_ROLE_PREFIX = 'project-';
+export function projectRoleName(project: string): string {
+  return `${PROJECT_ROLE_PREFIX}${project}`;
+}
+
 export const SIMPLE_HTML = 'index.html';
 export const SIMPLE_JSON = 'index.json';
 

@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { DATABASE_FILE, PUBLIC_DIR, TMP_DIR } from './paths.js';
 import { SnapshotProcess } from './snapshot-process.js';
 import { TransactionWorker } from './transaction-worker.js';
+import { ProjectRoleService } from './project-roles.js';
 import { UploadService } from './uploads.js';
 
 export class NoRepositoryError extends Error {
@@ -36,6 +37,7 @@ export interface OpenOptions {
 export class Repository {
   readonly accounts: Accounts;
   readonly uploads: UploadService;
+  readonly projectRoles: ProjectRoleService;
   readonly worker: TransactionWorker;
   readonly publisher: SnapshotProcess;
   readonly tmpDir: string;
@@ -57,6 +59,7 @@ export class Repository {
     this.publisher = new SnapshotProcess({ state, blobs, config, signers, clock, log, compress: opts.compress ?? true });
     this.worker = new TransactionWorker({ state, blobs, bins, log, clock, onApplied: () => this.publisher.request() });
     this.uploads = new UploadService(state, blobs, () => this.worker.kick(), clock);
+    this.projectRoles = new ProjectRoleService(state, blobs, () => this.worker.kick(), clock);
   }
 
   /** Opens the repository in `dataDir` without starting its background processes. */

@@ -14,8 +14,10 @@ import { createHash } from 'node:crypto';
 import { gzip, brotliCompress, constants as zlibConstants } from 'node:zlib';
 import { promisify } from 'node:util';
 import {
+  DelegatedRole,
   Delegations,
   expiresIn,
+  Key,
   formatExpires,
   Metadata,
   signCanonical,
@@ -25,7 +27,7 @@ import {
 import type { BlobStore } from '../storage/blob-store.js';
 import type { RoleState, StateStore } from '../storage/state/types.js';
 import type { ExpiryPeriods, RepositoryConfig } from './config.js';
-import { BIN_PREFIX, metadataBlobPath, ROLES, type OnlineRole } from './layout.js';
+import { BIN_PREFIX, metadataBlobPath, PROJECT_ROLE_PREFIX, ROLES, type OnlineRole } from './layout.js';
 import type { Logger } from './logger.js';
 import { binCanonical, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
 
@@ -155,6 +157,7 @@ export class SnapshotProcess {
   private periodOf(name: string): number | undefined {
     const e: ExpiryPeriods = this.o.config.expiry;
     if (name.startsWith(`${BIN_PREFIX}-`)) return e.bins;
+    if (name.startsWith(PROJECT_ROLE_PREFIX)) return undefined; // signed by its developers
     switch (name) {
       case ROLES.timestamp:
         return e.timestamp;
@@ -191,17 +194,35 @@ export class SnapshotProcess {
     };
     const nextVersion = (name: string) => (this.roles.get(name)?.version ?? 0) + 1;
 
-    // 1. Changed bins, and bins close to expiry, rebuilt from their target rows.
+    // 1. Changed bins, and bins close to expiry, rebuilt from their target rows; project roles
+    //    as their developers signed them; recently-claimed rebuilt from the delegations.
     const binExpires = expiresIn(now, this.o.config.expiry.bins);
+    const rebuilt = new Set<string>();
     for (const role of inputs.dirtyRoles) {
-      if (!role.name.startsWith(`${BIN_PREFIX}-`)) throw new Error(`no publisher for dirty role ${role.name}`);
-      const version = nextVersion(role.name);
-      const { bytes } = await signCanonical(binCanonical(version, binExpires, role.targets), [this.o.signers.unclaimed]);
-      put(role.name, version, bytes, binExpires);
+      rebuilt.add(role.name);
+      if (role.name.startsWith(`${BIN_PREFIX}-`)) {
+        const version = nextVersion(role.name);
+        const { bytes } = await signCanonical(binCanonical(version, binExpires, role.targets), [this.o.signers.unclaimed]);
+        put(role.name, version, bytes, binExpires);
+      } else if (role.name.startsWith(PROJECT_ROLE_PREFIX)) {
+        const signed = await this.o.state.latestProjectRole(role.name.slice(PROJECT_ROLE_PREFIX.length));
+        if (!signed) throw new Error(`no signed metadata for ${role.name}`);
+        const md = Metadata.parse(signed.bytes, 'targets', role.name);
+        if (md.signed.version !== (this.roles.get(role.name)?.version ?? 0)) put(role.name, md.signed.version, signed.bytes, md.signed.expires);
+      } else if (role.name === ROLES.recentlyClaimed) {
+        const { bytes, expires, version } = await this.buildRecentlyClaimed(now);
+        put(role.name, version, bytes, expires);
+      } else {
+        throw new Error(`no publisher for dirty role ${role.name}`);
+      }
     }
     // Online delegators close to expiry: same content, next version, new expiry.
     for (const name of expiring) {
-      if (name === ROLES.recentlyClaimed || name === ROLES.unclaimed) {
+      if (rebuilt.has(name)) continue;
+      if (name === ROLES.recentlyClaimed) {
+        const { bytes, expires, version } = await this.buildRecentlyClaimed(now);
+        put(name, version, bytes, expires);
+      } else if (name === ROLES.unclaimed) {
         const { bytes, expires, version } = await this.resignDelegator(name, now);
         put(name, version, bytes, expires);
       }
@@ -264,6 +285,23 @@ export class SnapshotProcess {
     this.o.log.debug({ snapshotVersion, roles: result.roles.length, seqs: inputs.appliedSeqs.length, ms: result.ms }, 'published');
     for (const l of this.listeners) l(result);
     return result;
+  }
+
+  /** recently-claimed: one terminating delegation `<project>/*` per project waiting for promotion. */
+  private async buildRecentlyClaimed(now: Date): Promise<{ bytes: Buffer; expires: Date; version: number }> {
+    const keys = new Map<string, Key>();
+    const roles = new Map<string, DelegatedRole>();
+    for (const d of await this.o.state.delegations(ROLES.recentlyClaimed)) {
+      for (const [id, key] of Object.entries(d.keys)) keys.set(id, Key.fromJSON(key, `delegation ${d.project}`));
+      roles.set(d.role, new DelegatedRole(d.role, d.keyids, d.threshold, true, [`${d.project}/*`]));
+    }
+    const version = (this.roles.get(ROLES.recentlyClaimed)?.version ?? 0) + 1;
+    const expires = expiresIn(now, this.o.config.expiry['recently-claimed']);
+    const md = await Metadata.sign(
+      new Targets({ version, expires, targets: new Map(), delegations: new Delegations(keys, roles) }),
+      [this.o.signers['recently-claimed']]
+    );
+    return { bytes: md.bytes, expires, version };
   }
 
   private async resignDelegator(name: string, now: Date): Promise<{ bytes: Buffer; expires: Date; version: number }> {

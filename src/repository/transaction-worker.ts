@@ -4,7 +4,7 @@
 // project's target rows (and marks their bins dirty) in a single database transaction: all or
 // nothing. Transactions run concurrently, but never two on the same project or the same bin
 // (concurrency rules 1 and 2), enforced by taking a lock on each before starting.
-import type { SuccinctRoles } from '../tuf/index.js';
+import { encodeCanonical, Metadata, type SuccinctRoles } from '../tuf/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { FileRecord, JournalEntry, StateStore, TargetRow } from '../storage/state/types.js';
 import { KeyedLocks } from './keyed-locks.js';
@@ -101,6 +101,8 @@ export class TransactionWorker {
 
   /** Applies every pending transaction of one project as one atomic project transaction. */
   private async applyProject(project: string, seqs: number[]): Promise<void> {
+    const delegation = await this.o.state.getDelegation(project);
+    if (delegation) return this.applyClaimedProject(project, delegation.role, delegation.parent, seqs);
     const files = await this.o.state.projectFiles(project);
     const binOf = (path: string) => this.o.bins.roleForTarget(path);
     const pages = renderProjectPages(project, files);
@@ -110,6 +112,20 @@ export class TransactionWorker {
       await Promise.all(pages.map((p) => this.o.blobs.put(targetBlobPath(p.path, p.sha256), p.bytes)));
       await this.o.state.applyProjectTransaction(project, seqs, rows, this.clock().toISOString());
     });
+  }
+
+  /**
+   * A claimed project's targets are exactly those its developers signed in the newest
+   * project role (PEP 480): pages included, so nothing here is rendered or re-signed.
+   */
+  private async applyClaimedProject(project: string, role: string, parent: string, seqs: number[]): Promise<void> {
+    const latest = await this.o.state.latestProjectRole(project);
+    if (!latest) throw new Error(`claimed project ${project} has no signed project role`);
+    const targets = Metadata.parse(latest.bytes, 'targets', role).signed.targets;
+    const rows: TargetRow[] = [...targets.values()].map((t) => ({ path: t.path, role, project, entry: encodeCanonical(t.toJSON()) }));
+    await this.locks.withLocks([`project:${project}`, `role:${role}`, `role:${parent}`], () =>
+      this.o.state.applyProjectTransaction(project, seqs, rows, this.clock().toISOString(), [role])
+    );
   }
 
   async close(): Promise<void> {

@@ -25,6 +25,7 @@ export type UploadErrorCode =
   | 'DIGEST_MISMATCH'
   | 'FILE_EXISTS'
   | 'FORBIDDEN'
+  | 'CLAIMED'
   | 'TOO_LARGE';
 
 export class UploadError extends Error {
@@ -67,6 +68,15 @@ function required(form: UploadForm, name: string): string {
   return v;
 }
 
+/** PEP 480: once claimed, a project takes only uploads its developers signed. */
+function claimedRefusal(project: string): UploadError {
+  return new UploadError(
+    403,
+    'CLAIMED',
+    `Project ${project} is claimed: its files must be signed by its developers (PEP 480). Upload with \`bulwark upload dist/*\`, which signs them with your developer key.`
+  );
+}
+
 export class UploadService {
   constructor(
     private readonly state: StateStore,
@@ -79,6 +89,7 @@ export class UploadService {
     const { name, version, parsed } = this.checkForm(form, file);
     this.checkDigests(form, file);
     const project = normalizeProjectName(name);
+    if (await this.state.getDelegation(project)) throw claimedRefusal(project);
     const permission = await this.state.canUpload(project, user.id);
     if (permission === 'forbidden') {
       throw new UploadError(403, 'FORBIDDEN', `The user '${user.name}' isn't allowed to upload to project '${project}'. Ask an owner to add you as a maintainer.`);
@@ -124,6 +135,7 @@ export class UploadService {
     } catch (e) {
       if (e instanceof StateConflictError && e.code === 'FILE_EXISTS') throw new UploadError(400, 'FILE_EXISTS', `${e.message}. Bump the version.`);
       if (e instanceof StateConflictError && e.code === 'NOT_OWNER') throw new UploadError(403, 'FORBIDDEN', e.message);
+      if (e instanceof StateConflictError && e.code === 'ALREADY_CLAIMED') throw claimedRefusal(project);
       throw e;
     }
   }

@@ -7,6 +7,7 @@ import { sendProblem } from './http/problem.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerHomeRoutes } from './routes/home.js';
 import { registerManageRoutes } from './routes/manage.js';
+import { registerProjectRoleRoutes } from './routes/project-roles.js';
 import { registerSimpleRoutes } from './routes/simple.js';
 import { registerStaticTree } from './routes/static-tree.js';
 import { registerUploadRoutes } from './routes/upload.js';
@@ -50,6 +51,7 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
   const waitForPublishMs = opts.waitForPublishMs ?? 10_000;
   registerUploadRoutes(app, repo, { maxUploadBytes, waitForPublishMs });
   registerManageRoutes(app, repo, { waitForPublishMs });
+  registerProjectRoleRoutes(app, repo, { maxUploadBytes, waitForPublishMs });
   registerApiRoutes(app, repo);
   await registerStaticTree(app, repo.dataDir);
   return app;

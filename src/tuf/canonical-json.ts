@@ -31,8 +31,16 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** Quotes a string the canonical way: only `"` and `\` are escaped. */
+// A surrogate half without its partner: not a Unicode scalar value, so it has no UTF-8 form
+// (Buffer would write U+FFFD in its place, and "\ud800" and "\ufffd" would then sign alike).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Quotes a string the canonical way: only `"` and `\` are escaped.
+ * @throws CanonicalJsonError on a lone surrogate (python-tuf cannot encode one either).
+ */
 export function canonicalString(s: string): string {
+  if (LONE_SURROGATE.test(s)) throw new CanonicalJsonError('canonical JSON strings must be valid Unicode (lone surrogate)');
   if (!/["\\]/.test(s)) return `"${s}"`;
   return `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }

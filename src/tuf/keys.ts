@@ -4,10 +4,12 @@
 // threshold cannot be met with them (python-tuf counts them as not verified too).
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { canonicalBytes, type JsonValue } from './canonical-json.js';
-import { asObject, str, unrecognized, type JsonObject } from './models/fields.js';
+import { asObject, setField, str, unrecognized, type JsonObject } from './models/fields.js';
 
 // DER prefix of an Ed25519 SubjectPublicKeyInfo: what precedes the 32 raw key bytes.
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+// An Ed25519 signature is 64 bytes: 128 hex digits (either case, as securesystemslib accepts).
+const ED25519_SIGNATURE_HEX = /^[0-9a-f]{128}$/i;
 
 export class Key {
   private keyObject: KeyObject | null | undefined;
@@ -53,7 +55,9 @@ export class Key {
   /** True when `signatureHex` is a valid signature of `data` by this key. Never throws. */
   verify(data: Uint8Array, signatureHex: string): boolean {
     const key = this.nodeKey();
-    if (!key || !/^[0-9a-f]*$/i.test(signatureHex)) return false;
+    // Exactly 64 bytes of hex: Buffer.from(hex) silently drops a trailing odd nibble, which
+    // would let a second spelling of the same signature verify.
+    if (!key || !ED25519_SIGNATURE_HEX.test(signatureHex)) return false;
     try {
       return cryptoVerify(null, data, key, Buffer.from(signatureHex, 'hex'));
     } catch {
@@ -65,11 +69,15 @@ export class Key {
     if (this.keyObject !== undefined) return this.keyObject;
     this.keyObject = null;
     if (this.keytype === 'ed25519' && this.scheme === 'ed25519' && /^[0-9a-f]{64}$/i.test(this.publicValue)) {
-      this.keyObject = createPublicKey({
-        key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(this.publicValue, 'hex')]),
-        format: 'der',
-        type: 'spki',
-      });
+      try {
+        this.keyObject = createPublicKey({
+          key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(this.publicValue, 'hex')]),
+          format: 'der',
+          type: 'spki',
+        });
+      } catch {
+        this.keyObject = null; // a key node:crypto refuses verifies nothing
+      }
     }
     return this.keyObject;
   }
@@ -77,7 +85,7 @@ export class Key {
 
 export function keysToJSON(keys: ReadonlyMap<string, Key>): { [id: string]: JsonValue } {
   const out: { [id: string]: JsonValue } = {};
-  for (const [id, key] of keys) out[id] = key.toJSON();
+  for (const [id, key] of keys) setField(out, id, key.toJSON());
   return out;
 }
 

@@ -9,7 +9,9 @@
 import { encodeCanonical, type JsonValue } from './canonical-json.js';
 import { BadMetadataError } from './errors.js';
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text, so JSON.parse refuses it as python-tuf does
+// (TextDecoder would otherwise drop it silently).
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function parseStrictJson(bytes: Uint8Array | string, what = 'metadata'): JsonValue {
   let text: string;

@@ -4,17 +4,29 @@
 // objects out; no I/O, and one fixed reference time for the whole update (§5.1).
 //
 // Invariants:
-//  - Metadata is only ever added or replaced after it verified: a failed update leaves the set
-//    exactly as it was.
-//  - Update order is root* → timestamp → snapshot → targets → delegated targets. Calling out of
-//    order is a programming error (TrustedSetUsageError), not a repository error.
-//  - A trusted timestamp, snapshot or targets is valid now, except that a locally cached
-//    timestamp or snapshot may be loaded while expired, to serve as the baseline for rollback
-//    checks against what comes next (python-tuf does the same).
-//  - Fast-forward attack recovery (§5.3.11) needs no special case: a cached timestamp or
-//    snapshot is verified with the keys of the newest root, so once those keys rotated the
-//    attacker's inflated versions no longer verify and stop being a baseline.
+//  - Update order is root* → timestamp → snapshot → targets → delegated targets; nothing can be
+//    loaded once something later in that order is. Calling out of order is a programming error
+//    (TrustedSetUsageError), never a RepositoryError.
+//  - Nothing unverified is ever stored: a role is stored only after its signatures, hashes and
+//    rollback checks passed. A failed update leaves the set as it was, with one exception
+//    (python-tuf's "intermediate" metadata): a timestamp or snapshot that verifies but is expired
+//    (or, for the snapshot, not the version the timestamp names) is stored and then refused with
+//    an error. It is a rollback baseline for the next one only: snapshot, targets and delegated
+//    targets load only on top of a current timestamp and a current, matching snapshot.
+//  - Roots load only before the timestamp, so timestamp, snapshot and targets are verified with
+//    the keys of the final root. Intermediate roots may be expired; the final one may not
+//    (§5.3.10, checked when the timestamp is loaded).
+//  - Fast-forward attack recovery (§5.3.11): a cached timestamp or snapshot is verified with
+//    the final root's keys, so one signed only by keys rotated out no longer loads. That is not
+//    enough when only the snapshot keys rotated: the cached timestamp still verifies and names
+//    the attacker's inflated snapshot version. So once a root update in this session removes a
+//    timestamp or snapshot key, the timestamp and snapshot trusted so far stop being rollback
+//    baselines for the rest of the session (the spec deletes them); `fastForwardRecovery` says so.
+//  - Every check is linear in the size of the metadata (the snapshot check walks the trusted
+//    snapshot's meta once, with map lookups).
 import { BadMetadataError, BadVersionError, ExpiredMetadataError, RepositoryError } from './errors.js';
+import type { Key } from './keys.js';
+import type { RoleKeys } from './models/delegations.js';
 import { Metadata } from './models/metadata.js';
 import type { Root, Snapshot, Targets, Timestamp } from './models/roles.js';
 
@@ -30,6 +42,8 @@ export class TrustedMetadataSet {
   private trustedTimestamp: Metadata<Timestamp> | undefined;
   private trustedSnapshot: Metadata<Snapshot> | undefined;
   private readonly targetsRoles = new Map<string, Metadata<Targets>>();
+  private keysRotated = false;
+  /** The reference time of this update (§5.1), fixed at construction. */
   readonly now: Date;
 
   /**
@@ -37,7 +51,8 @@ export class TrustedMetadataSet {
    * @throws RepositoryError if it does not verify
    */
   constructor(rootBytes: Uint8Array, opts: { now?: Date } = {}) {
-    this.now = opts.now ?? new Date();
+    this.now = new Date((opts.now ?? new Date()).getTime()); // a copy: the caller's Date may change
+    // §5.2: the trusted root is verified against itself only; its expiry does not matter yet.
     const root = Metadata.parse(rootBytes, 'root');
     root.verifyRole('root', this.roleKeys(root.signed, 'root'), root.signed.keys);
     this.trustedRoot = root;
@@ -54,6 +69,13 @@ export class TrustedMetadataSet {
   }
   getTargets(role: string): Metadata<Targets> | undefined {
     return this.targetsRoles.get(role);
+  }
+  /**
+   * True once a root update in this session removed a timestamp or snapshot key (§5.3.11):
+   * timestamp and snapshot metadata trusted before it are not rollback baselines.
+   */
+  get fastForwardRecovery(): boolean {
+    return this.keysRotated;
   }
 
   private roleKeys(root: Root, role: 'root' | 'timestamp' | 'snapshot' | 'targets') {
@@ -77,13 +99,20 @@ export class TrustedMetadataSet {
     const current = this.trustedRoot;
     // §5.3.4: signed by the trusted root's keys and threshold…
     next.verifyRole('root', this.roleKeys(current.signed, 'root'), current.signed.keys);
-    // §5.3.5: …and rollback: exactly the next version.
-    if (next.signed.version !== current.signed.version + 1) {
-      throw new BadVersionError('root', `${current.signed.version + 1}`, next.signed.version);
+    // §5.3.5: …and rollback: exactly the next version. The same version again is EQUAL_VERSION:
+    // the spec discards it and goes on with the trusted root.
+    const expected = current.signed.version + 1;
+    if (next.signed.version !== expected) {
+      const code = next.signed.version === current.signed.version ? 'EQUAL_VERSION' : 'BAD_VERSION';
+      throw new BadVersionError('root', `${expected}`, next.signed.version, code);
     }
     // §5.3.4: and by its own keys and threshold.
     next.verifyRole('root', this.roleKeys(next.signed, 'root'), next.signed.keys);
-    this.trustedRoot = next;
+    // §5.3.11: remember a rotation of the timestamp or snapshot keys.
+    if (keysRemoved(current.signed, next.signed, 'timestamp') || keysRemoved(current.signed, next.signed, 'snapshot')) {
+      this.keysRotated = true;
+    }
+    this.trustedRoot = next; // §5.3.7
     return next;
   }
 
@@ -98,17 +127,19 @@ export class TrustedMetadataSet {
     this.checkNotExpired('root', this.trustedRoot.signed.expires);
     const root = this.trustedRoot.signed;
     const next = Metadata.parse(bytes, 'timestamp');
+    // §5.4.2
     next.verifyRole('timestamp', this.roleKeys(root, 'timestamp'), root.keys);
-    const trusted = this.trustedTimestamp;
+    // §5.3.11: after a rotation the timestamp trusted so far is no baseline.
+    const trusted = this.keysRotated ? undefined : this.trustedTimestamp;
     if (trusted) {
-      // §5.4.3: rollback of the timestamp itself…
+      // §5.4.3.1: rollback of the timestamp itself…
       if (next.signed.version < trusted.signed.version) {
         throw new BadVersionError('timestamp', `≥ ${trusted.signed.version}`, next.signed.version);
       }
       if (next.signed.version === trusted.signed.version) {
         throw new BadVersionError('timestamp', `> ${trusted.signed.version}`, next.signed.version, 'EQUAL_VERSION');
       }
-      // …and of the snapshot version it names.
+      // §5.4.3.2: …and of the snapshot version it names.
       if (next.signed.snapshotMeta.version < trusted.signed.snapshotMeta.version) {
         throw new BadVersionError('snapshot (named by timestamp)', `≥ ${trusted.signed.snapshotMeta.version}`, next.signed.snapshotMeta.version);
       }
@@ -140,8 +171,10 @@ export class TrustedMetadataSet {
     if (!opts.trusted) meta.verify('snapshot', bytes);
     const root = this.trustedRoot.signed;
     const next = Metadata.parse(bytes, 'snapshot');
+    // §5.5.3
     next.verifyRole('snapshot', this.roleKeys(root, 'snapshot'), root.keys);
-    const trusted = this.trustedSnapshot;
+    // §5.3.11: after a rotation the snapshot trusted so far is no baseline.
+    const trusted = this.keysRotated ? undefined : this.trustedSnapshot;
     if (trusted) {
       // §5.5.5: no targets role may disappear or go back in version.
       for (const [name, old] of trusted.signed.meta) {
@@ -153,7 +186,7 @@ export class TrustedMetadataSet {
     // Stored before the final checks, as python-tuf does: a cached older or expired snapshot is
     // still the rollback baseline, and nothing can be loaded after it (requireCurrentSnapshot).
     this.trustedSnapshot = next;
-    this.requireCurrentSnapshot(); // §5.5.3 version named by the timestamp, §5.5.6 not expired
+    this.requireCurrentSnapshot(); // §5.5.4 version named by the timestamp, §5.5.6 not expired
     return next;
   }
 
@@ -176,30 +209,50 @@ export class TrustedMetadataSet {
   /** §5.6 for any targets role: version from the snapshot, signed by the delegator's keys. */
   updateDelegatedTargets(bytes: Uint8Array, roleName: string, delegatorName: string): Metadata<Targets> {
     const snap = this.requireCurrentSnapshot();
-    let keys;
-    let roleKeys;
-    if (delegatorName === 'root') {
-      keys = this.trustedRoot.signed.keys;
-      roleKeys = this.roleKeys(this.trustedRoot.signed, 'targets');
-    } else {
-      const delegator = this.targetsRoles.get(delegatorName);
-      if (!delegator) throw new TrustedSetUsageError(`cannot load ${roleName} before its delegator ${delegatorName}`);
-      const delegations = delegator.signed.delegations;
-      roleKeys = delegations?.roleKeys(roleName);
-      if (!delegations || !roleKeys) throw new RepositoryError('UNKNOWN_ROLE', `${delegatorName} does not delegate to ${roleName}`);
-      keys = delegations.keys;
-    }
+    const { roleKeys, keys } = this.delegation(roleName, delegatorName);
     const meta = snap.signed.meta.get(`${roleName}.json`);
     if (!meta) throw new RepositoryError('UNKNOWN_ROLE', `snapshot does not list ${roleName}.json`);
     // §5.6.2: hashes and length, when the snapshot lists them.
     meta.verify(roleName, bytes);
     const next = Metadata.parse(bytes, 'targets', roleName);
+    // §5.6.3: a threshold of the delegator's keys for this role.
     next.verifyRole(roleName, roleKeys, keys);
-    // §5.6.3: exactly the version the snapshot names (mix-and-match and rollback).
+    // §5.6.4: exactly the version the snapshot names (rollback and mix-and-match).
     if (next.signed.version !== meta.version) throw new BadVersionError(roleName, `${meta.version} (as named by snapshot)`, next.signed.version);
-    // §5.6.4
+    // §5.6.5
     this.checkNotExpired(roleName, next.signed.expires);
     this.targetsRoles.set(roleName, next);
     return next;
   }
+
+  /** The keys a delegator trusts for `roleName`: root's for targets, else its delegations'. */
+  private delegation(roleName: string, delegatorName: string): { roleKeys: RoleKeys; keys: ReadonlyMap<string, Key> } {
+    if ((delegatorName === 'root') !== (roleName === 'targets')) {
+      throw new TrustedSetUsageError(`targets is delegated by root and only by root (asked for ${roleName} from ${delegatorName})`);
+    }
+    if (delegatorName === 'root') {
+      const root = this.trustedRoot.signed;
+      return { roleKeys: this.roleKeys(root, 'targets'), keys: root.keys };
+    }
+    const delegator = this.targetsRoles.get(delegatorName);
+    if (!delegator) throw new TrustedSetUsageError(`cannot load ${roleName} before its delegator ${delegatorName}`);
+    const delegations = delegator.signed.delegations;
+    const roleKeys = delegations?.roleKeys(roleName);
+    if (!delegations || !roleKeys) throw new RepositoryError('UNKNOWN_ROLE', `${delegatorName} does not delegate to ${roleName}`);
+    return { roleKeys, keys: delegations.keys };
+  }
+}
+
+/** Whether `next` stopped trusting a key (by id or by value) that `current` trusted for `role`. */
+function keysRemoved(current: Root, next: Root, role: 'timestamp' | 'snapshot'): boolean {
+  const before = current.roles.get(role)?.keyids ?? [];
+  const after = new Set(next.roles.get(role)?.keyids ?? []);
+  for (const id of before) {
+    if (!after.has(id) || !sameKey(current.keys.get(id), next.keys.get(id))) return true;
+  }
+  return false;
+}
+
+function sameKey(a: Key | undefined, b: Key | undefined): boolean {
+  return a !== undefined && b !== undefined && a.keytype === b.keytype && a.scheme === b.scheme && a.publicValue === b.publicValue;
 }

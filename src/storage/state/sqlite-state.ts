@@ -9,7 +9,9 @@ import {
   type FileRecord,
   type JournalEntry,
   type NewFile,
+  type ProjectDelegation,
   type ProjectRecord,
+  type ProjectRoleVersion,
   type PublishInputs,
   type RoleState,
   type StateStore,
@@ -52,6 +54,13 @@ CREATE TABLE IF NOT EXISTS roles (
   name TEXT PRIMARY KEY, version INTEGER NOT NULL, expires TEXT NOT NULL,
   length INTEGER NOT NULL, sha256 TEXT NOT NULL, dirty INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS roles_dirty ON roles(dirty) WHERE dirty > 0;
+CREATE TABLE IF NOT EXISTS delegations (
+  project TEXT PRIMARY KEY REFERENCES projects(name), role TEXT NOT NULL UNIQUE,
+  parent TEXT NOT NULL CHECK (parent IN ('recently-claimed', 'claimed')),
+  keys TEXT NOT NULL, keyids TEXT NOT NULL, threshold INTEGER NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS project_role_versions (
+  project TEXT NOT NULL REFERENCES projects(name), version INTEGER NOT NULL, bytes BLOB NOT NULL,
+  journal_seq INTEGER NOT NULL REFERENCES journal(seq), PRIMARY KEY (project, version));
 CREATE TABLE IF NOT EXISTS publications (
   snapshot_version INTEGER PRIMARY KEY, timestamp_bytes BLOB NOT NULL, created_at TEXT NOT NULL);
 `;
@@ -213,25 +222,15 @@ export class SqliteState implements StateStore {
         this.db.prepare('INSERT INTO projects(name, display_name, created_at) VALUES (?, ?, ?)').run(file.project, displayName, now);
         this.db.prepare("INSERT INTO project_roles(project, user_id, role) VALUES (?, ?, 'owner')").run(file.project, file.uploaderId);
       }
-      if (this.db.prepare('SELECT 1 FROM files WHERE filename = ?').get(file.filename)) {
-        throw new StateConflictError('FILE_EXISTS', `File already exists: ${file.filename}`);
+      if (this.db.prepare('SELECT 1 FROM delegations WHERE project = ?').get(file.project)) {
+        throw new StateConflictError('ALREADY_CLAIMED', `project ${file.project} is claimed`);
       }
       const seq = Number(
         this.db.prepare("INSERT INTO journal(kind, project, state, created_at) VALUES ('upload', ?, 'pending', ?)").run(file.project, now)
           .lastInsertRowid
       );
-      const fileId = Number(
-        this.db
-          .prepare(
-            `INSERT INTO files(project, version, filename, packagetype, python_version, requires_python, size, sha256, md5,
-               metadata_sha256, metadata_size, upload_time, uploader_id, summary, journal_seq)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-          )
-          .run(
-            file.project, file.version, file.filename, file.packagetype, file.pythonVersion, file.requiresPython, file.size,
-            file.sha256, file.md5, file.metadataSha256, file.metadataSize, file.uploadTime, file.uploaderId, file.summary, seq
-          ).lastInsertRowid
-      );
+      this.insertFile(file, seq);
+      const fileId = Number((this.db.prepare('SELECT id FROM files WHERE filename = ?').get(file.filename) as Row)['id']);
       return { seq, fileId };
     });
   }
@@ -284,6 +283,123 @@ export class SqliteState implements StateStore {
     return Promise.resolve(rows);
   }
 
+  private toDelegation(r: Row): ProjectDelegation {
+    return {
+      project: r['project'] as string,
+      role: r['role'] as string,
+      parent: r['parent'] as ProjectDelegation['parent'],
+      keys: JSON.parse(r['keys'] as string) as Record<string, unknown>,
+      keyids: JSON.parse(r['keyids'] as string) as string[],
+      threshold: r['threshold'] as number,
+      createdAt: r['created_at'] as string,
+    };
+  }
+
+  delegations(parent?: 'recently-claimed' | 'claimed'): Promise<ProjectDelegation[]> {
+    const rows = (
+      parent ? this.db.prepare('SELECT * FROM delegations WHERE parent = ? ORDER BY role').all(parent) : this.db.prepare('SELECT * FROM delegations ORDER BY role').all()
+    ) as Row[];
+    return Promise.resolve(rows.map((r) => this.toDelegation(r)));
+  }
+
+  getDelegation(project: string): Promise<ProjectDelegation | undefined> {
+    const r = this.db.prepare('SELECT * FROM delegations WHERE project = ?').get(project) as Row | undefined;
+    return Promise.resolve(r ? this.toDelegation(r) : undefined);
+  }
+
+  latestProjectRole(project: string): Promise<ProjectRoleVersion | undefined> {
+    const r = this.db.prepare('SELECT * FROM project_role_versions WHERE project = ? ORDER BY version DESC LIMIT 1').get(project) as Row | undefined;
+    return Promise.resolve(r ? { project, version: r['version'] as number, bytes: r['bytes'] as Buffer } : undefined);
+  }
+
+  private insertFile(file: NewFile, seq: number): void {
+    if (this.db.prepare('SELECT 1 FROM files WHERE filename = ?').get(file.filename)) {
+      throw new StateConflictError('FILE_EXISTS', `File already exists: ${file.filename}`);
+    }
+    this.db
+      .prepare(
+        `INSERT INTO files(project, version, filename, packagetype, python_version, requires_python, size, sha256, md5,
+           metadata_sha256, metadata_size, upload_time, uploader_id, summary, journal_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+      )
+      .run(
+        file.project, file.version, file.filename, file.packagetype, file.pythonVersion, file.requiresPython, file.size,
+        file.sha256, file.md5, file.metadataSha256, file.metadataSize, file.uploadTime, file.uploaderId, file.summary, seq
+      );
+  }
+
+  recordClaim(p: {
+    project: string;
+    displayName: string;
+    userId: number;
+    delegation: Omit<ProjectDelegation, 'createdAt' | 'parent' | 'project'>;
+    role: ProjectRoleVersion;
+    now: string;
+  }): Promise<{ seq: number }> {
+    return this.tx(() => {
+      if (!this.db.prepare('SELECT 1 FROM projects WHERE name = ?').get(p.project)) {
+        this.db.prepare('INSERT INTO projects(name, display_name, created_at) VALUES (?, ?, ?)').run(p.project, p.displayName, p.now);
+        this.db.prepare("INSERT INTO project_roles(project, user_id, role) VALUES (?, ?, 'owner')").run(p.project, p.userId);
+      }
+      const owner = this.db.prepare("SELECT 1 FROM project_roles WHERE project = ? AND user_id = ? AND role = 'owner'").get(p.project, p.userId);
+      if (!owner) throw new StateConflictError('NOT_OWNER', `only an owner of ${p.project} can claim it`);
+      if (this.db.prepare('SELECT 1 FROM delegations WHERE project = ?').get(p.project)) {
+        throw new StateConflictError('ALREADY_CLAIMED', `${p.project} is already claimed; add keys with a change signed by a key already trusted for it`);
+      }
+      const seq = Number(
+        this.db.prepare("INSERT INTO journal(kind, project, state, created_at) VALUES ('claim', ?, 'pending', ?)").run(p.project, p.now).lastInsertRowid
+      );
+      this.db
+        .prepare("INSERT INTO delegations(project, role, parent, keys, keyids, threshold, created_at) VALUES (?, ?, 'recently-claimed', ?, ?, ?, ?)")
+        .run(p.project, p.delegation.role, JSON.stringify(p.delegation.keys), JSON.stringify(p.delegation.keyids), p.delegation.threshold, p.now);
+      this.db.prepare('INSERT INTO project_role_versions(project, version, bytes, journal_seq) VALUES (?, ?, ?, ?)').run(p.project, p.role.version, p.role.bytes, seq);
+      this.db.prepare("UPDATE projects SET protection = 'recently-claimed' WHERE name = ?").run(p.project);
+      this.db.prepare("INSERT INTO roles(name, version, expires, length, sha256) VALUES (?, 0, '', 0, '') ON CONFLICT(name) DO NOTHING").run(p.delegation.role);
+      this.db.prepare("UPDATE roles SET dirty = dirty + 1 WHERE name = 'recently-claimed'").run();
+      return { seq };
+    });
+  }
+
+  recordSignedUpload(p: { project: string; userId: number; files: NewFile[]; role: ProjectRoleVersion; now: string }): Promise<{ seq: number }> {
+    return this.tx(() => {
+      if (this.uploadPermission(p.project, p.userId) !== 'allowed') {
+        throw new StateConflictError('NOT_OWNER', `you are not an owner or maintainer of project ${p.project}`);
+      }
+      if (!this.db.prepare('SELECT 1 FROM delegations WHERE project = ?').get(p.project)) {
+        throw new StateConflictError('NOT_CLAIMED', `${p.project} is not claimed: upload with twine`);
+      }
+      const latest = this.db.prepare('SELECT MAX(version) AS v FROM project_role_versions WHERE project = ?').get(p.project) as Row;
+      const expected = ((latest['v'] as number | null) ?? 0) + 1;
+      if (p.role.version !== expected) {
+        throw new StateConflictError('VERSION_CONFLICT', `the project role must be version ${expected}, got ${p.role.version}: someone else uploaded meanwhile; run the command again`);
+      }
+      const seq = Number(
+        this.db.prepare("INSERT INTO journal(kind, project, state, created_at) VALUES ('signed-upload', ?, 'pending', ?)").run(p.project, p.now).lastInsertRowid
+      );
+      for (const f of p.files) this.insertFile(f, seq);
+      this.db.prepare('INSERT INTO project_role_versions(project, version, bytes, journal_seq) VALUES (?, ?, ?, ?)').run(p.project, p.role.version, p.role.bytes, seq);
+      return { seq };
+    });
+  }
+
+  promoteDelegations(projects: readonly string[], _now: string): Promise<void> {
+    return this.tx(() => {
+      const stmt = this.db.prepare("UPDATE delegations SET parent = 'claimed' WHERE project = ? AND parent = 'recently-claimed'");
+      const proj = this.db.prepare("UPDATE projects SET protection = 'claimed' WHERE name = ?");
+      for (const p of projects) {
+        if (stmt.run(p).changes !== 1) throw new StateConflictError('NOT_FOUND', `${p} is not waiting in recently-claimed`);
+        proj.run(p);
+      }
+    });
+  }
+
+  markDirty(roles: readonly string[]): Promise<void> {
+    return this.tx(() => {
+      const stmt = this.db.prepare('UPDATE roles SET dirty = dirty + 1 WHERE name = ?');
+      for (const r of roles) if (stmt.run(r).changes !== 1) throw new Error(`unknown role ${r}`);
+    });
+  }
+
   pendingJournal(limit: number): Promise<JournalEntry[]> {
     const rows = this.db.prepare("SELECT * FROM journal WHERE state = 'pending' ORDER BY seq LIMIT ?").all(limit) as Row[];
     return Promise.resolve(rows.map(toJournal));
@@ -294,9 +410,9 @@ export class SqliteState implements StateStore {
     return Promise.resolve(r ? toJournal(r) : undefined);
   }
 
-  applyProjectTransaction(project: string, seqs: number[], targets: TargetRow[], now: string): Promise<void> {
+  applyProjectTransaction(project: string, seqs: number[], targets: TargetRow[], now: string, alsoDirty: readonly string[] = []): Promise<void> {
     return this.tx(() => {
-      const touched = new Set<string>();
+      const touched = new Set<string>(alsoDirty);
       const old = this.db.prepare('SELECT path, role, entry FROM targets WHERE project = ?').all(project) as Row[];
       const oldByPath = new Map(old.map((r) => [r['path'] as string, r]));
       const upsert = this.db.prepare(

@@ -43,7 +43,7 @@ export interface ProjectRecord {
 export type JournalState = 'pending' | 'applied' | 'published' | 'failed';
 
 /** What a project transaction does: add a file, or change the yanked state of files. */
-export type JournalKind = 'upload' | 'yank';
+export type JournalKind = 'upload' | 'yank' | 'claim' | 'signed-upload';
 
 export interface JournalEntry {
   seq: number;
@@ -62,6 +62,26 @@ export interface TargetRow {
   project: string;
   /** Canonical JSON of the TargetFile object ({"hashes":…,"length":…}). */
   entry: string;
+}
+
+/** PEP 480: a project whose developers hold its keys, delegated by recently-claimed or claimed. */
+export interface ProjectDelegation {
+  project: string;
+  /** The project role's name: `project-<normalized name>`. */
+  role: string;
+  parent: 'recently-claimed' | 'claimed';
+  /** Key id → public key in TUF JSON form. */
+  keys: Record<string, unknown>;
+  keyids: string[];
+  threshold: number;
+  createdAt: string;
+}
+
+/** A developer-signed version of a project role, kept verbatim (the index cannot re-sign it). */
+export interface ProjectRoleVersion {
+  project: string;
+  version: number;
+  bytes: Buffer;
 }
 
 export interface RoleState {
@@ -83,7 +103,7 @@ export interface PublishInputs {
 
 export class StateConflictError extends Error {
   constructor(
-    readonly code: 'FILE_EXISTS' | 'NOT_OWNER' | 'USER_EXISTS' | 'PROJECT_NAME_TAKEN' | 'NOT_FOUND',
+    readonly code: 'FILE_EXISTS' | 'NOT_OWNER' | 'USER_EXISTS' | 'PROJECT_NAME_TAKEN' | 'NOT_FOUND' | 'ALREADY_CLAIMED' | 'NOT_CLAIMED' | 'VERSION_CONFLICT',
     message: string
   ) {
     super(message);
@@ -133,11 +153,39 @@ export interface StateStore {
   addProjectRole(project: string, userName: string, role: 'owner' | 'maintainer'): Promise<void>;
   projectRoles(project: string): Promise<{ user: string; role: 'owner' | 'maintainer' }[]>;
 
+  // PEP 480 project roles
+  delegations(parent?: 'recently-claimed' | 'claimed'): Promise<ProjectDelegation[]>;
+  getDelegation(project: string): Promise<ProjectDelegation | undefined>;
+  latestProjectRole(project: string): Promise<ProjectRoleVersion | undefined>;
+  /**
+   * Claims an unclaimed project for its developers' keys, with their first signed project role,
+   * as one journaled transaction; a new name is registered with the claimer as owner.
+   * Throws StateConflictError NOT_OWNER / ALREADY_CLAIMED.
+   */
+  recordClaim(p: {
+    project: string;
+    /** The name as the claimer spelled it, for a project that does not exist yet. */
+    displayName: string;
+    userId: number;
+    delegation: Omit<ProjectDelegation, 'createdAt' | 'parent' | 'project'>;
+    role: ProjectRoleVersion;
+    now: string;
+  }): Promise<{ seq: number }>;
+  /**
+   * A developer-signed upload: new files (possibly none) and the next project role version.
+   * Throws StateConflictError NOT_OWNER / FILE_EXISTS / VERSION_CONFLICT.
+   */
+  recordSignedUpload(p: { project: string; userId: number; files: NewFile[]; role: ProjectRoleVersion; now: string }): Promise<{ seq: number }>;
+  /** Moves delegations from recently-claimed to claimed (after an offline ceremony). */
+  promoteDelegations(projects: readonly string[], now: string): Promise<void>;
+
   // journal (PEP 480 transaction log)
   pendingJournal(limit: number): Promise<JournalEntry[]>;
   journalEntry(seq: number): Promise<JournalEntry | undefined>;
   /** Applies a project transaction: replaces the project's target rows, marks roles dirty. */
-  applyProjectTransaction(project: string, seqs: number[], targets: TargetRow[], now: string): Promise<void>;
+  applyProjectTransaction(project: string, seqs: number[], targets: TargetRow[], now: string, alsoDirty?: readonly string[]): Promise<void>;
+  /** Marks roles as changed, for the snapshot process to publish. */
+  markDirty(roles: readonly string[]): Promise<void>;
   failJournal(seqs: number[], error: string): Promise<void>;
 
   // metadata roles

@@ -11,6 +11,8 @@ import { asObject, bool, int, str, strArray, unrecognized, type JsonObject } fro
 export interface RoleKeys {
   readonly keyids: readonly string[];
   readonly threshold: number;
+  /** Fields of the role entry this version does not know; written back unchanged. */
+  readonly unrecognized?: JsonObject;
 }
 
 export class DelegatedRole implements RoleKeys {

@@ -57,9 +57,18 @@ export function hashes(obj: JsonObject, key: string, where: string): Record<stri
   return h as Record<string, string>;
 }
 
+/**
+ * Sets an own property named by data. Plain assignment to a key named `__proto__` would set
+ * the prototype instead and lose the field (JSON.parse makes such keys own properties).
+ */
+export function setField(obj: JsonObject, key: string, value: JsonValue): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
 /** The fields of `obj` that the model does not know, to be written back unchanged. */
 export function unrecognized(obj: JsonObject, known: readonly string[]): JsonObject {
   const out: JsonObject = {};
-  for (const k of Object.keys(obj)) if (!known.includes(k)) out[k] = obj[k] as JsonValue;
+  for (const k of Object.keys(obj)) if (!known.includes(k)) setField(out, k, obj[k] as JsonValue);
   return out;
 }

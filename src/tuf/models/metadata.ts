@@ -43,7 +43,13 @@ export class Metadata<T extends AnySigned = AnySigned> {
       if (e instanceof BadMetadataError) throw e;
       throw new BadMetadataError(`${roleName}: ${(e as Error).message}`, { cause: e });
     }
-    const signedBytes = Buffer.from(encodeCanonical(signedJson), 'utf8');
+    let canonical: string;
+    try {
+      canonical = encodeCanonical(signedJson);
+    } catch (e) {
+      throw new BadMetadataError(`${roleName}: ${(e as Error).message}`, { cause: e });
+    }
+    const signedBytes = Buffer.from(canonical, 'utf8');
     return new Metadata(signed as SignedFor<R>, signatures, signedBytes, bytes);
   }
 

@@ -4,15 +4,16 @@
 import { BadMetadataError } from '../errors.js';
 import { Key, keysFromJSON, keysToJSON } from '../keys.js';
 import { Delegations, type RoleKeys } from './delegations.js';
-import { asObject, bool, int, strArray, unrecognized, type JsonObject } from './fields.js';
+import { asObject, bool, int, setField, strArray, unrecognized, type JsonObject } from './fields.js';
 import { MetaFile, TargetFile } from './meta-file.js';
 import { COMMON_FIELDS, readCommon, writeCommon, type SignedCommon } from './signed.js';
 
 export type TopLevelRole = 'root' | 'timestamp' | 'snapshot' | 'targets';
 const TOP_LEVEL_ROLES: readonly TopLevelRole[] = ['root', 'timestamp', 'snapshot', 'targets'];
 
-type Init<T> = Omit<T, 'unrecognized' | 'type' | 'toJSON' | 'specVersion'> & {
+type Init<T> = Omit<T, 'unrecognized' | 'unrecognizedRoles' | 'type' | 'toJSON' | 'specVersion'> & {
   unrecognized?: JsonObject;
+  unrecognizedRoles?: JsonObject;
   specVersion?: string;
 };
 
@@ -34,12 +35,15 @@ export class Root extends SignedBase {
   readonly keys: ReadonlyMap<string, Key>;
   readonly roles: ReadonlyMap<TopLevelRole, RoleKeys>;
   readonly consistentSnapshot: boolean;
+  /** Entries of `roles` other than the four top-level roles: not used, written back unchanged. */
+  readonly unrecognizedRoles: JsonObject;
 
   constructor(init: Init<Root>) {
     super(init);
     this.keys = init.keys;
     this.roles = init.roles;
     this.consistentSnapshot = init.consistentSnapshot;
+    this.unrecognizedRoles = init.unrecognizedRoles ?? {};
     for (const name of TOP_LEVEL_ROLES) {
       const role = this.roles.get(name);
       if (!role) throw new BadMetadataError(`root does not define the ${name} role`);
@@ -53,12 +57,17 @@ export class Root extends SignedBase {
     const obj = asObject(value, 'root');
     const rolesObj = asObject(obj['roles'], 'root.roles');
     const roles = new Map<TopLevelRole, RoleKeys>();
+    const unrecognizedRoles: JsonObject = {};
     for (const [name, r] of Object.entries(rolesObj)) {
-      if (!(TOP_LEVEL_ROLES as readonly string[]).includes(name)) continue; // unknown roles: ignored, kept below
+      if (!(TOP_LEVEL_ROLES as readonly string[]).includes(name)) {
+        setField(unrecognizedRoles, name, r); // unknown roles: ignored, but written back on a round trip
+        continue;
+      }
       const ro = asObject(r, `root.roles.${name}`);
       roles.set(name as TopLevelRole, {
         keyids: strArray(ro, 'keyids', `root.roles.${name}`, true),
         threshold: int(ro, 'threshold', `root.roles.${name}`, 1),
+        unrecognized: unrecognized(ro, ['keyids', 'threshold']),
       });
     }
     return new Root({
@@ -66,13 +75,14 @@ export class Root extends SignedBase {
       keys: keysFromJSON(obj['keys'], 'root.keys'),
       roles,
       consistentSnapshot: obj['consistent_snapshot'] === undefined ? false : bool(obj, 'consistent_snapshot', 'root'),
+      unrecognizedRoles,
       unrecognized: unrecognized(obj, [...COMMON_FIELDS, 'keys', 'roles', 'consistent_snapshot']),
     });
   }
 
   toJSON(): JsonObject {
-    const roles: JsonObject = {};
-    for (const [name, r] of this.roles) roles[name] = { keyids: [...r.keyids], threshold: r.threshold };
+    const roles: JsonObject = { ...this.unrecognizedRoles };
+    for (const [name, r] of this.roles) roles[name] = { ...r.unrecognized, keyids: [...r.keyids], threshold: r.threshold };
     return {
       ...writeCommon('root', this),
       keys: keysToJSON(this.keys),
@@ -133,7 +143,7 @@ export class Snapshot extends SignedBase {
 
   toJSON(): JsonObject {
     const meta: JsonObject = {};
-    for (const [name, m] of this.meta) meta[name] = m.toJSON();
+    for (const [name, m] of this.meta) setField(meta, name, m.toJSON());
     return { ...writeCommon('snapshot', this), meta };
   }
 }
@@ -166,7 +176,7 @@ export class Targets extends SignedBase {
 
   toJSON(): JsonObject {
     const targets: JsonObject = {};
-    for (const [path, t] of this.targets) targets[path] = t.toJSON();
+    for (const [path, t] of this.targets) setField(targets, path, t.toJSON());
     const out: JsonObject = { ...writeCommon('targets', this), targets };
     if (this.delegations) out['delegations'] = this.delegations.toJSON();
     return out;

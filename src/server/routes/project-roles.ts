@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+// PEP 480 over HTTP: POST /api/v1/projects/<p>/claim and /api/v1/projects/<p>/signed-upload.
+// Both are multipart: a `role` part (the signed project role, as signed), `page` parts
+// (index.html, index.json) and, for uploads, `content` parts (distributions). A claim also has
+// a `claim` field: {"keys": [public keys], "threshold": t}.
+import { unlink } from 'node:fs/promises';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/multipart';
+import type { Repository } from '../../repository/repository.js';
+import { SignedUploadError } from '../../repository/project-roles.js';
+import type { ReceivedFile } from '../../repository/uploads.js';
+import { requestUser } from '../http/auth.js';
+import { sendProblem } from '../http/problem.js';
+import { waitForPublication } from '../http/publication.js';
+import { streamToTempFile } from '../http/receive-file.js';
+
+const MAX_ROLE_BYTES = 8 * 1024 * 1024;
+const MAX_PAGE_BYTES = 16 * 1024 * 1024;
+
+interface Parsed {
+  fields: Map<string, string>;
+  role?: Buffer;
+  pages: { name: string; bytes: Buffer }[];
+  files: ReceivedFile[];
+}
+
+async function readCapped(stream: AsyncIterable<unknown>, max: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const c of stream) {
+    const b = c as Buffer;
+    total += b.length;
+    if (total > max) throw new SignedUploadError(400, 'TOO_LARGE', `${what} is larger than ${max} bytes`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function parseParts(req: FastifyRequest, repo: Repository, maxUploadBytes: number): Promise<Parsed> {
+  const parsed: Parsed = { fields: new Map(), pages: [], files: [] };
+  try {
+    for await (const part of req.parts({ limits: { files: 200, fileSize: maxUploadBytes } })) {
+      if (part.type === 'field') {
+        parsed.fields.set(part.fieldname, String(part.value));
+      } else if (part.fieldname === 'role') {
+        parsed.role = await readCapped(part.file, MAX_ROLE_BYTES, 'the role');
+      } else if (part.fieldname === 'page') {
+        parsed.pages.push({ name: part.filename, bytes: await readCapped(part.file, MAX_PAGE_BYTES, part.filename) });
+      } else if (part.fieldname === 'content') {
+        const f = await streamToTempFile(part.file, repo.tmpDir);
+        parsed.files.push({ ...f, filename: part.filename });
+        if (part.file.truncated) throw new SignedUploadError(400, 'TOO_LARGE', `${part.filename} is larger than ${maxUploadBytes} bytes`);
+      } else {
+        part.file.resume();
+      }
+    }
+  } catch (e) {
+    await Promise.all(parsed.files.map((f) => unlink(f.tmpPath).catch(() => undefined)));
+    if (e instanceof SignedUploadError) throw e;
+    throw new SignedUploadError(400, 'BAD_FORM', `malformed multipart body: ${(e as Error).message}`);
+  }
+  return parsed;
+}
+
+export function registerProjectRoleRoutes(app: FastifyInstance, repo: Repository, opts: { maxUploadBytes: number; waitForPublishMs: number }): void {
+  const handle = (kind: 'claim' | 'signed-upload') => async (req: FastifyRequest<{ Params: { project: string } }>, reply: FastifyReply) => {
+    if (!req.isMultipart()) return sendProblem(reply, 400, 'BAD_FORM', 'Expected multipart/form-data (use bulwark claim / bulwark upload).', 'json');
+    const { user } = await requestUser(req, repo);
+    let parsed: Parsed | undefined;
+    try {
+      parsed = await parseParts(req, repo, opts.maxUploadBytes);
+      if (!user) return sendProblem(reply, 401, 'UNAUTHENTICATED', 'Send an API token (Authorization: Bearer TOKEN).', 'json');
+      if (!parsed.role) return sendProblem(reply, 400, 'BAD_FORM', 'Missing the signed project role (part "role").', 'json');
+      let result: { seq: number; project: string };
+      if (kind === 'claim') {
+        let claim: { keys?: unknown; threshold?: unknown };
+        try {
+          claim = JSON.parse(parsed.fields.get('claim') ?? '') as typeof claim;
+        } catch {
+          return sendProblem(reply, 400, 'BAD_FORM', 'The "claim" field must be JSON: {"keys": [...], "threshold": n}.', 'json');
+        }
+        result = await repo.projectRoles.claim(
+          user,
+          req.params.project,
+          { keys: Array.isArray(claim.keys) ? claim.keys : [], threshold: Number(claim.threshold), role: parsed.role },
+          parsed.pages
+        );
+      } else {
+        result = await repo.projectRoles.signedUpload(user, req.params.project, { role: parsed.role, files: parsed.files, pages: parsed.pages });
+        parsed.files = []; // moved into the store
+      }
+      req.log.info({ project: result.project, seq: result.seq, kind, user: user.name }, 'signed project transaction recorded');
+      const published = await waitForPublication(repo, result.seq, opts.waitForPublishMs);
+      return { ok: true, ...result, transaction: result.seq, status: published === undefined ? 'pending' : 'published', snapshot_version: published ?? null };
+    } catch (e) {
+      if (e instanceof SignedUploadError) return sendProblem(reply, e.status, e.code, e.message, 'json');
+      throw e;
+    } finally {
+      if (parsed) await Promise.all(parsed.files.map((f) => unlink(f.tmpPath).catch(() => undefined)));
+    }
+  };
+  app.post('/api/v1/projects/:project/claim', handle('claim'));
+  app.post('/api/v1/projects/:project/signed-upload', handle('signed-upload'));
+}
