@@ -1,0 +1,120 @@
+// PEP 480 from the developer's side, with the real commands: make a key (no terminal: the
+// passphrase comes from the environment), claim a project that already has files (they are
+// adopted), upload a signed release (reading ~/.pypirc as twine does), and see that an
+// unsigned twine upload is refused while pip and tuf-js install and verify the signed files.
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Updater } from 'tuf-js';
+import { buildDist } from '../helpers/dists.js';
+import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
+import { pipInstall, runPython, twineUpload } from '../helpers/python-tools.js';
+
+describe('PEP 480: key, claim, signed upload', () => {
+  let server: RunningServer;
+  let dataDir: string;
+  let token: string;
+  let env: Record<string, string>;
+  let dists: Record<string, string[]>;
+
+  const bulwark = (args: string[], extra: Record<string, string> = {}) => runBulwark(args, { env: { ...env, ...extra } });
+
+  before(async () => {
+    dataDir = await tempDir('pep480-data');
+    assert.equal((await runBulwark(['--data', dataDir, 'init', '--bins', '16'])).code, 0);
+    server = await startBulwark({ dataDir });
+    token = (JSON.parse((await runBulwark(['--data', dataDir, 'user', 'add', 'dev', '--json'])).stdout) as { token: string }).token;
+    const home = await tempDir('pep480-home');
+    const pypirc = join(home, '.pypirc');
+    await writeFile(pypirc, `[distutils]\nindex-servers =\n    bulwark\n\n[bulwark]\nrepository = ${server.url}/legacy/\nusername = __token__\npassword = ${token}\n`);
+    env = {
+      PYPIRC: pypirc,
+      BULWARK_KEYS_DIR: join(home, 'keys'),
+      BULWARK_CACHE: join(home, 'cache'),
+      BULWARK_PASSPHRASE: 'a long enough passphrase',
+    };
+    const out = await tempDir('pep480-dists');
+    dists = {
+      '1.0': await buildDist({ name: 'signed_pkg', version: '1.0', kind: 'wheel', outDir: out }),
+      '2.0': await buildDist({ name: 'signed_pkg', version: '2.0', kind: 'both', moduleCode: 'SIGNED = True', outDir: out }),
+      '3.0': await buildDist({ name: 'signed_pkg', version: '3.0', kind: 'sdist', outDir: out }),
+    };
+    const up = await twineUpload({ repositoryUrl: `${server.url}/legacy/`, token, files: dists['1.0'] as string[] });
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+  });
+  after(() => server?.stop());
+
+  it('makes a passphrase-derived key: same passphrase and label give the same key, without a terminal', async () => {
+    const a = await bulwark(['key', 'new', '--label', 'dev@laptop', '--json']);
+    assert.equal(a.code, 0, a.stderr);
+    const made = JSON.parse(a.stdout) as { keyid: string; kind: string };
+    assert.equal(made.kind, 'derived');
+    const again = await bulwark(['key', 'new', 'copy', '--label', 'dev@laptop', '--json']);
+    assert.equal((JSON.parse(again.stdout) as { keyid: string }).keyid, made.keyid);
+    const other = await bulwark(['key', 'new', 'desktop', '--label', 'dev@desktop', '--json']);
+    assert.notEqual((JSON.parse(other.stdout) as { keyid: string }).keyid, made.keyid, 'each machine label gives its own key');
+    const shown = await bulwark(['key', 'show', '--json']);
+    assert.equal((JSON.parse(shown.stdout) as { keyid: string }).keyid, made.keyid);
+  });
+
+  it('claims the project, adopting the file uploaded before', async () => {
+    const r = await bulwark(['claim', 'Signed-Pkg', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { status: string }).status, 'published');
+  });
+
+  it('refuses a wrong passphrase, and changes nothing', async () => {
+    const r = await bulwark(['upload', ...(dists['2.0'] as string[])], { BULWARK_PASSPHRASE: 'not the passphrase' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /wrong passphrase/);
+  });
+
+  it('uploads a signed release, reading ~/.pypirc', async () => {
+    const r = await bulwark(['upload', ...(dists['2.0'] as string[]), '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const out = JSON.parse(r.stdout) as { status: string; role_version: number };
+    assert.equal(out.status, 'published');
+    assert.equal(out.role_version, 2);
+  });
+
+  it('refuses an unsigned twine upload to the claimed project, saying how to sign', async () => {
+    const r = await twineUpload({ repositoryUrl: `${server.url}/legacy/`, token, files: dists['3.0'] as string[] });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /claimed/);
+    assert.match(r.stdout + r.stderr, /bulwark upload/);
+  });
+
+  it('pip installs the signed release', async () => {
+    const target = await tempDir('pep480-pip');
+    const r = await pipInstall({ indexUrl: `${server.url}/simple/`, packages: ['signed-pkg==2.0'], target });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const run = await runPython(['-c', 'import signed_pkg as m; print(m.__version__, m.SIGNED)'], { PYTHONPATH: target });
+    assert.equal(run.stdout.trim(), '2.0 True', run.stderr);
+  });
+
+  it('tuf-js finds every file through recently-claimed and the developer-signed project role', async () => {
+    const metadataDir = await tempDir('pep480-tufjs');
+    await writeFile(join(metadataDir, 'root.json'), await readFile(join(dataDir, 'root.json')));
+    const updater = new Updater({ metadataDir, metadataBaseUrl: `${server.url}/metadata`, targetDir: await tempDir('pep480-tufjs-t'), targetBaseUrl: `${server.url}/targets` });
+    await updater.refresh();
+    for (const f of [...(dists['1.0'] as string[]), ...(dists['2.0'] as string[])]) {
+      const info = await updater.getTargetInfo(`signed-pkg/${basename(f)}`);
+      assert.ok(info, `${basename(f)} is vouched for`);
+      assert.equal(info.length, (await readFile(f)).length);
+    }
+    const pageInfo = await updater.getTargetInfo('signed-pkg/index.json');
+    assert.ok(pageInfo);
+    const page = JSON.parse(await readFile(await updater.downloadTarget(pageInfo), 'utf8')) as { files: { filename: string }[] };
+    assert.deepEqual(page.files.map((f) => f.filename).sort(), [...(dists['1.0'] as string[]), ...(dists['2.0'] as string[])].map((f) => basename(f)).sort());
+  });
+
+  it('bulwark fetch names the project role that vouched for the files', async () => {
+    const dest = await tempDir('pep480-fetch');
+    const r = await bulwark(['fetch', 'signed-pkg', '--index', server.url, '--root', join(dataDir, 'root.json'), '--dest', dest, '--cache', await tempDir('pep480-fetch-cache'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { files: { file: string; role: string }[] };
+    assert.deepEqual(new Set(out.files.map((f) => f.role)), new Set(['project-signed-pkg']));
+    assert.equal(out.files.length, 2);
+  });
+});
