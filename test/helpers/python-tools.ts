@@ -54,7 +54,8 @@ export async function runPython(args: string[], extraEnv: Record<string, string>
 
 // PIP_CONFIG_FILE=/dev/null makes pip skip every config file (global, user, site).
 const PIP_ENV = { PIP_CONFIG_FILE: '/dev/null' };
-const PIP_COMMON = ['--no-cache-dir', '--disable-pip-version-check', '--no-input'];
+// --root-user-action=ignore: the tests run as root; keep that warning out of stderr assertions.
+const PIP_COMMON = ['--no-cache-dir', '--disable-pip-version-check', '--no-input', '--root-user-action=ignore'];
 
 /** `twine upload` to repositoryUrl (e.g. http://127.0.0.1:PORT/legacy/) with an API token. */
 export function twineUpload(opts: {
