@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { DeveloperKeyError } from '../developer/developer-key.js';
 import { KeySourceError } from '../repository/keyring.js';
 import { NoRepositoryError } from '../repository/repository.js';
+import { registerAdmin } from './commands/admin.js';
 import { registerClaim } from './commands/claim.js';
 import { registerFetch } from './commands/fetch.js';
 import { registerKey } from './commands/key.js';
@@ -37,6 +38,7 @@ registerTufClient(program);
 registerKey(program);
 registerClaim(program);
 registerUpload(program);
+registerAdmin(program);
 
 function fail(code: string, message: string, exitCode: number): never {
   const json = process.argv.includes('--json');

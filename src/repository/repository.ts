@@ -31,6 +31,8 @@ export interface OpenOptions {
   clock?: () => Date;
   /** How often to check for online roles close to expiry (ms; default 60 s). */
   expiryCheckMs?: number;
+  /** How often to look for work recorded by other processes (ms; default 1 s). */
+  pollMs?: number;
   compress?: boolean;
 }
 
@@ -88,9 +90,21 @@ export class Repository {
     await this.publisher.init();
     this.worker.kick(); // pending transactions from before a crash
     this.publisher.request(); // applied but unpublished ones, and anything near expiry
+    // Work recorded by other processes (the CLI's ceremonies, other API servers) and online
+    // roles close to expiry are picked up by polling; it is one indexed query.
+    let lastExpiryCheck = 0;
     this.timer = setInterval(() => {
-      if (this.publisher.needsPublication()) this.publisher.request();
-    }, this.opts.expiryCheckMs ?? 60_000);
+      void (async () => {
+        if (await this.state.hasPendingWork()) {
+          this.worker.kick();
+          this.publisher.request();
+        }
+        if (Date.now() - lastExpiryCheck >= (this.opts.expiryCheckMs ?? 60_000)) {
+          lastExpiryCheck = Date.now();
+          if (this.publisher.needsPublication()) this.publisher.request();
+        }
+      })().catch((err: unknown) => (this.opts.log ?? silentLogger).error({ err }, 'background check failed'));
+    }, this.opts.pollMs ?? 1000);
     this.timer.unref();
   }
 

@@ -212,6 +212,12 @@ export class SnapshotProcess {
       } else if (role.name === ROLES.recentlyClaimed) {
         const { bytes, expires, version } = await this.buildRecentlyClaimed(now);
         put(role.name, version, bytes, expires);
+      } else if (role.name === ROLES.claimed || role.name === ROLES.targets) {
+        // Offline roles: published as signed in the ceremony, never signed here.
+        const signed = await this.o.state.latestSignedRole(role.name);
+        if (!signed) throw new Error(`no offline-signed ${role.name} to publish`);
+        const md = Metadata.parse(signed.bytes, 'targets', role.name);
+        if (md.signed.version > (this.roles.get(role.name)?.version ?? 0)) put(role.name, md.signed.version, signed.bytes, md.signed.expires);
       } else {
         throw new Error(`no publisher for dirty role ${role.name}`);
       }

@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS delegations (
 CREATE TABLE IF NOT EXISTS project_role_versions (
   project TEXT NOT NULL REFERENCES projects(name), version INTEGER NOT NULL, bytes BLOB NOT NULL,
   journal_seq INTEGER NOT NULL REFERENCES journal(seq), PRIMARY KEY (project, version));
+CREATE TABLE IF NOT EXISTS signed_roles (
+  role TEXT NOT NULL, version INTEGER NOT NULL, bytes BLOB NOT NULL, created_at TEXT NOT NULL,
+  PRIMARY KEY (role, version));
 CREATE TABLE IF NOT EXISTS publications (
   snapshot_version INTEGER PRIMARY KEY, timestamp_bytes BLOB NOT NULL, created_at TEXT NOT NULL);
 `;
@@ -382,7 +385,7 @@ export class SqliteState implements StateStore {
     });
   }
 
-  promoteDelegations(projects: readonly string[], _now: string): Promise<void> {
+  promoteDelegations(projects: readonly string[], claimed: { version: number; bytes: Buffer }, now: string): Promise<void> {
     return this.tx(() => {
       const stmt = this.db.prepare("UPDATE delegations SET parent = 'claimed' WHERE project = ? AND parent = 'recently-claimed'");
       const proj = this.db.prepare("UPDATE projects SET protection = 'claimed' WHERE name = ?");
@@ -390,7 +393,14 @@ export class SqliteState implements StateStore {
         if (stmt.run(p).changes !== 1) throw new StateConflictError('NOT_FOUND', `${p} is not waiting in recently-claimed`);
         proj.run(p);
       }
+      this.db.prepare('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES (?, ?, ?, ?)').run('claimed', claimed.version, claimed.bytes, now);
+      this.db.prepare("UPDATE roles SET dirty = dirty + 1 WHERE name IN ('claimed', 'recently-claimed')").run();
     });
+  }
+
+  latestSignedRole(role: string): Promise<{ version: number; bytes: Buffer } | undefined> {
+    const r = this.db.prepare('SELECT version, bytes FROM signed_roles WHERE role = ? ORDER BY version DESC LIMIT 1').get(role) as Row | undefined;
+    return Promise.resolve(r ? { version: r['version'] as number, bytes: r['bytes'] as Buffer } : undefined);
   }
 
   markDirty(roles: readonly string[]): Promise<void> {
@@ -450,6 +460,13 @@ export class SqliteState implements StateStore {
   roleStates(): Promise<RoleState[]> {
     const rows = this.db.prepare('SELECT name, version, expires, length, sha256 FROM roles').all() as RoleState[];
     return Promise.resolve(rows);
+  }
+
+  hasPendingWork(): Promise<boolean> {
+    const r =
+      this.db.prepare("SELECT 1 FROM journal WHERE state IN ('pending', 'applied') LIMIT 1").get() ??
+      this.db.prepare('SELECT 1 FROM roles WHERE dirty > 0 LIMIT 1').get();
+    return Promise.resolve(r !== undefined);
   }
 
   collectPublishInputs(alsoRebuild: readonly string[]): Promise<PublishInputs> {

@@ -176,8 +176,14 @@ export interface StateStore {
    * Throws StateConflictError NOT_OWNER / FILE_EXISTS / VERSION_CONFLICT.
    */
   recordSignedUpload(p: { project: string; userId: number; files: NewFile[]; role: ProjectRoleVersion; now: string }): Promise<{ seq: number }>;
-  /** Moves delegations from recently-claimed to claimed (after an offline ceremony). */
-  promoteDelegations(projects: readonly string[], now: string): Promise<void>;
+  /**
+   * After an offline ceremony: moves `projects` from recently-claimed to claimed and stores the
+   * offline-signed claimed role, in one transaction; both roles become dirty.
+   * Throws StateConflictError NOT_FOUND when a project is no longer waiting.
+   */
+  promoteDelegations(projects: readonly string[], claimed: { version: number; bytes: Buffer }, now: string): Promise<void>;
+  /** The newest offline-signed version of an offline role (claimed, targets, root). */
+  latestSignedRole(role: string): Promise<{ version: number; bytes: Buffer } | undefined>;
 
   // journal (PEP 480 transaction log)
   pendingJournal(limit: number): Promise<JournalEntry[]>;
@@ -190,6 +196,8 @@ export interface StateStore {
 
   // metadata roles
   roleStates(): Promise<RoleState[]>;
+  /** Cheap check: is anything waiting for the worker or the snapshot process? */
+  hasPendingWork(): Promise<boolean>;
   /** Dirty roles plus `alsoRebuild` (roles close to expiry), with their targets. */
   collectPublishInputs(alsoRebuild: readonly string[]): Promise<PublishInputs>;
   /** Records a publication: new role states, published entries, dirty flags cleared. */

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+// `bulwark admin …`: the offline ceremonies.
+//   admin promote export --out FILE   (index machine) what would move recently-claimed → claimed
+//   admin sign --in FILE --out FILE --key PEM…   (offline machine) show, confirm, sign
+//   admin promote import --in FILE    (index machine) check and record; the index publishes it
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { CeremonyError, exportPromotion, importPromotion, signCeremonyFile, type CeremonyFile } from '../../repository/ceremony.js';
+import { Repository } from '../../repository/repository.js';
+import { StateConflictError } from '../../storage/state/types.js';
+import { writeFileAtomic } from '../../storage/atomic-write.js';
+import { Ed25519Signer } from '../../tuf/index.js';
+import { CliError, EXIT, globalOptions, output } from '../context.js';
+
+async function readCeremony(path: string): Promise<CeremonyFile> {
+  try {
+    const file = JSON.parse(await readFile(path, 'utf8')) as CeremonyFile;
+    if (!file.metadata || !file.summary) throw new Error('missing metadata or summary');
+    return file;
+  } catch (e) {
+    throw new CliError(`${path} is not a ceremony file: ${(e as Error).message}`, EXIT.usage, 'USAGE');
+  }
+}
+
+function describe(file: CeremonyFile): string {
+  const s = file.summary;
+  return [
+    `Role ${s.role}, version ${s.version}, expires ${s.expires}, ${s.delegations} project delegation(s) in all.`,
+    `Projects promoted from recently-claimed:`,
+    ...s.promote.map((p) => `  ${p.project}  threshold ${p.threshold} of keys ${p.keyids.map((k) => k.slice(0, 12)).join(', ')}`),
+    `Signatures so far: ${file.metadata.signatures.length}`,
+  ].join('\n');
+}
+
+async function withRepo<T>(data: string, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await Repository.open(data);
+  try {
+    return await fn(repo);
+  } catch (e) {
+    if (e instanceof CeremonyError || e instanceof StateConflictError) throw new CliError(e.message, EXIT.failure, 'CEREMONY');
+    throw e;
+  } finally {
+    await repo.close();
+  }
+}
+
+export function registerAdmin(program: Command): void {
+  const admin = program.command('admin').description('offline ceremonies (the index never holds offline keys)');
+  const promote = admin.command('promote').description('move projects from recently-claimed to claimed (PEP 480)');
+  promote
+    .command('export')
+    .description('write the unsigned next claimed role, for signing offline')
+    .requiredOption('--out <file>', 'where to write it')
+    .action(async (o: { out: string }, cmd: Command) => {
+      const opts = globalOptions(cmd);
+      const file = await withRepo(opts.data, (repo) => exportPromotion(repo));
+      await writeFileAtomic(o.out, `${JSON.stringify(file, null, 2)}\n`);
+      output(opts, file.summary, `${describe(file)}\nWrote ${o.out}: sign it offline with \`bulwark admin sign\`, then \`bulwark admin promote import\`.`);
+    });
+  promote
+    .command('import')
+    .description('check the signed claimed role and record the promotion (the running index publishes it)')
+    .requiredOption('--in <file>', 'the signed file')
+    .action(async (o: { in: string }, cmd: Command) => {
+      const opts = globalOptions(cmd);
+      const file = await readCeremony(o.in);
+      const summary = await withRepo(opts.data, (repo) => importPromotion(repo, file));
+      output(opts, summary, `Promoted ${summary.promote.map((p) => p.project).join(', ')} to claimed (version ${summary.version}); the index publishes it with its next snapshot.`);
+    });
+  admin
+    .command('sign')
+    .description('sign a ceremony file with offline keys (run on the offline machine)')
+    .requiredOption('--in <file>', 'the exported file')
+    .requiredOption('--out <file>', 'where to write the signed file')
+    .requiredOption('--key <pem>', 'offline private key file (PKCS#8 PEM); repeatable', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--yes', 'do not ask for confirmation')
+    .action(async (o: { in: string; out: string; key: string[]; yes?: boolean }, cmd: Command) => {
+      const opts = globalOptions(cmd);
+      const file = await readCeremony(o.in);
+      process.stderr.write(`${describe(file)}\n`);
+      if (!o.yes) {
+        if (!process.stdin.isTTY) throw new CliError('no terminal to confirm on: review the summary and pass --yes', EXIT.usage, 'USAGE');
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        const answer = await rl.question('Sign this? [y/N] ');
+        rl.close();
+        if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('not signed', EXIT.failure, 'DECLINED');
+      }
+      const signers = [];
+      for (const k of o.key) {
+        try {
+          signers.push(Ed25519Signer.fromPkcs8Pem(await readFile(k, 'utf8')));
+        } catch (e) {
+          throw new CliError(`${k}: not an Ed25519 PKCS#8 private key (${(e as Error).name})`, EXIT.usage, 'KEY');
+        }
+      }
+      const signed = await signCeremonyFile(file, signers);
+      await writeFileAtomic(o.out, `${JSON.stringify(signed, null, 2)}\n`);
+      output(opts, { out: o.out, signatures: signed.metadata.signatures.map((s) => s.keyid) }, `Signed with ${signers.map((s) => s.keyId.slice(0, 12)).join(', ')}; wrote ${o.out}`);
+    });
+}
