@@ -117,4 +117,21 @@ describe('PEP 480: key, claim, signed upload', () => {
     assert.deepEqual(new Set(out.files.map((f) => f.role)), new Set(['project-signed-pkg']));
     assert.equal(out.files.length, 2);
   });
+
+  it('yanks a release of the claimed project as a signed change', async () => {
+    const r = await bulwark(['yank', 'signed-pkg', '1.0', '--reason', 'superseded', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { role_version: number }).role_version, 3);
+    const page = (await (await fetch(`${server.url}/simple/signed-pkg/`, { headers: { accept: 'application/vnd.pypi.simple.v1+json' } })).json()) as { files: { filename: string; yanked: unknown }[] };
+    const yanked = Object.fromEntries(page.files.map((f) => [f.filename, f.yanked]));
+    assert.equal(yanked['signed_pkg-1.0-py3-none-any.whl'], 'superseded');
+    assert.equal(yanked['signed_pkg-2.0.tar.gz'], false);
+    // The unsigned yank API refuses: the developers' signature is what pip users rely on.
+    const api = await fetch(`${server.url}/api/v1/projects/signed-pkg/yank`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ version: '2.0' }),
+    });
+    assert.equal(api.status, 409);
+  });
 });

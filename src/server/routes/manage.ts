@@ -31,6 +31,9 @@ export function registerManageRoutes(app: FastifyInstance, repo: Repository, opt
     }
     const undo = body.undo === true;
     const project = normalizeProjectName(req.params.project);
+    if (await repo.state.getDelegation(project)) {
+      return sendProblem(reply, 409, 'CLAIMED', `${project} is claimed: yanking is a change its developers sign. Use \`bulwark yank\` with your developer key.`, 'json');
+    }
     try {
       const { seq, files } = await repo.state.setYanked(
         project,
