@@ -35,6 +35,7 @@ export interface CeremonySummary {
   version: number;
   expires: string;
   promote: { project: string; keyids: string[]; threshold: number }[];
+  keyChanges: { project: string; keyids: string[]; threshold: number }[];
   delegations: number;
 }
 
@@ -51,16 +52,22 @@ async function currentClaimed(repo: Repository): Promise<Targets> {
   return Metadata.parse(bytes, 'targets', ROLES.claimed).signed;
 }
 
-/** The next claimed role: what it delegates now, plus every project in recently-claimed. */
+/**
+ * The next claimed role: every project it delegates now (with key changes waiting for this
+ * ceremony applied), plus every project waiting in recently-claimed.
+ */
 export async function exportPromotion(repo: Repository, now = new Date()): Promise<CeremonyFile> {
   const claimed = await currentClaimed(repo);
   const pending = await repo.state.delegations(ROLES.recentlyClaimed);
-  if (pending.length === 0) throw new CeremonyError('no project is waiting in recently-claimed: nothing to promote');
-  const keys = new Map(claimed.delegations?.keys ?? []);
+  const changed = (await repo.state.delegations(ROLES.claimed)).filter((d) => d.pending);
+  if (pending.length === 0 && changed.length === 0) throw new CeremonyError('no project is waiting in recently-claimed and no key change is pending: nothing to sign');
   const roles = new Map(claimed.delegations?.roles ?? []);
-  for (const d of pending) {
-    for (const [id, k] of Object.entries(d.keys)) keys.set(id, Key.fromJSON(k, `key ${id}`));
-    roles.set(d.role, new DelegatedRole(d.role, d.keyids, d.threshold, true, [`${d.project}/*`]));
+  const delegated = [...(await repo.state.delegations(ROLES.claimed)), ...pending];
+  const keys = new Map<string, Key>();
+  for (const d of delegated) {
+    const k = d.pending ?? d;
+    for (const [id, key] of Object.entries(k.keys)) keys.set(id, Key.fromJSON(key, `key ${id}`));
+    roles.set(d.role, new DelegatedRole(d.role, k.keyids, k.threshold, true, [`${d.project}/*`]));
   }
   const sortedRoles = new Map([...roles].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const next = new Targets({
@@ -76,6 +83,7 @@ export async function exportPromotion(repo: Repository, now = new Date()): Promi
       version: next.version,
       expires: next.expires.toISOString(),
       promote: pending.map((d) => ({ project: d.project, keyids: d.keyids, threshold: d.threshold })),
+      keyChanges: changed.map((d) => ({ project: d.project, keyids: d.pending?.keyids ?? [], threshold: d.pending?.threshold ?? 0 })),
       delegations: sortedRoles.size,
     },
   };

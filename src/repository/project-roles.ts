@@ -16,6 +16,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { StateConflictError, type NewFile, type StateStore, type UserRecord } from '../storage/state/types.js';
 import { Key, Metadata, RepositoryError, type Targets, type TargetFile } from '../tuf/index.js';
 import { fileBlobPath, projectRoleName, SIMPLE_HTML, SIMPLE_JSON, targetBlobPath, targetPath } from './layout.js';
+import { DelegationChangeError, verifyDelegationChange } from './delegation-change.js';
 import { checkPagesMatchTargets, PageConsistencyError } from './page-consistency.js';
 import type { ReceivedFile } from './uploads.js';
 
@@ -241,6 +242,41 @@ export class ProjectRoleService {
     } catch (e) {
       throw mapConflict(e);
     }
+  }
+}
+
+export async function changeProjectKeys(
+  state: StateStore,
+  user: UserRecord,
+  projectName: string,
+  doc: unknown,
+  now = new Date()
+): Promise<{ seq: number; project: string; pendingCeremony: boolean }> {
+  const project = normalizeProjectName(projectName);
+  const delegation = await state.getDelegation(project);
+  if (!delegation) throw new SignedUploadError(404, 'NOT_CLAIMED', `${project} is not claimed`);
+  let change;
+  try {
+    change = verifyDelegationChange(doc, project, delegation, now);
+  } catch (e) {
+    if (e instanceof DelegationChangeError) throw bad(e.message, 'BAD_CHANGE');
+    throw e;
+  }
+  const keys: Record<string, unknown> = {};
+  for (const [id, k] of change.keys) keys[id] = k.toJSON();
+  try {
+    const r = await state.changeDelegationKeys({
+      project,
+      userId: user.id,
+      expectKeyids: delegation.keyids,
+      keys,
+      keyids: [...change.keys.keys()],
+      threshold: change.threshold,
+      now: now.toISOString(),
+    });
+    return { ...r, project };
+  } catch (e) {
+    throw mapConflict(e);
   }
 }
 

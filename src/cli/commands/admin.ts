@@ -29,6 +29,7 @@ function describe(file: CeremonyFile): string {
     `Role ${s.role}, version ${s.version}, expires ${s.expires}, ${s.delegations} project delegation(s) in all.`,
     `Projects promoted from recently-claimed:`,
     ...s.promote.map((p) => `  ${p.project}  threshold ${p.threshold} of keys ${p.keyids.map((k) => k.slice(0, 12)).join(', ')}`),
+    ...(s.keyChanges.length ? ['Key changes of claimed projects:', ...s.keyChanges.map((p) => `  ${p.project}  new keys ${p.keyids.map((k) => k.slice(0, 12)).join(', ')}, threshold ${p.threshold}`)] : []),
     `Signatures so far: ${file.metadata.signatures.length}`,
   ].join('\n');
 }

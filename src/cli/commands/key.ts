@@ -4,7 +4,13 @@ import { access } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { DEFAULT_KDF, keyPath, loadKeyFile, newDerivedKey, newRandomKey, publicKeyOf, saveKeyFile } from '../../developer/developer-key.js';
+import { readFile } from 'node:fs/promises';
+import { signDelegationChange } from '../../repository/delegation-change.js';
+import { projectRoleName } from '../../repository/layout.js';
+import { normalizeProjectName } from '../../packaging/index.js';
+import { Key } from '../../tuf/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
+import { addDeveloperOptions, developerContext, type DeveloperOptions } from '../developer-context.js';
 import { PASSPHRASE_OPTION, readPassphrase, type PassphraseOptions } from '../passphrase.js';
 
 export function registerKey(program: Command): void {
@@ -42,4 +48,43 @@ export function registerKey(program: Command): void {
       const pub = publicKeyOf(file);
       output(opts, { name: name ?? 'default', kind: file.kind, keyid: file.keyid, public: pub.toJSON() }, `key id: ${file.keyid}\npublic: ${pub.publicValue} (${pub.keytype})`);
     });
+  addDeveloperOptions(
+    key
+      .command('add <project>')
+      .description("trust another key for a project (a new machine, another maintainer), signed with keys trusted now")
+      .option('--public-key <file>', 'the new key: `bulwark key show NAME --json` output from the other machine (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+      .option('--remove <keyid>', 'stop trusting this key (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+      .option('--threshold <t>', 'signatures required from now on (default: unchanged)')
+  ).action(async (projectName: string, o: DeveloperOptions & { publicKey: string[]; remove: string[]; threshold?: string }, cmd: Command) => {
+    const opts = globalOptions(cmd);
+    const project = normalizeProjectName(projectName);
+    const ctx = await developerContext(o);
+    const updater = await ctx.updater();
+    // The keys trusted now, as the verified delegator says (recently-claimed or claimed).
+    await updater.findTarget(`${project}/index.json`);
+    const role = projectRoleName(project);
+    const delegator = ['claimed', 'recently-claimed'].map((r) => updater.getVerifiedRole(r)?.signed.delegations).find((d) => d?.roles?.has(role));
+    const current = delegator?.roles?.get(role);
+    if (!delegator || !current) throw new CliError(`${project} is not claimed (or its claim is not published yet)`, EXIT.failure, 'NOT_CLAIMED');
+    const keys = new Map<string, unknown>();
+    for (const id of current.keyids) {
+      const k = delegator.keys.get(id);
+      if (k && !o.remove.includes(id)) keys.set(id, k.toJSON());
+    }
+    for (const f of o.publicKey) {
+      const shown = JSON.parse(await readFile(f, 'utf8')) as { public?: unknown };
+      const k = Key.fromJSON(shown.public ?? shown, f);
+      keys.set(k.keyId, k.toJSON());
+    }
+    const threshold = o.threshold ? Number(o.threshold) : Math.min(current.threshold, keys.size);
+    const doc = await signDelegationChange({ project, previous_keyids: [...current.keyids], keys: Object.fromEntries(keys), threshold }, await ctx.signers());
+    const res = await fetch(`${ctx.indexUrl}/api/v1/projects/${encodeURIComponent(project)}/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ctx.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(doc),
+    });
+    const body = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string }; status?: string };
+    if (!res.ok) throw new CliError(body.error?.message ?? `${res.status} ${res.statusText}`, EXIT.failure, body.error?.code ?? 'HTTP');
+    output(opts, { ...body, keyids: [...keys.keys()], threshold }, `${project} now trusts ${keys.size} key(s), threshold ${threshold} (${body.status ?? ''})`);
+  });
 }

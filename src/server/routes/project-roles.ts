@@ -7,7 +7,7 @@ import { unlink } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/multipart';
 import type { Repository } from '../../repository/repository.js';
-import { SignedUploadError } from '../../repository/project-roles.js';
+import { changeProjectKeys, SignedUploadError } from '../../repository/project-roles.js';
 import type { ReceivedFile } from '../../repository/uploads.js';
 import { requestUser } from '../http/auth.js';
 import { sendProblem } from '../http/problem.js';
@@ -99,6 +99,25 @@ export function registerProjectRoleRoutes(app: FastifyInstance, repo: Repository
       if (parsed) await Promise.all(parsed.files.map((f) => unlink(f.tmpPath).catch(() => undefined)));
     }
   };
+  app.post('/api/v1/projects/:project/keys', async (req: FastifyRequest<{ Params: { project: string } }>, reply) => {
+    const { user } = await requestUser(req, repo);
+    if (!user) return sendProblem(reply, 401, 'UNAUTHENTICATED', 'Send an API token (Authorization: Bearer TOKEN).', 'json');
+    try {
+      const r = await changeProjectKeys(repo.state, user, req.params.project, req.body);
+      repo.worker.kick();
+      const published = r.pendingCeremony ? undefined : await waitForPublication(repo, r.seq, opts.waitForPublishMs);
+      return {
+        ok: true,
+        project: r.project,
+        transaction: r.seq,
+        status: r.pendingCeremony ? 'waiting-for-ceremony' : published === undefined ? 'pending' : 'published',
+        snapshot_version: published ?? null,
+      };
+    } catch (e) {
+      if (e instanceof SignedUploadError) return sendProblem(reply, e.status, e.code, e.message, 'json');
+      throw e;
+    }
+  });
   app.post('/api/v1/projects/:project/claim', handle('claim'));
   app.post('/api/v1/projects/:project/signed-upload', handle('signed-upload'));
 }

@@ -57,7 +57,8 @@ CREATE INDEX IF NOT EXISTS roles_dirty ON roles(dirty) WHERE dirty > 0;
 CREATE TABLE IF NOT EXISTS delegations (
   project TEXT PRIMARY KEY REFERENCES projects(name), role TEXT NOT NULL UNIQUE,
   parent TEXT NOT NULL CHECK (parent IN ('recently-claimed', 'claimed')),
-  keys TEXT NOT NULL, keyids TEXT NOT NULL, threshold INTEGER NOT NULL, created_at TEXT NOT NULL);
+  keys TEXT NOT NULL, keyids TEXT NOT NULL, threshold INTEGER NOT NULL, created_at TEXT NOT NULL,
+  pending_keys TEXT, pending_keyids TEXT, pending_threshold INTEGER);
 CREATE TABLE IF NOT EXISTS project_role_versions (
   project TEXT NOT NULL REFERENCES projects(name), version INTEGER NOT NULL, bytes BLOB NOT NULL,
   journal_seq INTEGER NOT NULL REFERENCES journal(seq), PRIMARY KEY (project, version));
@@ -119,6 +120,20 @@ export class SqliteState implements StateStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 10000'); // the CLI may write while `serve` runs
     this.db.exec(SCHEMA);
+    this.migrate();
+  }
+
+  /** Columns added after a table was first released (CREATE TABLE IF NOT EXISTS keeps old tables). */
+  private migrate(): void {
+    const added: [table: string, column: string, decl: string][] = [
+      ['delegations', 'pending_keys', 'TEXT'],
+      ['delegations', 'pending_keyids', 'TEXT'],
+      ['delegations', 'pending_threshold', 'INTEGER'],
+    ];
+    for (const [table, column, decl] of added) {
+      const cols = this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+      if (!cols.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
+    }
   }
 
   private tx<T>(fn: () => T): Promise<T> {
@@ -295,7 +310,46 @@ export class SqliteState implements StateStore {
       keyids: JSON.parse(r['keyids'] as string) as string[],
       threshold: r['threshold'] as number,
       createdAt: r['created_at'] as string,
+      ...(r['pending_keys']
+        ? {
+            pending: {
+              keys: JSON.parse(r['pending_keys'] as string) as Record<string, unknown>,
+              keyids: JSON.parse(r['pending_keyids'] as string) as string[],
+              threshold: r['pending_threshold'] as number,
+            },
+          }
+        : {}),
     };
+  }
+
+  changeDelegationKeys(p: {
+    project: string;
+    userId: number;
+    expectKeyids: readonly string[];
+    keys: Record<string, unknown>;
+    keyids: string[];
+    threshold: number;
+    now: string;
+  }): Promise<{ seq: number; pendingCeremony: boolean }> {
+    return this.tx(() => {
+      if (this.uploadPermission(p.project, p.userId) !== 'allowed') throw new StateConflictError('NOT_OWNER', `you are not an owner or maintainer of ${p.project}`);
+      const row = this.db.prepare('SELECT parent, keyids FROM delegations WHERE project = ?').get(p.project) as Row | undefined;
+      if (!row) throw new StateConflictError('NOT_CLAIMED', `${p.project} is not claimed`);
+      const current = JSON.parse(row['keyids'] as string) as string[];
+      if (current.length !== p.expectKeyids.length || current.some((k) => !p.expectKeyids.includes(k))) {
+        throw new StateConflictError('VERSION_CONFLICT', `the keys of ${p.project} changed meanwhile: sign the change again`);
+      }
+      const seq = Number(this.db.prepare("INSERT INTO journal(kind, project, state, created_at) VALUES ('key-change', ?, 'pending', ?)").run(p.project, p.now).lastInsertRowid);
+      const keys = JSON.stringify(p.keys);
+      const keyids = JSON.stringify(p.keyids);
+      if (row['parent'] === 'recently-claimed') {
+        this.db.prepare('UPDATE delegations SET keys = ?, keyids = ?, threshold = ? WHERE project = ?').run(keys, keyids, p.threshold, p.project);
+        this.db.prepare("UPDATE roles SET dirty = dirty + 1 WHERE name = 'recently-claimed'").run();
+        return { seq, pendingCeremony: false };
+      }
+      this.db.prepare('UPDATE delegations SET pending_keys = ?, pending_keyids = ?, pending_threshold = ? WHERE project = ?').run(keys, keyids, p.threshold, p.project);
+      return { seq, pendingCeremony: true };
+    });
   }
 
   delegations(parent?: 'recently-claimed' | 'claimed'): Promise<ProjectDelegation[]> {
@@ -393,6 +447,10 @@ export class SqliteState implements StateStore {
         if (stmt.run(p).changes !== 1) throw new StateConflictError('NOT_FOUND', `${p} is not waiting in recently-claimed`);
         proj.run(p);
       }
+      // Key changes of claimed projects take effect with the ceremony that signed them.
+      this.db
+        .prepare("UPDATE delegations SET keys = pending_keys, keyids = pending_keyids, threshold = pending_threshold, pending_keys = NULL, pending_keyids = NULL, pending_threshold = NULL WHERE parent = 'claimed' AND pending_keys IS NOT NULL")
+        .run();
       this.db.prepare('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES (?, ?, ?, ?)').run('claimed', claimed.version, claimed.bytes, now);
       this.db.prepare("UPDATE roles SET dirty = dirty + 1 WHERE name IN ('claimed', 'recently-claimed')").run();
     });

@@ -43,7 +43,7 @@ export interface ProjectRecord {
 export type JournalState = 'pending' | 'applied' | 'published' | 'failed';
 
 /** What a project transaction does: add a file, or change the yanked state of files. */
-export type JournalKind = 'upload' | 'yank' | 'claim' | 'signed-upload';
+export type JournalKind = 'upload' | 'yank' | 'claim' | 'signed-upload' | 'key-change';
 
 export interface JournalEntry {
   seq: number;
@@ -75,6 +75,8 @@ export interface ProjectDelegation {
   keyids: string[];
   threshold: number;
   createdAt: string;
+  /** A key change of a claimed project, waiting for the next offline ceremony. */
+  pending?: { keys: Record<string, unknown>; keyids: string[]; threshold: number };
 }
 
 /** A developer-signed version of a project role, kept verbatim (the index cannot re-sign it). */
@@ -182,6 +184,20 @@ export interface StateStore {
    * Throws StateConflictError NOT_FOUND when a project is no longer waiting.
    */
   promoteDelegations(projects: readonly string[], claimed: { version: number; bytes: Buffer }, now: string): Promise<void>;
+  /**
+   * Replaces a project's developer keys. For recently-claimed the change is published with the
+   * next snapshot; for claimed it waits for the next offline ceremony. Journaled.
+   * Throws StateConflictError NOT_OWNER / NOT_CLAIMED / VERSION_CONFLICT (keys changed meanwhile).
+   */
+  changeDelegationKeys(p: {
+    project: string;
+    userId: number;
+    expectKeyids: readonly string[];
+    keys: Record<string, unknown>;
+    keyids: string[];
+    threshold: number;
+    now: string;
+  }): Promise<{ seq: number; pendingCeremony: boolean }>;
   /** The newest offline-signed version of an offline role (claimed, targets, root). */
   latestSignedRole(role: string): Promise<{ version: number; bytes: Buffer } | undefined>;
 
