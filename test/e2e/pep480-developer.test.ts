@@ -134,4 +134,49 @@ describe('PEP 480: key, claim, signed upload', () => {
     });
     assert.equal(api.status, 409);
   });
+
+  it('adds a second machine\'s key with a change signed by the first, then promotes the project offline', async () => {
+    const made = await bulwark(['key', 'new', 'laptop2', '--label', 'dev@laptop2', '--json']);
+    assert.equal(made.code, 0, made.stderr);
+    const pub = join(env['BULWARK_KEYS_DIR'] as string, '..', 'laptop2.pub.json');
+    await writeFile(pub, (await bulwark(['key', 'show', 'laptop2', '--json'])).stdout);
+    // Before the change, the new key is not trusted: the index refuses what it signs.
+    const early = await bulwark(['upload', ...(dists['3.0'] as string[]), '--key', 'laptop2']);
+    assert.equal(early.code, 1);
+    assert.match(early.stderr, /signature/);
+    const add = await bulwark(['key', 'add', 'signed-pkg', '--public-key', pub, '--json']);
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    assert.equal((JSON.parse(add.stdout) as { status: string }).status, 'published');
+    const up = await bulwark(['upload', ...(dists['3.0'] as string[]), '--key', 'laptop2', '--json']);
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+
+    // Promotion: export on the index, sign with the (demo) offline claimed key, import.
+    const exported = join(dataDir, '..', 'promote.json');
+    const signed = join(dataDir, '..', 'promote.signed.json');
+    assert.equal((await runBulwark(['--data', dataDir, 'admin', 'promote', 'export', '--out', exported])).code, 0);
+    const sign = await runBulwark(['admin', 'sign', '--in', exported, '--out', signed, '--key', join(dataDir, 'keys', 'offline-DEMO-ONLY', 'claimed.pem'), '--yes']);
+    assert.equal(sign.code, 0, sign.stderr);
+    // A file signed by a key that is not the claimed key is refused.
+    const forged = join(dataDir, '..', 'promote.forged.json');
+    await runBulwark(['admin', 'sign', '--in', exported, '--out', forged, '--key', join(dataDir, 'keys', 'online', 'unclaimed.pem'), '--yes']);
+    const refused = await runBulwark(['--data', dataDir, 'admin', 'promote', 'import', '--in', forged]);
+    assert.equal(refused.code, 1);
+    const imported = await runBulwark(['--data', dataDir, 'admin', 'promote', 'import', '--in', signed, '--json']);
+    assert.equal(imported.code, 0, imported.stderr);
+    // The running index publishes it; then the files are vouched for through claimed.
+    let role = '';
+    for (let i = 0; i < 50 && role === ''; i++) {
+      const status = JSON.parse((await runBulwark(['--data', dataDir, 'status', '--json'])).stdout) as { roles: { name: string; version: number }[] };
+      if ((status.roles.find((r) => r.name === 'claimed')?.version ?? 0) >= 2) role = 'claimed';
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(role, 'claimed', 'claimed v2 was published');
+    const metadataDir = await tempDir('pep480-tufjs-claimed');
+    await writeFile(join(metadataDir, 'root.json'), await readFile(join(dataDir, 'root.json')));
+    const updater = new Updater({ metadataDir, metadataBaseUrl: `${server.url}/metadata`, targetDir: await tempDir('pep480-tufjs-t2'), targetBaseUrl: `${server.url}/targets` });
+    await updater.refresh();
+    assert.ok(await updater.getTargetInfo('signed-pkg/signed_pkg-3.0.tar.gz'));
+    const claimedDelegations = JSON.parse(await readFile(join(dataDir, 'public', 'metadata', '2.claimed.json'), 'utf8')) as { signed: { delegations: { roles: { name: string; terminating: boolean; paths: string[] }[] } } };
+    assert.deepEqual(claimedDelegations.signed.delegations.roles.map((r) => [r.name, r.terminating, r.paths]), [['project-signed-pkg', true, ['signed-pkg/*']]]);
+  });
 });
