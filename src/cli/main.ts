@@ -7,6 +7,7 @@ import { NoRepositoryError } from '../repository/repository.js';
 import { registerAdmin } from './commands/admin.js';
 import { registerClaim } from './commands/claim.js';
 import { registerFetch } from './commands/fetch.js';
+import { registerGc } from './commands/gc.js';
 import { registerKey } from './commands/key.js';
 import { registerUpload } from './commands/upload.js';
 import { registerInit } from './commands/init.js';
@@ -39,6 +40,7 @@ registerKey(program);
 registerClaim(program);
 registerUpload(program);
 registerAdmin(program);
+registerGc(program);
 
 function fail(code: string, message: string, exitCode: number): never {
   const json = process.argv.includes('--json');

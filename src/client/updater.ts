@@ -114,11 +114,21 @@ export class Updater {
   async refresh(): Promise<void> {
     const rootBytes = await this.readCache('root');
     if (!rootBytes) throw new BadMetadataError(`no trusted root in ${this.o.metadataDir}: initialise it with the index's root.json`);
-    this.trusted = new TrustedMetadataSet(rootBytes, { now: this.now });
-    await this.updateRoot();
-    await this.updateTimestamp();
-    await this.updateSnapshot();
-    await this.loadTargets('targets', 'root');
+    for (let attempt = 0; ; attempt++) {
+      this.trusted = new TrustedMetadataSet((await this.readCache('root')) ?? rootBytes, { now: this.now });
+      try {
+        await this.updateRoot();
+        await this.updateTimestamp();
+        await this.updateSnapshot();
+        await this.loadTargets('targets', 'root');
+        return;
+      } catch (e) {
+        // A snapshot removed by garbage collection between our timestamp and snapshot
+        // requests: start over once from the newest timestamp.
+        if (attempt === 0 && e instanceof DownloadError && e.code === 'NOT_FOUND') continue;
+        throw e;
+      }
+    }
   }
 
   /** §5.3: fetch N+1.root.json until there is none; each must verify against the previous. */

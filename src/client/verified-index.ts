@@ -67,6 +67,18 @@ export class VerifiedIndex {
    * @throws TargetNotFoundError, RepositoryError (verification failed), DownloadError
    */
   async get(path: string): Promise<VerifiedTarget> {
+    try {
+      return await this.getOnce(path);
+    } catch (e) {
+      // Metadata or a target removed by garbage collection since our last refresh: refresh
+      // now and look again, once.
+      if (!(e instanceof DownloadError && e.code === 'NOT_FOUND')) throw e;
+      this.refreshedAt = 0;
+      return this.getOnce(path);
+    }
+  }
+
+  private async getOnce(path: string): Promise<VerifiedTarget> {
     const updater = await this.current();
     const run = this.queue.then(async () => {
       const found = await updater.findTarget(path);

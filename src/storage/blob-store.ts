@@ -24,6 +24,8 @@ export interface BlobStore {
   stream(path: string): Readable;
   exists(path: string): Promise<boolean>;
   size(path: string): Promise<number | undefined>;
+  /** Size and modification time (ms since the epoch), or undefined if absent. */
+  stat(path: string): Promise<{ size: number; mtimeMs: number } | undefined>;
   delete(path: string): Promise<void>;
   list(prefix: string): AsyncGenerator<string>;
 }
@@ -84,6 +86,15 @@ export class FsBlobStore implements BlobStore {
   async size(path: string): Promise<number | undefined> {
     try {
       return (await stat(this.localPath(path))).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async stat(path: string): Promise<{ size: number; mtimeMs: number } | undefined> {
+    try {
+      const st = await stat(this.localPath(path));
+      return { size: st.size, mtimeMs: st.mtimeMs };
     } catch {
       return undefined;
     }

@@ -110,7 +110,7 @@ export class TrustedMetadataSet {
     next.verifyRole('root', this.roleKeys(next.signed, 'root'), next.signed.keys);
     // §5.3.11: remember a rotation of the timestamp or snapshot keys.
     if (keysRemoved(current.signed, next.signed, 'timestamp') || keysRemoved(current.signed, next.signed, 'snapshot')) {
-      
+      this.keysRotated = true;
     }
     this.trustedRoot = next; // §5.3.7
     return next;

@@ -1,0 +1,94 @@
+// Garbage collection keeps what the newest snapshots reach and every root, removes the rest,
+// and a client that asks for a snapshot removed under its feet starts over and succeeds.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { access, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { HttpFetcher, type Fetcher } from '../../src/client/fetcher.js';
+import { Updater } from '../../src/client/updater.js';
+import { collectGarbage } from '../../src/repository/gc.js';
+import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
+import { tempDir } from '../helpers/processes.js';
+import { copyFile } from 'node:fs/promises';
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('garbage collection', () => {
+  let index: IndexUnderTest;
+  let token: string;
+  let uploaded = 0;
+
+  const upload = async () => {
+    uploaded++;
+    const bytes = Buffer.from(`release ${uploaded}`);
+    const name = `gcpkg-1.${uploaded}.tar.gz`;
+    const res = await fetch(`${index.url}/legacy/`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(token) },
+      body: uploadForm({ ':action': 'file_upload', name: 'gcpkg', version: `1.${uploaded}`, filetype: 'sdist', sha256_digest: sha256(bytes) }, { name, bytes }),
+    });
+    assert.equal(res.status, 200, await res.text());
+  };
+
+  const verifyAll = async (fetcher?: Fetcher) => {
+    const metadataDir = await tempDir('gc-client');
+    await copyFile(join(index.dataDir, 'root.json'), join(metadataDir, 'root.json'));
+    const updater = new Updater({ metadataDir, indexUrl: index.url, ...(fetcher ? { fetcher } : {}) });
+    await updater.refresh();
+    const page = await updater.getTargetInfo('gcpkg/index.json');
+    assert.ok(page);
+    const files = (JSON.parse((await updater.downloadTarget(page)).toString()) as { files: { filename: string }[] }).files;
+    for (const f of files) {
+      const info = await updater.getTargetInfo(`gcpkg/${f.filename}`);
+      assert.ok(info, f.filename);
+      await updater.downloadTarget(info);
+    }
+    return files.length;
+  };
+
+  before(async () => {
+    index = await startIndex({ bins: 16 });
+    token = await index.user('gc');
+    for (let i = 0; i < 5; i++) await upload();
+    await index.repo.settle();
+  });
+  after(() => index.close());
+
+  it('a dry run removes nothing', async () => {
+    const before = await readdir(join(index.dataDir, 'public', 'metadata'));
+    const r = await collectGarbage(index.repo, { keep: 1, graceMs: 0, dryRun: true });
+    assert.ok(r.removed.length > 0);
+    assert.deepEqual(await readdir(join(index.dataDir, 'public', 'metadata')), before);
+  });
+
+  it('keeps the newest snapshots, every root and every current target; removes the rest', async () => {
+    const r = await collectGarbage(index.repo, { keep: 2, graceMs: 0 });
+    const current = index.repo.publisher.snapshotVersion;
+    assert.deepEqual(r.keptSnapshots, [current, current - 1]);
+    assert.ok(r.removed.some((p) => p === 'metadata/2.snapshot.json'));
+    assert.ok(r.removed.some((p) => p.startsWith('targets/gcpkg/') && p.endsWith('.index.json')), 'old pages removed');
+    await access(join(index.dataDir, 'public', 'metadata', '1.root.json'));
+    await access(join(index.dataDir, 'public', 'metadata', `${current}.snapshot.json`));
+    await assert.rejects(access(join(index.dataDir, 'public', 'metadata', '2.snapshot.json')));
+    assert.equal(await verifyAll(), 5, 'every file still verifies and downloads');
+  });
+
+  it('a client whose snapshot was collected meanwhile starts over from the newest timestamp', async () => {
+    let triggered = false;
+    const inner = new HttpFetcher();
+    const fetcher: Fetcher = {
+      fetch: async (url, max) => {
+        if (!triggered && /\/metadata\/\d+\.snapshot\.json$/.test(url)) {
+          triggered = true; // between the client's timestamp and snapshot requests: publish and collect
+          await upload();
+          await index.repo.settle();
+          await collectGarbage(index.repo, { keep: 1, graceMs: 0 });
+        }
+        return inner.fetch(url, max);
+      },
+    };
+    assert.equal(await verifyAll(fetcher), 6);
+    assert.ok(triggered);
+  });
+});
