@@ -25,6 +25,7 @@ import {
   type Signer,
 } from '../tuf/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { crashPoint } from '../storage/crash-points.js';
 import type { RoleState, StateStore } from '../storage/state/types.js';
 import type { ExpiryPeriods, RepositoryConfig } from './config.js';
 import { BIN_PREFIX, metadataBlobPath, PROJECT_ROLE_PREFIX, ROLES, type OnlineRole } from './layout.js';
@@ -235,6 +236,7 @@ export class SnapshotProcess {
     }
     const tBuild = performance.now();
     await Promise.all(writes);
+    crashPoint('publish:after-roles');
 
     // 2. Snapshot over the new working set.
     const nextMeta = this.meta.clone();
@@ -243,6 +245,7 @@ export class SnapshotProcess {
     const snapshotExpires = expiresIn(now, this.o.config.expiry.snapshot);
     const snapshot = await signCanonical(nextMeta.canonical(snapshotVersion, snapshotExpires), [this.o.signers.snapshot]);
     await this.o.blobs.put(metadataBlobPath(ROLES.snapshot, snapshotVersion), snapshot.bytes);
+    crashPoint('publish:after-snapshot');
     const snapshotState: RoleState = {
       name: ROLES.snapshot,
       version: snapshotVersion,
@@ -275,9 +278,11 @@ export class SnapshotProcess {
       timestampBytes: timestamp.bytes,
       now: now.toISOString(),
     });
+    crashPoint('publish:after-commit');
     for (const s of allStates) this.roles.set(s.name, s);
     for (const s of newStates) this.meta.set(s.name, s.version);
     await this.o.blobs.put(metadataBlobPath(ROLES.timestamp, null), timestamp.bytes);
+    crashPoint('publish:after-timestamp');
     const tEnd = performance.now();
 
     this.resolveWaiters(inputs.appliedSeqs, snapshotVersion);

@@ -6,6 +6,7 @@
 // (concurrency rules 1 and 2), enforced by taking a lock on each before starting.
 import { encodeCanonical, Metadata, type SuccinctRoles } from '../tuf/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { crashPoint } from '../storage/crash-points.js';
 import type { FileRecord, JournalEntry, StateStore, TargetRow } from '../storage/state/types.js';
 import { KeyedLocks } from './keyed-locks.js';
 import { targetBlobPath, targetPath } from './layout.js';
@@ -110,7 +111,9 @@ export class TransactionWorker {
     const lockKeys = [`project:${project}`, ...rows.map((r) => `role:${r.role}`)];
     await this.locks.withLocks(lockKeys, async () => {
       await Promise.all(pages.map((p) => this.o.blobs.put(targetBlobPath(p.path, p.sha256), p.bytes)));
+      crashPoint('apply:before-commit');
       await this.o.state.applyProjectTransaction(project, seqs, rows, this.clock().toISOString());
+      crashPoint('apply:after-commit');
     });
   }
 

@@ -16,6 +16,7 @@ import {
   type DistributionFilename,
 } from '../packaging/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { crashPoint } from '../storage/crash-points.js';
 import { StateConflictError, type NewFile, type StateStore, type UserRecord } from '../storage/state/types.js';
 import { fileBlobPath, targetBlobPath, targetPath } from './layout.js';
 
@@ -110,6 +111,7 @@ export class UploadService {
     const fileBlob = targetBlobPath(filePath, file.sha256);
     await this.blobs.putFile(fileBlob, file.tmpPath);
     await this.blobs.alias(fileBlobPath(project, file.filename), fileBlob);
+    crashPoint('upload:before-journal');
 
     const now = this.clock();
     const record: NewFile = {
@@ -130,6 +132,7 @@ export class UploadService {
     };
     try {
       const { seq } = await this.state.recordUpload(record, name, now.toISOString());
+      crashPoint('upload:after-journal');
       this.onRecorded();
       return { seq, project, filename: file.filename, sha256: file.sha256 };
     } catch (e) {

@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-/** Test hook: the crash tests set BULWARK_CRASH_AT to a step name to be killed there. */
-export type WriteStep = 'write' | 'fsync' | 'rename';
-export type CrashHook = (step: WriteStep, path: string) => void;
-let crashHook: CrashHook | undefined;
-export function setCrashHook(hook: CrashHook | undefined): void {
-  crashHook = hook;
+import { crashPoint } from './crash-points.js';
+
+/** Crash points are named after the step and the kind of file: `write:metadata`, `rename:targets`… */
+function crashHook(step: 'write' | 'fsync' | 'rename' | 'dirsync', path: string): void {
+  const kind = /\/public\/(metadata|targets|files)\//.exec(path)?.[1] ?? (path.includes('/keys/') ? 'keys' : 'other');
+  crashPoint(`${step}:${kind}`);
 }
 
 const knownDirs = new Set<string>();
@@ -44,9 +44,9 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
   const fh = await open(tmp, 'wx', opts.mode ?? 0o644);
   try {
-    crashHook?.('write', path);
+    crashHook('write', path);
     await fh.writeFile(data);
-    crashHook?.('fsync', path);
+    crashHook('fsync', path);
     if (durable) await fh.sync();
   } catch (e) {
     await fh.close();
@@ -54,8 +54,9 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
     throw e;
   }
   await fh.close();
-  crashHook?.('rename', path);
+  crashHook('rename', path);
   await rename(tmp, path);
+  crashHook('dirsync', path);
   if (durable) await fsyncDir(dir);
 }
 
@@ -63,7 +64,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
 export async function moveFileAtomic(tmp: string, path: string): Promise<void> {
   const dir = dirname(path);
   await ensureDir(dir);
-  crashHook?.('rename', path);
+  crashHook('rename', path);
   await rename(tmp, path);
+  crashHook('dirsync', path);
   await fsyncDir(dir);
 }

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { join, normalize, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fsyncDir, moveFileAtomic, writeFileAtomic } from './atomic-write.js';
+import { crashPoint } from './crash-points.js';
 
 export interface BlobStore {
   /** Writes bytes atomically and durably. */
@@ -58,6 +59,7 @@ export class FsBlobStore implements BlobStore {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
+    crashPoint('link:files');
     await fsyncDir(dirname(target));
   }
 

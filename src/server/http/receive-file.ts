@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { crashPoint } from '../../storage/crash-points.js';
 
 export interface StreamedFile {
   tmpPath: string;
@@ -28,6 +29,7 @@ export async function streamToTempFile(stream: Readable, tmpDir: string): Promis
       await fh.write(buf);
     }
     await fh.sync();
+    crashPoint('upload:received');
   } catch (e) {
     await fh.close();
     await unlink(tmpPath).catch(() => undefined);

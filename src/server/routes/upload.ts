@@ -70,7 +70,9 @@ export function registerUploadRoutes(app: FastifyInstance, repo: Repository, opt
       const receipt = await repo.uploads.upload(user, form, received);
       received = undefined; // moved into the store
       req.log.info({ project: receipt.project, filename: receipt.filename, seq: receipt.seq, user: user.name }, 'upload recorded');
-      const published = await waitForPublication(repo, receipt.seq, opts.waitForPublishMs);
+      // `?wait=0` answers as soon as the upload is durable (journaled), before it is published.
+      const noWait = (req.query as { wait?: string } | undefined)?.wait === '0';
+      const published = noWait ? undefined : await waitForPublication(repo, receipt.seq, opts.waitForPublishMs);
       return reply.code(200).send({
         ok: true,
         project: receipt.project,

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+// The three protection levels of PEP 480 in words people can act on, with the badge every
+// project page, search result and listing shows. The wording follows PEP 480's key compromise
+// analysis: who signs a project's files, and whose keys an attacker needs to change them.
+import type { ProjectRecord } from '../storage/state/types.js';
+import { html, type Html } from './html.js';
+
+export type Protection = ProjectRecord['protection'];
+
+export interface ProtectionLevel {
+  level: Protection;
+  /** Higher is better protected: search ranks by it among equal matches. */
+  rank: number;
+  /** The badge's text. */
+  badge: string;
+  /** One sentence: who signs. */
+  words: string;
+  /** What it protects against, and what it does not. */
+  protects: string;
+  exposed: string;
+}
+
+export const PROTECTION: Record<Protection, ProtectionLevel> = {
+  claimed: {
+    level: 'claimed',
+    rank: 3,
+    badge: 'Developer-signed · offline delegation',
+    words: 'Signed by its developers, with an offline delegation.',
+    protects:
+      "Its files are signed with its developers' own keys, and the index's offline claimed key says which keys those are. Someone who takes over the index server, with every key on it, cannot add, replace or remove a file of this project.",
+    exposed: "Only the developers' keys (a threshold of them), or the index's offline keys (claimed, targets, root), can change what is trusted. Stolen online keys can at most hold back new releases until the metadata expires.",
+  },
+  'recently-claimed': {
+    level: 'recently-claimed',
+    rank: 2,
+    badge: 'Developer-signed · waiting for promotion',
+    words: 'Signed by its developers, waiting for promotion to an offline delegation.',
+    protects:
+      "Its files are signed with its developers' own keys. Stolen timestamp, snapshot or unclaimed keys cannot change them.",
+    exposed:
+      "Which keys are the developers' is vouched for by the online recently-claimed key until the next offline ceremony: an attacker who also holds that key can delegate the project to keys of their own.",
+  },
+  unclaimed: {
+    level: 'unclaimed',
+    rank: 1,
+    badge: 'Index-signed only',
+    words: 'Signed by the index only.',
+    protects:
+      'Its files are signed by the index with online keys (TUF hashed bins, PEP 458): mirrors, caches and the network cannot change or roll them back unnoticed.',
+    exposed: "Someone who takes over the index's online keys can change its files. Its developers can claim it with their own keys (`bulwark claim`) to protect it from that.",
+  },
+};
+
+export const PROTECTION_ORDER: readonly Protection[] = ['claimed', 'recently-claimed', 'unclaimed'];
+
+export function protectionRank(p: Protection): number {
+  return PROTECTION[p]?.rank ?? 0;
+}
+
+/** A shield: empty (index-signed), half (waiting for promotion), full with a tick (claimed). */
+function shield(level: Protection): Html {
+  const outline = 'M8 1 2 3.5V8c0 3.5 2.6 6.3 6 7 3.4-.7 6-3.5 6-7V3.5z';
+  const fill =
+    level === 'claimed'
+      ? html`<path d="${outline}" fill="currentColor"/><path d="m5 8.2 2 2 4-4.2" fill="none" stroke="#fff" stroke-width="1.6"/>`
+      : level === 'recently-claimed'
+        ? html`<path d="${outline}" fill="none" stroke="currentColor" stroke-width="1.4"/><path d="M8 1v14c-3.4-.7-6-3.5-6-7V3.5z" fill="currentColor"/>`
+        : html`<path d="${outline}" fill="none" stroke="currentColor" stroke-width="1.4"/>`;
+  return html`<svg class="shield" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" focusable="false">${fill}</svg>`;
+}
+
+/** The badge: icon and text, linking to the explanation of the level. */
+export function protectionBadge(level: Protection, opts: { link?: boolean } = {}): Html {
+  const p = PROTECTION[level];
+  const inner = html`${shield(level)}<span class="badge-text">${p.badge}</span>`;
+  return opts.link === false
+    ? html`<span class="badge badge-${level}" data-protection="${level}">${inner}</span>`
+    : html`<a class="badge badge-${level}" data-protection="${level}" href="/help/protection/#${level}" title="${p.words} What this means">${inner}</a>`;
+}
