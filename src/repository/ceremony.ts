@@ -7,20 +7,27 @@
 // Promotion (PEP 480): projects waiting in recently-claimed (online key) move to claimed
 // (offline key), every two weeks to a month, so that a compromise of the online keys can no
 // longer touch them.
+import { createHash } from 'node:crypto';
+import { rename } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
 import {
   DelegatedRole,
   Delegations,
+  Ed25519Signer,
   encodeCanonical,
   expiresIn,
+  formatExpires,
   Key,
   Metadata,
   RepositoryError,
+  Root,
   signCanonical,
   Targets,
   type Signer,
 } from '../tuf/index.js';
+import { writeKeyFile } from './keyring.js';
 import { metadataBlobPath, ROLES } from './layout.js';
-import type { Repository } from './repository.js';
+import { KEYS_GENERATION, type Repository } from './repository.js';
 
 export class CeremonyError extends Error {
   constructor(message: string) {
@@ -37,6 +44,8 @@ export interface CeremonySummary {
   promote: { project: string; keyids: string[]; threshold: number }[];
   keyChanges: { project: string; keyids: string[]; threshold: number }[];
   delegations: number;
+  /** Root rotations: the root keys after and before, and the online keys replaced. */
+  root?: { keyids: string[]; threshold: number; previousKeyids: string[]; previousThreshold: number; rotated: Record<string, string> };
 }
 
 export interface CeremonyFile {
@@ -133,4 +142,121 @@ export async function importPromotion(repo: Repository, file: CeremonyFile, now 
   if (md.signed.expires.getTime() <= now.getTime()) throw new CeremonyError('the signed claimed role has already expired');
   await repo.state.promoteDelegations(expected.summary.promote.map((p) => p.project), { version: md.signed.version, bytes: md.bytes }, now.toISOString());
   return expected.summary;
+}
+
+// --- root rotation ----------------------------------------------------------------------------
+
+export interface RootRotationOptions {
+  /** Online roles whose keys are replaced (new keys are made here, on the index). */
+  rotateOnline?: readonly ('timestamp' | 'snapshot')[];
+  addRootKeys?: readonly Key[];
+  removeRootKeyIds?: readonly string[];
+  rootThreshold?: number;
+}
+
+const PENDING_ROOT = 'ceremony:root';
+
+async function publishedRoot(repo: Repository): Promise<Metadata<Root>> {
+  const st = (await repo.state.roleStates()).find((r) => r.name === ROLES.root);
+  const bytes = st && (await repo.blobs.get(metadataBlobPath(ROLES.root, st.version)));
+  if (!bytes) throw new CeremonyError('the published root is missing');
+  return Metadata.parse(bytes, 'root');
+}
+
+/**
+ * The next root: root keys added or removed, and new online keys for the rotated roles (made
+ * now, kept as `keys/online/<role>.next.pem` until the signed root is imported). The new root
+ * must be signed by a threshold of the current root keys AND of its own (TUF §5.3.4).
+ */
+export async function exportRootRotation(repo: Repository, opts: RootRotationOptions, now = new Date()): Promise<CeremonyFile> {
+  const current = (await publishedRoot(repo)).signed;
+  const keys = new Map(current.keys);
+  const roles = new Map(current.roles);
+  const rootRole = roles.get('root') as { keyids: readonly string[]; threshold: number };
+  let rootKeyids = rootRole.keyids.filter((k) => !(opts.removeRootKeyIds ?? []).includes(k));
+  for (const k of opts.addRootKeys ?? []) {
+    keys.set(k.keyId, k);
+    if (!rootKeyids.includes(k.keyId)) rootKeyids = [...rootKeyids, k.keyId];
+  }
+  const threshold = opts.rootThreshold ?? Math.min(rootRole.threshold, rootKeyids.length);
+  if (rootKeyids.length === 0 || threshold < 1 || threshold > rootKeyids.length) throw new CeremonyError(`root needs 1 to ${rootKeyids.length} as threshold`);
+  roles.set('root', { keyids: rootKeyids, threshold });
+  const rotated: Record<string, string> = {};
+  for (const role of opts.rotateOnline ?? []) {
+    const signer = Ed25519Signer.generate();
+    await writeKeyFile(join(repo.dataDir, 'keys', 'online', `${role}.next.pem`), signer);
+    keys.set(signer.keyId, signer.publicKey);
+    roles.set(role, { keyids: [signer.keyId], threshold: 1 });
+    rotated[role] = signer.keyId;
+  }
+  // Keep only keys some role still uses.
+  const used = new Set([...roles.values()].flatMap((r) => r.keyids));
+  for (const id of [...keys.keys()]) if (!used.has(id)) keys.delete(id);
+  const next = new Root({
+    version: current.version + 1,
+    expires: expiresIn(now, repo.config.expiry.root),
+    keys,
+    roles,
+    consistentSnapshot: current.consistentSnapshot,
+    unrecognized: current.unrecognized,
+  });
+  const signed = next.toJSON();
+  await repo.state.setSetting(PENDING_ROOT, encodeCanonical(signed));
+  return {
+    metadata: { signatures: [], signed },
+    summary: {
+      role: ROLES.root,
+      version: next.version,
+      expires: next.expires.toISOString(),
+      promote: [],
+      keyChanges: [],
+      delegations: 0,
+      root: { keyids: rootKeyids, threshold, previousKeyids: [...rootRole.keyids], previousThreshold: rootRole.threshold, rotated },
+    },
+  };
+}
+
+/** Checks the signed root (old and new thresholds), publishes it, and switches the online keys. */
+export async function importRootRotation(repo: Repository, file: CeremonyFile): Promise<CeremonySummary> {
+  const pending = await repo.state.getSetting(PENDING_ROOT);
+  if (!pending) throw new CeremonyError('no root rotation was exported: run `bulwark admin root export` first');
+  let bytes: Buffer;
+  let md: Metadata<Root>;
+  try {
+    bytes = Buffer.from(encodeCanonical(file.metadata), 'utf8');
+    md = Metadata.parse(bytes, 'root');
+  } catch (e) {
+    throw new CeremonyError(`not root metadata: ${(e as Error).message}`);
+  }
+  if (encodeCanonical(file.metadata.signed) !== pending) throw new CeremonyError('the signed root differs from the one exported: export and sign again');
+  const current = (await publishedRoot(repo)).signed;
+  try {
+    md.verifyRole('root', current.roles.get('root') as { keyids: readonly string[]; threshold: number }, current.keys);
+    md.verifyRole('root', md.signed.roles.get('root') as { keyids: readonly string[]; threshold: number }, md.signed.keys);
+  } catch (e) {
+    if (e instanceof RepositoryError) throw new CeremonyError(`${e.message}: a new root needs a threshold of the current root keys and of its own`);
+    throw e;
+  }
+  // 1. Publish N+1.root.json (kept forever). 2. Record it. 3. Move the new online keys into
+  // place. 4. Tell running processes to reload their signers and re-sign. A crash between any
+  // two steps is harmless: the index always signs with the keys the newest root trusts.
+  await repo.blobs.put(metadataBlobPath(ROLES.root, md.signed.version), md.bytes);
+  await repo.state.recordRoleVersion({
+    name: ROLES.root,
+    version: md.signed.version,
+    expires: formatExpires(md.signed.expires),
+    length: md.bytes.length,
+    sha256: createHash('sha256').update(md.bytes).digest('hex'),
+  });
+  const rotated = (file.summary.root?.rotated ?? {}) as Record<string, string>;
+  for (const role of Object.keys(rotated)) {
+    const source = repo.config.onlineKeys[role as 'timestamp' | 'snapshot'];
+    if (source.startsWith('file:')) {
+      const path = source.slice('file:'.length);
+      await rename(join(repo.dataDir, 'keys', 'online', `${role}.next.pem`), isAbsolute(path) ? path : join(repo.dataDir, path));
+    }
+  }
+  await repo.state.setSetting(KEYS_GENERATION, `${Date.now()}-${md.signed.version}`);
+  await repo.state.setSetting(PENDING_ROOT, '');
+  return file.summary;
 }

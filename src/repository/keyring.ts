@@ -44,3 +44,34 @@ export async function loadSigner(source: string, dataDir: string): Promise<Signe
 export async function writeKeyFile(path: string, signer: Ed25519Signer): Promise<void> {
   await writeFileAtomic(path, signer.exportPkcs8Pem(), { mode: 0o600 });
 }
+
+/**
+ * The online signers whose keys the published metadata trusts. A role may have a second key
+ * file, `keys/online/<role>.next.pem`, made for a rotation: whichever file holds a trusted key
+ * is used, so a crash anywhere in a rotation ceremony leaves the index able to sign.
+ * @throws KeySourceError when no key of a role is trusted
+ */
+export async function loadTrustedSigners<R extends string>(
+  sources: Record<R, string>,
+  dataDir: string,
+  trusted: Record<R, readonly string[]>
+): Promise<Record<R, Signer>> {
+  const out = {} as Record<R, Signer>;
+  for (const role of Object.keys(sources) as R[]) {
+    const candidates = [sources[role], `file:keys/online/${role}.next.pem`];
+    let chosen: Signer | undefined;
+    for (const c of candidates) {
+      const signer = await loadSigner(c, dataDir).catch((e: unknown) => {
+        if (c === sources[role]) throw e;
+        return undefined; // no rotation in progress
+      });
+      if (signer && trusted[role].includes(signer.keyId)) {
+        chosen = signer;
+        break;
+      }
+    }
+    if (!chosen) throw new KeySourceError(`no key for the ${role} role matches the published metadata (${trusted[role].join(', ')})`);
+    out[role] = chosen;
+  }
+  return out;
+}

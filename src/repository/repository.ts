@@ -10,14 +10,37 @@ import { SqliteState } from '../storage/state/sqlite-state.js';
 import type { StateStore } from '../storage/state/types.js';
 import { Accounts } from './accounts.js';
 import { loadConfig, type RepositoryConfig } from './config.js';
-import { loadSigner } from './keyring.js';
-import { metadataBlobPath, ONLINE_ROLES, ROLES, type OnlineRole } from './layout.js';
+import { loadTrustedSigners } from './keyring.js';
+import { metadataBlobPath, ROLES, type OnlineRole } from './layout.js';
 import { silentLogger, type Logger } from './logger.js';
 import { DATABASE_FILE, PUBLIC_DIR, TMP_DIR } from './paths.js';
 import { SnapshotProcess } from './snapshot-process.js';
 import { TransactionWorker } from './transaction-worker.js';
 import { ProjectRoleService } from './project-roles.js';
 import { UploadService } from './uploads.js';
+
+/** Bumped by a key rotation ceremony: running processes reload their online signers. */
+export const KEYS_GENERATION = 'keys-generation';
+
+/** Online signers matching the keys the published root and targets trust. */
+async function trustedOnlineSigners(dataDir: string, config: RepositoryConfig, state: StateStore, blobs: BlobStore): Promise<Record<OnlineRole, Signer>> {
+  const states = new Map((await state.roleStates()).map((r) => [r.name, r]));
+  const load = async (role: string) => {
+    const st = states.get(role);
+    const bytes = st && (await blobs.get(metadataBlobPath(role, st.version)));
+    if (!bytes) throw new Error(`${dataDir}: the published ${role} role is missing; the repository is damaged`);
+    return bytes;
+  };
+  const root = Metadata.parse(await load(ROLES.root), 'root').signed;
+  const targets = Metadata.parse(await load(ROLES.targets), 'targets').signed;
+  const trusted: Record<OnlineRole, readonly string[]> = {
+    timestamp: root.roles.get('timestamp')?.keyids ?? [],
+    snapshot: root.roles.get('snapshot')?.keyids ?? [],
+    'recently-claimed': targets.delegations?.roles?.get(ROLES.recentlyClaimed)?.keyids ?? [],
+    unclaimed: targets.delegations?.roles?.get(ROLES.unclaimed)?.keyids ?? [],
+  };
+  return loadTrustedSigners(config.onlineKeys, dataDir, trusted);
+}
 
 export class NoRepositoryError extends Error {
   constructor(dataDir: string) {
@@ -68,10 +91,15 @@ export class Repository {
   static async open(dataDir: string, opts: OpenOptions = {}): Promise<Repository> {
     const config = await loadConfig(dataDir);
     if (!config) throw new NoRepositoryError(dataDir);
-    const signers = {} as Record<OnlineRole, Signer>;
-    for (const role of ONLINE_ROLES) signers[role] = await loadSigner(config.onlineKeys[role], dataDir);
     const state = new SqliteState(join(dataDir, DATABASE_FILE));
     const blobs = new FsBlobStore(join(dataDir, PUBLIC_DIR));
+    let signers: Record<OnlineRole, Signer>;
+    try {
+      signers = await trustedOnlineSigners(dataDir, config, state, blobs);
+    } catch (e) {
+      await state.close();
+      throw e;
+    }
     // The bin layout comes from the published unclaimed role, the one clients follow.
     const unclaimedState = (await state.roleStates()).find((r) => r.name === ROLES.unclaimed);
     const unclaimedBytes = unclaimedState && (await blobs.get(metadataBlobPath(ROLES.unclaimed, unclaimedState.version)));
@@ -81,6 +109,13 @@ export class Repository {
       throw new Error(`${dataDir}: the unclaimed role is missing or has no hashed bins; the repository is damaged`);
     }
     return new Repository(dataDir, config, state, blobs, bins, signers, opts);
+  }
+
+  /** Reloads the online signers (after a key rotation ceremony) and publishes with them. */
+  async reloadSigners(): Promise<void> {
+    this.publisher.setSigners(await trustedOnlineSigners(this.dataDir, this.config, this.state, this.blobs));
+    this.publisher.forceNext();
+    this.publisher.request();
   }
 
   /** Recovers from a crash and starts the worker, the snapshot process and the expiry timer. */
@@ -93,8 +128,14 @@ export class Repository {
     // Work recorded by other processes (the CLI's ceremonies, other API servers) and online
     // roles close to expiry are picked up by polling; it is one indexed query.
     let lastExpiryCheck = 0;
+    let keysGeneration = await this.state.getSetting(KEYS_GENERATION);
     this.timer = setInterval(() => {
       void (async () => {
+        const generation = await this.state.getSetting(KEYS_GENERATION);
+        if (generation !== keysGeneration) {
+          keysGeneration = generation;
+          await this.reloadSigners();
+        }
         if (await this.state.hasPendingWork()) {
           this.worker.kick();
           this.publisher.request();

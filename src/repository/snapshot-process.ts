@@ -66,6 +66,7 @@ export class SnapshotProcess {
   private readonly clock: () => Date;
   private readonly listeners: ((r: PublicationResult) => void)[] = [];
   private pendingCompression: Promise<unknown> = Promise.resolve();
+  private forced = false;
 
   constructor(private readonly o: SnapshotProcessOptions) {
     this.clock = o.clock ?? (() => new Date());
@@ -173,6 +174,16 @@ export class SnapshotProcess {
     }
   }
 
+  /** After a key rotation: the signers that the newest metadata trusts. */
+  setSigners(signers: Record<OnlineRole, Signer>): void {
+    this.o.signers = signers;
+  }
+
+  /** The next publication re-signs snapshot and timestamp even if nothing changed. */
+  forceNext(): void {
+    this.forced = true;
+  }
+
   /** True when a publication would do something (used by the expiry timer). */
   needsPublication(): boolean {
     return this.expiringRoles(this.clock()).length > 0;
@@ -185,7 +196,8 @@ export class SnapshotProcess {
     const expiring = this.expiringRoles(now);
     const expiringBins = expiring.filter((n) => n.startsWith(`${BIN_PREFIX}-`));
     const inputs = await this.o.state.collectPublishInputs(expiringBins);
-    if (inputs.dirtyRoles.length === 0 && inputs.appliedSeqs.length === 0 && expiring.length === 0) return undefined;
+    if (inputs.dirtyRoles.length === 0 && inputs.appliedSeqs.length === 0 && expiring.length === 0 && !this.forced) return undefined;
+    this.forced = false;
 
     const newStates: RoleState[] = [];
     const writes: Promise<void>[] = [];

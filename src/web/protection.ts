@@ -47,7 +47,7 @@ export const PROTECTION: Record<Protection, ProtectionLevel> = {
     words: 'Signed by the index only.',
     protects:
       'Its files are signed by the index with online keys (TUF hashed bins, PEP 458): mirrors, caches and the network cannot change or roll them back unnoticed.',
-    exposed: "Someone who takes over the index's online keys can change its files. Its developers can claim it with their own keys (`bulwark claim`) to protect it from that.",
+    exposed: "Someone who takes over the index's online keys can change its files. Its developers can claim it with their own keys (bulwark claim) to protect it from that.",
   },
 };
 

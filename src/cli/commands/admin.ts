@@ -6,11 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { CeremonyError, exportPromotion, importPromotion, signCeremonyFile, type CeremonyFile } from '../../repository/ceremony.js';
+import { CeremonyError, exportPromotion, exportRootRotation, importPromotion, importRootRotation, signCeremonyFile, type CeremonyFile } from '../../repository/ceremony.js';
 import { Repository } from '../../repository/repository.js';
 import { StateConflictError } from '../../storage/state/types.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
-import { Ed25519Signer } from '../../tuf/index.js';
+import { Ed25519Signer, Key } from '../../tuf/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 
 async function readCeremony(path: string): Promise<CeremonyFile> {
@@ -25,6 +25,16 @@ async function readCeremony(path: string): Promise<CeremonyFile> {
 
 function describe(file: CeremonyFile): string {
   const s = file.summary;
+  if (s.root) {
+    const r = s.root;
+    return [
+      `Role root, version ${s.version}, expires ${s.expires}.`,
+      `Root keys: ${r.keyids.map((k) => k.slice(0, 12)).join(', ')} (threshold ${r.threshold}); before: ${r.previousKeyids.map((k) => k.slice(0, 12)).join(', ')} (threshold ${r.previousThreshold}).`,
+      ...Object.entries(r.rotated).map(([role, id]) => `New ${role} key: ${id.slice(0, 12)} (the old one is no longer trusted)`),
+      `It needs ${r.previousThreshold} signature(s) from the current root keys and ${r.threshold} from the new ones.`,
+      `Signatures so far: ${file.metadata.signatures.length}`,
+    ].join('\n');
+  }
   return [
     `Role ${s.role}, version ${s.version}, expires ${s.expires}, ${s.delegations} project delegation(s) in all.`,
     `Projects promoted from recently-claimed:`,
@@ -68,6 +78,45 @@ export function registerAdmin(program: Command): void {
       const file = await readCeremony(o.in);
       const summary = await withRepo(opts.data, (repo) => importPromotion(repo, file));
       output(opts, summary, `Promoted ${summary.promote.map((p) => p.project).join(', ')} to claimed (version ${summary.version}); the index publishes it with its next snapshot.`);
+    });
+  const root = admin.command('root').description('rotate root keys and online keys (timestamp, snapshot) with a new root');
+  root
+    .command('export')
+    .description('write the unsigned next root; new online keys are made here and used once it is imported')
+    .requiredOption('--out <file>', 'where to write it')
+    .option('--rotate <roles>', 'online roles whose keys to replace: timestamp,snapshot', '')
+    .option('--add-root-key <file>', 'public key of a new root key holder (bulwark key show --json; repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--remove-root-key <keyid>', 'root key to retire (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--root-threshold <t>', 'root signatures required from now on')
+    .action(async (o: { out: string; rotate: string; addRootKey: string[]; removeRootKey: string[]; rootThreshold?: string }, cmd: Command) => {
+      const opts = globalOptions(cmd);
+      const rotate = o.rotate.split(',').filter((r) => r !== '');
+      for (const r of rotate) if (r !== 'timestamp' && r !== 'snapshot') throw new CliError(`--rotate takes timestamp and/or snapshot, not ${r}`, EXIT.usage, 'USAGE');
+      const addRootKeys: Key[] = [];
+      for (const f of o.addRootKey) {
+        const shown = JSON.parse(await readFile(f, 'utf8')) as { public?: unknown };
+        addRootKeys.push(Key.fromJSON(shown.public ?? shown, f));
+      }
+      const file = await withRepo(opts.data, (repo) =>
+        exportRootRotation(repo, {
+          rotateOnline: rotate as ('timestamp' | 'snapshot')[],
+          addRootKeys,
+          removeRootKeyIds: o.removeRootKey,
+          ...(o.rootThreshold ? { rootThreshold: Number(o.rootThreshold) } : {}),
+        })
+      );
+      await writeFileAtomic(o.out, `${JSON.stringify(file, null, 2)}\n`);
+      output(opts, file.summary, `${describe(file)}\nWrote ${o.out}: sign it offline with \`bulwark admin sign\` (old and new root keys), then \`bulwark admin root import\`.`);
+    });
+  root
+    .command('import')
+    .description('check the signed root (old and new thresholds), publish it and switch to the new online keys')
+    .requiredOption('--in <file>', 'the signed file')
+    .action(async (o: { in: string }, cmd: Command) => {
+      const opts = globalOptions(cmd);
+      const file = await readCeremony(o.in);
+      const summary = await withRepo(opts.data, (repo) => importRootRotation(repo, file));
+      output(opts, summary, `Published root version ${summary.version}; the running index now signs with the keys it trusts.`);
     });
   admin
     .command('sign')

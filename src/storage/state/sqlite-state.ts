@@ -520,6 +520,14 @@ export class SqliteState implements StateStore {
     return Promise.resolve(rows);
   }
 
+  recordRoleVersion(role: RoleState): Promise<void> {
+    return this.tx(() => {
+      this.db
+        .prepare('INSERT INTO roles(name, version, expires, length, sha256) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version, expires = excluded.expires, length = excluded.length, sha256 = excluded.sha256')
+        .run(role.name, role.version, role.expires, role.length, role.sha256);
+    });
+  }
+
   hasPendingWork(): Promise<boolean> {
     const r =
       this.db.prepare("SELECT 1 FROM journal WHERE state IN ('pending', 'applied') LIMIT 1").get() ??

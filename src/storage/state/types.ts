@@ -212,6 +212,8 @@ export interface StateStore {
 
   // metadata roles
   roleStates(): Promise<RoleState[]>;
+  /** Records a newly published version of a role published outside a snapshot (root). */
+  recordRoleVersion(role: RoleState): Promise<void>;
   /** Cheap check: is anything waiting for the worker or the snapshot process? */
   hasPendingWork(): Promise<boolean>;
   /** Dirty roles plus `alsoRebuild` (roles close to expiry), with their targets. */
