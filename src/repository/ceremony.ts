@@ -46,6 +46,8 @@ export interface CeremonySummary {
   delegations: number;
   /** Root rotations: the root keys after and before, and the online keys replaced. */
   root?: { keyids: string[]; threshold: number; previousKeyids: string[]; previousThreshold: number; rotated: Record<string, string> };
+  /** Targets rotations: the delegated roles whose keys were replaced. */
+  targets?: { rotated: Record<string, string> };
 }
 
 export interface CeremonyFile {
@@ -258,5 +260,99 @@ export async function importRootRotation(repo: Repository, file: CeremonyFile): 
   }
   await repo.state.setSetting(KEYS_GENERATION, `${Date.now()}-${md.signed.version}`);
   await repo.state.setSetting(PENDING_ROOT, '');
+  return file.summary;
+}
+
+// --- targets rotation -----------------------------------------------------------------------
+
+export interface TargetsRotationOptions {
+  /** Online delegated roles whose keys are replaced (new keys are made here). */
+  rotateOnline?: readonly ('recently-claimed' | 'unclaimed')[];
+  /** New holders of the offline claimed key (replaces the current ones), with a threshold. */
+  claimedKeys?: readonly Key[];
+  claimedThreshold?: number;
+}
+
+const PENDING_TARGETS = 'ceremony:targets';
+
+/**
+ * The next top-level targets role, with new keys for the rotated delegations. Signed offline
+ * by a threshold of the targets keys root names; once imported, the index re-signs
+ * recently-claimed, unclaimed and every bin with the new online keys in the same snapshot.
+ */
+export async function exportTargetsRotation(repo: Repository, opts: TargetsRotationOptions, now = new Date()): Promise<CeremonyFile> {
+  const st = (await repo.state.roleStates()).find((r) => r.name === ROLES.targets);
+  const bytes = st && (await repo.blobs.get(metadataBlobPath(ROLES.targets, st.version)));
+  if (!bytes) throw new CeremonyError('the published targets role is missing');
+  const current = Metadata.parse(bytes, 'targets').signed;
+  const delegations = current.delegations;
+  if (!delegations?.roles) throw new CeremonyError('targets has no delegations');
+  const keys = new Map(delegations.keys);
+  const roles = new Map(delegations.roles);
+  const rotated: Record<string, string> = {};
+  const replace = (name: string, newKeys: readonly Key[], threshold: number) => {
+    const old = roles.get(name);
+    if (!old) throw new CeremonyError(`targets does not delegate to ${name}`);
+    for (const k of newKeys) keys.set(k.keyId, k);
+    roles.set(name, new DelegatedRole(name, newKeys.map((k) => k.keyId), threshold, old.terminating, old.paths, old.pathHashPrefixes, old.unrecognized));
+  };
+  for (const role of opts.rotateOnline ?? []) {
+    const signer = Ed25519Signer.generate();
+    await writeKeyFile(join(repo.dataDir, 'keys', 'online', `${role}.next.pem`), signer);
+    replace(role, [signer.publicKey], 1);
+    rotated[role] = signer.keyId;
+  }
+  if (opts.claimedKeys && opts.claimedKeys.length > 0) {
+    replace(ROLES.claimed, opts.claimedKeys, opts.claimedThreshold ?? 1);
+    rotated[ROLES.claimed] = opts.claimedKeys.map((k) => k.keyId).join(',');
+  }
+  const used = new Set([...roles.values()].flatMap((r) => r.keyids));
+  for (const id of [...keys.keys()]) if (!used.has(id)) keys.delete(id);
+  const next = new Targets({
+    version: current.version + 1,
+    expires: expiresIn(now, repo.config.expiry.targets),
+    targets: current.targets,
+    delegations: new Delegations(keys, roles),
+    unrecognized: current.unrecognized,
+  });
+  const signed = next.toJSON();
+  await repo.state.setSetting(PENDING_TARGETS, encodeCanonical(signed));
+  return {
+    metadata: { signatures: [], signed },
+    summary: { role: ROLES.targets, version: next.version, expires: next.expires.toISOString(), promote: [], keyChanges: [], delegations: roles.size, targets: { rotated } },
+  };
+}
+
+export async function importTargetsRotation(repo: Repository, file: CeremonyFile): Promise<CeremonySummary> {
+  const pending = await repo.state.getSetting(PENDING_TARGETS);
+  if (!pending) throw new CeremonyError('no targets rotation was exported: run `bulwark admin targets export` first');
+  let md: Metadata<Targets>;
+  try {
+    md = Metadata.parse(Buffer.from(encodeCanonical(file.metadata), 'utf8'), 'targets');
+  } catch (e) {
+    throw new CeremonyError(`not targets metadata: ${(e as Error).message}`);
+  }
+  if (encodeCanonical(file.metadata.signed) !== pending) throw new CeremonyError('the signed targets role differs from the one exported: export and sign again');
+  const root = (await publishedRoot(repo)).signed;
+  try {
+    md.verifyRole(ROLES.targets, root.roles.get('targets') as { keyids: readonly string[]; threshold: number }, root.keys);
+  } catch (e) {
+    if (e instanceof RepositoryError) throw new CeremonyError(`${e.message}: have holders of the targets keys sign it`);
+    throw e;
+  }
+  // Stored for the snapshot process, which publishes it together with recently-claimed,
+  // unclaimed and every bin re-signed by the new keys: one consistent snapshot.
+  await repo.state.storeSignedRole(ROLES.targets, md.signed.version, md.bytes);
+  for (const role of Object.keys(file.summary.targets?.rotated ?? {})) {
+    if (role === ROLES.claimed) continue;
+    const source = repo.config.onlineKeys[role as 'recently-claimed' | 'unclaimed'];
+    if (source.startsWith('file:')) {
+      const path = source.slice('file:'.length);
+      await rename(join(repo.dataDir, 'keys', 'online', `${role}.next.pem`), isAbsolute(path) ? path : join(repo.dataDir, path));
+    }
+  }
+  await repo.state.markDirty([ROLES.targets, ROLES.recentlyClaimed, ROLES.unclaimed, ...repo.bins.roleNames()]);
+  await repo.state.setSetting(KEYS_GENERATION, `${Date.now()}-targets-${md.signed.version}`);
+  await repo.state.setSetting(PENDING_TARGETS, '');
   return file.summary;
 }

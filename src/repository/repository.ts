@@ -32,7 +32,10 @@ async function trustedOnlineSigners(dataDir: string, config: RepositoryConfig, s
     return bytes;
   };
   const root = Metadata.parse(await load(ROLES.root), 'root').signed;
-  const targets = Metadata.parse(await load(ROLES.targets), 'targets').signed;
+  // A targets role signed in a ceremony but not yet published already names the keys to use.
+  const signedTargets = await state.latestSignedRole(ROLES.targets);
+  const publishedTargets = states.get(ROLES.targets)?.version ?? 0;
+  const targets = Metadata.parse(signedTargets && signedTargets.version > publishedTargets ? signedTargets.bytes : await load(ROLES.targets), 'targets').signed;
   const trusted: Record<OnlineRole, readonly string[]> = {
     timestamp: root.roles.get('timestamp')?.keyids ?? [],
     snapshot: root.roles.get('snapshot')?.keyids ?? [],
@@ -81,7 +84,16 @@ export class Repository {
     const clock = opts.clock ?? (() => new Date());
     this.tmpDir = join(dataDir, TMP_DIR);
     this.accounts = new Accounts(state);
-    this.publisher = new SnapshotProcess({ state, blobs, config, signers, clock, log, compress: opts.compress ?? true });
+    this.publisher = new SnapshotProcess({
+      state,
+      blobs,
+      config,
+      signers,
+      clock,
+      log,
+      compress: opts.compress ?? true,
+      reloadSigners: async () => this.publisher.setSigners(await trustedOnlineSigners(dataDir, config, state, blobs)),
+    });
     this.worker = new TransactionWorker({ state, blobs, bins, log, clock, onApplied: () => this.publisher.request() });
     this.uploads = new UploadService(state, blobs, () => this.worker.kick(), clock);
     this.projectRoles = new ProjectRoleService(state, blobs, () => this.worker.kick(), clock);

@@ -18,6 +18,7 @@ import {
   Delegations,
   expiresIn,
   Key,
+  SuccinctRoles,
   formatExpires,
   Metadata,
   signCanonical,
@@ -50,6 +51,8 @@ export interface SnapshotProcessOptions {
   signers: Record<OnlineRole, Signer>;
   clock?: () => Date;
   log: Logger;
+  /** Reloads `signers` to match the newest (possibly not yet published) metadata. */
+  reloadSigners?: () => Promise<void>;
   /** Write .gz and .br copies of new metadata for clients that accept them (default true). */
   compress?: boolean;
 }
@@ -209,6 +212,8 @@ export class SnapshotProcess {
 
     // 1. Changed bins, and bins close to expiry, rebuilt from their target rows; project roles
     //    as their developers signed them; recently-claimed rebuilt from the delegations.
+    // A new targets role may delegate to new online keys: sign everything below with them.
+    if (inputs.dirtyRoles.some((r) => r.name === ROLES.targets)) await this.o.reloadSigners?.();
     const binExpires = expiresIn(now, this.o.config.expiry.bins);
     const rebuilt = new Set<string>();
     for (const role of inputs.dirtyRoles) {
@@ -224,6 +229,9 @@ export class SnapshotProcess {
         if (md.signed.version !== (this.roles.get(role.name)?.version ?? 0)) put(role.name, md.signed.version, signed.bytes, md.signed.expires);
       } else if (role.name === ROLES.recentlyClaimed) {
         const { bytes, expires, version } = await this.buildRecentlyClaimed(now);
+        put(role.name, version, bytes, expires);
+      } else if (role.name === ROLES.unclaimed) {
+        const { bytes, expires, version } = await this.resignDelegator(role.name, now);
         put(role.name, version, bytes, expires);
       } else if (role.name === ROLES.claimed || role.name === ROLES.targets) {
         // Offline roles: published as signed in the ceremony, never signed here.
@@ -336,11 +344,17 @@ export class SnapshotProcess {
     const version = current.version + 1;
     const expires = expiresIn(now, this.periodOf(name) as number);
     const signer = name === ROLES.unclaimed ? this.o.signers.unclaimed : this.o.signers['recently-claimed'];
+    // The bins are signed with the unclaimed key: after a rotation, delegate them to the new one.
+    const succinct = old.delegations?.succinctRoles;
+    const delegations =
+      name === ROLES.unclaimed && succinct
+        ? new Delegations(new Map([[signer.keyId, signer.publicKey]]), undefined, new SuccinctRoles([signer.keyId], 1, succinct.bitLength, succinct.namePrefix))
+        : (old.delegations ?? new Delegations(new Map(), new Map()));
     const next = new Targets({
       version,
       expires,
       targets: old.targets,
-      delegations: old.delegations ?? new Delegations(new Map(), new Map()),
+      delegations,
       unrecognized: old.unrecognized,
       specVersion: old.specVersion,
     });

@@ -5,7 +5,7 @@ import fastifyMultipart from '@fastify/multipart';
 import type { Repository } from '../repository/repository.js';
 import { sendProblem } from './http/problem.js';
 import { registerApiRoutes } from './routes/api.js';
-import { registerHomeRoutes } from './routes/home.js';
+import { registerWebRoutes } from '../web/routes.js';
 import { registerManageRoutes } from './routes/manage.js';
 import { registerProjectRoleRoutes } from './routes/project-roles.js';
 import { registerSimpleRoutes } from './routes/simple.js';
@@ -46,7 +46,7 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
     if (status >= 500) req.log.error({ err }, 'request failed');
     return sendProblem(reply, status, status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', status >= 500 ? 'Internal error; see the server log.' : (err.message ?? 'Bad request'));
   });
-  registerHomeRoutes(app, repo);
+  await registerWebRoutes(app, repo);
   registerSimpleRoutes(app, repo);
   const waitForPublishMs = opts.waitForPublishMs ?? 10_000;
   registerUploadRoutes(app, repo, { maxUploadBytes, waitForPublishMs });

@@ -6,7 +6,17 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { CeremonyError, exportPromotion, exportRootRotation, importPromotion, importRootRotation, signCeremonyFile, type CeremonyFile } from '../../repository/ceremony.js';
+import {
+  CeremonyError,
+  exportPromotion,
+  exportRootRotation,
+  exportTargetsRotation,
+  importPromotion,
+  importRootRotation,
+  importTargetsRotation,
+  signCeremonyFile,
+  type CeremonyFile,
+} from '../../repository/ceremony.js';
 import { Repository } from '../../repository/repository.js';
 import { StateConflictError } from '../../storage/state/types.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
@@ -25,6 +35,13 @@ async function readCeremony(path: string): Promise<CeremonyFile> {
 
 function describe(file: CeremonyFile): string {
   const s = file.summary;
+  if (s.targets) {
+    return [
+      `Role targets, version ${s.version}, expires ${s.expires}, ${s.delegations} delegation(s).`,
+      ...Object.entries(s.targets.rotated).map(([role, id]) => `New key(s) for ${role}: ${id.slice(0, 40)}`),
+      `Signatures so far: ${file.metadata.signatures.length}`,
+    ].join('\n');
+  }
   if (s.root) {
     const r = s.root;
     return [
@@ -117,6 +134,39 @@ export function registerAdmin(program: Command): void {
       const file = await readCeremony(o.in);
       const summary = await withRepo(opts.data, (repo) => importRootRotation(repo, file));
       output(opts, summary, `Published root version ${summary.version}; the running index now signs with the keys it trusts.`);
+    });
+  const targets = admin.command('targets').description('rotate the keys of recently-claimed, unclaimed (online) or claimed (offline) with a new targets role');
+  targets
+    .command('export')
+    .description('write the unsigned next targets role; new online keys are made here')
+    .requiredOption('--out <file>', 'where to write it')
+    .option('--rotate <roles>', 'online roles whose keys to replace: recently-claimed,unclaimed', '')
+    .option('--claimed-key <file>', 'public key of a new claimed key holder (repeatable; replaces the current holders)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--claimed-threshold <t>', 'claimed signatures required', '1')
+    .action(async (o: { out: string; rotate: string; claimedKey: string[]; claimedThreshold: string }, cmd: Command) => {
+      const opts = globalOptions(cmd);
+      const rotate = o.rotate.split(',').filter((r) => r !== '');
+      for (const r of rotate) if (r !== 'recently-claimed' && r !== 'unclaimed') throw new CliError(`--rotate takes recently-claimed and/or unclaimed, not ${r}`, EXIT.usage, 'USAGE');
+      const claimedKeys: Key[] = [];
+      for (const f of o.claimedKey) {
+        const shown = JSON.parse(await readFile(f, 'utf8')) as { public?: unknown };
+        claimedKeys.push(Key.fromJSON(shown.public ?? shown, f));
+      }
+      const file = await withRepo(opts.data, (repo) =>
+        exportTargetsRotation(repo, { rotateOnline: rotate as ('recently-claimed' | 'unclaimed')[], claimedKeys, claimedThreshold: Number(o.claimedThreshold) })
+      );
+      await writeFileAtomic(o.out, `${JSON.stringify(file, null, 2)}\n`);
+      output(opts, file.summary, `Targets version ${file.summary.version}: new keys for ${Object.keys(file.summary.targets?.rotated ?? {}).join(', ') || 'nothing'}.\nWrote ${o.out}: sign it offline with the targets key (bulwark admin sign), then \`bulwark admin targets import\`.`);
+    });
+  targets
+    .command('import')
+    .description('check the signed targets role; the index publishes it with everything below re-signed')
+    .requiredOption('--in <file>', 'the signed file')
+    .action(async (o: { in: string }, cmd: Command) => {
+      const opts = globalOptions(cmd);
+      const file = await readCeremony(o.in);
+      const summary = await withRepo(opts.data, (repo) => importTargetsRotation(repo, file));
+      output(opts, summary, `Imported targets version ${summary.version}; the running index re-signs recently-claimed, unclaimed and every bin with the new keys.`);
     });
   admin
     .command('sign')

@@ -456,6 +456,12 @@ export class SqliteState implements StateStore {
     });
   }
 
+  storeSignedRole(role: string, version: number, bytes: Buffer): Promise<void> {
+    return this.tx(() => {
+      this.db.prepare('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES (?, ?, ?, ?)').run(role, version, bytes, new Date().toISOString());
+    });
+  }
+
   latestSignedRole(role: string): Promise<{ version: number; bytes: Buffer } | undefined> {
     const r = this.db.prepare('SELECT version, bytes FROM signed_roles WHERE role = ? ORDER BY version DESC LIMIT 1').get(role) as Row | undefined;
     return Promise.resolve(r ? { version: r['version'] as number, bytes: r['bytes'] as Buffer } : undefined);

@@ -198,6 +198,8 @@ export interface StateStore {
     threshold: number;
     now: string;
   }): Promise<{ seq: number; pendingCeremony: boolean }>;
+  /** Stores an offline-signed role version for the snapshot process to publish. */
+  storeSignedRole(role: string, version: number, bytes: Buffer): Promise<void>;
   /** The newest offline-signed version of an offline role (claimed, targets, root). */
   latestSignedRole(role: string): Promise<{ version: number; bytes: Buffer } | undefined>;
 

@@ -122,6 +122,11 @@ export class WebStore {
       .immediate();
   }
 
+  /** Replaces a hash with a stronger one of the same password (sessions stay). */
+  rehashPassword(userId: number, hash: string): void {
+    this.db.prepare('UPDATE web_passwords SET hash = ? WHERE user_id = ?').run(hash, userId);
+  }
+
   passwordUpdatedAt(userId: number): string | undefined {
     const row = this.db.prepare('SELECT updated_at FROM web_passwords WHERE user_id = ?').get(userId) as Row | undefined;
     return row?.['updated_at'] as string | undefined;
@@ -188,8 +193,12 @@ export class WebStore {
     }));
   }
 
-  /** Projects whose name or a summary contains every word (name words are matched normalized). */
-  searchProjects(words: readonly string[], limit: number): ProjectListing[] {
+  /**
+   * Projects whose name or a summary contains every word (name words are matched normalized),
+   * best candidates first (exact name, name prefix, name contains; better protected first), so
+   * that the limit drops the weakest matches.
+   */
+  searchProjects(words: readonly string[], normalized: string, limit: number): ProjectListing[] {
     const where: string[] = [];
     const args: string[] = [];
     for (const w of words) {
@@ -199,8 +208,11 @@ export class WebStore {
       );
       args.push(likeSubstring(normalized), likeSubstring(w), likeSubstring(w));
     }
-    const sql = `${LISTING}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY p.name LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, limit) as Row[]).map(toListing);
+    const order = `CASE WHEN p.name = ? THEN 0 WHEN p.name LIKE ? ESCAPE '\\' THEN 1 WHEN p.name LIKE ? ESCAPE '\\' THEN 2 ELSE 3 END,
+      CASE p.protection WHEN 'claimed' THEN 0 WHEN 'recently-claimed' THEN 1 ELSE 2 END, p.name`;
+    const prefix = `${normalized.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const sql = `${LISTING}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, normalized, prefix, likeSubstring(normalized), limit) as Row[]).map(toListing);
   }
 
   recentProjects(limit: number): ProjectListing[] {

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: Apache-2.0
+// The web pages, at PyPI's addresses: `/`, `/search/`, `/project/<name>/[<version>/]`,
+// `/help/protection/`, `/account/login/`, `/account/logout/`, `/manage/account/`,
+// `/manage/projects/`, `/admin/`. Registered in their own Fastify scope, so the form and cookie
+// parsers and the security headers apply to these routes only (the upload API keeps answering
+// non-multipart bodies with 415).
+import { join } from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { compareVersions, isValidProjectName, normalizeProjectName, parseCoreMetadata } from '../packaging/index.js';
+import { AccountError } from '../repository/accounts.js';
+import { fileBlobPath, SIMPLE_JSON, targetBlobPath, targetPath } from '../repository/layout.js';
+import { DATABASE_FILE } from '../repository/paths.js';
+import type { Repository } from '../repository/repository.js';
+import { repositoryStatus } from '../repository/status.js';
+import { WebStore } from '../storage/state/web-store.js';
+import type { ProjectDelegation, UserRecord } from '../storage/state/types.js';
+import { checkCsrfToken, csrfToken, CSRF_FIELD, newCsrfNonce, newCsrfSecret, sameOriginRequest } from './csrf.js';
+import { safeLocalPath, type Html } from './html.js';
+import type { Viewer } from './layout.js';
+import {
+  accountPage,
+  adminPage,
+  homePage,
+  loginPage,
+  logoutPage,
+  messagePage,
+  projectPage,
+  projectsPage,
+  protectionHelpPage,
+  searchPage,
+  type AccountData,
+  type FileView,
+  type ProjectData,
+  type ReleaseView,
+} from './pages.js';
+import { hashPassword, needsRehash, passwordProblem, verifyPassword } from './passwords.js';
+import { FailureLimiter } from './rate-limit.js';
+import { parseQuery, rankProjects } from './search.js';
+import { cookieAttributes, CSRF_COOKIE, hashSessionId, isWellFormedSessionId, newSessionId, SESSION_COOKIE, SESSION_LIFETIME_MS } from './sessions.js';
+import { STYLESHEET } from './style.js';
+
+export interface WebOptions {
+  clock?: () => Date;
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'same-origin',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
+const SEARCH_PAGE_SIZE = 50;
+const SEARCH_CANDIDATES = 1000;
+const MAX_METADATA_BYTES = 1024 * 1024;
+const MAX_DESCRIPTION_CHARS = 100_000;
+
+type Body = Record<string, unknown> | undefined;
+
+function field(body: unknown, name: string): string | undefined {
+  const v = (body as Body)?.[name];
+  const first = Array.isArray(v) ? (v[0] as unknown) : v;
+  return typeof first === 'string' ? first : undefined;
+}
+
+interface Session {
+  viewer: Viewer;
+  sessionHash?: string;
+}
+
+export async function registerWebRoutes(app: FastifyInstance, repo: Repository, opts: WebOptions = {}): Promise<void> {
+  const clock = opts.clock ?? (() => new Date());
+  const store = new WebStore(join(repo.dataDir, DATABASE_FILE));
+  app.addHook('onClose', async () => store.close());
+  const secret = store.secret('csrf-v1', newCsrfSecret);
+  const perUser = new FailureLimiter(10, 15 * 60_000);
+  const perAddress = new FailureLimiter(50, 15 * 60_000);
+  const demo = repo.config.mode === 'demo';
+
+  const baseUrl = (req: FastifyRequest) => `${req.protocol}://${req.host}`;
+  const secure = (req: FastifyRequest) => req.protocol === 'https';
+
+  const sessionOf = (req: FastifyRequest): Session => {
+    const id = req.cookies[SESSION_COOKIE];
+    if (!isWellFormedSessionId(id)) return { viewer: {} };
+    const idHash = hashSessionId(id);
+    const s = store.sessionUser(idHash, clock());
+    if (!s) return { viewer: {} };
+    return { viewer: { user: s.user, csrf: csrfToken(secret, `session:${idHash}`) }, sessionHash: idHash };
+  };
+
+  const send = (reply: FastifyReply, markup: Html, status = 200, cache = 'private, no-cache') =>
+    reply.code(status).type('text/html; charset=utf-8').header('cache-control', cache).header('vary', 'Cookie').send(markup.toString());
+
+  const loginRedirect = (req: FastifyRequest, reply: FastifyReply) =>
+    reply.redirect(`/account/login/?${new URLSearchParams({ next: safeLocalPath(req.url, '/manage/account/') }).toString()}`, 303);
+
+  /** A POST from one of our forms: same site, and the token matches what the form is bound to. */
+  const formOk = (req: FastifyRequest, binding: string | undefined) =>
+    sameOriginRequest(req.headers, req.host) && checkCsrfToken(secret, binding, field(req.body, CSRF_FIELD));
+
+  const badForm = (reply: FastifyReply, viewer: Viewer) =>
+    send(reply, messagePage(viewer, 'This form has expired', 'It was open too long, or was sent from another site. Go back, reload the page and try again.'), 403, 'no-store');
+
+  /** The project's published simple page (PEP 691 JSON): the yanked state the index vouches for. */
+  const publishedPage = async (project: string) => {
+    const row = await repo.state.currentTarget(targetPath(project, SIMPLE_JSON));
+    if (!row) return undefined;
+    try {
+      const entry = JSON.parse(row.entry) as { hashes?: { sha256?: string } };
+      const sha = entry.hashes?.sha256;
+      const bytes = sha ? await repo.blobs.get(targetBlobPath(row.path, sha)) : undefined;
+      const files = new Map<string, { yanked: boolean | string }>();
+      if (bytes) {
+        const page = JSON.parse(bytes.toString('utf8')) as { files?: { filename?: unknown; yanked?: unknown }[] };
+        for (const f of page.files ?? []) {
+          if (typeof f.filename === 'string') files.set(f.filename, { yanked: typeof f.yanked === 'string' || f.yanked === true ? f.yanked : false });
+        }
+      }
+      return { role: row.role, files: bytes ? files : undefined };
+    } catch {
+      return { role: row.role, files: undefined };
+    }
+  };
+
+  const coreMetadata = async (project: string, filename: string) => {
+    const bytes = await repo.blobs.get(fileBlobPath(project, `${filename}.metadata`));
+    if (!bytes || bytes.length > MAX_METADATA_BYTES) return undefined;
+    try {
+      return parseCoreMetadata(bytes.toString('utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+
+  const projectData = async (req: FastifyRequest, name: string, version: string | undefined): Promise<ProjectData | undefined> => {
+    const project = await repo.state.getProject(name);
+    if (!project) return undefined;
+    const records = await repo.state.projectFiles(name);
+    const published = await publishedPage(name);
+    const files: FileView[] = records.map((f) => {
+      const pub = published?.files?.get(f.filename);
+      const yanked = pub ? pub.yanked !== false : f.yanked;
+      const reason = pub ? (typeof pub.yanked === 'string' && pub.yanked !== '' ? pub.yanked : null) : f.yankedReason;
+      return {
+        filename: f.filename,
+        url: `/${fileBlobPath(f.project, f.filename)}`,
+        packagetype: f.packagetype,
+        pythonVersion: f.pythonVersion,
+        requiresPython: f.requiresPython,
+        size: f.size,
+        sha256: f.sha256,
+        uploadTime: f.uploadTime,
+        yanked,
+        yankedReason: reason,
+      };
+    });
+    const byVersion = new Map<string, FileView[]>();
+    records.forEach((r, i) => byVersion.set(r.version, [...(byVersion.get(r.version) ?? []), files[i] as FileView]));
+    const releases: ReleaseView[] = [...byVersion.entries()]
+      .map(([v, fs]) => ({
+        version: v,
+        uploaded: fs.map((f) => f.uploadTime).sort()[0] ?? '',
+        yanked: fs.every((f) => f.yanked),
+        yankedReason: fs.find((f) => f.yankedReason)?.yankedReason ?? null,
+      }))
+      .sort((a, b) => compareVersions(b.version, a.version));
+    const latest = (releases.find((r) => !r.yanked) ?? releases[0])?.version;
+    if (version !== undefined && !byVersion.has(version)) return undefined;
+    const selected = version ?? latest;
+    const selectedFiles = (selected ? (byVersion.get(selected) ?? []) : []).sort((a, b) => (a.filename < b.filename ? -1 : 1));
+    const selectedRecords = records.filter((r) => r.version === selected);
+    const wheel = selectedRecords.find((r) => r.metadataSha256);
+    const meta = wheel ? await coreMetadata(name, wheel.filename) : undefined;
+    const delegation = project.protection === 'unclaimed' ? undefined : await repo.state.getDelegation(name);
+    const description = meta?.description?.trim();
+    return {
+      project,
+      baseUrl: baseUrl(req),
+      version: selected,
+      latest,
+      summary: selectedRecords.find((r) => r.summary)?.summary ?? meta?.summary ?? records.find((r) => r.summary)?.summary ?? null,
+      description: description ? description.slice(0, MAX_DESCRIPTION_CHARS) : null,
+      requiresPython: selectedRecords.find((r) => r.requiresPython)?.requiresPython ?? meta?.requiresPython ?? null,
+      releases,
+      files: selectedFiles,
+      maintainers: await repo.state.projectRoles(name),
+      delegation,
+      projectRoleVersion: delegation ? (await repo.state.latestProjectRole(name))?.version : undefined,
+      vouchedBy: published?.role,
+    };
+  };
+
+  const accountData = async (req: FastifyRequest, user: UserRecord, extra: Partial<AccountData> = {}): Promise<AccountData> => {
+    const projects = store.userProjects(user.id);
+    const keys: AccountData['keys'] = [];
+    for (const p of projects) {
+      if (p.protection === 'unclaimed') continue;
+      const delegation: ProjectDelegation | undefined = await repo.state.getDelegation(p.name);
+      const record = await repo.state.getProject(p.name);
+      if (delegation && record) keys.push({ project: record, role: p.role, delegation });
+    }
+    return {
+      user,
+      tokens: store.tokens(user.id),
+      passwordUpdatedAt: store.passwordUpdatedAt(user.id),
+      keys,
+      unclaimedOwned: projects.filter((p) => p.protection === 'unclaimed' && p.role === 'owner').map((p) => p.name),
+      baseUrl: baseUrl(req),
+      ...extra,
+    };
+  };
+
+  await app.register(async (web) => {
+    await web.register(fastifyCookie);
+    await web.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+    web.addHook('onSend', async (_req, reply, payload) => {
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+      return payload;
+    });
+
+    web.get('/static/bulwark.css', async (_req, reply) =>
+      reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET)
+    );
+
+    // Addresses without their trailing slash go to the one with it, as on PyPI.
+    for (const path of ['/search', '/help/protection', '/account/login', '/account/logout', '/manage/account', '/manage/projects', '/admin']) {
+      web.get(path, async (req, reply) => reply.redirect(`${path}/${req.url.slice(path.length)}`, 301));
+    }
+
+    web.get('/', async (req, reply) => {
+      const { viewer } = sessionOf(req);
+      return send(
+        reply,
+        homePage(
+          viewer,
+          { baseUrl: baseUrl(req), counts: store.protectionCounts(), recent: store.recentProjects(10), snapshotVersion: repo.publisher.snapshotVersion },
+          demo
+        )
+      );
+    });
+
+    web.get('/search/', async (req: FastifyRequest<{ Querystring: { q?: string; page?: string } }>, reply) => {
+      const { viewer } = sessionOf(req);
+      const q = parseQuery(req.query.q);
+      const candidates = store.searchProjects(q.words, q.normalized, SEARCH_CANDIDATES + 1);
+      const truncated = candidates.length > SEARCH_CANDIDATES;
+      const ranked = rankProjects(q, candidates.slice(0, SEARCH_CANDIDATES));
+      const pages = Math.max(1, Math.ceil(ranked.length / SEARCH_PAGE_SIZE));
+      const pageNo = Math.min(pages, Math.max(1, Number.parseInt(req.query.page ?? '1', 10) || 1));
+      const shown = ranked.slice((pageNo - 1) * SEARCH_PAGE_SIZE, pageNo * SEARCH_PAGE_SIZE);
+      const results = [];
+      for (const p of shown) {
+        const versions = [...new Set((await repo.state.projectFiles(p.name)).filter((f) => !f.yanked).map((f) => f.version))].sort(compareVersions);
+        const version = versions.at(-1);
+        results.push(version ? { project: p, version } : { project: p });
+      }
+      return send(reply, searchPage(viewer, { query: q.text, results, total: ranked.length, page: pageNo, pages, truncated }));
+    });
+
+    const showProject = async (req: FastifyRequest<{ Params: { name: string; version?: string } }>, reply: FastifyReply) => {
+      const { viewer } = sessionOf(req);
+      const raw = req.params.name;
+      const notFound = () => send(reply, messagePage(viewer, 'Project not found', `There is no project named “${raw.slice(0, 200)}” on this index.`), 404);
+      if (!isValidProjectName(raw)) return notFound();
+      const name = normalizeProjectName(raw);
+      const version = req.params.version;
+      if (name !== raw) return reply.redirect(`/project/${name}/${version !== undefined ? `${encodeURIComponent(version)}/` : ''}`, 301);
+      const data = await projectData(req, name, version);
+      if (!data) {
+        if (version !== undefined && (await repo.state.getProject(name))) {
+          return send(reply, messagePage(viewer, 'Release not found', `${name} has no release “${version.slice(0, 100)}”.`), 404);
+        }
+        return notFound();
+      }
+      return send(reply, projectPage(viewer, data));
+    };
+    web.get('/project/:name/', showProject);
+    web.get('/project/:name/:version/', showProject);
+    web.get('/project/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => reply.redirect(`/project/${encodeURIComponent(req.params.name)}/`, 301));
+
+    web.get('/help/protection/', async (req, reply) => send(reply, protectionHelpPage(sessionOf(req).viewer), 200, 'public, max-age=300'));
+
+    // ---- sign in and out ----------------------------------------------------------------
+
+    const anonNonce = (req: FastifyRequest, reply: FastifyReply): string => {
+      const existing = req.cookies[CSRF_COOKIE];
+      if (typeof existing === 'string' && /^[A-Za-z0-9_-]{32}$/.test(existing)) return existing;
+      const nonce = newCsrfNonce();
+      reply.setCookie(CSRF_COOKIE, nonce, cookieAttributes(secure(req)));
+      return nonce;
+    };
+    const nextOf = (v: unknown) => {
+      const next = safeLocalPath(v, '/manage/account/');
+      return next.startsWith('/account/') ? '/manage/account/' : next;
+    };
+
+    web.get('/account/login/', async (req: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
+      const next = nextOf(req.query.next);
+      if (sessionOf(req).viewer.user) return reply.redirect(next, 303);
+      const csrf = csrfToken(secret, `anon:${anonNonce(req, reply)}`);
+      return send(reply, loginPage({ csrf, next }), 200, 'no-store');
+    });
+
+    web.post('/account/login/', async (req, reply) => {
+      const nonce = req.cookies[CSRF_COOKIE];
+      const next = nextOf(field(req.body, 'next'));
+      if (!formOk(req, typeof nonce === 'string' ? `anon:${nonce}` : undefined)) return badForm(reply, {});
+      const username = (field(req.body, 'username') ?? '').trim().slice(0, 100);
+      const password = field(req.body, 'password') ?? '';
+      const again = (error: string, status: number) =>
+        send(reply, loginPage({ csrf: csrfToken(secret, `anon:${anonNonce(req, reply)}`), next, username, error }), status, 'no-store');
+      const userKey = `user:${username.toLowerCase()}`;
+      const addressKey = `ip:${req.ip}`;
+      const wait = Math.max(perUser.retryAfter(userKey), perAddress.retryAfter(addressKey));
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        return again(`Too many failed attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, 429);
+      }
+      if (username === '' || password === '') return again('Enter your user name and password.', 400);
+      const user = await repo.state.userByName(username);
+      const stored = user ? store.passwordHash(user.id) : undefined;
+      const ok = await verifyPassword(password, stored);
+      if (!user || !stored || !ok) {
+        perUser.fail(userKey);
+        perAddress.fail(addressKey);
+        return again('Wrong user name or password.', 400);
+      }
+      perUser.reset(userKey);
+      if (needsRehash(stored)) store.rehashPassword(user.id, await hashPassword(password));
+      const id = newSessionId();
+      store.createSession(hashSessionId(id), user.id, clock(), SESSION_LIFETIME_MS);
+      reply.setCookie(SESSION_COOKIE, id, cookieAttributes(secure(req), SESSION_LIFETIME_MS / 1000));
+      reply.clearCookie(CSRF_COOKIE, cookieAttributes(secure(req)));
+      return reply.header('cache-control', 'no-store').redirect(next, 303);
+    });
+
+    web.get('/account/logout/', async (req, reply) => {
+      const { viewer } = sessionOf(req);
+      if (!viewer.user) return reply.redirect('/', 303);
+      return send(reply, logoutPage(viewer), 200, 'no-store');
+    });
+
+    web.post('/account/logout/', async (req, reply) => {
+      const { viewer, sessionHash } = sessionOf(req);
+      if (!sessionHash) return reply.redirect('/', 303);
+      if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
+      store.deleteSession(sessionHash);
+      reply.clearCookie(SESSION_COOKIE, cookieAttributes(secure(req)));
+      return reply.redirect('/', 303);
+    });
+
+    // ---- the signed-in user's pages -------------------------------------------------------
+
+    web.get('/manage/account/', async (req: FastifyRequest<{ Querystring: { password?: string } }>, reply) => {
+      const { viewer } = sessionOf(req);
+      if (!viewer.user) return loginRedirect(req, reply);
+      return send(reply, accountPage(viewer, await accountData(req, viewer.user, { passwordChanged: req.query.password === 'changed' })), 200, 'no-store');
+    });
+
+    web.post('/manage/account/tokens/', async (req, reply) => {
+      const { viewer, sessionHash } = sessionOf(req);
+      if (!viewer.user || !sessionHash) return loginRedirect(req, reply);
+      if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
+      const description = (field(req.body, 'description') ?? '').trim();
+      let problem: string | undefined;
+      if (description === '') problem = 'Say what the token is for.';
+      else if (description.length > 100) problem = 'Use at most 100 characters.';
+      else if (/[\x00-\x1f\x7f]/.test(description)) problem = 'Use printable characters only.';
+      if (problem) {
+        return send(reply, accountPage(viewer, await accountData(req, viewer.user, { tokenError: problem, tokenDescription: description.slice(0, 100) })), 400, 'no-store');
+      }
+      try {
+        const token = await repo.accounts.addToken(viewer.user.name, description);
+        return send(reply, accountPage(viewer, await accountData(req, viewer.user, { newToken: { token, description } })), 200, 'no-store');
+      } catch (e) {
+        if (e instanceof AccountError) return send(reply, messagePage(viewer, 'Cannot make a token', e.message), 400, 'no-store');
+        throw e;
+      }
+    });
+
+    web.post('/manage/account/password/', async (req, reply) => {
+      const { viewer, sessionHash } = sessionOf(req);
+      if (!viewer.user || !sessionHash) return loginRedirect(req, reply);
+      if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
+      const user = viewer.user;
+      const current = field(req.body, 'current') ?? '';
+      const password = field(req.body, 'password') ?? '';
+      const confirm = field(req.body, 'confirm') ?? '';
+      const fail = async (passwordError: string) => send(reply, accountPage(viewer, await accountData(req, user, { passwordError })), 400, 'no-store');
+      if (!(await verifyPassword(current, store.passwordHash(user.id)))) return fail('Your current password is not right.');
+      if (password !== confirm) return fail('The two new passwords differ.');
+      const problem = passwordProblem(password, user.name);
+      if (problem) return fail(`Choose another password: ${problem}.`);
+      store.setPassword(user.id, await hashPassword(password), clock().toISOString(), sessionHash);
+      return reply.redirect('/manage/account/?password=changed#password', 303);
+    });
+
+    web.get('/manage/projects/', async (req, reply) => {
+      const { viewer } = sessionOf(req);
+      if (!viewer.user) return loginRedirect(req, reply);
+      return send(reply, projectsPage(viewer, store.userProjects(viewer.user.id)), 200, 'no-store');
+    });
+
+    // ---- administrators ---------------------------------------------------------------
+
+    web.get('/admin/', async (req, reply) => {
+      const { viewer } = sessionOf(req);
+      if (!viewer.user) return loginRedirect(req, reply);
+      if (!viewer.user.isAdmin) return send(reply, messagePage(viewer, 'Administrators only', 'This page is for the index’s administrators.'), 403, 'no-store');
+      const now = clock();
+      let status;
+      let statusError: string | undefined;
+      try {
+        status = await repositoryStatus(repo, now);
+      } catch (e) {
+        statusError = (e as Error).message;
+      }
+      const delegations = await repo.state.delegations();
+      return send(
+        reply,
+        adminPage(viewer, {
+          status,
+          statusError,
+          now,
+          waiting: delegations.filter((d) => d.parent === 'recently-claimed'),
+          pendingKeyChanges: delegations.filter((d) => d.pending),
+          counts: store.protectionCounts(),
+          users: store.userCounts(),
+          journal: store.journalSummary(20),
+        }),
+        200,
+        'no-store'
+      );
+    });
+  });
+}
