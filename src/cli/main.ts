@@ -13,10 +13,12 @@ import { registerUpload } from './commands/upload.js';
 import { registerInit } from './commands/init.js';
 import { registerProxy } from './commands/proxy.js';
 import { registerTufClient } from './commands/tuf-client.js';
+import { registerRecover } from './commands/recover.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerProject } from './commands/project.js';
 import { registerUser } from './commands/user.js';
+import { registerWebUser } from './commands/web-user.js';
 import { registerYank } from './commands/yank.js';
 import { CliError, EXIT } from './context.js';
 
@@ -31,6 +33,7 @@ registerInit(program);
 registerServe(program);
 registerStatus(program);
 registerUser(program);
+registerWebUser(program);
 registerProject(program);
 registerYank(program);
 registerFetch(program);
@@ -41,6 +44,7 @@ registerClaim(program);
 registerUpload(program);
 registerAdmin(program);
 registerGc(program);
+registerRecover(program);
 
 function fail(code: string, message: string, exitCode: number): never {
   const json = process.argv.includes('--json');

@@ -154,6 +154,9 @@ export interface RootRotationOptions {
   addRootKeys?: readonly Key[];
   removeRootKeyIds?: readonly string[];
   rootThreshold?: number;
+  /** New holders of the offline targets key (replaces the current ones). */
+  targetsKeys?: readonly Key[];
+  targetsThreshold?: number;
 }
 
 const PENDING_ROOT = 'ceremony:root';
@@ -190,6 +193,11 @@ export async function exportRootRotation(repo: Repository, opts: RootRotationOpt
     keys.set(signer.keyId, signer.publicKey);
     roles.set(role, { keyids: [signer.keyId], threshold: 1 });
     rotated[role] = signer.keyId;
+  }
+  if (opts.targetsKeys && opts.targetsKeys.length > 0) {
+    for (const k of opts.targetsKeys) keys.set(k.keyId, k);
+    roles.set('targets', { keyids: opts.targetsKeys.map((k) => k.keyId), threshold: opts.targetsThreshold ?? 1 });
+    rotated['targets'] = opts.targetsKeys.map((k) => k.keyId).join(',');
   }
   // Keep only keys some role still uses.
   const used = new Set([...roles.values()].flatMap((r) => r.keyids));
@@ -252,7 +260,8 @@ export async function importRootRotation(repo: Repository, file: CeremonyFile): 
   });
   const rotated = (file.summary.root?.rotated ?? {}) as Record<string, string>;
   for (const role of Object.keys(rotated)) {
-    const source = repo.config.onlineKeys[role as 'timestamp' | 'snapshot'];
+    if (role !== 'timestamp' && role !== 'snapshot') continue; // offline keys are not kept here
+    const source = repo.config.onlineKeys[role];
     if (source.startsWith('file:')) {
       const path = source.slice('file:'.length);
       await rename(join(repo.dataDir, 'keys', 'online', `${role}.next.pem`), isAbsolute(path) ? path : join(repo.dataDir, path));

@@ -330,9 +330,11 @@ export class SqliteState implements StateStore {
     keyids: string[];
     threshold: number;
     now: string;
+    /** An operator's replacement (compromise recovery): no owner check. */
+    operator?: boolean;
   }): Promise<{ seq: number; pendingCeremony: boolean }> {
     return this.tx(() => {
-      if (this.uploadPermission(p.project, p.userId) !== 'allowed') throw new StateConflictError('NOT_OWNER', `you are not an owner or maintainer of ${p.project}`);
+      if (!p.operator && this.uploadPermission(p.project, p.userId) !== 'allowed') throw new StateConflictError('NOT_OWNER', `you are not an owner or maintainer of ${p.project}`);
       const row = this.db.prepare('SELECT parent, keyids FROM delegations WHERE project = ?').get(p.project) as Row | undefined;
       if (!row) throw new StateConflictError('NOT_CLAIMED', `${p.project} is not claimed`);
       const current = JSON.parse(row['keyids'] as string) as string[];
@@ -454,6 +456,35 @@ export class SqliteState implements StateStore {
       this.db.prepare('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES (?, ?, ?, ?)').run('claimed', claimed.version, claimed.bytes, now);
       this.db.prepare("UPDATE roles SET dirty = dirty + 1 WHERE name IN ('claimed', 'recently-claimed')").run();
     });
+  }
+
+  recoverOnlineCompromise(p: { since: string | null; now: string }): Promise<{ unclaimedAgain: string[]; discarded: { project: string; filename: string }[] }> {
+    return this.tx(() => {
+      const rc = (this.db.prepare("SELECT project FROM delegations WHERE parent = 'recently-claimed'").all() as Row[]).map((r) => r['project'] as string);
+      const journal = this.db.prepare("INSERT INTO journal(kind, project, state, created_at) VALUES ('recover', ?, 'pending', ?)");
+      for (const project of rc) {
+        this.db.prepare('DELETE FROM delegations WHERE project = ?').run(project);
+        this.db.prepare("UPDATE projects SET protection = 'unclaimed' WHERE name = ?").run(project);
+        journal.run(project, p.now);
+      }
+      if (rc.length > 0) this.db.prepare("UPDATE roles SET dirty = dirty + 1 WHERE name = 'recently-claimed'").run();
+      let discarded: { project: string; filename: string }[] = [];
+      if (p.since !== null) {
+        discarded = this.db
+          .prepare("SELECT files.project AS project, files.filename AS filename FROM files JOIN projects ON projects.name = files.project WHERE projects.protection = 'unclaimed' AND files.upload_time >= ?")
+          .all(p.since) as { project: string; filename: string }[];
+        const del = this.db.prepare('DELETE FROM files WHERE filename = ?');
+        for (const d of discarded) del.run(d.filename);
+        for (const project of new Set(discarded.map((d) => d.project))) if (!rc.includes(project)) journal.run(project, p.now);
+      }
+      return { unclaimedAgain: rc, discarded };
+    });
+  }
+
+  async replaceDelegationKeys(p: { project: string; keys: Record<string, unknown>; keyids: string[]; threshold: number; now: string }): Promise<{ seq: number; pendingCeremony: boolean }> {
+    const current = await this.getDelegation(p.project);
+    if (!current) throw new StateConflictError('NOT_CLAIMED', `${p.project} is not claimed`);
+    return this.changeDelegationKeys({ ...p, userId: -1, expectKeyids: current.keyids, operator: true });
   }
 
   storeSignedRole(role: string, version: number, bytes: Buffer): Promise<void> {

@@ -43,7 +43,7 @@ export interface ProjectRecord {
 export type JournalState = 'pending' | 'applied' | 'published' | 'failed';
 
 /** What a project transaction does: add a file, or change the yanked state of files. */
-export type JournalKind = 'upload' | 'yank' | 'claim' | 'signed-upload' | 'key-change';
+export type JournalKind = 'upload' | 'yank' | 'claim' | 'signed-upload' | 'key-change' | 'recover';
 
 export interface JournalEntry {
   seq: number;
@@ -198,6 +198,14 @@ export interface StateStore {
     threshold: number;
     now: string;
   }): Promise<{ seq: number; pendingCeremony: boolean }>;
+  /**
+   * Compromise recovery (PEP 480): every project in recently-claimed goes back to unclaimed (its
+   * developers register their keys again), and files uploaded to unclaimed or recently-claimed
+   * projects at or after `since` are discarded. Both journaled; returns what changed.
+   */
+  recoverOnlineCompromise(p: { since: string | null; now: string }): Promise<{ unclaimedAgain: string[]; discarded: { project: string; filename: string }[] }>;
+  /** An operator replaces a project's developer keys without their signature (they were stolen). */
+  replaceDelegationKeys(p: { project: string; keys: Record<string, unknown>; keyids: string[]; threshold: number; now: string }): Promise<{ seq: number; pendingCeremony: boolean }>;
   /** Stores an offline-signed role version for the snapshot process to publish. */
   storeSignedRole(role: string, version: number, bytes: Buffer): Promise<void>;
   /** The newest offline-signed version of an offline role (claimed, targets, root). */
