@@ -3,12 +3,13 @@
 // Demo mode generates every key here and keeps the offline ones on disk (the loud exception);
 // a production index is created from offline-signed metadata by the ceremony commands.
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DelegatedRole,
   Delegations,
   Ed25519Signer,
+  encodeCanonical,
   Metadata,
   Root,
   signCanonical,
@@ -55,22 +56,28 @@ export class RepositoryExistsError extends Error {
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** Creates a demo repository: all keys generated here, offline ones kept on disk (demo only). */
-export async function initDemoRepository(dataDir: string, opts: InitOptions = {}): Promise<RepositoryConfig> {
-  if (await loadConfig(dataDir)) throw new RepositoryExistsError(dataDir);
-  const bins = opts.bins ?? 16384;
-  const bitLength = binBitLength(bins);
-  const now = opts.now ?? new Date();
-  const expiry: ExpiryPeriods = { ...DEFAULT_EXPIRY, ...opts.expiry };
-  await mkdir(dataDir, { recursive: true });
-
+/** Makes the online keys (timestamp, snapshot, recently-claimed, unclaimed) in keys/online/. */
+async function makeOnlineKeys(dataDir: string): Promise<{ online: Record<OnlineRole, Ed25519Signer>; onlineKeys: Record<OnlineRole, string> }> {
   const online = Object.fromEntries(ONLINE_ROLES.map((r) => [r, Ed25519Signer.generate()])) as Record<OnlineRole, Ed25519Signer>;
-  const offline = Object.fromEntries(OFFLINE_ROLES.map((r) => [r, Ed25519Signer.generate()])) as Record<OfflineRole, Ed25519Signer>;
   const onlineKeys = {} as Record<OnlineRole, string>;
   for (const role of ONLINE_ROLES) {
     await writeKeyFile(join(dataDir, 'keys', 'online', `${role}.pem`), online[role]);
     onlineKeys[role] = `file:keys/online/${role}.pem`;
   }
+  return { online, onlineKeys };
+}
+
+/** Creates a demo repository: all keys generated here, offline ones kept on disk (demo only). */
+export async function initDemoRepository(dataDir: string, opts: InitOptions = {}): Promise<RepositoryConfig> {
+  if (await loadConfig(dataDir)) throw new RepositoryExistsError(dataDir);
+  const bins = opts.bins ?? 16384;
+  binBitLength(bins); // fail before writing anything
+  const now = opts.now ?? new Date();
+  const expiry: ExpiryPeriods = { ...DEFAULT_EXPIRY, ...opts.expiry };
+  await mkdir(dataDir, { recursive: true });
+
+  const { online, onlineKeys } = await makeOnlineKeys(dataDir);
+  const offline = Object.fromEntries(OFFLINE_ROLES.map((r) => [r, Ed25519Signer.generate()])) as Record<OfflineRole, Ed25519Signer>;
   const demoOfflineKeysDir = 'keys/offline-DEMO-ONLY';
   for (const role of OFFLINE_ROLES) await writeKeyFile(join(dataDir, demoOfflineKeysDir, `${role}.pem`), offline[role]);
   await writeFile(
@@ -79,48 +86,109 @@ export async function initDemoRepository(dataDir: string, opts: InitOptions = {}
       'A production index is created with the offline ceremony instead.\n'
   );
 
-  const exp = (role: keyof ExpiryPeriods) => expiresIn(now, expiry[role]);
-  const keyEntry = (s: Ed25519Signer): [string, Key] => [s.keyId, s.publicKey];
-  const topKeys = { root: offline.root, targets: offline.targets, snapshot: online.snapshot, timestamp: online.timestamp };
-  const root = await Metadata.sign(
-    new Root({
-      version: 1,
-      expires: exp('root'),
-      keys: new Map(Object.values(topKeys).map(keyEntry)),
-      roles: new Map(
-        (Object.entries(topKeys) as [TopLevelRole, Ed25519Signer][]).map(([name, s]) => [name, { keyids: [s.keyId], threshold: 1 }])
-      ),
-      consistentSnapshot: true,
-    }),
-    [offline.root]
+  const models = buildOfflineRoles(
+    online,
+    {
+      root: { keys: [offline.root.publicKey], threshold: 1 },
+      targets: { keys: [offline.targets.publicKey], threshold: 1 },
+      claimed: { keys: [offline.claimed.publicKey], threshold: 1 },
+    },
+    now,
+    expiry
   );
+  return finishInit(dataDir, {
+    bins,
+    now,
+    expiry,
+    online,
+    onlineKeys,
+    root: await Metadata.sign(models.root, [offline.root]),
+    targets: await Metadata.sign(models.targets, [offline.targets]),
+    claimed: await Metadata.sign(models.claimed, [offline.claimed]),
+    mode: 'demo',
+    demoOfflineKeysDir,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+}
 
+export interface OfflineKeyHolders {
+  root: { keys: readonly Key[]; threshold: number };
+  targets: { keys: readonly Key[]; threshold: number };
+  claimed: { keys: readonly Key[]; threshold: number };
+}
+
+/** The unsigned initial root, targets and claimed roles for these online and offline keys. */
+export function buildOfflineRoles(
+  online: Record<OnlineRole, Ed25519Signer>,
+  offline: OfflineKeyHolders,
+  now: Date,
+  expiry: ExpiryPeriods
+): { root: Root; targets: Targets; claimed: Targets } {
+  const exp = (role: keyof ExpiryPeriods) => expiresIn(now, expiry[role]);
+  const entries = (keys: readonly Key[]): [string, Key][] => keys.map((k) => [k.keyId, k]);
+  const ids = (keys: readonly Key[]) => keys.map((k) => k.keyId);
+  const root = new Root({
+    version: 1,
+    expires: exp('root'),
+    keys: new Map([
+      ...entries(offline.root.keys),
+      ...entries(offline.targets.keys),
+      ...entries([online.snapshot.publicKey, online.timestamp.publicKey]),
+    ]),
+    roles: new Map<TopLevelRole, { keyids: string[]; threshold: number }>([
+      ['root', { keyids: ids(offline.root.keys), threshold: offline.root.threshold }],
+      ['targets', { keyids: ids(offline.targets.keys), threshold: offline.targets.threshold }],
+      ['snapshot', { keyids: [online.snapshot.keyId], threshold: 1 }],
+      ['timestamp', { keyids: [online.timestamp.keyId], threshold: 1 }],
+    ]),
+    consistentSnapshot: true,
+  });
   // targets → claimed, recently-claimed, unclaimed, searched in that order. None of the three
   // is terminating (a miss in claimed must fall through); the project delegations inside
   // claimed and recently-claimed are, so a claimed project can never be shadowed.
-  const top = (name: string, s: Ed25519Signer) => new DelegatedRole(name, [s.keyId], 1, false, [ALL_PROJECT_TARGETS]);
-  const targets = await Metadata.sign(
-    new Targets({
-      version: 1,
-      expires: exp('targets'),
-      targets: new Map(),
-      delegations: new Delegations(
-        new Map([keyEntry(offline.claimed), keyEntry(online['recently-claimed']), keyEntry(online.unclaimed)]),
-        new Map([
-          [ROLES.claimed, top(ROLES.claimed, offline.claimed)],
-          [ROLES.recentlyClaimed, top(ROLES.recentlyClaimed, online['recently-claimed'])],
-          [ROLES.unclaimed, top(ROLES.unclaimed, online.unclaimed)],
-        ])
-      ),
-    }),
-    [offline.targets]
-  );
+  const top = (name: string, keyids: string[], threshold: number) => new DelegatedRole(name, keyids, threshold, false, [ALL_PROJECT_TARGETS]);
+  const targets = new Targets({
+    version: 1,
+    expires: exp('targets'),
+    targets: new Map(),
+    delegations: new Delegations(
+      new Map([...entries(offline.claimed.keys), ...entries([online['recently-claimed'].publicKey, online.unclaimed.publicKey])]),
+      new Map([
+        [ROLES.claimed, top(ROLES.claimed, ids(offline.claimed.keys), offline.claimed.threshold)],
+        [ROLES.recentlyClaimed, top(ROLES.recentlyClaimed, [online['recently-claimed'].keyId], 1)],
+        [ROLES.unclaimed, top(ROLES.unclaimed, [online.unclaimed.keyId], 1)],
+      ])
+    ),
+  });
+  const claimed = new Targets({ version: 1, expires: exp('claimed'), targets: new Map(), delegations: new Delegations(new Map(), new Map()) });
+  return { root, targets, claimed };
+}
+
+interface FinishOptions {
+  bins: number;
+  now: Date;
+  expiry: ExpiryPeriods;
+  online: Record<OnlineRole, Ed25519Signer>;
+  onlineKeys: Record<OnlineRole, string>;
+  root: Metadata<Root>;
+  targets: Metadata<Targets>;
+  claimed: Metadata<Targets>;
+  mode: 'demo' | 'production';
+  demoOfflineKeysDir?: string;
+  onProgress?: (done: number, total: number, what: string) => void;
+}
+
+/** Everything after the offline roles: online roles, bins, snapshot, timestamp, state, config. */
+async function finishInit(dataDir: string, o: FinishOptions): Promise<RepositoryConfig> {
+  const { bins, now, expiry, online, root, targets, claimed } = o;
+  const bitLength = binBitLength(bins);
+  const exp = (role: keyof ExpiryPeriods) => expiresIn(now, expiry[role]);
+  const keyEntry = (s: Ed25519Signer): [string, Key] => [s.keyId, s.publicKey];
   const emptyProjectDelegator = (role: 'claimed' | 'recently-claimed', signer: Ed25519Signer) =>
     Metadata.sign(
       new Targets({ version: 1, expires: exp(role), targets: new Map(), delegations: new Delegations(new Map(), new Map()) }),
       [signer]
     );
-  const claimed = await emptyProjectDelegator('claimed', offline.claimed);
   const recentlyClaimed = await emptyProjectDelegator('recently-claimed', online['recently-claimed']);
   // unclaimed → 2^bitLength hashed bins (TAP 15 succinct delegation), signed with the same
   // online key (PEP 458: the bins share the unclaimed key).
@@ -164,7 +232,7 @@ export async function initDemoRepository(dataDir: string, opts: InitOptions = {}
       jobs.push(publish(name, bytes, binExpires));
     }
     await Promise.all(jobs);
-    opts.onProgress?.(Math.min(bins, start + batch), bins, 'bins');
+    o.onProgress?.(Math.min(bins, start + batch), bins, 'bins');
   }
 
   const snapshotExpires = exp('snapshot');
@@ -203,13 +271,111 @@ export async function initDemoRepository(dataDir: string, opts: InitOptions = {}
 
   const config: RepositoryConfig = {
     formatVersion: 1,
-    mode: 'demo',
+    mode: o.mode,
     bins,
     expiry,
-    onlineKeys,
-    demoOfflineKeysDir,
+    onlineKeys: o.onlineKeys,
+    ...(o.demoOfflineKeysDir ? { demoOfflineKeysDir: o.demoOfflineKeysDir } : {}),
     createdAt: now.toISOString(),
   };
   await saveConfig(dataDir, config); // last: its presence marks a complete repository
+  return config;
+}
+
+// --- production: the offline roles are signed in a ceremony, never here ---------------------
+
+const PENDING_INIT = 'init-pending.json';
+
+export interface InitCeremony {
+  role: 'root' | 'targets' | 'claimed';
+  /** The unsigned metadata, for `bulwark admin sign` on the offline machines. */
+  metadata: { signatures: { keyid: string; sig: string }[]; signed: unknown };
+  summary: { role: string; version: number; expires: string; promote: []; keyChanges: []; delegations: number; init: { keyids: string[]; threshold: number } };
+}
+
+/**
+ * Phase 1 of a production index: online keys are made here; the initial root, targets and
+ * claimed roles are written unsigned for their key holders to sign offline.
+ */
+export async function prepareProductionInit(dataDir: string, holders: OfflineKeyHolders, opts: InitOptions = {}): Promise<InitCeremony[]> {
+  if (await loadConfig(dataDir)) throw new RepositoryExistsError(dataDir);
+  const bins = opts.bins ?? 16384;
+  binBitLength(bins);
+  const now = opts.now ?? new Date();
+  const expiry: ExpiryPeriods = { ...DEFAULT_EXPIRY, ...opts.expiry };
+  for (const [role, h] of Object.entries(holders)) {
+    if (h.keys.length === 0 || h.threshold < 1 || h.threshold > h.keys.length) throw new RangeError(`${role}: give at least one key and a threshold from 1 to the number of keys`);
+  }
+  await mkdir(dataDir, { recursive: true });
+  const { online } = await makeOnlineKeys(dataDir);
+  const models = buildOfflineRoles(online, holders, now, expiry);
+  const ceremonies: InitCeremony[] = (['root', 'targets', 'claimed'] as const).map((role) => {
+    const signed = models[role].toJSON();
+    return {
+      role,
+      metadata: { signatures: [], signed },
+      summary: {
+        role,
+        version: 1,
+        expires: models[role].expires.toISOString(),
+        promote: [],
+        keyChanges: [],
+        delegations: 0,
+        init: { keyids: holders[role].keys.map((k) => k.keyId), threshold: holders[role].threshold },
+      },
+    };
+  });
+  await writeFileAtomic(
+    join(dataDir, PENDING_INIT),
+    JSON.stringify({ bins, now: now.toISOString(), expiry, roles: Object.fromEntries(ceremonies.map((c) => [c.role, encodeCanonical(c.metadata.signed)])) })
+  );
+  return ceremonies;
+}
+
+/** Phase 2: checks the three signed roles and creates the repository (mode production). */
+export async function completeProductionInit(
+  dataDir: string,
+  signed: { root: InitCeremony['metadata']; targets: InitCeremony['metadata']; claimed: InitCeremony['metadata'] },
+  opts: Pick<InitOptions, 'onProgress'> = {}
+): Promise<RepositoryConfig> {
+  if (await loadConfig(dataDir)) throw new RepositoryExistsError(dataDir);
+  let pending: { bins: number; now: string; expiry: ExpiryPeriods; roles: Record<string, string> };
+  try {
+    pending = JSON.parse(await readFile(join(dataDir, PENDING_INIT), 'utf8')) as typeof pending;
+  } catch {
+    throw new Error(`${dataDir} has no production init in progress: run \`bulwark init --production …\` first`);
+  }
+  for (const role of ['root', 'targets', 'claimed'] as const) {
+    if (encodeCanonical(signed[role].signed) !== pending.roles[role]) throw new Error(`the signed ${role} differs from the one prepared: sign the files written by \`bulwark init --production\``);
+  }
+  const parse = <T extends 'root' | 'targets'>(m: InitCeremony['metadata'], type: T, name: string) => Metadata.parse(Buffer.from(encodeCanonical(m), 'utf8'), type, name);
+  const root = parse(signed.root, 'root', 'root');
+  const targets = parse(signed.targets, 'targets', 'targets');
+  const claimed = parse(signed.claimed, 'targets', 'claimed');
+  // Each signed by a threshold of the keys that will vouch for it.
+  root.verifyRole('root', root.signed.roles.get('root') as { keyids: readonly string[]; threshold: number }, root.signed.keys);
+  targets.verifyRole('targets', root.signed.roles.get('targets') as { keyids: readonly string[]; threshold: number }, root.signed.keys);
+  const claimedKeys = targets.signed.delegations?.roleKeys(ROLES.claimed);
+  if (!claimedKeys || !targets.signed.delegations) throw new Error('targets does not delegate to claimed');
+  claimed.verifyRole(ROLES.claimed, claimedKeys, targets.signed.delegations.keys);
+  const online = {} as Record<OnlineRole, Ed25519Signer>;
+  const onlineKeys = {} as Record<OnlineRole, string>;
+  for (const role of ONLINE_ROLES) {
+    online[role] = Ed25519Signer.fromPkcs8Pem(await readFile(join(dataDir, 'keys', 'online', `${role}.pem`), 'utf8'));
+    onlineKeys[role] = `file:keys/online/${role}.pem`;
+  }
+  const config = await finishInit(dataDir, {
+    bins: pending.bins,
+    now: new Date(pending.now),
+    expiry: pending.expiry,
+    online,
+    onlineKeys,
+    root,
+    targets,
+    claimed,
+    mode: 'production',
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+  await rm(join(dataDir, PENDING_INIT), { force: true });
   return config;
 }

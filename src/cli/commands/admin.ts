@@ -35,6 +35,14 @@ async function readCeremony(path: string): Promise<CeremonyFile> {
 
 function describe(file: CeremonyFile): string {
   const s = file.summary;
+  const init = (s as { init?: { keyids: string[]; threshold: number } }).init;
+  if (init) {
+    return [
+      `Initial ${s.role} role (version ${s.version}, expires ${s.expires}) of a new production index.`,
+      `Vouched for by keys ${init.keyids.map((k) => k.slice(0, 12)).join(', ')} (threshold ${init.threshold}).`,
+      `Signatures so far: ${file.metadata.signatures.length}`,
+    ].join('\n');
+  }
   if (s.targets) {
     return [
       `Role targets, version ${s.version}, expires ${s.expires}, ${s.delegations} delegation(s).`,

@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// `bulwark init`: create a demo repository in the data directory.
+// `bulwark init`: create a repository in the data directory.
+//   bulwark init [--bins N]                         demo: every key made here (offline ones too, loudly)
+//   bulwark init --production --root-key F … --out DIR     phase 1: online keys made here; the
+//        initial root, targets and claimed written unsigned to DIR for their holders to sign
+//   bulwark init --complete --root F --targets F --claimed F   phase 2: check and create
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { initDemoRepository, RepositoryExistsError } from '../../repository/init.js';
+import { completeProductionInit, initDemoRepository, prepareProductionInit, RepositoryExistsError, type InitCeremony } from '../../repository/init.js';
+import { writeFileAtomic } from '../../storage/atomic-write.js';
+import { Key, RepositoryError } from '../../tuf/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { progressBar } from '../progress.js';
 
@@ -25,18 +32,94 @@ export function parseBins(value: string): number {
   return n;
 }
 
+const many = (v: string, p: string[]) => [...p, v];
+
+async function readKeys(files: readonly string[], what: string): Promise<Key[]> {
+  if (files.length === 0) throw new CliError(`--production needs at least one --${what}-key`, EXIT.usage, 'USAGE');
+  const keys: Key[] = [];
+  for (const f of files) {
+    const shown = JSON.parse(await readFile(f, 'utf8')) as { public?: unknown };
+    keys.push(Key.fromJSON(shown.public ?? shown, f));
+  }
+  return keys;
+}
+
+interface InitOptions {
+  bins: string;
+  production?: boolean;
+  complete?: boolean;
+  rootKey: string[];
+  targetsKey: string[];
+  claimedKey: string[];
+  rootThreshold: string;
+  targetsThreshold: string;
+  claimedThreshold: string;
+  out: string;
+  root?: string;
+  targets?: string;
+  claimed?: string;
+}
+
 export function registerInit(program: Command): void {
   program
     .command('init')
-    .description('create a repository (demo mode: every key generated here, offline keys kept on disk)')
+    .description('create a repository: a demo (all keys here), or a production one whose offline roles are signed in a ceremony')
     .option('--bins <n>', 'number of hashed bins under unclaimed (a power of two; PEP 458 uses 16384)', '16384')
-    .action(async (cmdOpts: { bins: string }, cmd: Command) => {
+    .option('--production', 'phase 1: write the initial offline roles unsigned, for their key holders')
+    .option('--root-key <file>', 'public key of a root key holder (bulwark key show --json; repeatable)', many, [] as string[])
+    .option('--root-threshold <t>', 'root signatures required', '1')
+    .option('--targets-key <file>', 'public key of a targets key holder (repeatable)', many, [] as string[])
+    .option('--targets-threshold <t>', 'targets signatures required', '1')
+    .option('--claimed-key <file>', 'public key of a claimed key holder (repeatable)', many, [] as string[])
+    .option('--claimed-threshold <t>', 'claimed signatures required', '1')
+    .option('--out <dir>', 'phase 1: where to write the files to sign', '.')
+    .option('--complete', 'phase 2: create the repository from the signed files')
+    .option('--root <file>', 'phase 2: the signed root')
+    .option('--targets <file>', 'phase 2: the signed targets')
+    .option('--claimed <file>', 'phase 2: the signed claimed')
+    .action(async (o: InitOptions, cmd: Command) => {
       const opts = globalOptions(cmd);
-      const bins = parseBins(cmdOpts.bins);
+      const bins = parseBins(o.bins);
       try {
+        if (o.production) {
+          const holders = {
+            root: { keys: await readKeys(o.rootKey, 'root'), threshold: Number(o.rootThreshold) },
+            targets: { keys: await readKeys(o.targetsKey, 'targets'), threshold: Number(o.targetsThreshold) },
+            claimed: { keys: await readKeys(o.claimedKey, 'claimed'), threshold: Number(o.claimedThreshold) },
+          };
+          const ceremonies = await prepareProductionInit(opts.data, holders, { bins });
+          const files: string[] = [];
+          for (const c of ceremonies) {
+            const path = join(o.out, `init-${c.role}.json`);
+            await writeFileAtomic(path, `${JSON.stringify(c, null, 2)}\n`);
+            files.push(path);
+          }
+          output(
+            opts,
+            { data: opts.data, files },
+            `Online keys made in ${opts.data}/keys/online. No offline key was made or seen here.\nHave the key holders sign, each on their own machine:\n` +
+              files.map((f) => `  bulwark admin sign --in ${f} --out ${f.replace(/\.json$/, '.signed.json')} --key THEIR_KEY.pem`).join('\n') +
+              `\nthen: bulwark init --complete --root … --targets … --claimed …`
+          );
+          return;
+        }
+        if (o.complete) {
+          if (!o.root || !o.targets || !o.claimed) throw new CliError('--complete needs --root, --targets and --claimed (the signed files)', EXIT.usage, 'USAGE');
+          const read = async (f: string) => (JSON.parse(await readFile(f, 'utf8')) as InitCeremony).metadata;
+          const bar = progressBar('signing bins', !opts.json);
+          try {
+            await completeProductionInit(opts.data, { root: await read(o.root), targets: await read(o.targets), claimed: await read(o.claimed) }, { onProgress: (d, t) => bar.update(d, t) });
+          } finally {
+            bar.stop();
+          }
+          output(opts, { data: opts.data, root: join(opts.data, 'root.json'), mode: 'production' }, `Created a production repository in ${opts.data}. Clients pin ${join(opts.data, 'root.json')}.`);
+          return;
+        }
         await createDemo(opts.data, bins, !opts.json);
       } catch (e) {
         if (e instanceof RepositoryExistsError) throw new CliError(e.message, EXIT.failure, 'EXISTS');
+        if (e instanceof RepositoryError) throw new CliError(`${e.message}: collect a threshold of signatures from the right key holders`, EXIT.failure, e.code);
+        if (e instanceof RangeError) throw new CliError(e.message, EXIT.usage, 'USAGE');
         throw e;
       }
       process.stderr.write(`${DEMO_WARNING}\n`);
