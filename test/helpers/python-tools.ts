@@ -54,8 +54,7 @@ export async function runPython(args: string[], extraEnv: Record<string, string>
 
 // PIP_CONFIG_FILE=/dev/null makes pip skip every config file (global, user, site).
 const PIP_ENV = { PIP_CONFIG_FILE: '/dev/null' };
-// --root-user-action=ignore: the tests run as root; keep that warning out of stderr assertions.
-const PIP_COMMON = ['--no-cache-dir', '--disable-pip-version-check', '--no-input', '--root-user-action=ignore'];
+const PIP_COMMON = ['--no-cache-dir', '--disable-pip-version-check', '--no-input'];
 
 /** `twine upload` to repositoryUrl (e.g. http://127.0.0.1:PORT/legacy/) with an API token. */
 export function twineUpload(opts: {
@@ -85,7 +84,8 @@ export async function pipInstall(opts: {
   target: string;
   extraArgs?: string[];
 }): Promise<CommandResult> {
-  const args = ['-m', 'pip', 'install', ...PIP_COMMON, '--index-url', opts.indexUrl, '--target', opts.target];
+  // --root-user-action (install only): the tests run as root; keep that warning out of stderr.
+  const args = ['-m', 'pip', 'install', ...PIP_COMMON, '--root-user-action=ignore', '--index-url', opts.indexUrl, '--target', opts.target];
   return runPython([...args, ...(opts.extraArgs ?? []), ...opts.packages], PIP_ENV);
 }
 
