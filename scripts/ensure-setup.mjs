@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const forTests = process.argv.includes('--test');
-const run = (cmd, args, opts = {}) =>
-  execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...opts });
+// Everything the set-up prints goes to standard error: standard output belongs to the command
+// that follows (`npm run table1 -- --json` prints JSON there).
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 2, 2], ...opts });
 const log = (msg) => process.stderr.write(`[setup] ${msg}\n`);
 
 // 1. npm packages: reinstall when the lock file changed since the last install.
@@ -19,7 +20,7 @@ const stamp = join(root, 'node_modules', '.bulwark-lock-stamp');
 const lock = readFileSync(join(root, 'package-lock.json'), 'utf8');
 if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lock) {
   log('installing npm packages (npm ci)…');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=warn']);
   writeFileSync(stamp, lock);
 }
 

@@ -5,7 +5,7 @@
 // terminating delegations, with a bound on roles visited); download targets under their
 // consistent-snapshot names and verify them. The state machine decides what is trusted; this
 // module only moves bytes between the network, the cache and it.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BadMetadataError,
@@ -13,7 +13,10 @@ import {
   Metadata,
   RepositoryError,
   TrustedMetadataSet,
+  type Root,
+  type Snapshot,
   type Targets,
+  type Timestamp,
   type TargetFile,
 } from '../tuf/index.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
@@ -118,6 +121,7 @@ export class Updater {
       this.trusted = new TrustedMetadataSet((await this.readCache('root')) ?? rootBytes, { now: this.now });
       try {
         await this.updateRoot();
+        await this.forgetFastForwardedMetadata();
         await this.updateTimestamp();
         await this.updateSnapshot();
         await this.loadTargets('targets', 'root');
@@ -147,6 +151,16 @@ export class Updater {
       }
       await this.writeCache('root', bytes);
     }
+  }
+
+  /**
+   * §5.3.11: when the new root rotated the timestamp or snapshot keys, the cached timestamp and
+   * snapshot must stop being rollback baselines in later sessions too (an attacker may have
+   * fast-forwarded them): delete them.
+   */
+  private async forgetFastForwardedMetadata(): Promise<void> {
+    if (!this.set.fastForwardRecovery) return;
+    for (const role of ['timestamp', 'snapshot']) await rm(join(this.o.metadataDir, roleFile(role)), { force: true });
   }
 
   private async updateTimestamp(): Promise<void> {
@@ -189,8 +203,12 @@ export class Updater {
     await this.writeCache('snapshot', bytes);
   }
 
-  /** Loads a targets role (top-level or delegated) from the cache when current, else the network. */
-  private async loadTargets(role: string, delegator: string): Promise<Metadata<Targets>> {
+  /**
+   * Loads a targets role (top-level or delegated) from the cache when current, else the network,
+   * verified with the keys `delegator` trusts for it. Public so that mirrors and audits can walk
+   * every role of a snapshot, not only those on one target's search path.
+   */
+  async loadTargets(role: string, delegator: string): Promise<Metadata<Targets>> {
     const existing = this.set.getTargets(role);
     if (existing) return existing;
     const update = (b: Buffer) => (role === 'targets' ? this.set.updateTargets(b) : this.set.updateDelegatedTargets(b, role, delegator));
@@ -253,6 +271,13 @@ export class Updater {
       for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] as { role: string; delegator: string });
     }
     return undefined;
+  }
+
+  /** The root, timestamp and snapshot refresh() verified, with their exact bytes (`.bytes`). */
+  getVerifiedTopLevel(): { root: Metadata<Root>; timestamp: Metadata<Timestamp>; snapshot: Metadata<Snapshot> } {
+    const { root, timestamp, snapshot } = this.set;
+    if (!timestamp || !snapshot) throw new Error('call refresh() first');
+    return { root, timestamp, snapshot };
   }
 
   /** The verified metadata of a role already loaded by refresh() or a target search. */

@@ -213,7 +213,7 @@ async function finishInit(dataDir: string, o: FinishOptions): Promise<Repository
   const publish = async (name: string, bytes: Buffer, expires: Date, durable = true) => {
     await blobs.put(metadataBlobPath(name, 1), bytes, { durable });
     roleStates.push({ name, version: 1, expires: formatExpires(expires), length: bytes.length, sha256: sha256(bytes) });
-    if (name !== ROLES.root && name !== ROLES.snapshot && name !== ROLES.timestamp) snapshotMeta.set(name, 1);
+    if (name !== ROLES.root && name !== ROLES.snapshot && name !== ROLES.timestamp) snapshotMeta.set(name, 1, { length: bytes.length, sha256: sha256(bytes) });
   };
   await publish(ROLES.root, root.bytes, root.signed.expires);
   await publish(ROLES.targets, targets.bytes, targets.signed.expires);

@@ -30,11 +30,17 @@ export class SnapshotMeta {
   private sorted: string[] = [];
   private sortedValid = true;
 
-  set(role: string, version: number): void {
+  /**
+   * Lists a role at a version, with the length and SHA-256 of its file. The hashes are what make
+   * a targets-type key alone useless to an attacker (PEP 480 Table 1): without them, whoever
+   * holds the unclaimed (or a project's) key could re-sign a role under the version the snapshot
+   * names and clients that have not cached it would accept it.
+   */
+  set(role: string, version: number, file?: { length: number; sha256: string }): void {
     if (!this.versions.has(role)) this.sortedValid = false;
-    if (this.versions.get(role) === version) return;
     this.versions.set(role, version);
-    this.fragments.set(role, `${canonicalString(`${role}.json`)}:{"version":${version}}`);
+    const meta = file ? `{"hashes":{"sha256":"${file.sha256}"},"length":${file.length},"version":${version}}` : `{"version":${version}}`;
+    this.fragments.set(role, `${canonicalString(`${role}.json`)}:${meta}`);
   }
 
   /** A copy to stage a publication on; the original changes only once it is committed. */

@@ -80,7 +80,8 @@ export class SnapshotProcess {
     this.roles.clear();
     for (const r of await this.o.state.roleStates()) {
       this.roles.set(r.name, r);
-      if (r.name !== ROLES.root && r.name !== ROLES.snapshot && r.name !== ROLES.timestamp) this.meta.set(r.name, r.version);
+      // Version 0: a project role recorded but never published yet (not listed until it is).
+      if (r.name !== ROLES.root && r.name !== ROLES.snapshot && r.name !== ROLES.timestamp && r.version > 0) this.meta.set(r.name, r.version, r);
     }
     const latest = await this.o.state.latestTimestamp();
     if (latest) {
@@ -260,7 +261,7 @@ export class SnapshotProcess {
 
     // 2. Snapshot over the new working set.
     const nextMeta = this.meta.clone();
-    for (const s of newStates) nextMeta.set(s.name, s.version);
+    for (const s of newStates) nextMeta.set(s.name, s.version, s);
     const snapshotVersion = nextVersion(ROLES.snapshot);
     const snapshotExpires = expiresIn(now, this.o.config.expiry.snapshot);
     const snapshot = await signCanonical(nextMeta.canonical(snapshotVersion, snapshotExpires), [this.o.signers.snapshot]);
@@ -300,7 +301,7 @@ export class SnapshotProcess {
     });
     crashPoint('publish:after-commit');
     for (const s of allStates) this.roles.set(s.name, s);
-    for (const s of newStates) this.meta.set(s.name, s.version);
+    for (const s of newStates) this.meta.set(s.name, s.version, s);
     await this.o.blobs.put(metadataBlobPath(ROLES.timestamp, null), timestamp.bytes);
     crashPoint('publish:after-timestamp');
     const tEnd = performance.now();

@@ -27,16 +27,22 @@ describe('metadata-builder', () => {
   it('SnapshotMeta equals the canonical encoding of the Snapshot model, in code-point order', () => {
     const meta = new SnapshotMeta();
     const roles = ['unclaimed', 'targets', 'bins-00ff', 'bins-0000', 'recently-claimed', 'claimed', 'bins-z'];
-    roles.forEach((r, i) => meta.set(r, i + 1));
-    meta.set('bins-0000', 42); // an update keeps the order and changes the fragment
+    const file = (i: number) => ({ length: 100 + i, sha256: i.toString(16).padStart(2, '0').repeat(32) });
+    roles.forEach((r, i) => meta.set(r, i + 1, file(i)));
+    meta.set('bins-0000', 42, file(42)); // an update keeps the order and changes the fragment
     const model = new Snapshot({
       version: 3,
       expires,
-      meta: new Map(roles.map((r, i) => [`${r}.json`, new MetaFile(r === 'bins-0000' ? 42 : i + 1)])),
+      meta: new Map(
+        roles.map((r, i) => {
+          const n = r === 'bins-0000' ? 42 : i;
+          return [`${r}.json`, new MetaFile(r === 'bins-0000' ? 42 : i + 1, file(n).length, { sha256: file(n).sha256 })];
+        })
+      ),
     });
     assert.equal(meta.canonical(3, expires), encodeCanonical(model.toJSON()));
     const copy = meta.clone();
-    copy.set('bins-0000', 43);
+    copy.set('bins-0000', 43, file(43));
     assert.equal(meta.get('bins-0000'), 42, 'a clone does not change the original');
     assert.notEqual(copy.canonical(3, expires), meta.canonical(3, expires));
   });

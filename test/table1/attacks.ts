@@ -1,0 +1,420 @@
+// PEP 480 Table 1: the attacks, one function per column. Each gets exactly the keys of its
+// row (read from the demo repository's key files; `project` = the developer keys of the
+// attacked project), tries every forgery it can think of with them, serves each from its own
+// mirror over HTTP and runs the real client (src/client Updater) against it, a new client with
+// its own cache for every attempt. It returns true as soon as one client accepted.
+//
+// Two victims, tried in this order:
+//   synced  a client that refreshed before and looked up every project, so its cache holds the
+//           newest honest metadata it could have seen (for a freeze or an inconsistency: the
+//           state before the last uploads, which it is to be kept at or mixed with);
+//   new     a client with nothing but the pinned root (a fresh install, a CI runner).
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Updater } from '../../src/client/updater.js';
+import { SuccinctRoles, TufError, type Signer } from '../../src/tuf/index.js';
+import { Ed25519Signer } from '../../src/tuf/index.js';
+import { delegatesPath, Forgery, type HonestTree, type SnapshotSigned, type TargetsSigned } from './forge.js';
+import type { AttackerMirror } from './mirror.js';
+import { clientDir, PROJECTS, type ProjectKind, type Scenario } from './scenario.js';
+
+export type CompromisedRole = 'timestamp' | 'snapshot' | 'targets' | 'claimed' | 'recently-claimed' | 'unclaimed' | 'project' | 'root';
+export type AttackName = 'malicious_claimed' | 'malicious_recently_claimed' | 'malicious_unclaimed' | 'freeze' | 'inconsistency';
+export type VictimKind = 'synced' | 'new';
+
+export interface Outcome {
+  success: boolean;
+  /** The victim that accepted, and how. */
+  victim?: VictimKind;
+  strategy?: string;
+  /** Forgeries served to a client. */
+  attempts: number;
+  /** Forgeries with a file the attacker changed but could not sign (served once per victim). */
+  unsignable: number;
+}
+
+export interface AttackContext {
+  scenario: Scenario;
+  tree: HonestTree;
+  /** The attacker's HTTP server (its copy of the repository). */
+  mirror: AttackerMirror;
+  compromised: readonly CompromisedRole[];
+  /** How each attack ended (filled in by the attacks). */
+  outcomes: Map<AttackName, Outcome>;
+}
+
+const DAY = 86_400_000;
+
+// ---- keys ----------------------------------------------------------------------------------
+
+/**
+ * The private keys of the compromised roles, from the demo repository's key files, and
+ * nothing else. `project` gives the developer keys of `attacked` (an unclaimed project has none).
+ */
+export async function attackerKeys(scenario: Scenario, compromised: readonly CompromisedRole[], attacked?: ProjectKind): Promise<Map<string, Signer>> {
+  const files: string[] = [];
+  for (const role of compromised) {
+    switch (role) {
+      case 'timestamp':
+      case 'snapshot':
+      case 'recently-claimed':
+      case 'unclaimed':
+        files.push(join(scenario.dataDir, 'keys', 'online', `${role}.pem`));
+        break;
+      case 'root':
+      case 'targets':
+      case 'claimed':
+        files.push(join(scenario.dataDir, 'keys', 'offline-DEMO-ONLY', `${role}.pem`));
+        break;
+      case 'project':
+        if (attacked === 'claimed' || attacked === 'recently-claimed') files.push(scenario.developerKeys[attacked]);
+        break;
+    }
+  }
+  const keys = new Map<string, Signer>();
+  for (const f of files) {
+    const s = Ed25519Signer.fromPkcs8Pem(await readFile(f, 'utf8'));
+    keys.set(s.keyId, s);
+  }
+  return keys;
+}
+
+// ---- attempts ------------------------------------------------------------------------------
+
+interface Victim {
+  kind: VictimKind;
+  /** Client cache template (undefined: the pinned root only). */
+  cache: string | undefined;
+  clock: Date;
+}
+
+interface Strategy {
+  name: string;
+  /** Changes the forgery; throws NotApplicable when it makes no sense in this repository. */
+  forge(f: Forgery): void;
+}
+
+class NotApplicable extends Error {}
+
+/** One attempt: serve the forged files and let a new client with its own cache decide. */
+async function attempt(ctx: AttackContext, files: ReadonlyMap<string, Buffer>, victim: Victim, accepted: (u: Updater) => Promise<boolean>): Promise<boolean> {
+  ctx.mirror.serve(files);
+  const dir = await clientDir(ctx.scenario, victim.cache);
+  try {
+    const u = new Updater({ metadataDir: dir, indexUrl: ctx.mirror.url, now: victim.clock });
+    await u.refresh();
+    return await accepted(u);
+  } catch (e) {
+    if (e instanceof TufError) return false; // refused: verification failed, or nothing to fetch
+    throw e; // anything else is a bug of this harness or of the client
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Tries every strategy against each victim in turn; records and returns the first success.
+ * A forgery with a file the attacker changed but could not sign is served once per victim
+ * (the client must refuse it); more of them would only repeat that.
+ */
+async function campaign(
+  ctx: AttackContext,
+  attack: AttackName,
+  o: { keys: ReadonlyMap<string, Signer>; base: Buffer; victims: Victim[]; strategies: Strategy[]; accepted: (u: Updater) => Promise<boolean> }
+): Promise<boolean> {
+  let attempts = 0;
+  let unsignable = 0;
+  for (const victim of o.victims) {
+    let triedUnsigned = false;
+    for (const strategy of o.strategies) {
+      const forgery = new Forgery({ tree: ctx.tree, base: o.base, keys: o.keys, clock: victim.clock });
+      try {
+        strategy.forge(forgery);
+      } catch (e) {
+        if (e instanceof NotApplicable) continue;
+        throw e;
+      }
+      const { files, unsigned } = await forgery.finalize();
+      if (unsigned.length > 0) {
+        unsignable++;
+        if (triedUnsigned) continue;
+        triedUnsigned = true;
+      }
+      attempts++;
+      if (await attempt(ctx, files, victim, o.accepted)) {
+        ctx.outcomes.set(attack, { success: true, victim: victim.kind, strategy: strategy.name, attempts, unsignable });
+        return true;
+      }
+    }
+  }
+  ctx.outcomes.set(attack, { success: false, attempts, unsignable });
+  return false;
+}
+
+/** Variants of each strategy: as is, and (with the root key) after rotating the top-level keys. */
+function withRootRotation(ctx: AttackContext, strategies: Strategy[]): Strategy[] {
+  if (!ctx.compromised.includes('root')) return strategies;
+  return [
+    ...strategies,
+    ...strategies.map((s) => ({
+      name: `rotate root keys, then ${s.name}`,
+      forge(f: Forgery) {
+        f.rotateRoot();
+        s.forge(f);
+      },
+    })),
+  ];
+}
+
+// ---- helpers about the repository layout ---------------------------------------------------
+
+function succinctOf(tree: HonestTree): SuccinctRoles {
+  const s = tree.metadata<TargetsSigned>('unclaimed', tree.newest('unclaimed')).signed.delegations?.succinct_roles;
+  if (!s) throw new Error('unclaimed has no hashed bins');
+  return new SuccinctRoles(s.keyids, s.threshold, s.bit_length, s.name_prefix);
+}
+
+/** The roles searched, in order, for a project's targets (each searched only if the ones before do not stop the search). */
+const SEARCH_ORDER = ['claimed', 'recently-claimed', 'unclaimed'] as const;
+
+/** The role (claimed or recently-claimed) that delegates `role` in the forgery, if any. */
+function parentOf(f: Forgery, role: string): 'claimed' | 'recently-claimed' | undefined {
+  for (const p of ['claimed', 'recently-claimed'] as const) if (f.role(p).delegations?.roles?.some((r) => r.name === role)) return p;
+  return undefined;
+}
+
+/**
+ * Lets the search fall through to `entry`: every role searched before it (claimed, then
+ * recently-claimed) that delegates `path` is rolled back to its newest honest version that
+ * does not and has not expired. Needs a new snapshot (the versions change).
+ */
+function fallThrough(f: Forgery, path: string, before: number, clock: Date): boolean {
+  let changed = false;
+  for (const role of SEARCH_ORDER.slice(0, before)) {
+    if (!delegatesPath(f.role(role), path)) continue;
+    const older = f.tree
+      .versions(role)
+      .filter((v) => v < (f.baseVersion(role) ?? 0))
+      .map((v) => f.tree.metadata<TargetsSigned>(role, v).signed)
+      .filter((r) => !delegatesPath(r, path) && Date.parse(r.expires) > clock.getTime())
+      .pop();
+    if (older) {
+      f.rollback(role, older.version);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+// ---- malicious updates ---------------------------------------------------------------------
+
+/** A target path for the attacker's file: a new file name of the project (in a bin its honest files do not use). */
+function maliciousPath(ctx: AttackContext, kind: ProjectKind): string {
+  const project = PROJECTS[kind];
+  const dist = project.replace(/[-_.]+/g, '_');
+  const bins = succinctOf(ctx.tree);
+  const used = new Set(ctx.scenario.targets[kind].map((p) => bins.roleForTarget(p)));
+  for (let patch = 6; ; patch++) {
+    const path = `${project}/${dist}-6.6.${patch}-py3-none-any.whl`;
+    if (!used.has(bins.roleForTarget(path)) || patch > 200) return path;
+  }
+}
+
+function maliciousStrategies(ctx: AttackContext, kind: ProjectKind, path: string, bytes: Buffer, clock: Date): Strategy[] {
+  const project = PROJECTS[kind];
+  const projectRole = `project-${project}`;
+  const bins = succinctOf(ctx.tree);
+  const bin = bins.roleForTarget(path);
+  const own = `attacker-${project}`;
+  // Where the attacker's target goes, and how far down the search order that place is
+  // (0: before claimed, 1: claimed, 2: recently-claimed, 3: unclaimed).
+  const entries: { name: string; position: (f: Forgery) => number; apply: (f: Forgery) => void }[] = [
+    { name: 'list it in targets', position: () => 0, apply: (f) => f.list('targets', path, bytes) },
+    { name: 'list it in claimed', position: () => 1, apply: (f) => f.list('claimed', path, bytes) },
+    { name: 'list it in recently-claimed', position: () => 2, apply: (f) => f.list('recently-claimed', path, bytes) },
+    { name: 'list it in unclaimed', position: () => 3, apply: (f) => f.list('unclaimed', path, bytes) },
+    { name: `list it in its bin ${bin}`, position: () => 3, apply: (f) => f.list(bin, path, bytes) },
+    {
+      name: `list it in ${projectRole}`,
+      position: (f) => (parentOf(f, projectRole) === 'claimed' ? 1 : 2),
+      apply: (f) => {
+        if (!f.has(projectRole)) throw new NotApplicable();
+        f.list(projectRole, path, bytes);
+      },
+    },
+    ...(['targets', 'claimed', 'recently-claimed'] as const).map((r, i) => ({
+      name: `delegate ${project}/* from ${r} to its own key`,
+      position: () => i,
+      apply: (f: Forgery) => {
+        f.delegate(r, own, [`${project}/*`]);
+        f.list(own, path, bytes);
+      },
+    })),
+    ...(['claimed', 'recently-claimed', 'unclaimed'] as const).map((r, i) => ({
+      name: `re-delegate ${r} to its own key in targets`,
+      position: () => i + 1,
+      apply: (f: Forgery) => {
+        f.rekey('targets', r);
+        f.list(r, path, bytes);
+      },
+    })),
+    {
+      name: `re-delegate ${projectRole} to its own key`,
+      position: (f) => (parentOf(f, projectRole) === 'claimed' ? 1 : 2),
+      apply: (f) => {
+        const parent = f.has(projectRole) ? parentOf(f, projectRole) : undefined;
+        if (!parent) throw new NotApplicable();
+        f.rekey(parent, projectRole);
+        f.list(projectRole, path, bytes);
+      },
+    },
+    {
+      name: 're-delegate the bins to its own key',
+      position: () => 3,
+      apply: (f) => {
+        f.rekey('unclaimed', '*bins*');
+        f.list(bin, path, bytes);
+      },
+    },
+  ];
+  const out: Strategy[] = [];
+  for (const rollback of [false, true]) {
+    for (const bump of [false, true]) {
+      for (const e of entries) {
+        out.push({
+          name: `${e.name}${bump ? ', new versions' : ' (same versions)'}${rollback ? ', older claimed/recently-claimed so the search falls through' : ''}`,
+          forge(f) {
+            e.apply(f);
+            if (rollback && !fallThrough(f, path, Math.max(0, e.position(f) - 1), clock)) throw new NotApplicable();
+            if (bump) f.bumpAll();
+          },
+        });
+      }
+    }
+  }
+  return withRootRotation(ctx, out);
+}
+
+/** A malicious update of the project of `kind`: the client accepts a file of it whose bytes the attacker chose. */
+export async function maliciousUpdate(ctx: AttackContext, kind: ProjectKind): Promise<boolean> {
+  const attack: AttackName = kind === 'claimed' ? 'malicious_claimed' : kind === 'recently-claimed' ? 'malicious_recently_claimed' : 'malicious_unclaimed';
+  const keys = await attackerKeys(ctx.scenario, ctx.compromised, kind);
+  const path = maliciousPath(ctx, kind);
+  const bytes = Buffer.from(`not ${PROJECTS[kind]}: bytes chosen by an attacker holding ${ctx.compromised.join('+')}\n`);
+  const clock = new Date();
+  return campaign(ctx, attack, {
+    keys,
+    base: ctx.scenario.latest.timestamp,
+    victims: [
+      { kind: 'synced', cache: ctx.scenario.latest.clientCache, clock },
+      { kind: 'new', cache: undefined, clock },
+    ],
+    strategies: maliciousStrategies(ctx, kind, path, bytes, clock),
+    accepted: async (u) => {
+      const found = await u.findTarget(path);
+      if (!found) return false;
+      return (await u.downloadTarget(found.target)).equals(bytes);
+    },
+  });
+}
+
+// ---- freeze --------------------------------------------------------------------------------
+
+/**
+ * Freeze: two days on, when every timestamp the index signed has expired but the snapshot and
+ * bins of the earlier state (7 days) have not, the attacker serves the earlier state with
+ * whatever it can re-sign. Success: the client accepts it, so it cannot see the security fix
+ * published since, while it still resolves and downloads an older file.
+ */
+export async function freeze(ctx: AttackContext): Promise<boolean> {
+  const keys = await attackerKeys(ctx.scenario, ctx.compromised, 'recently-claimed');
+  const clock = new Date(ctx.scenario.builtAt.getTime() + 2 * DAY);
+  const strategies = withRootRotation(ctx, [
+    { name: 'replay the earlier state', forge: () => undefined },
+    { name: 'a fresh timestamp for the earlier snapshot', forge: (f) => f.freshTimestamp() },
+    { name: 'a fresh snapshot and timestamp over the earlier state', forge: (f) => f.freshSnapshot() },
+  ]);
+  return campaign(ctx, 'freeze', {
+    keys,
+    base: ctx.scenario.earlier.timestamp,
+    victims: [
+      { kind: 'synced', cache: ctx.scenario.earlier.clientCache, clock },
+      { kind: 'new', cache: undefined, clock },
+    ],
+    strategies,
+    accepted: async (u) => {
+      if (await u.findTarget(ctx.scenario.securityFix)) return false; // it sees the newest state
+      const old = await u.findTarget(ctx.scenario.oldFile);
+      if (!old) return false;
+      await u.downloadTarget(old.target);
+      return true;
+    },
+  });
+}
+
+// ---- metadata inconsistency ----------------------------------------------------------------
+
+/** A target path whose lookup makes the client load `role`. */
+function pathInto(ctx: AttackContext, role: string): string {
+  if (role.startsWith('project-')) return `${role.slice('project-'.length)}/index.json`;
+  const project = PROJECTS.unclaimed;
+  if (!role.startsWith('bins-')) return `${project}/index.json`;
+  const bins = succinctOf(ctx.tree);
+  for (let i = 0; i < 100_000; i++) if (bins.roleForTarget(`${project}/probe-${i}`) === role) return `${project}/probe-${i}`;
+  throw new Error(`no path into ${role}`);
+}
+
+/**
+ * Metadata inconsistency: the client accepts role versions that were never published together
+ * — one role as it was in the earlier state next to another as it is in the latest.
+ */
+export async function inconsistency(ctx: AttackContext): Promise<boolean> {
+  const keys = await attackerKeys(ctx.scenario, ctx.compromised, 'recently-claimed');
+  const version = (ts: Buffer) => (JSON.parse(ts.toString('utf8')) as { signed: { meta: { 'snapshot.json': { version: number } } } }).signed.meta['snapshot.json'].version;
+  const early = ctx.tree.metadata<SnapshotSigned>('snapshot', version(ctx.scenario.earlier.timestamp)).signed.meta;
+  const late = ctx.tree.metadata<SnapshotSigned>('snapshot', version(ctx.scenario.latest.timestamp)).signed.meta;
+  const history = ctx.tree.snapshots();
+  const changed = Object.keys(late)
+    .filter((k) => early[k] !== undefined && early[k]?.version !== late[k]?.version)
+    .map((k) => k.replace(/\.json$/, ''));
+  // Pairs (old A, new B) that no published snapshot ever listed together.
+  const combos: { old: string; oldVersion: number; current: string; currentVersion: number }[] = [];
+  for (const a of changed) {
+    for (const b of changed) {
+      if (a === b) continue;
+      const oldVersion = early[`${a}.json`]?.version as number;
+      const currentVersion = late[`${b}.json`]?.version as number;
+      const existed = history.some((s) => s.meta[`${a}.json`]?.version === oldVersion && s.meta[`${b}.json`]?.version === currentVersion);
+      if (!existed) combos.push({ old: a, oldVersion, current: b, currentVersion });
+    }
+  }
+  if (combos.length === 0) throw new Error('the scenario has no pair of roles that changed separately');
+  const tried = combos.slice(0, 3);
+  let expected = tried[0] as (typeof combos)[number];
+  const strategies = withRootRotation(
+    ctx,
+    tried.map((c) => ({
+      name: `a snapshot listing ${c.old} version ${c.oldVersion} (earlier) with ${c.current} version ${c.currentVersion} (latest)`,
+      forge(f: Forgery) {
+        expected = c;
+        f.rollback(c.old, c.oldVersion);
+      },
+    }))
+  );
+  const clock = new Date();
+  return campaign(ctx, 'inconsistency', {
+    keys,
+    base: ctx.scenario.latest.timestamp,
+    victims: [
+      { kind: 'synced', cache: ctx.scenario.earlier.clientCache, clock },
+      { kind: 'new', cache: undefined, clock },
+    ],
+    strategies,
+    accepted: async (u) => {
+      const c = expected;
+      await u.findTarget(pathInto(ctx, c.old));
+      await u.findTarget(pathInto(ctx, c.current));
+      return u.getVerifiedRole(c.old)?.signed.version === c.oldVersion && u.getVerifiedRole(c.current)?.signed.version === c.currentVersion;
+    },
+  });
+}

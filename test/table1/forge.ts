@@ -1,0 +1,423 @@
+// PEP 480 Table 1: the attacker's metadata workshop. It reads the honest repository's public
+// tree (what any mirror sees), changes what the attack needs, and signs every file it changed
+// with the keys it holds and nothing else: a file it changed but cannot sign keeps the honest
+// signatures, which no longer cover it, and the client will say so. Whether an attack works is
+// decided by the client under test, never here.
+//
+// A forgery starts from a published state (a timestamp.json the index once served) and ends as
+// a set of files to serve in place of (or beside) the honest ones:
+//   - targets roles it changed under `metadata/VERSION.ROLE.json` (same version: overwritten;
+//     bumped version: a new file),
+//   - a new snapshot and timestamp when the list of role versions (or hashes) changed or when
+//     asked for fresh ones, `N.root.json` when it rotated root keys, and the attacker's targets.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { targetBlobPath } from '../../src/repository/layout.js';
+import { Ed25519Signer, encodeCanonical, formatExpires, isTargetInPathPattern, signCanonical, SuccinctRoles, type Signature, type Signer } from '../../src/tuf/index.js';
+
+// ---- metadata as JSON ----------------------------------------------------------------------
+
+export interface MetaEntry {
+  version: number;
+  length?: number;
+  hashes?: Record<string, string>;
+}
+export interface DelegatedRoleJson {
+  name: string;
+  keyids: string[];
+  threshold: number;
+  terminating: boolean;
+  paths?: string[];
+  path_hash_prefixes?: string[];
+}
+export interface SuccinctJson {
+  keyids: string[];
+  threshold: number;
+  bit_length: number;
+  name_prefix: string;
+}
+export interface TargetsSigned {
+  _type: 'targets';
+  spec_version: string;
+  version: number;
+  expires: string;
+  targets: Record<string, { hashes: Record<string, string>; length: number; custom?: unknown }>;
+  delegations?: { keys: Record<string, unknown>; roles?: DelegatedRoleJson[]; succinct_roles?: SuccinctJson };
+}
+export interface RootSigned {
+  _type: 'root';
+  spec_version: string;
+  version: number;
+  expires: string;
+  keys: Record<string, unknown>;
+  roles: Record<'root' | 'timestamp' | 'snapshot' | 'targets', { keyids: string[]; threshold: number }>;
+  consistent_snapshot: boolean;
+}
+export interface SnapshotSigned {
+  _type: 'snapshot';
+  spec_version: string;
+  version: number;
+  expires: string;
+  meta: Record<string, MetaEntry>;
+}
+export interface TimestampSigned {
+  _type: 'timestamp';
+  spec_version: string;
+  version: number;
+  expires: string;
+  meta: { 'snapshot.json': MetaEntry };
+}
+export interface Envelope<T> {
+  signatures: Signature[];
+  signed: T;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const DAY = 86_400_000;
+
+function envelopeBytes(signed: unknown, signatures: readonly Signature[]): Buffer {
+  return Buffer.from(encodeCanonical({ signatures: signatures.map((s) => ({ keyid: s.keyid, sig: s.sig })), signed }), 'utf8');
+}
+
+// ---- the honest public tree ----------------------------------------------------------------
+
+/** Read-only view of the honest repository's `public/` tree, as any mirror would see it. */
+export class HonestTree {
+  private readonly bytes = new Map<string, Buffer | null>();
+  private versionsByRole: Map<string, number[]> | undefined;
+
+  constructor(readonly publicDir: string) {}
+
+  /** A file of the tree by its path under public/ (undefined when there is none). */
+  file(path: string): Buffer | undefined {
+    if (!this.bytes.has(path)) {
+      let b: Buffer | null = null;
+      try {
+        b = readFileSync(join(this.publicDir, path));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'EISDIR') throw e;
+      }
+      this.bytes.set(path, b);
+    }
+    return this.bytes.get(path) ?? undefined;
+  }
+
+  metadataBytes(role: string, version: number): Buffer {
+    const b = this.file(`metadata/${version}.${role}.json`);
+    if (!b) throw new Error(`the honest tree has no metadata/${version}.${role}.json`);
+    return b;
+  }
+
+  /** A fresh (mutable) parse of `VERSION.ROLE.json`. */
+  metadata<T>(role: string, version: number): Envelope<T> {
+    return JSON.parse(this.metadataBytes(role, version).toString('utf8')) as Envelope<T>;
+  }
+
+  /** Every published version of a role, ascending. */
+  versions(role: string): number[] {
+    if (!this.versionsByRole) {
+      const map = new Map<string, number[]>();
+      for (const name of readdirSync(join(this.publicDir, 'metadata'))) {
+        const m = /^(\d+)\.(.+)\.json$/.exec(name);
+        if (!m) continue;
+        const list = map.get(m[2] as string) ?? [];
+        list.push(Number(m[1]));
+        map.set(m[2] as string, list);
+      }
+      for (const list of map.values()) list.sort((a, b) => a - b);
+      this.versionsByRole = map;
+    }
+    return this.versionsByRole.get(role) ?? [];
+  }
+
+  newest(role: string): number {
+    const v = this.versions(role);
+    return v[v.length - 1] ?? 0;
+  }
+
+  /** Every snapshot the index ever published: the history an inconsistency is checked against. */
+  snapshots(): SnapshotSigned[] {
+    return this.versions('snapshot').map((v) => this.metadata<SnapshotSigned>('snapshot', v).signed);
+  }
+}
+
+// ---- the forgery ---------------------------------------------------------------------------
+
+interface Doc {
+  name: string;
+  env: Envelope<TargetsSigned>;
+  /** Canonical JSON of the honest `signed` this doc was loaded from ('' for a new role). */
+  orig: string;
+  bumped: boolean;
+}
+
+export interface ForgeryOptions {
+  tree: HonestTree;
+  /** The timestamp.json of the published state the forgery starts from. */
+  base: Buffer;
+  /** The keys the attacker holds: the compromised ones only. */
+  keys: ReadonlyMap<string, Signer>;
+  /** The victim's clock: expiry dates are set from it. */
+  clock: Date;
+}
+
+export class Forgery {
+  readonly tree: HonestTree;
+  private readonly keys = new Map<string, Signer>();
+  private readonly clock: Date;
+  private readonly honestRoot: Envelope<RootSigned>;
+  private root: Envelope<RootSigned> | undefined;
+  private readonly baseTimestamp: Envelope<TimestampSigned>;
+  private readonly baseTimestampBytes: Buffer;
+  private readonly baseSnapshot: Envelope<SnapshotSigned>;
+  private readonly docs = new Map<string, Doc>();
+  private readonly files = new Map<string, Buffer>();
+  private forceTimestamp = false;
+  private forceSnapshot = false;
+  /** What was done, for reports. */
+  readonly steps: string[] = [];
+
+  constructor(o: ForgeryOptions) {
+    this.tree = o.tree;
+    for (const [id, s] of o.keys) this.keys.set(id, s);
+    this.clock = o.clock;
+    this.honestRoot = o.tree.metadata<RootSigned>('root', o.tree.newest('root'));
+    this.baseTimestampBytes = o.base;
+    this.baseTimestamp = JSON.parse(o.base.toString('utf8')) as Envelope<TimestampSigned>;
+    this.baseSnapshot = o.tree.metadata<SnapshotSigned>('snapshot', this.baseTimestamp.signed.meta['snapshot.json'].version);
+  }
+
+  private get currentRoot(): RootSigned {
+    return (this.root ?? this.honestRoot).signed;
+  }
+
+  /** Role versions as the starting snapshot lists them. */
+  baseVersion(role: string): number | undefined {
+    return this.baseSnapshot.signed.meta[`${role}.json`]?.version;
+  }
+
+  /** The role as the forgery has it now (loaded from the starting state on first use). */
+  role(name: string): TargetsSigned {
+    return this.doc(name).env.signed;
+  }
+
+  has(name: string): boolean {
+    return this.docs.has(name) || this.baseVersion(name) !== undefined;
+  }
+
+  private doc(name: string): Doc {
+    let d = this.docs.get(name);
+    if (!d) {
+      const version = this.baseVersion(name);
+      if (version === undefined) throw new Error(`the starting snapshot lists no ${name}`);
+      d = this.load(name, version);
+      this.docs.set(name, d);
+    }
+    return d;
+  }
+
+  private load(name: string, version: number): Doc {
+    const env = this.tree.metadata<TargetsSigned>(name, version);
+    return { name, env, orig: encodeCanonical(env.signed), bumped: false };
+  }
+
+  /** A fresh key of the attacker's own (not a compromised one): for roles it delegates itself. */
+  private freshKey(): Ed25519Signer {
+    const s = Ed25519Signer.generate();
+    this.keys.set(s.keyId, s);
+    return s;
+  }
+
+  /** Lists an attacker-chosen file as a target of `role`, and serves its bytes. */
+  list(role: string, path: string, bytes: Buffer): void {
+    const hash = sha256(bytes);
+    this.role(role).targets[path] = { hashes: { sha256: hash }, length: bytes.length };
+    this.files.set(targetBlobPath(path, hash), bytes);
+    this.steps.push(`list ${path} in ${role}`);
+  }
+
+  /** Adds, first in `delegator`'s list, a terminating delegation of `paths` to a new role of the attacker's own key. */
+  delegate(delegator: string, name: string, paths: string[]): void {
+    const d = this.role(delegator);
+    if (d.delegations?.succinct_roles) throw new Error(`${delegator} delegates to hashed bins only`);
+    const key = this.freshKey();
+    const delegations = (d.delegations ??= { keys: {}, roles: [] });
+    delegations.keys[key.keyId] = key.publicKey.toJSON();
+    (delegations.roles ??= []).unshift({ name, keyids: [key.keyId], threshold: 1, terminating: true, paths });
+    this.docs.set(name, {
+      name,
+      env: { signatures: [], signed: { _type: 'targets', spec_version: this.baseSnapshot.signed.spec_version, version: 1, expires: '', targets: {} } },
+      orig: '',
+      bumped: false,
+    });
+    this.steps.push(`delegate ${paths.join(',')} from ${delegator} to a new role ${name}`);
+  }
+
+  /** Points `delegator`'s delegation of `child` (a named role, or its hashed bins) at an attacker key. */
+  rekey(delegator: string, child: string): void {
+    const d = this.role(delegator);
+    const key = this.freshKey();
+    const delegations = d.delegations;
+    if (!delegations) throw new Error(`${delegator} delegates nothing`);
+    const entry = child === '*bins*' ? delegations.succinct_roles : delegations.roles?.find((r) => r.name === child);
+    if (!entry) throw new Error(`${delegator} does not delegate ${child}`);
+    delegations.keys[key.keyId] = key.publicKey.toJSON();
+    entry.keyids = [key.keyId];
+    entry.threshold = 1;
+    this.steps.push(`rekey ${child} in ${delegator}`);
+  }
+
+  /** Replaces a role by an older honest version (unchanged bytes, honest signatures). */
+  rollback(name: string, version: number): void {
+    this.docs.set(name, this.load(name, version));
+    this.steps.push(`roll ${name} back to version ${version}`);
+  }
+
+  /** Gives every role changed later a version above any the index published. */
+  bump(name: string): void {
+    const d = this.doc(name);
+    d.bumped = true;
+    d.env.signed.version = Math.max(this.tree.newest(name), d.env.signed.version) + 1;
+  }
+
+  bumpAll(): void {
+    for (const d of this.docs.values()) if (this.isChanged(d)) this.bump(d.name);
+    this.steps.push('bump versions');
+  }
+
+  freshTimestamp(): void {
+    this.forceTimestamp = true;
+    this.steps.push('fresh timestamp');
+  }
+
+  freshSnapshot(): void {
+    this.forceSnapshot = true;
+    this.steps.push('fresh snapshot');
+  }
+
+  /** A new root (signed with whatever root keys the attacker holds) replacing every top-level key it does not hold by its own. */
+  rotateRoot(): void {
+    const next = JSON.parse(JSON.stringify(this.honestRoot)) as Envelope<RootSigned>;
+    next.signed.version += 1;
+    next.signed.expires = formatExpires(new Date(this.clock.getTime() + 365 * DAY));
+    for (const role of ['timestamp', 'snapshot', 'targets'] as const) {
+      if (next.signed.roles[role].keyids.some((id) => this.keys.has(id))) continue;
+      const key = this.freshKey();
+      next.signed.keys[key.keyId] = key.publicKey.toJSON();
+      next.signed.roles[role] = { keyids: [key.keyId], threshold: 1 };
+    }
+    this.root = next;
+    this.steps.push('rotate root keys');
+  }
+
+  private isChanged(d: Doc): boolean {
+    return d.orig === '' || d.bumped || encodeCanonical(d.env.signed) !== d.orig;
+  }
+
+  /** The key ids the (forged) delegator of `name` trusts for it. */
+  private authorizedKeyids(name: string): string[] {
+    if (name === 'targets') return this.currentRoot.roles.targets.keyids;
+    const order = ['targets', 'claimed', 'recently-claimed', 'unclaimed', ...this.docs.keys()];
+    for (const delegator of new Set(order)) {
+      if (delegator === name || !this.has(delegator)) continue;
+      const dl = this.role(delegator).delegations;
+      const named = dl?.roles?.find((r) => r.name === name);
+      if (named) return named.keyids;
+      const succinct = dl?.succinct_roles;
+      if (succinct && new SuccinctRoles(succinct.keyids, succinct.threshold, succinct.bit_length, succinct.name_prefix).isDelegatedRole(name)) return succinct.keyids;
+    }
+    return [];
+  }
+
+  private async sign(signed: unknown, keyids: readonly string[], old: readonly Signature[]): Promise<{ bytes: Buffer; signedByAttacker: boolean }> {
+    const signers = keyids.map((id) => this.keys.get(id)).filter((s): s is Signer => s !== undefined);
+    if (signers.length === 0) return { bytes: envelopeBytes(signed, old), signedByAttacker: false };
+    return { bytes: (await signCanonical(encodeCanonical(signed), signers)).bytes, signedByAttacker: true };
+  }
+
+  private stillSigned(signatures: readonly Signature[], keyids: readonly string[]): boolean {
+    return signatures.some((s) => keyids.includes(s.keyid));
+  }
+
+  /**
+   * Signs what changed and returns the files to serve (path under the static tree → bytes).
+   * `unsigned` lists the files the attacker changed but could not sign.
+   */
+  async finalize(): Promise<{ files: Map<string, Buffer>; unsigned: string[] }> {
+    const out = new Map<string, Buffer>();
+    const unsigned: string[] = [];
+    // The top of the delegation tree, so that a role whose keys changed is re-signed.
+    for (const r of ['targets', 'claimed', 'recently-claimed', 'unclaimed']) if (this.has(r)) this.doc(r);
+    if (this.root) {
+      const r = await this.sign(this.root.signed, this.honestRoot.signed.roles.root.keyids, this.root.signatures);
+      if (!r.signedByAttacker) unsigned.push('root');
+      out.set(`metadata/${this.root.signed.version}.root.json`, r.bytes);
+    }
+    const expires = formatExpires(new Date(this.clock.getTime() + 30 * DAY));
+    const finalBytes = new Map<string, Buffer>();
+    for (const d of [...this.docs.values()]) {
+      const keyids = this.authorizedKeyids(d.name);
+      if (!this.isChanged(d) && this.stillSigned(d.env.signatures, keyids)) continue;
+      d.env.signed.expires = expires;
+      const r = await this.sign(d.env.signed, keyids, d.env.signatures);
+      if (!r.signedByAttacker) unsigned.push(d.name);
+      finalBytes.set(d.name, r.bytes);
+      out.set(`metadata/${d.env.signed.version}.${d.name}.json`, r.bytes);
+    }
+
+    // Snapshot: the versions (and hashes, if the index lists them) of the roles as forged.
+    const base = this.baseSnapshot.signed;
+    const meta: Record<string, MetaEntry> = JSON.parse(JSON.stringify(base.meta)) as Record<string, MetaEntry>;
+    for (const d of this.docs.values()) {
+      const key = `${d.name}.json`;
+      const entry: MetaEntry = { version: d.env.signed.version };
+      const like = base.meta[key] ?? Object.values(base.meta)[0];
+      if (like?.length !== undefined || like?.hashes !== undefined) {
+        const bytes = finalBytes.get(d.name) ?? this.tree.metadataBytes(d.name, d.env.signed.version);
+        if (like.length !== undefined) entry.length = bytes.length;
+        if (like.hashes !== undefined) entry.hashes = { sha256: sha256(bytes) };
+      }
+      meta[key] = entry;
+    }
+    const root = this.currentRoot;
+    let snapshotBytes = this.tree.metadataBytes('snapshot', base.version);
+    const snapshotChanged = this.forceSnapshot || encodeCanonical(meta) !== encodeCanonical(base.meta) || !this.stillSigned(this.baseSnapshot.signatures, root.roles.snapshot.keyids);
+    let snapshotVersion = base.version;
+    if (snapshotChanged) {
+      snapshotVersion = this.tree.newest('snapshot') + 1;
+      const signed: SnapshotSigned = { ...base, version: snapshotVersion, expires: formatExpires(new Date(this.clock.getTime() + 7 * DAY)), meta };
+      const r = await this.sign(signed, root.roles.snapshot.keyids, this.baseSnapshot.signatures);
+      if (!r.signedByAttacker) unsigned.push('snapshot');
+      snapshotBytes = r.bytes;
+      out.set(`metadata/${snapshotVersion}.snapshot.json`, snapshotBytes);
+    }
+
+    let timestampBytes = this.baseTimestampBytes;
+    if (this.forceTimestamp || snapshotChanged || !this.stillSigned(this.baseTimestamp.signatures, root.roles.timestamp.keyids)) {
+      const signed: TimestampSigned = {
+        ...this.baseTimestamp.signed,
+        version: Math.max(this.baseTimestamp.signed.version, newestTimestampVersion(this.tree)) + 1,
+        expires: formatExpires(new Date(this.clock.getTime() + DAY)),
+        meta: { 'snapshot.json': { hashes: { sha256: sha256(snapshotBytes) }, length: snapshotBytes.length, version: snapshotVersion } },
+      };
+      const r = await this.sign(signed, root.roles.timestamp.keyids, this.baseTimestamp.signatures);
+      if (!r.signedByAttacker) unsigned.push('timestamp');
+      timestampBytes = r.bytes;
+    }
+    out.set('metadata/timestamp.json', timestampBytes);
+    for (const [p, b] of this.files) out.set(p, b);
+    return { files: out, unsigned };
+  }
+}
+
+/** The newest timestamp version the index published (timestamp.json is the only unversioned file). */
+export function newestTimestampVersion(tree: HonestTree): number {
+  const b = tree.file('metadata/timestamp.json');
+  return b ? (JSON.parse(b.toString('utf8')) as Envelope<TimestampSigned>).signed.version : 0;
+}
+
+/** Does `role` (as JSON) delegate `path` to any role? */
+export function delegatesPath(role: TargetsSigned, path: string): boolean {
+  return (role.delegations?.roles ?? []).some((r) => (r.paths ?? []).some((p) => isTargetInPathPattern(path, p)));
+}

@@ -1,0 +1,177 @@
+// PEP 480 Table 1, cell by cell: runs every row of the key-compromise table against the real
+// client (see run.ts and attacks.ts) and compares what happened with the table as the PEP
+// writes it, copied here by hand. Nothing in this file is computed by the code under test.
+//
+// Cells where Bulwark does not (yet) do what the PEP says are marked `todo` with the reason;
+// they are reported, not hidden, and start passing once the cause is fixed.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { initDemoRepository } from '../../src/repository/init.js';
+import type { AttackName, CompromisedRole } from './attacks.js';
+import { ATTACKS, COMBINATIONS, jsonLine, runTable1, type Observation, type Table1Run } from './run.js';
+
+const YES = true;
+const NO = false;
+/**
+ * "N/A" in the PEP: with only a targets-type key (targets, claimed, recently-claimed,
+ * unclaimed, or a project's developer keys) the attacker cannot sign a timestamp or a
+ * snapshot, so a freeze or a metadata inconsistency cannot even be mounted: written as false.
+ */
+const NA = false;
+
+interface ExpectedRow {
+  compromised: CompromisedRole[];
+  cells: Record<AttackName, boolean>;
+}
+
+const row = (compromised: CompromisedRole[], claimed: boolean, recentlyClaimed: boolean, unclaimed: boolean, freeze: boolean, inconsistency: boolean): ExpectedRow => ({
+  compromised,
+  cells: { malicious_claimed: claimed, malicious_recently_claimed: recentlyClaimed, malicious_unclaimed: unclaimed, freeze, inconsistency },
+});
+
+// PEP 480, Table 1 ("malicious updates" is one column in the PEP; it is split here by where the
+// attacked project is delegated: claimed, recently-claimed, or unclaimed).
+const EXPECTED: ExpectedRow[] = [
+  // timestamp: NO malicious updates (snapshot and targets must cooperate); freeze YES, limited by
+  // the earliest expiry of root, targets and bins; inconsistency NO.
+  row(['timestamp'], NO, NO, NO, YES, NO),
+  // snapshot: NO, NO, NO.
+  row(['snapshot'], NO, NO, NO, NO, NO),
+  // timestamp AND snapshot: NO malicious updates (targets or a delegated role is needed); freeze
+  // and inconsistency YES, limited by expiry.
+  row(['timestamp', 'snapshot'], NO, NO, NO, YES, YES),
+  // targets OR claimed OR recently-claimed OR unclaimed OR project: NO (timestamp and snapshot
+  // are needed); freeze and inconsistency N/A.
+  row(['targets'], NO, NO, NO, NA, NA),
+  row(['claimed'], NO, NO, NO, NA, NA),
+  row(['recently-claimed'], NO, NO, NO, NA, NA),
+  row(['unclaimed'], NO, NO, NO, NA, NA),
+  row(['project'], NO, NO, NO, NA, NA),
+  // (timestamp AND snapshot) AND project: YES, YES, YES. "project" is the developer keys of the
+  // attacked project, so the malicious update succeeds for the projects that have developer
+  // keys (the claimed and the recently-claimed one). An unclaimed project has no developer keys:
+  // there is nothing to compromise, and its files are vouched for by a bin signed with the
+  // unclaimed key, which this attacker lacks, so NO there.
+  row(['timestamp', 'snapshot', 'project'], YES, YES, NO, YES, YES),
+  // (timestamp AND snapshot) AND (recently-claimed OR unclaimed): "YES, but only of projects not
+  // delegated by claimed"; freeze YES; inconsistency YES.
+  //  - with recently-claimed: the recently-claimed project YES, and the unclaimed one YES too
+  //    (recently-claimed is searched before unclaimed, so it can vouch for any project path that
+  //    claimed does not delegate); the claimed project NO.
+  row(['timestamp', 'snapshot', 'recently-claimed'], NO, YES, YES, YES, YES),
+  //  - with unclaimed: the unclaimed project YES. Refinement: the recently-claimed project NO in
+  //    Bulwark, because its delegation in recently-claimed is terminating and recently-claimed is
+  //    searched before unclaimed, so nothing the unclaimed key signs is ever consulted for it. The
+  //    PEP's "only of projects not delegated by claimed" is an upper bound; Bulwark is stricter.
+  row(['timestamp', 'snapshot', 'unclaimed'], NO, NO, YES, YES, YES),
+  // (timestamp AND snapshot) AND (targets OR claimed): YES (for every project), YES, YES.
+  row(['timestamp', 'snapshot', 'targets'], YES, YES, YES, YES, YES),
+  row(['timestamp', 'snapshot', 'claimed'], YES, YES, YES, YES, YES),
+  // root: YES, YES, YES.
+  row(['root'], YES, YES, YES, YES, YES),
+];
+
+// ---- known deviations ----------------------------------------------------------------------
+
+// Fixed (found by this suite): the snapshot used to list only the VERSION of each targets role,
+// so one targets-type key (targets, claimed, recently-claimed, unclaimed, or a project's
+// developer keys) could sign other contents under the version the snapshot names, and new
+// clients accepted them. Snapshot now lists length and sha256 of every role (test below).
+
+// Not a bug of the code: a gap in the PEP's claim for new clients. With timestamp+snapshot the
+// attacker can list an older, still unexpired claimed (from before the promotion: claimed
+// expires after 180 days) or recently-claimed (from before the claim: 7 days) that does not
+// delegate the project; the search then falls through to the role whose key it holds. A client
+// that has seen the newer versions refuses the rollback (checked below); a client with only the
+// pinned root cannot tell. The PEP's "only of projects not delegated by claimed" holds once no
+// unexpired version of claimed (resp. recently-claimed) lacks the project's delegation.
+const ROLLBACK_FOR_NEW_CLIENTS = 'PEP gap for new clients: timestamp+snapshot roll claimed/recently-claimed back to an unexpired version without the delegation (docs/table1.md, "Refinements")';
+
+/** Cells expected to differ from the PEP, with why (marked todo). Keyed by `compromised.join('+')`. */
+const KNOWN_DEVIATIONS: Record<string, Partial<Record<AttackName, string>>> = {
+  'timestamp+snapshot+recently-claimed': { malicious_claimed: ROLLBACK_FOR_NEW_CLIENTS },
+  'timestamp+snapshot+unclaimed': { malicious_claimed: ROLLBACK_FOR_NEW_CLIENTS, malicious_recently_claimed: ROLLBACK_FOR_NEW_CLIENTS },
+};
+
+// ---- the run -------------------------------------------------------------------------------
+
+describe('PEP 480 Table 1: key compromise, attack by attack', () => {
+  let run: Table1Run;
+  const observed = new Map<string, Observation>();
+  before(async () => {
+    run = await runTable1();
+    for (const o of run.observations) observed.set(o.row.compromised.join('+'), o);
+  });
+
+  it('runs every row of the table, "or" alternatives on their own, in the PEP\'s order', () => {
+    assert.deepEqual(
+      run.observations.map((o) => o.row.compromised),
+      EXPECTED.map((r) => r.compromised)
+    );
+    assert.deepEqual(COMBINATIONS, EXPECTED.map((r) => r.compromised));
+  });
+
+  it('prints one JSON object per row with exactly the table\'s fields', () => {
+    for (const o of run.observations) {
+      const parsed = JSON.parse(jsonLine(o.row)) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(parsed), ['compromised', ...ATTACKS]);
+      for (const a of ATTACKS) assert.equal(typeof parsed[a], 'boolean');
+    }
+  });
+
+  for (const expected of EXPECTED) {
+    const key = expected.compromised.join('+');
+    describe(`compromised: ${expected.compromised.join(' + ')}`, () => {
+      for (const attack of ATTACKS) {
+        const todo = KNOWN_DEVIATIONS[key]?.[attack];
+        const want = expected.cells[attack];
+        it(`${attack}: ${want ? 'YES' : 'NO'}`, todo ? { todo } : {}, () => {
+          const o = observed.get(key);
+          assert.ok(o, `no observation for ${key}`);
+          const outcome = o.outcomes[attack];
+          assert.equal(
+            outcome.success,
+            want,
+            outcome.success ? `the attack succeeded against a ${outcome.victim ?? '?'} client: ${outcome.strategy ?? ''}` : `every forgery was refused (${outcome.attempts} served)`
+          );
+        });
+      }
+    });
+  }
+
+  // Where the PEP's NO fails only for new clients, a client that has seen the newest metadata
+  // must still refuse: rollback protection is what separates the two.
+  it('a client that saw the newest metadata refuses the rollbacks that fool new clients', () => {
+    for (const [key, cells] of Object.entries(KNOWN_DEVIATIONS)) {
+      for (const [attack, why] of Object.entries(cells) as [AttackName, string][]) {
+        if (why !== ROLLBACK_FOR_NEW_CLIENTS) continue;
+        const outcome = observed.get(key)?.outcomes[attack];
+        assert.ok(outcome);
+        assert.notEqual(outcome.victim, 'synced', `${key} ${attack}: ${outcome.strategy ?? ''}`);
+      }
+    }
+  });
+
+  it('runs in about a minute at most (10 s on an idle 2-core machine)', () => {
+    assert.ok(run.ms < 120_000, `took ${Math.round(run.ms)} ms`);
+  });
+});
+
+describe('the bug behind the single-key rows', () => {
+  it('snapshot binds every targets role by length and sha256, not by version alone', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bulwark-table1-snapshot-'));
+    try {
+      await initDemoRepository(dir, { bins: 2 });
+      const snapshot = JSON.parse(await readFile(join(dir, 'public', 'metadata', '1.snapshot.json'), 'utf8')) as { signed: { meta: Record<string, { length?: number; hashes?: Record<string, string> }> } };
+      for (const [name, entry] of Object.entries(snapshot.signed.meta)) {
+        assert.equal(typeof entry.length, 'number', `${name} has no length`);
+        assert.match(entry.hashes?.['sha256'] ?? '', /^[0-9a-f]{64}$/, `${name} has no sha256`);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,125 @@
+// Keys: the key id is SHA-256 of the canonical JSON of the public key as written (spec §4.2),
+// and Ed25519 verification answers true or false, never throws.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { canonicalize } from '@tufjs/canonical-json';
+import { BadMetadataError, Ed25519Signer, Key, keysFromJSON, keysToJSON } from '../../src/tuf/index.js';
+
+// RFC 8032 §7.1, tests 1 and 2.
+const RFC8032 = [
+  {
+    seed: '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
+    publicKey: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
+    message: '',
+    signature: 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+  },
+  {
+    seed: '4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb',
+    publicKey: '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c',
+    message: '72',
+    signature: '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
+  },
+];
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+describe('key ids', () => {
+  it('are sha256 of the canonical key JSON (computed here with @tufjs/canonical-json)', () => {
+    for (let i = 0; i < 5; i++) {
+      const signer = Ed25519Signer.generate();
+      const json = { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: signer.publicKey.publicValue } };
+      assert.equal(signer.keyId, sha256Hex(canonicalize(json)));
+      assert.equal(signer.publicKey.keyId, signer.keyId);
+      assert.equal(Key.fromJSON(json).keyId, signer.keyId);
+    }
+  });
+
+  it('match a key id securesystemslib computed (python-tuf test repository, with keyid_hash_algorithms)', () => {
+    // From tuf-js repository_data/empty_target_repo (written by python-tuf): securesystemslib
+    // hashed the key including its legacy keyid_hash_algorithms field.
+    const key = Key.fromJSON({
+      keytype: 'ed25519',
+      scheme: 'ed25519',
+      keyid_hash_algorithms: ['sha256', 'sha512'],
+      keyval: { public: 'a7aad2445194325175dd4d5b727298788ef33ef87d8c7d7301439bb56cf76404' },
+    });
+    assert.equal(key.keyId, '2675485630597b75268b74f7d8d015c7d053922750b8dc4d59c65d4a6b56f980');
+    // Without the legacy field the id is a different one: the id covers every field.
+    assert.equal(Key.ed25519(key.publicValue).keyId, 'ae45961c264501d2e581a044d5101e09f7f164e9c58d614e14491a2028146d4f');
+  });
+
+  it('cover unknown fields, which a round trip keeps', () => {
+    const json = { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: 'ab'.repeat(32), extra: 'x' }, x_custom: { a: 1 } };
+    const key = Key.fromJSON(json);
+    assert.deepEqual(key.toJSON(), json);
+    assert.equal(key.keyId, sha256Hex(canonicalize(json)));
+  });
+
+  it('keysFromJSON / keysToJSON round trip, and malformed keys are BadMetadataError', () => {
+    const s = Ed25519Signer.generate();
+    const obj = { [s.keyId]: s.publicKey.toJSON() };
+    assert.deepEqual(keysToJSON(keysFromJSON(obj, 'keys')), obj);
+    for (const bad of [null, [], { id: 'x' }, { id: { keytype: 'ed25519', scheme: 'ed25519' } }, { id: { keytype: 1, scheme: 'ed25519', keyval: { public: 'ab' } } }]) {
+      assert.throws(() => keysFromJSON(bad, 'keys'), BadMetadataError);
+    }
+  });
+});
+
+describe('Ed25519', () => {
+  for (const [i, v] of RFC8032.entries()) {
+    it(`matches RFC 8032 test ${i + 1}`, () => {
+      const signer = Ed25519Signer.fromSeed(Buffer.from(v.seed, 'hex'));
+      assert.equal(signer.publicKey.publicValue, v.publicKey);
+      const message = Buffer.from(v.message, 'hex');
+      assert.equal(signer.signSync(message).sig, v.signature);
+      assert.equal(Key.ed25519(v.publicKey).verify(message, v.signature), true);
+    });
+  }
+
+  it('round-trips a signer through PKCS#8 PEM', async () => {
+    const signer = Ed25519Signer.generate();
+    const again = Ed25519Signer.fromPkcs8Pem(signer.exportPkcs8Pem());
+    assert.equal(again.keyId, signer.keyId);
+    const sig = await again.sign(Buffer.from('x'));
+    assert.equal(signer.publicKey.verify(Buffer.from('x'), sig.sig), true);
+  });
+
+  const v = RFC8032[1] as (typeof RFC8032)[number];
+  const key = Key.ed25519(v.publicKey);
+  const message = Buffer.from(v.message, 'hex');
+  const flip = (hex: string, at: number): string => hex.slice(0, at) + ((Number.parseInt(hex[at] as string, 16) ^ 1).toString(16)) + hex.slice(at + 1);
+  const falseCases: [string, () => boolean][] = [
+    ['another message', () => key.verify(Buffer.from('73', 'hex'), v.signature)],
+    ['a flipped bit in R', () => key.verify(message, flip(v.signature, 0))],
+    ['a flipped bit in S', () => key.verify(message, flip(v.signature, 100))],
+    ['another key', () => Key.ed25519(RFC8032[0]?.publicKey as string).verify(message, v.signature)],
+    ['an odd trailing hex digit (Buffer.from would drop it)', () => key.verify(message, `${v.signature}0`)],
+    ['an extra byte', () => key.verify(message, `${v.signature}00`)],
+    ['a truncated signature', () => key.verify(message, v.signature.slice(0, 126))],
+    ['non-hex characters', () => key.verify(message, `${v.signature.slice(0, 126)}zz`)],
+    ['an empty signature', () => key.verify(message, '')],
+    ['whitespace', () => key.verify(message, ` ${v.signature}`)],
+    ['a key of another type', () => new Key('rsa', 'rsassa-pss-sha256', v.publicKey).verify(message, v.signature)],
+    ['a mismatched scheme', () => new Key('ed25519', 'ecdsa-sha2-nistp256', v.publicKey).verify(message, v.signature)],
+    ['a public key of the wrong length', () => Key.ed25519(v.publicKey.slice(2)).verify(message, v.signature)],
+    ['a non-hex public key', () => Key.ed25519(`zz${v.publicKey.slice(2)}`).verify(message, v.signature)],
+    ['an all-zero signature', () => key.verify(message, '0'.repeat(128))],
+    ['an all-ff signature', () => key.verify(message, 'f'.repeat(128))],
+  ];
+  for (const [name, run] of falseCases) {
+    it(`is false, not a throw, for ${name}`, () => {
+      let result: boolean | undefined;
+      assert.doesNotThrow(() => {
+        result = run();
+      });
+      assert.equal(result, false);
+    });
+  }
+
+  it('accepts upper-case hex, as securesystemslib does (bytes.fromhex)', () => {
+    assert.equal(key.verify(message, v.signature.toUpperCase()), true);
+  });
+});
