@@ -9,6 +9,8 @@ import { registerClaim } from './commands/claim.js';
 import { registerFetch } from './commands/fetch.js';
 import { registerGc } from './commands/gc.js';
 import { registerKey } from './commands/key.js';
+import { registerMirror } from './commands/mirror.js';
+import { registerAudit } from './commands/audit.js';
 import { registerUpload } from './commands/upload.js';
 import { registerInit } from './commands/init.js';
 import { registerProxy } from './commands/proxy.js';
@@ -44,6 +46,8 @@ registerClaim(program);
 registerUpload(program);
 registerAdmin(program);
 registerGc(program);
+registerMirror(program);
+registerAudit(program);
 registerRecover(program);
 
 function fail(code: string, message: string, exitCode: number): never {

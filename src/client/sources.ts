@@ -39,8 +39,9 @@ export class Sources {
         bytes = await this.fetcher.fetch(this.url(base, path), maxLength);
       } catch (e) {
         if (!(e instanceof DownloadError)) throw e;
-        downloadError ??= e;
-        if (e.code !== 'NOT_FOUND') downloadError = e;
+        // A source that answers "not found" outranks one that cannot be reached: when the index
+        // is down, a mirror's 404 for the next root means "no newer root", not "no network".
+        if (!downloadError || (e.code === 'NOT_FOUND' && downloadError.code !== 'NOT_FOUND')) downloadError = e;
         continue;
       }
       try {
