@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { DeveloperKeyError } from '../developer/developer-key.js';
 import { KeySourceError } from '../repository/keyring.js';
 import { NoRepositoryError } from '../repository/repository.js';
+import { TufError } from '../tuf/index.js';
 import { registerAdmin } from './commands/admin.js';
 import { registerClaim } from './commands/claim.js';
 import { registerFetch } from './commands/fetch.js';
@@ -67,5 +68,7 @@ try {
   if (e instanceof NoRepositoryError) fail('NO_REPOSITORY', e.message, EXIT.notFound);
   if (e instanceof DeveloperKeyError) fail('KEY', e.message, EXIT.failure);
   if (e instanceof KeySourceError) fail('KEY_SOURCE', e.message, EXIT.failure);
+  // Verification and download failures: a typed reason, no stack (they are not bugs).
+  if (e instanceof TufError) fail(e.code, `${e.kind === 'repository' ? 'TUF verification failed' : 'download failed'} (${e.code}): ${e.message}`, EXIT.failure);
   fail('INTERNAL', (e as Error).stack ?? String(e), EXIT.failure);
 }

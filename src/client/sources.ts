@@ -30,7 +30,7 @@ export class Sources {
    * serves bad data is remembered: if every source fails, the error reported is the one that
    * points at an attack (a RepositoryError) rather than a network failure.
    */
-  async fetchVerified<T>(path: string, maxLength: number, verify: (bytes: Buffer) => T): Promise<T> {
+  async fetchVerified<T>(path: string, maxLength: number, verify: (bytes: Buffer) => T, opts: { notFoundIsAnswer?: boolean } = {}): Promise<T> {
     let repositoryError: TufError | undefined;
     let downloadError: DownloadError | undefined;
     for (const base of this.bases) {
@@ -51,6 +51,10 @@ export class Sources {
         repositoryError ??= e;
       }
     }
+    // Probing for a file that may not exist (the next root): "not found" from any source is the
+    // answer, even if another served bytes that did not verify. Whoever can answer 404 can
+    // already withhold a new root; expiry bounds that.
+    if (opts.notFoundIsAnswer && downloadError?.code === 'NOT_FOUND') throw downloadError;
     throw repositoryError ?? downloadError ?? new DownloadError('NETWORK', `no source for ${path}`);
   }
 }

@@ -141,14 +141,22 @@ export class Updater {
     for (let next = start + 1; next <= start + this.limits.maxRootRotations; next++) {
       let bytes: Buffer;
       try {
-        bytes = await this.metadataSources.fetchVerified(`${next}.root.json`, this.limits.rootMaxLength, (b) => {
-          this.set.updateRoot(b);
-          return b;
-        });
+        bytes = await this.metadataSources.fetchVerified(
+          `${next}.root.json`,
+          this.limits.rootMaxLength,
+          (b) => {
+            this.set.updateRoot(b);
+            return b;
+          },
+          { notFoundIsAnswer: true }
+        );
       } catch (e) {
         if (e instanceof DownloadError && e.code === 'NOT_FOUND') return; // no newer root
         throw e;
       }
+      // Forget fast-forwarded metadata before the new root is cached: once it is, a later
+      // session could no longer tell that the keys rotated.
+      await this.forgetFastForwardedMetadata();
       await this.writeCache('root', bytes);
     }
   }

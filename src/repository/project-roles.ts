@@ -262,6 +262,21 @@ export async function changeProjectKeys(
     if (e instanceof DelegationChangeError) throw bad(e.message, 'BAD_CHANGE');
     throw e;
   }
+  // The project's current role must still verify under the new keys and threshold, or clients
+  // could no longer install anything from it: re-sign first, then change the keys.
+  const latest = await state.latestProjectRole(project);
+  if (latest) {
+    try {
+      Metadata.parse(latest.bytes, 'targets', delegation.role).verifyRole(delegation.role, { keyids: [...change.keys.keys()], threshold: change.threshold }, change.keys);
+    } catch (e) {
+      if (!(e instanceof RepositoryError)) throw e;
+      throw new SignedUploadError(
+        409,
+        'ROLE_NOT_SIGNED_FOR_NEW_KEYS',
+        `${project}'s current project role (version ${latest.version}) would not verify under the new keys: ${e.message}. First upload a release signed by ${change.threshold} of the new keys (bulwark upload --partial / --cosign), then change the keys.`
+      );
+    }
+  }
   const keys: Record<string, unknown> = {};
   for (const [id, k] of change.keys) keys[id] = k.toJSON();
   try {

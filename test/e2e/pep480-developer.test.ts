@@ -179,4 +179,46 @@ describe('PEP 480: key, claim, signed upload', () => {
     const claimedDelegations = JSON.parse(await readFile(join(dataDir, 'public', 'metadata', '2.claimed.json'), 'utf8')) as { signed: { delegations: { roles: { name: string; terminating: boolean; paths: string[] }[] } } };
     assert.deepEqual(claimedDelegations.signed.delegations.roles.map((r) => [r.name, r.terminating, r.paths]), [['project-signed-pkg', true, ['signed-pkg/*']]]);
   });
+
+  it('with a threshold of 2, one maintainer signs a partial release and another co-signs it', async () => {
+    const pub = join(env['BULWARK_KEYS_DIR'] as string, '..', 'laptop2.pub.json');
+    // Raising the threshold while the current role has one signature would lock clients out: refused.
+    const early = await bulwark(['key', 'add', 'signed-pkg', '--public-key', pub, '--threshold', '2']);
+    assert.equal(early.code, 1);
+    assert.match(early.stderr, /would not verify under the new keys/);
+    // So: a release signed by both keys first (partial + co-sign)…
+    const v4 = await buildDist({ name: 'signed_pkg', version: '4.0', kind: 'sdist', outDir: await tempDir('pep480-dists-4') });
+    const partial4 = join(dataDir, '..', 'release-4.json');
+    const first = await bulwark(['upload', ...v4, '--partial', partial4, '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal((JSON.parse(first.stdout) as { signatures: number }).signatures, 1);
+    const second = await bulwark(['upload', ...v4, '--cosign', partial4, '--key', 'laptop2', '--json']);
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.equal((JSON.parse(second.stdout) as { status: string }).status, 'published');
+    // …then the threshold change, which for a claimed project takes effect with the ceremony.
+    const raise = await bulwark(['key', 'add', 'signed-pkg', '--public-key', pub, '--threshold', '2', '--json']);
+    assert.equal(raise.code, 0, raise.stdout + raise.stderr);
+    assert.equal((JSON.parse(raise.stdout) as { status: string }).status, 'waiting-for-ceremony');
+    const exported = join(dataDir, '..', 'promote2.json');
+    const signed = join(dataDir, '..', 'promote2.signed.json');
+    assert.equal((await runBulwark(['--data', dataDir, 'admin', 'promote', 'export', '--out', exported])).code, 0);
+    assert.equal((await runBulwark(['admin', 'sign', '--in', exported, '--out', signed, '--key', join(dataDir, 'keys', 'offline-DEMO-ONLY', 'claimed.pem'), '--yes'])).code, 0);
+    assert.equal((await runBulwark(['--data', dataDir, 'admin', 'promote', 'import', '--in', signed])).code, 0);
+    // Now one signature is not enough, and two are.
+    const v5 = await buildDist({ name: 'signed_pkg', version: '5.0', kind: 'sdist', outDir: await tempDir('pep480-dists-5') });
+    let alone = { code: 0, stdout: '', stderr: '' };
+    for (let i = 0; i < 50; i++) {
+      alone = await bulwark(['upload', ...v5]);
+      // Until claimed v3 is published the client sees threshold 1 and the index refuses instead.
+      if (alone.code !== 0 && /needs 2 signatures/.test(alone.stderr)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(alone.code, 1);
+    assert.match(alone.stderr, /needs 2 signatures/);
+    const partial5 = join(dataDir, '..', 'release-5.json');
+    assert.equal((await bulwark(['upload', ...v5, '--partial', partial5])).code, 0);
+    const done = await bulwark(['upload', ...v5, '--cosign', partial5, '--key', 'laptop2', '--json']);
+    assert.equal(done.code, 0, done.stdout + done.stderr);
+    assert.equal((JSON.parse(done.stdout) as { status: string }).status, 'published');
+  });
 });
