@@ -30,6 +30,7 @@ import { crashPoint } from '../storage/crash-points.js';
 import type { RoleState, StateStore } from '../storage/state/types.js';
 import type { ExpiryPeriods, RepositoryConfig } from './config.js';
 import { BIN_PREFIX, metadataBlobPath, PROJECT_ROLE_PREFIX, ROLES, type OnlineRole } from './layout.js';
+import { CoalescingRunner } from './coalescing-runner.js';
 import type { Logger } from './logger.js';
 import { binCanonical, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
 
@@ -63,9 +64,7 @@ export class SnapshotProcess {
   private readonly meta = new SnapshotMeta();
   private readonly roles = new Map<string, RoleState>();
   private readonly waiters = new Map<number, Waiter[]>();
-  private running: Promise<void> | null = null;
-  private again = false;
-  private closed = false;
+  private readonly runner: CoalescingRunner;
   private readonly clock: () => Date;
   private readonly listeners: ((r: PublicationResult) => void)[] = [];
   private pendingCompression: Promise<unknown> = Promise.resolve();
@@ -73,6 +72,8 @@ export class SnapshotProcess {
 
   constructor(private readonly o: SnapshotProcessOptions) {
     this.clock = o.clock ?? (() => new Date());
+    // After a failed publication, reload the published state the attempt may have changed.
+    this.runner = new CoalescingRunner(() => this.publish(), o.log, 'publication', () => this.init());
   }
 
   /** Loads the published state and repairs a publication a crash cut short (step 3 → 4). */
@@ -107,25 +108,7 @@ export class SnapshotProcess {
 
   /** Asks for a publication; requests made while one runs are folded into the next one. */
   request(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.publish();
-        } catch (e) {
-          this.o.log.error({ err: e }, 'publication failed; will retry');
-          await this.init().catch(() => undefined); // drop in-memory state the failed attempt changed
-          await new Promise((r) => setTimeout(r, 500));
-          this.again = !this.closed;
-        }
-      } while (this.again && !this.closed);
-      this.running = null;
-    })();
+    this.runner.request();
   }
 
   /** Resolves with the snapshot version that published journal entry `seq`. */
@@ -383,14 +366,13 @@ export class SnapshotProcess {
 
   /** Waits for the publication under way, if any, and stops taking requests. */
   async close(): Promise<void> {
-    this.closed = true;
-    await this.running;
+    await this.runner.close();
     await this.pendingCompression;
   }
 
   /** Waits until no publication is running or requested. */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    await this.runner.idle();
     await this.pendingCompression;
   }
 }

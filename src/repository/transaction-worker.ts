@@ -8,6 +8,7 @@ import { encodeCanonical, Metadata, type SuccinctRoles } from '../tuf/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { crashPoint } from '../storage/crash-points.js';
 import type { FileRecord, JournalEntry, StateStore, TargetRow } from '../storage/state/types.js';
+import { CoalescingRunner } from './coalescing-runner.js';
 import { KeyedLocks } from './keyed-locks.js';
 import { targetBlobPath, targetPath } from './layout.js';
 import type { Logger } from './logger.js';
@@ -45,35 +46,18 @@ export function projectTargets(
 
 export class TransactionWorker {
   private readonly locks = new KeyedLocks();
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly runner: CoalescingRunner;
   private closed = false;
   private readonly clock: () => Date;
 
   constructor(private readonly o: TransactionWorkerOptions) {
     this.clock = o.clock ?? (() => new Date());
+    this.runner = new CoalescingRunner(() => this.drain(), o.log, 'applying project transactions');
   }
 
   /** Asks the worker to drain the journal; calls made while it runs fold into one more pass. */
   kick(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.drain();
-        } catch (e) {
-          this.o.log.error({ err: e }, 'applying project transactions failed; will retry');
-          await new Promise((r) => setTimeout(r, 500));
-          this.again = !this.closed;
-        }
-      } while (this.again && !this.closed);
-      this.running = null;
-    })();
+    this.runner.request();
   }
 
   private async drain(): Promise<void> {
@@ -133,10 +117,10 @@ export class TransactionWorker {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.running;
+    await this.runner.close();
   }
 
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    await this.runner.idle();
   }
 }

@@ -20,7 +20,8 @@ import {
 import { Repository } from '../../repository/repository.js';
 import { StateConflictError } from '../../storage/state/types.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
-import { Ed25519Signer, Key } from '../../tuf/index.js';
+import { Ed25519Signer } from '../../tuf/index.js';
+import { readPublicKeyFiles } from '../public-keys.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 
 async function readCeremony(path: string): Promise<CeremonyFile> {
@@ -117,11 +118,7 @@ export function registerAdmin(program: Command): void {
       const opts = globalOptions(cmd);
       const rotate = o.rotate.split(',').filter((r) => r !== '');
       for (const r of rotate) if (r !== 'timestamp' && r !== 'snapshot') throw new CliError(`--rotate takes timestamp and/or snapshot, not ${r}`, EXIT.usage, 'USAGE');
-      const addRootKeys: Key[] = [];
-      for (const f of o.addRootKey) {
-        const shown = JSON.parse(await readFile(f, 'utf8')) as { public?: unknown };
-        addRootKeys.push(Key.fromJSON(shown.public ?? shown, f));
-      }
+      const addRootKeys = await readPublicKeyFiles(o.addRootKey);
       const file = await withRepo(opts.data, (repo) =>
         exportRootRotation(repo, {
           rotateOnline: rotate as ('timestamp' | 'snapshot')[],
@@ -155,11 +152,7 @@ export function registerAdmin(program: Command): void {
       const opts = globalOptions(cmd);
       const rotate = o.rotate.split(',').filter((r) => r !== '');
       for (const r of rotate) if (r !== 'recently-claimed' && r !== 'unclaimed') throw new CliError(`--rotate takes recently-claimed and/or unclaimed, not ${r}`, EXIT.usage, 'USAGE');
-      const claimedKeys: Key[] = [];
-      for (const f of o.claimedKey) {
-        const shown = JSON.parse(await readFile(f, 'utf8')) as { public?: unknown };
-        claimedKeys.push(Key.fromJSON(shown.public ?? shown, f));
-      }
+      const claimedKeys = await readPublicKeyFiles(o.claimedKey);
       const file = await withRepo(opts.data, (repo) =>
         exportTargetsRotation(repo, { rotateOnline: rotate as ('recently-claimed' | 'unclaimed')[], claimedKeys, claimedThreshold: Number(o.claimedThreshold) })
       );

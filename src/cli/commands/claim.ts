@@ -10,8 +10,7 @@ import { expiresIn, Metadata, Targets } from '../../tuf/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { addDeveloperOptions, developerContext, type DeveloperOptions } from '../developer-context.js';
 import { loadKeyFile, keyPath, publicKeyOf } from '../../developer/developer-key.js';
-import { readFile } from 'node:fs/promises';
-import { Key } from '../../tuf/index.js';
+import { readPublicKeyFiles } from '../public-keys.js';
 
 export const PROJECT_ROLE_DAYS = 365;
 
@@ -29,10 +28,7 @@ export function registerClaim(program: Command): void {
     const ctx = await developerContext(o);
     const keys = [];
     for (const name of ctx.keyNames) keys.push(publicKeyOf(await loadKeyFile(keyPath(name))));
-    for (const f of o.publicKey) {
-      const shown = JSON.parse(await readFile(f, 'utf8')) as { public?: unknown };
-      keys.push(Key.fromJSON(shown.public ?? shown, f));
-    }
+    keys.push(...(await readPublicKeyFiles(o.publicKey)));
     const threshold = Number(o.threshold);
     const updater = await ctx.updater();
     const state = await currentProjectState(updater, project);

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { completeProductionInit, initDemoRepository, prepareProductionInit, RepositoryExistsError, type InitCeremony } from '../../repository/init.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
-import { Key, RepositoryError } from '../../tuf/index.js';
+import { RepositoryError, type Key } from '../../tuf/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { progressBar } from '../progress.js';
+import { readPublicKeyFiles } from '../public-keys.js';
 
 export const DEMO_WARNING =
   'WARNING: this is a DEMO repository. Its offline keys (root, targets, claimed) are stored on this machine in ' +
@@ -36,12 +37,7 @@ const many = (v: string, p: string[]) => [...p, v];
 
 async function readKeys(files: readonly string[], what: string): Promise<Key[]> {
   if (files.length === 0) throw new CliError(`--production needs at least one --${what}-key`, EXIT.usage, 'USAGE');
-  const keys: Key[] = [];
-  for (const f of files) {
-    const shown = JSON.parse(await readFile(f, 'utf8')) as { public?: unknown };
-    keys.push(Key.fromJSON(shown.public ?? shown, f));
-  }
-  return keys;
+  return readPublicKeyFiles(files);
 }
 
 interface InitOptions {

@@ -4,14 +4,13 @@ import { access } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { DEFAULT_KDF, keyPath, loadKeyFile, newDerivedKey, newRandomKey, publicKeyOf, saveKeyFile } from '../../developer/developer-key.js';
-import { readFile } from 'node:fs/promises';
 import { signDelegationChange } from '../../repository/delegation-change.js';
 import { projectRoleName } from '../../repository/layout.js';
 import { normalizeProjectName } from '../../packaging/index.js';
-import { Key } from '../../tuf/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { addDeveloperOptions, developerContext, type DeveloperOptions } from '../developer-context.js';
 import { PASSPHRASE_OPTION, readPassphrase, type PassphraseOptions } from '../passphrase.js';
+import { readPublicKeyFiles } from '../public-keys.js';
 
 export function registerKey(program: Command): void {
   const key = program.command('key').description('developer keys: make one per machine, never copy one');
@@ -71,11 +70,7 @@ export function registerKey(program: Command): void {
       const k = delegator.keys.get(id);
       if (k && !o.remove.includes(id)) keys.set(id, k.toJSON());
     }
-    for (const f of o.publicKey) {
-      const shown = JSON.parse(await readFile(f, 'utf8')) as { public?: unknown };
-      const k = Key.fromJSON(shown.public ?? shown, f);
-      keys.set(k.keyId, k.toJSON());
-    }
+    for (const k of await readPublicKeyFiles(o.publicKey)) keys.set(k.keyId, k.toJSON());
     const threshold = o.threshold ? Number(o.threshold) : Math.min(current.threshold, keys.size);
     const doc = await signDelegationChange({ project, previous_keyids: [...current.keyids], keys: Object.fromEntries(keys), threshold }, await ctx.signers());
     const res = await fetch(`${ctx.indexUrl}/api/v1/projects/${encodeURIComponent(project)}/keys`, {

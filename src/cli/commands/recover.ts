@@ -2,7 +2,6 @@
 // `bulwark recover CASE`: the PEP 480 recovery procedures ("In the Event of a Key Compromise"),
 // one case each. The command does the index-side steps, writes the ceremony files the offline
 // key holders must sign, and prints every remaining step in order.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { exportRootRotation, exportTargetsRotation, type CeremonyFile } from '../../repository/ceremony.js';
@@ -11,20 +10,13 @@ import { repositoryStatus } from '../../repository/status.js';
 import { normalizeProjectName } from '../../packaging/index.js';
 import { StateConflictError } from '../../storage/state/types.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
-import { Key } from '../../tuf/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
+import { readPublicKeyFiles } from '../public-keys.js';
 
 const CASES = ['developer-keys', 'online-keys', 'targets', 'claimed', 'online-and-claimed', 'root'] as const;
 type Case = (typeof CASES)[number];
 
-async function readKeys(files: readonly string[]): Promise<Key[]> {
-  const keys: Key[] = [];
-  for (const f of files) {
-    const shown = JSON.parse(await readFile(f, 'utf8')) as { public?: unknown };
-    keys.push(Key.fromJSON(shown.public ?? shown, f));
-  }
-  return keys;
-}
+const readKeys = readPublicKeyFiles;
 
 async function writeCeremony(dir: string, name: string, file: CeremonyFile): Promise<string> {
   const path = join(dir, name);
