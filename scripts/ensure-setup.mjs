@@ -2,9 +2,9 @@
 // Installs what Bulwark needs on a fresh machine, then builds it. Idempotent and quick when
 // nothing changed, so `npm start` and `npm test` can always call it first.
 //   node scripts/ensure-setup.mjs          npm packages + TypeScript build
-//   node scripts/ensure-setup.mjs --test   also the Debian packages the tests drive (twine)
+//   node scripts/ensure-setup.mjs --test   also the Debian packages the tests drive (twine, chromium, postgresql)
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,13 +24,22 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lock) {
   writeFileSync(stamp, lock);
 }
 
+function hasPostgresServer() {
+  const dir = '/usr/lib/postgresql';
+  return existsSync(dir) && readdirSync(dir).some((v) => existsSync(join(dir, v, 'bin', 'initdb')));
+}
+
 // 2. Debian packages the end-to-end tests use. We run as root on the project's machines;
 //    elsewhere we say what is missing instead of failing obscurely later.
 if (forTests) {
   const wanted = [
     { bin: '/usr/bin/twine', pkg: 'twine' },
+    { bin: '/usr/bin/chromium', pkg: 'chromium' }, // the web pages' browser test (playwright-core never downloads one)
+    // The PostgreSQL state store's tests start a throwaway cluster with initdb / pg_ctl, found
+    // under /usr/lib/postgresql/<major version>/bin whatever the version.
+    { present: hasPostgresServer, pkg: 'postgresql' },
   ];
-  const missing = wanted.filter((w) => !existsSync(w.bin)).map((w) => w.pkg);
+  const missing = wanted.filter((w) => (w.present ? !w.present() : !existsSync(w.bin))).map((w) => w.pkg);
   if (missing.length > 0) {
     if (process.getuid?.() !== 0) {
       log(`missing Debian packages: ${missing.join(' ')} (run: sudo apt-get install ${missing.join(' ')})`);

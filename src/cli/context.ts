@@ -14,11 +14,14 @@ export const EXIT = {
 export interface GlobalOptions {
   data: string;
   json: boolean;
+  /** postgres://… when the state lives in PostgreSQL (--database, else $BULWARK_DATABASE_URL). */
+  database: string | undefined;
 }
 
 export function globalOptions(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals<{ data?: string; json?: boolean }>();
-  return { data: resolve(o.data ?? process.env['BULWARK_DATA'] ?? 'bulwark-data'), json: o.json === true };
+  const o = cmd.optsWithGlobals<{ data?: string; json?: boolean; database?: string }>();
+  const database = o.database ?? process.env['BULWARK_DATABASE_URL'];
+  return { data: resolve(o.data ?? process.env['BULWARK_DATA'] ?? 'bulwark-data'), json: o.json === true, database: database || undefined };
 }
 
 /** Prints a result: the JSON value for scripts, or the human text. */

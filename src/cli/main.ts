@@ -29,8 +29,15 @@ const program = new Command('bulwark')
   .description('Bulwark: a PyPI-compatible package index that survives its own compromise (PEP 458/480, TUF)')
   .option('--data <dir>', 'data directory (default $BULWARK_DATA or ./bulwark-data)')
   .option('--json', 'print machine-readable JSON on standard output')
+  .option('--database <url>', 'keep the state in PostgreSQL: postgres://… (default $BULWARK_DATABASE_URL, else the embedded file in the data directory)')
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  // Every command opens the repository through Repository.open, which reads the URL from the
+  // environment: --database is passed on that way (and to any child process).
+  .hook('preAction', (_program, action) => {
+    const url = action.optsWithGlobals<{ database?: string }>().database;
+    if (url) process.env['BULWARK_DATABASE_URL'] = url;
+  });
 
 registerInit(program);
 registerServe(program);

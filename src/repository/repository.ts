@@ -6,14 +6,14 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Metadata, type Signer, type SuccinctRoles } from '../tuf/index.js';
 import { FsBlobStore, type BlobStore } from '../storage/blob-store.js';
-import { SqliteState } from '../storage/state/sqlite-state.js';
+import { openStateStore } from '../storage/state/open-state.js';
 import type { StateStore } from '../storage/state/types.js';
 import { Accounts } from './accounts.js';
 import { loadConfig, type RepositoryConfig } from './config.js';
 import { loadTrustedSigners } from './keyring.js';
 import { metadataBlobPath, ROLES, type OnlineRole } from './layout.js';
 import { silentLogger, type Logger } from './logger.js';
-import { DATABASE_FILE, PUBLIC_DIR, TMP_DIR } from './paths.js';
+import { PUBLIC_DIR, TMP_DIR } from './paths.js';
 import { SnapshotProcess } from './snapshot-process.js';
 import { TransactionWorker } from './transaction-worker.js';
 import { ProjectRoleService } from './project-roles.js';
@@ -60,6 +60,8 @@ export interface OpenOptions {
   /** How often to look for work recorded by other processes (ms; default 1 s). */
   pollMs?: number;
   compress?: boolean;
+  /** postgres://… to keep the state in PostgreSQL (default $BULWARK_DATABASE_URL, else the embedded file). */
+  databaseUrl?: string | undefined;
 }
 
 export class Repository {
@@ -103,7 +105,7 @@ export class Repository {
   static async open(dataDir: string, opts: OpenOptions = {}): Promise<Repository> {
     const config = await loadConfig(dataDir);
     if (!config) throw new NoRepositoryError(dataDir);
-    const state = new SqliteState(join(dataDir, DATABASE_FILE));
+    const state = await openStateStore(dataDir, opts.databaseUrl);
     const blobs = new FsBlobStore(join(dataDir, PUBLIC_DIR));
     let signers: Record<OnlineRole, Signer>;
     try {

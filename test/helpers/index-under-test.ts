@@ -26,10 +26,12 @@ async function listFiles(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
 }
 
-export async function startIndex(opts: { bins?: number; server?: ServerOptions; now?: Date } = {}): Promise<IndexUnderTest> {
+export async function startIndex(
+  opts: { bins?: number; server?: ServerOptions; now?: Date; /** postgres://… to keep the state in PostgreSQL. */ databaseUrl?: string } = {}
+): Promise<IndexUnderTest> {
   const dataDir = await tempDir('bulwark-index');
   await initDemoRepository(dataDir, { bins: opts.bins ?? 16, ...(opts.now ? { now: opts.now } : {}) });
-  const repo = await Repository.open(dataDir, { compress: true });
+  const repo = await Repository.open(dataDir, { compress: true, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
   await repo.start();
   const app = await buildServer(repo, { waitForPublishMs: 10_000, ...opts.server });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });

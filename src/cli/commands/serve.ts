@@ -42,7 +42,7 @@ export function registerServe(program: Command): void {
         await createDemo(opts.data, parseBins(cmdOpts.bins), !opts.json);
       }
       const log = pino({ level: cmdOpts.logLevel }, pino.destination(2));
-      const repo = await Repository.open(opts.data, { log });
+      const repo = await Repository.open(opts.data, { log, databaseUrl: opts.database });
       if (repo.config.mode === 'demo') {
         process.stderr.write(`\n${DEMO_WARNING}\n\n`);
         log.warn({ data: opts.data }, DEMO_WARNING);
