@@ -147,7 +147,7 @@ function yankedMark(yanked: boolean, reason: string | null): Html | string {
 }
 
 function keyList(keyids: readonly string[]): Html {
-  return html`<ul>${keyids.map((k) => html`<li class="keyid">${k}</li>`)}</ul>`;
+  return html`<ul class="keys">${keyids.map((k) => html`<li class="keyid">${k}</li>`)}</ul>`;
 }
 
 export function projectPage(viewer: Viewer, d: ProjectData): Html {
@@ -222,9 +222,18 @@ ${d.maintainers.length ? html`<ul>${d.maintainers.map((m) => html`<li>${m.user} 
 
 // ---- help -------------------------------------------------------------------------------
 
-export function protectionHelpPage(viewer: Viewer): Html {
+export interface HelpData {
+  /** How long the online recently-claimed and the offline claimed roles are valid, in days. */
+  recentlyClaimedDays: number;
+  claimedDays: number;
+}
+
+export function protectionHelpPage(viewer: Viewer, d: HelpData): Html {
   const yes = html`<strong>Yes</strong>`;
   const no = html`No`;
+  const freeze = html`No (can hold back updates until the metadata expires)`;
+  const newRecent = html`No for clients that checked the metadata since the claim; <strong>yes</strong> for a client that never did, until the recently-claimed metadata from before the claim expires (at most ${d.recentlyClaimedDays} days)`;
+  const newClaimed = html`No for clients that checked the metadata since the promotion; <strong>yes</strong> for a client that never did, until the claimed metadata from before the promotion expires (it is signed for ${d.claimedDays} days)`;
   return page({
     title: 'Protection levels',
     viewer,
@@ -239,15 +248,16 @@ ${PROTECTION_ORDER.map(
 </section>`
 )}
 <h2>What an attacker can change, by the keys they hold</h2>
-<p>From PEP 480's key compromise analysis. The index's online keys — timestamp, snapshot, recently-claimed and unclaimed — are on the index server; the offline keys (root, targets, claimed) and the developers' keys are not.</p>
+<p>From PEP 480's key compromise analysis, as Bulwark's attack tests measured it. The index's online keys — timestamp, snapshot, recently-claimed and unclaimed — are on the index server; the offline keys (root, targets, claimed) and the developers' keys are not. A client that keeps its metadata (such as <code>bulwark proxy</code>) is the best protected: an attacker cannot roll it back to metadata from before a claim or a promotion.</p>
 <table class="levels">
 <caption>Can the attacker serve changed files of a project at this level?</caption>
 <thead><tr><th scope="col">Keys the attacker holds</th><th scope="col">Index-signed only (unclaimed)</th><th scope="col">Developer-signed, waiting for promotion (recently-claimed)</th><th scope="col">Developer-signed, offline delegation (claimed)</th></tr></thead>
 <tbody>
 <tr><th scope="row">None (a mirror, a cache, the network)</th><td>${no}</td><td>${no}</td><td>${no}</td></tr>
-<tr><th scope="row">Timestamp and snapshot</th><td>${no} (can hold back updates until metadata expires)</td><td>${no}</td><td>${no}</td></tr>
-<tr><th scope="row">Timestamp, snapshot and unclaimed</th><td>${yes}</td><td>${no}</td><td>${no}</td></tr>
-<tr><th scope="row">All online keys (the index server taken over)</th><td>${yes}</td><td>${yes}, with the recently-claimed key</td><td>${no} (can hold back updates until metadata expires)</td></tr>
+<tr><th scope="row">Any one key but root, alone</th><td>${no}</td><td>${no}</td><td>${no}</td></tr>
+<tr><th scope="row">Timestamp and snapshot</th><td>${freeze}</td><td>${freeze}</td><td>${freeze}</td></tr>
+<tr><th scope="row">Timestamp, snapshot and unclaimed</th><td>${yes}</td><td>${newRecent}</td><td>${newClaimed}</td></tr>
+<tr><th scope="row">All online keys (the index server taken over)</th><td>${yes}</td><td>${yes}</td><td>${newClaimed}</td></tr>
 <tr><th scope="row">The project's developer keys (a threshold), with timestamp and snapshot</th><td>—</td><td>${yes}</td><td>${yes}</td></tr>
 <tr><th scope="row">Offline keys (targets or claimed), with timestamp and snapshot</th><td>${yes}</td><td>${yes}</td><td>${yes}</td></tr>
 <tr><th scope="row">Root</th><td>${yes}</td><td>${yes}</td><td>${yes}</td></tr>
@@ -461,9 +471,9 @@ ${s
   ? html`<table><caption>Top-level roles (${s.bins} hashed bins besides)</caption>
 <thead><tr><th scope="col">Role</th><th scope="col">Keys kept</th><th scope="col" class="num">Version</th><th scope="col">Expires</th><th scope="col">Left</th><th scope="col">Keys (threshold)</th></tr></thead>
 <tbody>${s.roles.map(
-      (r) => html`<tr><th scope="row">${r.name}</th><td>${r.online ? 'online' : 'offline'}</td><td class="num">${r.version}</td><td>${formatDate(r.expires)}</td><td>${timeLeft(r.expires, d.now)}</td><td>${r.threshold} of ${r.keyids.length}:${keyList(r.keyids)}</td></tr>`
+      (r) => html`<tr><th scope="row">${r.name}</th><td>${r.online ? 'online' : 'offline'}</td><td class="num">${r.version}</td><td>${formatDate(r.expires)}</td><td class="nowrap">${timeLeft(r.expires, d.now)}</td><td>${r.threshold} of ${r.keyids.length}:${keyList(r.keyids)}</td></tr>`
     )}
-<tr><th scope="row">bins (${s.bins})</th><td>online</td><td class="num">${s.binsSummary.minVersion}–${s.binsSummary.maxVersion}</td><td>${formatDate(s.binsSummary.earliestExpiry)} (earliest)</td><td>${timeLeft(s.binsSummary.earliestExpiry, d.now)}</td><td>the unclaimed key</td></tr>
+<tr><th scope="row">bins (${s.bins})</th><td>online</td><td class="num">${s.binsSummary.minVersion}–${s.binsSummary.maxVersion}</td><td>${formatDate(s.binsSummary.earliestExpiry)} (earliest)</td><td class="nowrap">${timeLeft(s.binsSummary.earliestExpiry, d.now)}</td><td>the unclaimed key</td></tr>
 </tbody></table>`
   : ''}
 

@@ -27,8 +27,9 @@ export const PROTECTION: Record<Protection, ProtectionLevel> = {
     badge: 'Developer-signed · offline delegation',
     words: 'Signed by its developers, with an offline delegation.',
     protects:
-      "Its files are signed with its developers' own keys, and the index's offline claimed key says which keys those are. Someone who takes over the index server, with every key on it, cannot add, replace or remove a file of this project.",
-    exposed: "Only the developers' keys (a threshold of them), or the index's offline keys (claimed, targets, root), can change what is trusted. Stolen online keys can at most hold back new releases until the metadata expires.",
+      "Its files are signed with its developers' own keys, and the index's offline claimed key says which keys those are. Someone who takes over the index server, with every key on it, cannot add, replace or remove a file of this project for a client that has checked the metadata since the project was promoted.",
+    exposed:
+      "Only the developers' keys (a threshold of them), or the index's offline keys (claimed, targets, root), can change what is trusted. Stolen online keys can hold back new releases until the metadata expires, and can mislead a client that has never checked the metadata since the promotion, until the claimed metadata from before it expires.",
   },
   'recently-claimed': {
     level: 'recently-claimed',
@@ -36,9 +37,9 @@ export const PROTECTION: Record<Protection, ProtectionLevel> = {
     badge: 'Developer-signed · waiting for promotion',
     words: 'Signed by its developers, waiting for promotion to an offline delegation.',
     protects:
-      "Its files are signed with its developers' own keys. Stolen timestamp, snapshot or unclaimed keys cannot change them.",
+      "Its files are signed with its developers' own keys. Stolen timestamp, snapshot or unclaimed keys cannot change them for a client that has checked the metadata since the claim.",
     exposed:
-      "Which keys are the developers' is vouched for by the online recently-claimed key until the next offline ceremony: an attacker who also holds that key can delegate the project to keys of their own.",
+      "Which keys are the developers' is vouched for by the online recently-claimed key until the next offline ceremony: an attacker who also holds that key, which is on the index server, can delegate the project to keys of their own.",
   },
   unclaimed: {
     level: 'unclaimed',
@@ -46,7 +47,7 @@ export const PROTECTION: Record<Protection, ProtectionLevel> = {
     badge: 'Index-signed only',
     words: 'Signed by the index only.',
     protects:
-      'Its files are signed by the index with online keys (TUF hashed bins, PEP 458): mirrors, caches and the network cannot change or roll them back unnoticed.',
+      'Its files are signed by the index with online keys (TUF hashed bins, PEP 458): mirrors, caches and the network cannot change them or roll them back unnoticed.',
     exposed: "Someone who takes over the index's online keys can change its files. Its developers can claim it with their own keys (bulwark claim) to protect it from that.",
   },
 };

@@ -282,7 +282,11 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     web.get('/project/:name/:version/', showProject);
     web.get('/project/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => reply.redirect(`/project/${encodeURIComponent(req.params.name)}/`, 301));
 
-    web.get('/help/protection/', async (req, reply) => send(reply, protectionHelpPage(sessionOf(req).viewer), 200, 'public, max-age=300'));
+    web.get('/help/protection/', async (req, reply) => {
+      const days = (seconds: number) => Math.round(seconds / 86_400);
+      const help = { recentlyClaimedDays: days(repo.config.expiry['recently-claimed']), claimedDays: days(repo.config.expiry.claimed) };
+      return send(reply, protectionHelpPage(sessionOf(req).viewer, help));
+    });
 
     // ---- sign in and out ----------------------------------------------------------------
 

@@ -57,7 +57,7 @@ input[aria-invalid=true] { border-color: var(--bad-line); }
 .notice-ok { background: var(--ok-bg); border-color: var(--ok-line); color: var(--ok-ink); }
 .notice-warn { background: var(--warn-bg); border-color: var(--warn-line); color: var(--warn-ink); }
 .notice-bad { background: var(--bad-bg); border-color: var(--bad-line); color: var(--bad-ink); }
-.badge { display: inline-flex; align-items: center; gap: 0.35rem; padding: 0.12rem 0.6rem 0.12rem 0.45rem; border-radius: 999px; border: 1px solid; font-size: 0.88rem; font-weight: 600; text-decoration: none; white-space: nowrap; vertical-align: middle; }
+.badge { display: inline-flex; align-items: center; gap: 0.35rem; padding: 0.12rem 0.6rem 0.12rem 0.45rem; border-radius: 1rem; border: 1px solid; font-size: 0.88rem; font-weight: 600; text-decoration: none; vertical-align: middle; max-width: 100%; }
 a.badge:visited { color: inherit; }
 .badge .shield { flex: none; }
 .badge-claimed, a.badge-claimed:visited { background: var(--ok-bg); color: var(--ok-ink); border-color: var(--ok-line); }
@@ -68,6 +68,7 @@ a.badge:visited { color: inherit; }
 .protection-recently-claimed { border-left-color: var(--warn-line); }
 .protection-unclaimed { border-left-color: var(--plain-line); }
 .protection p { margin: 0.35rem 0; }
+.protection h2 { margin-top: 0.1em; }
 .protection .words { font-weight: 700; font-size: 1.05rem; }
 .project-head { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: baseline; }
 .project-head h1 { margin-bottom: 0.1em; }
@@ -81,6 +82,8 @@ caption { text-align: left; font-weight: 600; padding: 0.25rem 0; color: var(--m
 th, td { text-align: left; vertical-align: top; padding: 0.45rem 0.6rem; border-bottom: 1px solid var(--line); }
 th { background: var(--panel); }
 td.num, th.num { text-align: right; white-space: nowrap; }
+td.nowrap { white-space: nowrap; }
+main form { margin-bottom: 1rem; }
 .hash { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.8rem; word-break: break-all; color: var(--muted); }
 .yanked-mark { display: inline-block; background: var(--bad-bg); color: var(--bad-ink); border: 1px solid var(--bad-line); border-radius: 3px; padding: 0 0.35rem; font-size: 0.82rem; font-weight: 700; margin-left: 0.3rem; }
 tr.yanked td { background: #fff7f7; }
@@ -92,15 +95,17 @@ tr.yanked td { background: #fff7f7; }
 .results .name { font-size: 1.15rem; font-weight: 700; margin-right: 0.5rem; }
 .results .meta { color: var(--muted); font-size: 0.9rem; }
 .results p { margin: 0.2rem 0; }
-.stats { display: flex; flex-wrap: wrap; gap: 1rem; padding: 0; list-style: none; }
-.stats li { border: 1px solid var(--line); border-radius: 6px; padding: 0.6rem 1rem; min-width: 12rem; background: var(--panel); }
+.stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(15rem, 1fr)); gap: 1rem; padding: 0; list-style: none; }
+.stats li { border: 1px solid var(--line); border-radius: 6px; padding: 0.6rem 1rem; background: var(--panel); }
 .stats .n { font-size: 1.6rem; font-weight: 700; display: block; }
 .hero { background: var(--panel); border-radius: 8px; padding: 1.25rem 1.5rem; margin: 1rem 0 1.5rem; }
-.hero form { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: flex-end; }
+.hero form, form.hero { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: flex-end; }
+.hero > p:first-child { margin-top: 0; }
 .hero .field { margin: 0; flex: 1 1 20rem; }
 .hero input[type=search] { max-width: none; }
 .token { font-size: 1rem; word-break: break-all; display: block; padding: 0.6rem; border: 2px dashed var(--ok-line); background: #fff; }
 .description { white-space: pre-wrap; word-wrap: break-word; background: #fff; border: 1px solid var(--line); }
+ul.keys { list-style: none; padding: 0; margin: 0.2rem 0 0; }
 .keyid { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.85rem; word-break: break-all; }
 .levels th[scope=row] { width: 16rem; }
 .pager { display: flex; gap: 1rem; margin-top: 1rem; }
