@@ -25,7 +25,8 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  // A test that hangs fails after 20 minutes instead of holding CI until its own limit.
+  ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-timeout=1200000', '--test-reporter=spec', ...files],
   { cwd: root, stdio: 'inherit' }
 );
 process.exit(result.status ?? 1);

@@ -8,6 +8,8 @@ export class CoalescingRunner {
   private running: Promise<void> | null = null;
   private again = false;
   private closed = false;
+  /** The error of the last run, until a run succeeds (for diagnostics and settle()). */
+  lastError: unknown = undefined;
 
   constructor(
     private readonly task: () => Promise<unknown>,
@@ -28,7 +30,9 @@ export class CoalescingRunner {
         this.again = false;
         try {
           await this.task();
+          this.lastError = undefined;
         } catch (e) {
+          this.lastError = e;
           this.log.error({ err: e }, `${this.what} failed; will retry`);
           await this.onFailure().catch(() => undefined);
           await new Promise((r) => setTimeout(r, 500));
@@ -39,9 +43,15 @@ export class CoalescingRunner {
     })();
   }
 
-  /** Waits until no run is under way or requested. */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
+  /**
+   * Waits until no run is under way or requested, or until `timeoutMs` passes: a task that
+   * keeps failing is retried forever, and waiting for it must not hang the caller.
+   */
+  async idle(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.running && Date.now() < deadline) {
+      await Promise.race([this.running, new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())).unref())]);
+    }
   }
 
   /** Stops taking requests and waits for the run under way. */

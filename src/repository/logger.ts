@@ -14,3 +14,17 @@ export const silentLogger: Logger = {
   warn: () => undefined,
   error: () => undefined,
 };
+
+/**
+ * The default when no logger is given: errors only, to standard error. Failures of the
+ * background worker and snapshot process must never go unseen.
+ */
+export const errorsToStderr: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (obj, msg) => {
+    const err = (obj as { err?: unknown }).err;
+    process.stderr.write(`bulwark: ${msg ?? 'error'}${err instanceof Error ? `: ${err.stack ?? err.message}` : ''}\n`);
+  },
+};

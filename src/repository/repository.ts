@@ -12,7 +12,7 @@ import { Accounts } from './accounts.js';
 import { loadConfig, type RepositoryConfig } from './config.js';
 import { loadTrustedSigners } from './keyring.js';
 import { metadataBlobPath, ROLES, type OnlineRole } from './layout.js';
-import { silentLogger, type Logger } from './logger.js';
+import { errorsToStderr, type Logger } from './logger.js';
 import { PUBLIC_DIR, TMP_DIR } from './paths.js';
 import { SnapshotProcess } from './snapshot-process.js';
 import { TransactionWorker } from './transaction-worker.js';
@@ -82,7 +82,7 @@ export class Repository {
     signers: Record<OnlineRole, Signer>,
     private readonly opts: OpenOptions
   ) {
-    const log = opts.log ?? silentLogger;
+    const log = opts.log ?? errorsToStderr;
     const clock = opts.clock ?? (() => new Date());
     this.tmpDir = join(dataDir, TMP_DIR);
     this.accounts = new Accounts(state);
@@ -158,12 +158,15 @@ export class Repository {
           lastExpiryCheck = Date.now();
           if (this.publisher.needsPublication()) this.publisher.request();
         }
-      })().catch((err: unknown) => (this.opts.log ?? silentLogger).error({ err }, 'background check failed'));
+      })().catch((err: unknown) => (this.opts.log ?? errorsToStderr).error({ err }, 'background check failed'));
     }, this.opts.pollMs ?? 1000);
     this.timer.unref();
   }
 
-  /** Waits until every pending transaction is applied and published. */
+  /**
+   * Waits until every pending transaction is applied and published.
+   * @throws Error naming the worker's or the snapshot process's failure if it does not settle
+   */
   async settle(): Promise<void> {
     for (let i = 0; i < 100; i++) {
       await this.worker.idle();
@@ -175,6 +178,8 @@ export class Repository {
       this.publisher.request();
       await new Promise((r) => setTimeout(r, 5));
     }
+    const cause = this.publisher.lastError ?? this.worker.lastError;
+    throw new Error(`the repository did not settle: ${cause instanceof Error ? cause.message : 'still busy'}`, { cause });
   }
 
   async close(): Promise<void> {

@@ -370,9 +370,14 @@ export class SnapshotProcess {
     await this.pendingCompression;
   }
 
-  /** Waits until no publication is running or requested. */
+  /** Waits until no publication is running or requested (bounded; see CoalescingRunner.idle). */
   async idle(): Promise<void> {
     await this.runner.idle();
     await this.pendingCompression;
+  }
+
+  /** Why the last publication failed, while publications keep failing. */
+  get lastError(): unknown {
+    return this.runner.lastError;
   }
 }

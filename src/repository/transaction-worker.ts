@@ -123,4 +123,9 @@ export class TransactionWorker {
   async idle(): Promise<void> {
     await this.runner.idle();
   }
+
+  /** Why the last pass failed, while passes keep failing. */
+  get lastError(): unknown {
+    return this.runner.lastError;
+  }
 }
