@@ -35,57 +35,62 @@ export function compareCodePoints(a: string, b: string): number {
 // (Buffer would write U+FFFD in its place, and "\ud800" and "\ufffd" would then sign alike).
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+// Anything that needs more than wrapping in quotes: an escape, or a surrogate to check.
+const NEEDS_CARE = /["\\\ud800-\udfff]/;
+const SURROGATE = /[\ud800-\udfff]/;
+
 /**
  * Quotes a string the canonical way: only `"` and `\` are escaped.
  * @throws CanonicalJsonError on a lone surrogate (python-tuf cannot encode one either).
  */
 export function canonicalString(s: string): string {
+  if (!NEEDS_CARE.test(s)) return `"${s}"`; // the common case: hex digests, names, ASCII
   if (LONE_SURROGATE.test(s)) throw new CanonicalJsonError('canonical JSON strings must be valid Unicode (lone surrogate)');
   if (!/["\\]/.test(s)) return `"${s}"`;
   return `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 
-function encodeInto(value: unknown, out: string[]): void {
-  if (value === null) {
-    out.push('null');
-  } else if (typeof value === 'boolean') {
-    out.push(value ? 'true' : 'false');
-  } else if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) {
-      throw new CanonicalJsonError(`canonical JSON allows only safe integers, got ${value}`);
+// Hand-written rather than a library's: the key order must be Python's (code points), and this
+// runs over multi-megabyte snapshots, so it builds one string and sorts with the native sort
+// whenever no key has a surrogate (then UTF-16 order is code point order).
+function encode(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isSafeInteger(value)) throw new CanonicalJsonError(`canonical JSON allows only safe integers, got ${value}`);
+      return String(value);
+    case 'string':
+      return canonicalString(value);
+    case 'object': {
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + encode(value[i]);
+        return `${out}]`;
+      }
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      if (keys.some((k) => SURROGATE.test(k))) keys.sort(compareCodePoints);
+      else keys.sort();
+      let out = '{';
+      let first = true;
+      for (const key of keys) {
+        const v = obj[key];
+        if (v === undefined) continue;
+        out += `${first ? '' : ','}${canonicalString(key)}:${encode(v)}`;
+        first = false;
+      }
+      return `${out}}`;
     }
-    out.push(String(value));
-  } else if (typeof value === 'string') {
-    out.push(canonicalString(value));
-  } else if (Array.isArray(value)) {
-    out.push('[');
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out.push(',');
-      encodeInto(value[i], out);
-    }
-    out.push(']');
-  } else if (typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
-    keys.sort(compareCodePoints);
-    out.push('{');
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as string;
-      if (i > 0) out.push(',');
-      out.push(canonicalString(key), ':');
-      encodeInto(obj[key], out);
-    }
-    out.push('}');
-  } else {
-    throw new CanonicalJsonError(`cannot encode a ${typeof value} in canonical JSON`);
+    default:
+      throw new CanonicalJsonError(`cannot encode a ${typeof value} in canonical JSON`);
   }
 }
 
 /** Encodes a JSON value canonically. Properties whose value is `undefined` are left out. */
 export function encodeCanonical(value: unknown): string {
-  const out: string[] = [];
-  encodeInto(value, out);
-  return out.join('');
+  return encode(value);
 }
 
 /** Canonical JSON as UTF-8 bytes: what signatures are made over. */

@@ -3,10 +3,12 @@
 // silently and other implementations read differently: duplicate object keys, numbers that
 // are not safe integers (floats, exponents, values past 2^53), and invalid UTF-8.
 //
-// Linear-time design: JSON.parse builds the value; if the input is already in canonical form
-// (as every file Bulwark writes is) it cannot hold a duplicate key or a float, so only
-// non-canonical input (python-tuf writes indented JSON) pays for the strict scan below.
-import { encodeCanonical, type JsonValue } from './canonical-json.js';
+// Linear-time design: JSON.parse builds the value; a one-pass check says whether the input is
+// already in canonical form (as every file Bulwark writes is), in which case it cannot hold a
+// duplicate key or a float, so only non-canonical input (python-tuf writes indented JSON) pays
+// for the strict scan below.
+import type { JsonValue } from './canonical-json.js';
+import { checkCanonical, type CanonicalCheck } from './canonical-check.js';
 import { BadMetadataError } from './errors.js';
 
 // ignoreBOM keeps a leading U+FEFF in the text, so JSON.parse refuses it as python-tuf does
@@ -14,6 +16,14 @@ import { BadMetadataError } from './errors.js';
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function parseStrictJson(bytes: Uint8Array | string, what = 'metadata'): JsonValue {
+  return parseStrictJsonText(bytes, what).value;
+}
+
+/**
+ * Like parseStrictJson, also returning the text and, when it is canonical, the spans of its
+ * top-level members (so a caller can take the signed part's bytes without re-encoding it).
+ */
+export function parseStrictJsonText(bytes: Uint8Array | string, what = 'metadata'): { value: JsonValue; text: string; check: CanonicalCheck } {
   let text: string;
   try {
     text = typeof bytes === 'string' ? bytes : decoder.decode(bytes);
@@ -26,14 +36,9 @@ export function parseStrictJson(bytes: Uint8Array | string, what = 'metadata'): 
   } catch (cause) {
     throw new BadMetadataError(`${what} is not valid JSON: ${(cause as Error).message}`, { cause });
   }
-  let canonical: string | undefined;
-  try {
-    canonical = encodeCanonical(value);
-  } catch {
-    canonical = undefined; // a float or unsafe integer: the scan below names it
-  }
-  if (canonical !== text) scanStrict(text, what);
-  return value;
+  const check = checkCanonical(text);
+  if (!check.canonical) scanStrict(text, what);
+  return { value, text, check };
 }
 
 /** Walks the JSON text once, rejecting duplicate keys and non-integer numbers. */

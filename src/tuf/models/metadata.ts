@@ -7,7 +7,7 @@ import { canonicalString, encodeCanonical, type JsonValue } from '../canonical-j
 import { BadMetadataError, UnsignedMetadataError } from '../errors.js';
 import type { Key } from '../keys.js';
 import type { Signature, Signer } from '../signer.js';
-import { parseStrictJson } from '../strict-json.js';
+import { parseStrictJsonText } from '../strict-json.js';
 import type { RoleKeys } from './delegations.js';
 import { asObject, str } from './fields.js';
 import { Root, Snapshot, Targets, Timestamp, type AnySigned, type SignedFor, type TopLevelRole } from './roles.js';
@@ -28,7 +28,8 @@ export class Metadata<T extends AnySigned = AnySigned> {
    */
   static parse<R extends TopLevelRole>(data: Uint8Array, type: R, roleName: string = type): Metadata<SignedFor<R>> {
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const json = asObject(parseStrictJson(bytes, roleName), roleName);
+    const parsed = parseStrictJsonText(bytes, roleName);
+    const json = asObject(parsed.value, roleName);
     const sigList = json['signatures'];
     if (!Array.isArray(sigList)) throw new BadMetadataError(`${roleName}.signatures must be a list`);
     const signatures: Signature[] = sigList.map((s) => {
@@ -43,9 +44,11 @@ export class Metadata<T extends AnySigned = AnySigned> {
       if (e instanceof BadMetadataError) throw e;
       throw new BadMetadataError(`${roleName}: ${(e as Error).message}`, { cause: e });
     }
+    // A canonical file holds the signed part's canonical bytes already: slice, don't re-encode.
+    const span = parsed.check.canonical ? parsed.check.members.get('signed') : undefined;
     let canonical: string;
     try {
-      canonical = encodeCanonical(signedJson);
+      canonical = span ? parsed.text.slice(span[0], span[1]) : encodeCanonical(signedJson);
     } catch (e) {
       throw new BadMetadataError(`${roleName}: ${(e as Error).message}`, { cause: e });
     }
