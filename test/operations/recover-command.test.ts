@@ -10,6 +10,7 @@ import { Updater } from '../../src/client/updater.js';
 import { Metadata } from '../../src/tuf/index.js';
 import { basicAuth, uploadForm } from '../helpers/index-under-test.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
+import { waitForPublishedRole } from '../helpers/published.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -67,11 +68,7 @@ describe('bulwark recover online-keys', () => {
   });
 
   it('the recovered index verifies from the initial root, without what was discarded', async () => {
-    let ok = false;
-    for (let i = 0; i < 100 && !ok; i++) {
-      ok = await fetch(`${index.url}/metadata/2.targets.json`).then((r) => r.ok);
-      if (!ok) await new Promise((r) => setTimeout(r, 100));
-    }
+    const ok = await waitForPublishedRole(index.url, 'targets', 2);
     assert.ok(ok, 'targets v2 published');
     const clientDir = await tempDir('recover-cmd-client');
     await copyFile(join(dataDir, 'root.json'), join(clientDir, 'root.json'));

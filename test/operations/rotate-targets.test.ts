@@ -12,6 +12,7 @@ import { binCanonical, targetEntry } from '../../src/repository/metadata-builder
 import { Ed25519Signer, Metadata, RepositoryError, signCanonical } from '../../src/tuf/index.js';
 import { basicAuth, uploadForm } from '../helpers/index-under-test.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
+import { waitForPublishedRole } from '../helpers/published.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -43,11 +44,7 @@ describe('rotating the recently-claimed and unclaimed keys', () => {
     assert.equal((await runBulwark(['admin', 'sign', '--in', out, '--out', signed, '--key', join(dataDir, 'keys', 'offline-DEMO-ONLY', 'targets.pem'), '--yes'])).code, 0);
     const im = await runBulwark(['--data', dataDir, 'admin', 'targets', 'import', '--in', signed]);
     assert.equal(im.code, 0, im.stderr);
-    let published = false;
-    for (let i = 0; i < 100 && !published; i++) {
-      published = await fetch(`${index.url}/metadata/2.targets.json`).then((r) => r.ok);
-      if (!published) await new Promise((r) => setTimeout(r, 100));
-    }
+    const published = await waitForPublishedRole(index.url, 'targets', 2);
     assert.ok(published, 'targets v2 published');
     const clientDir = await tempDir('rotate-client');
     await copyFile(join(dataDir, 'root.json'), join(clientDir, 'root.json'));
