@@ -45,6 +45,9 @@ export class SnapshotMeta {
 
   /** A copy to stage a publication on; the original changes only once it is committed. */
   clone(): SnapshotMeta {
+    // Sort the original, not each throw-away clone: publications serialize clones, so an
+    // unsorted original would be sorted again (16,384 names) at every publication.
+    this.ensureSorted();
     const c = new SnapshotMeta();
     for (const [role, version] of this.versions) c.versions.set(role, version);
     for (const [role, fragment] of this.fragments) c.fragments.set(role, fragment);
@@ -61,12 +64,15 @@ export class SnapshotMeta {
     return this.versions.size;
   }
 
+  private ensureSorted(): void {
+    if (this.sortedValid) return;
+    // Sort by the file name as it appears in the JSON (`bins-0000.json`), by code point.
+    this.sorted = [...this.versions.keys()].sort((a, b) => compareCodePoints(`${a}.json`, `${b}.json`));
+    this.sortedValid = true;
+  }
+
   canonical(version: number, expires: Date): string {
-    if (!this.sortedValid) {
-      // Sort by the file name as it appears in the JSON (`bins-0000.json`), by code point.
-      this.sorted = [...this.versions.keys()].sort((a, b) => compareCodePoints(`${a}.json`, `${b}.json`));
-      this.sortedValid = true;
-    }
+    this.ensureSorted();
     const parts = new Array<string>(this.sorted.length);
     for (let i = 0; i < this.sorted.length; i++) parts[i] = this.fragments.get(this.sorted[i] as string) as string;
     return `{"_type":"snapshot","expires":"${formatExpires(expires)}","meta":{${parts.join(',')}},"spec_version":"${SPEC_VERSION}","version":${version}}`;
