@@ -27,6 +27,7 @@ import {
   type TargetRow,
   type UserRecord,
 } from './types.js';
+import { toFile, toJournal, toUser, type Row } from './rows.js';
 
 /** Key for the advisory lock that serializes schema creation between processes. */
 const SCHEMA_LOCK = 0x42756c77; // "Bulw"
@@ -109,7 +110,6 @@ const IDENTITY_COLUMNS: [table: string, column: string][] = [
 /** Columns that are INTEGER 0/1 in SQLite and BOOLEAN here. */
 const BOOLEAN_COLUMNS: Record<string, readonly string[]> = { users: ['is_admin'], files: ['yanked'] };
 
-type Row = Record<string, unknown>;
 type Client = pg.PoolClient;
 
 /** INT8 (COUNT, BIGINT columns) as a JS number: every value we store is far below 2^53. */
@@ -127,44 +127,8 @@ function sqlState(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
 }
 
-function toUser(r: Row): UserRecord {
-  return { id: r['id'] as number, name: r['name'] as string, isAdmin: r['is_admin'] === true, createdAt: r['created_at'] as string };
-}
 
-function toFile(r: Row): FileRecord {
-  return {
-    id: r['id'] as number,
-    project: r['project'] as string,
-    version: r['version'] as string,
-    filename: r['filename'] as string,
-    packagetype: r['packagetype'] as FileRecord['packagetype'],
-    pythonVersion: r['python_version'] as string,
-    requiresPython: (r['requires_python'] as string | null) ?? null,
-    size: r['size'] as number,
-    sha256: r['sha256'] as string,
-    md5: (r['md5'] as string | null) ?? null,
-    metadataSha256: (r['metadata_sha256'] as string | null) ?? null,
-    metadataSize: (r['metadata_size'] as number | null) ?? null,
-    uploadTime: r['upload_time'] as string,
-    uploaderId: r['uploader_id'] as number,
-    yanked: r['yanked'] === true,
-    yankedReason: (r['yanked_reason'] as string | null) ?? null,
-    summary: (r['summary'] as string | null) ?? null,
-    journalSeq: r['journal_seq'] as number,
-  };
-}
 
-function toJournal(r: Row): JournalEntry {
-  return {
-    seq: r['seq'] as number,
-    kind: r['kind'] as JournalEntry['kind'],
-    project: r['project'] as string,
-    state: r['state'] as JournalEntry['state'],
-    createdAt: r['created_at'] as string,
-    publishedVersion: (r['published_version'] as number | null) ?? null,
-    error: (r['error'] as string | null) ?? null,
-  };
-}
 
 function toProject(r: Row): ProjectRecord {
   return {

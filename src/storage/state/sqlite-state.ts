@@ -18,6 +18,7 @@ import {
   type TargetRow,
   type UserRecord,
 } from './types.js';
+import { toFile, toJournal, toUser, type Row } from './rows.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,46 +70,9 @@ CREATE TABLE IF NOT EXISTS publications (
   snapshot_version INTEGER PRIMARY KEY, timestamp_bytes BLOB NOT NULL, created_at TEXT NOT NULL);
 `;
 
-type Row = Record<string, unknown>;
 
-function toUser(r: Row): UserRecord {
-  return { id: r['id'] as number, name: r['name'] as string, isAdmin: r['is_admin'] === 1, createdAt: r['created_at'] as string };
-}
 
-function toFile(r: Row): FileRecord {
-  return {
-    id: r['id'] as number,
-    project: r['project'] as string,
-    version: r['version'] as string,
-    filename: r['filename'] as string,
-    packagetype: r['packagetype'] as FileRecord['packagetype'],
-    pythonVersion: r['python_version'] as string,
-    requiresPython: (r['requires_python'] as string | null) ?? null,
-    size: r['size'] as number,
-    sha256: r['sha256'] as string,
-    md5: (r['md5'] as string | null) ?? null,
-    metadataSha256: (r['metadata_sha256'] as string | null) ?? null,
-    metadataSize: (r['metadata_size'] as number | null) ?? null,
-    uploadTime: r['upload_time'] as string,
-    uploaderId: r['uploader_id'] as number,
-    yanked: r['yanked'] === 1,
-    yankedReason: (r['yanked_reason'] as string | null) ?? null,
-    summary: (r['summary'] as string | null) ?? null,
-    journalSeq: r['journal_seq'] as number,
-  };
-}
 
-function toJournal(r: Row): JournalEntry {
-  return {
-    seq: r['seq'] as number,
-    kind: r['kind'] as JournalEntry['kind'],
-    project: r['project'] as string,
-    state: r['state'] as JournalEntry['state'],
-    createdAt: r['created_at'] as string,
-    publishedVersion: (r['published_version'] as number | null) ?? null,
-    error: (r['error'] as string | null) ?? null,
-  };
-}
 
 export class SqliteState implements StateStore {
   private readonly db: Database.Database;
