@@ -24,6 +24,8 @@ import { ROLES } from '../src/repository/layout.js';
 import { silentLogger } from '../src/repository/logger.js';
 import { targetEntry, type SnapshotMeta } from '../src/repository/metadata-builder.js';
 import { Repository } from '../src/repository/repository.js';
+import { SnapshotLeadership } from '../src/repository/leadership.js';
+import { PublicationWaiters } from '../src/repository/publication-waiters.js';
 import { SnapshotProcess } from '../src/repository/snapshot-process.js';
 import { writeFileAtomic } from '../src/storage/atomic-write.js';
 import type { BlobStore } from '../src/storage/blob-store.js';
@@ -191,6 +193,8 @@ async function expiryScan(n: number, iterations: number): Promise<Summary> {
     config: { expiry: DEFAULT_EXPIRY } as RepositoryConfig,
     signers: { timestamp: signer, snapshot: signer, 'recently-claimed': signer, unclaimed: signer },
     log: silentLogger,
+    leadership: new SnapshotLeadership({ state, log: silentLogger }),
+    waiters: new PublicationWaiters(state),
   });
   await sp.init();
   return timeRuns(iterations, () => sp.needsPublication());

@@ -21,6 +21,7 @@ import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerProject } from './commands/project.js';
 import { registerUser } from './commands/user.js';
+import { registerWorker } from './commands/worker.js';
 import { registerWebUser } from './commands/web-user.js';
 import { registerYank } from './commands/yank.js';
 import { CliError, EXIT } from './context.js';
@@ -41,6 +42,7 @@ const program = new Command('bulwark')
 
 registerInit(program);
 registerServe(program);
+registerWorker(program);
 registerStatus(program);
 registerUser(program);
 registerWebUser(program);

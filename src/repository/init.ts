@@ -254,7 +254,11 @@ async function finishInit(dataDir: string, o: FinishOptions): Promise<Repository
   const state = new SqliteState(join(dataDir, DATABASE_FILE));
   try {
     await state.initRoles(roleStates, []);
+    // The first publication is init's: it leads for that one commit, then steps aside.
+    const lease = await state.acquireLeadership('bulwark-init', 60_000);
+    if (!lease) throw new Error(`${dataDir}: another process leads this repository already`);
     await state.commitPublication({
+      lease,
       roles: [],
       clearedDirty: [],
       publishedSeqs: [],
@@ -262,6 +266,7 @@ async function finishInit(dataDir: string, o: FinishOptions): Promise<Repository
       timestampBytes: timestamp.bytes,
       now: now.toISOString(),
     });
+    await state.releaseLeadership(lease);
   } finally {
     await state.close();
   }

@@ -1,19 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 // An open repository: the state store, the blob store, the online signers, and the two
 // processes that turn uploads into published snapshots (transaction worker → snapshot
-// process). One process runs all of them by default.
+// process). One process runs all of them by default; on PostgreSQL any number of processes
+// share the work (start() says which parts run here): API servers record uploads, workers apply
+// them, and the one elected snapshot leader publishes. Processes learn of each other's work
+// from the store's announcements, and by polling as a fallback.
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Metadata, type Signer, type SuccinctRoles } from '../tuf/index.js';
 import { FsBlobStore, type BlobStore } from '../storage/blob-store.js';
 import { openStateStore } from '../storage/state/open-state.js';
-import type { StateStore } from '../storage/state/types.js';
+import type { StateStore, StoreEvent } from '../storage/state/types.js';
 import { Accounts } from './accounts.js';
 import { loadConfig, type RepositoryConfig } from './config.js';
 import { loadTrustedSigners } from './keyring.js';
 import { metadataBlobPath, ROLES, type OnlineRole } from './layout.js';
 import { errorsToStderr, type Logger } from './logger.js';
 import { PUBLIC_DIR, TMP_DIR } from './paths.js';
+import { SnapshotLeadership } from './leadership.js';
+import { PublicationWaiters } from './publication-waiters.js';
 import { SnapshotProcess } from './snapshot-process.js';
 import { TransactionWorker } from './transaction-worker.js';
 import { ProjectRoleService } from './project-roles.js';
@@ -62,6 +67,18 @@ export interface OpenOptions {
   compress?: boolean;
   /** postgres://… to keep the state in PostgreSQL (default $BULWARK_DATABASE_URL, else the embedded file). */
   databaseUrl?: string | undefined;
+  /** How long the snapshot leader's lease lasts without renewal (ms; default 10 s). */
+  leaderTtlMs?: number;
+  /** Concurrent project transactions in this process's worker (default 8). */
+  workerConcurrency?: number;
+}
+
+/** Which parts of the index run in this process (all of them by default). */
+export interface StartOptions {
+  /** Apply project transactions (a `bulwark worker`). */
+  worker?: boolean;
+  /** Stand as a candidate for the snapshot leader. */
+  snapshot?: boolean;
 }
 
 export class Repository {
@@ -70,8 +87,11 @@ export class Repository {
   readonly projectRoles: ProjectRoleService;
   readonly worker: TransactionWorker;
   readonly publisher: SnapshotProcess;
+  readonly leadership: SnapshotLeadership;
+  readonly publications: PublicationWaiters;
   readonly tmpDir: string;
   private timer: NodeJS.Timeout | undefined;
+  private stopListening: (() => Promise<void>) | undefined;
 
   private constructor(
     readonly dataDir: string,
@@ -86,7 +106,11 @@ export class Repository {
     const clock = opts.clock ?? (() => new Date());
     this.tmpDir = join(dataDir, TMP_DIR);
     this.accounts = new Accounts(state);
+    this.publications = new PublicationWaiters(state);
+    this.leadership = new SnapshotLeadership({ state, log, ttlMs: opts.leaderTtlMs, onElected: () => this.publisher.request() });
     this.publisher = new SnapshotProcess({
+      leadership: this.leadership,
+      waiters: this.publications,
       state,
       blobs,
       config,
@@ -96,7 +120,7 @@ export class Repository {
       compress: opts.compress ?? true,
       reloadSigners: async () => this.publisher.setSigners(await trustedOnlineSigners(dataDir, config, state, blobs)),
     });
-    this.worker = new TransactionWorker({ state, blobs, bins, log, clock, onApplied: () => this.publisher.request() });
+    this.worker = new TransactionWorker({ state, blobs, bins, log, clock, concurrency: opts.workerConcurrency, onApplied: () => this.publisher.request() });
     this.uploads = new UploadService(state, blobs, () => this.worker.kick(), clock);
     this.projectRoles = new ProjectRoleService(state, blobs, () => this.worker.kick(), clock);
   }
@@ -132,15 +156,32 @@ export class Repository {
     this.publisher.request();
   }
 
-  /** Recovers from a crash and starts the worker, the snapshot process and the expiry timer. */
-  async start(): Promise<void> {
+  /** The newest published snapshot version this process knows of. */
+  get snapshotVersion(): number {
+    return Math.max(this.publisher.snapshotVersion, this.publications.latestVersion);
+  }
+
+  /**
+   * Recovers from a crash and starts the worker, the snapshot candidacy and the polling that
+   * finds work other processes recorded and online roles close to expiry.
+   */
+  async start(parts: StartOptions = {}): Promise<void> {
+    const runWorker = parts.worker ?? true;
+    const runSnapshot = parts.snapshot ?? true;
+    if (!runWorker) this.worker.disable();
+    if (!runSnapshot) this.publisher.disable();
     await rm(this.tmpDir, { recursive: true, force: true }); // uploads that were never acknowledged
     await mkdir(this.tmpDir, { recursive: true });
     await this.publisher.init();
+    this.stopListening = await this.state.listen((event) => this.onStoreEvent(event));
+    if (runSnapshot) {
+      // Lead at once if nobody else does, and repair what a crash of the last leader left.
+      const lease = await this.leadership.refresh();
+      if (lease) await this.publisher.takeOver(lease);
+      this.leadership.start();
+    }
     this.worker.kick(); // pending transactions from before a crash
     this.publisher.request(); // applied but unpublished ones, and anything near expiry
-    // Work recorded by other processes (the CLI's ceremonies, other API servers) and online
-    // roles close to expiry are picked up by polling; it is one indexed query.
     let lastExpiryCheck = 0;
     let keysGeneration = await this.state.getSetting(KEYS_GENERATION);
     this.timer = setInterval(() => {
@@ -154,6 +195,8 @@ export class Repository {
           this.worker.kick();
           this.publisher.request();
         }
+        this.publications.check();
+        if (this.leadership.current()) await this.publisher.repairTimestamp();
         if (Date.now() - lastExpiryCheck >= (this.opts.expiryCheckMs ?? 60_000)) {
           lastExpiryCheck = Date.now();
           if (this.publisher.needsPublication()) this.publisher.request();
@@ -161,6 +204,21 @@ export class Repository {
       })().catch((err: unknown) => (this.opts.log ?? errorsToStderr).error({ err }, 'background check failed'));
     }, this.opts.pollMs ?? 1000);
     this.timer.unref();
+  }
+
+  private onStoreEvent(event: StoreEvent): void {
+    switch (event.kind) {
+      case 'journal':
+        this.worker.kick();
+        break;
+      case 'applied':
+      case 'dirty':
+        this.publisher.request();
+        break;
+      case 'published':
+        this.publications.check(event.snapshotVersion);
+        break;
+    }
   }
 
   /**
@@ -184,8 +242,10 @@ export class Repository {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.stopListening?.();
     await this.worker.close();
     await this.publisher.close();
+    await this.leadership.stop();
     await this.state.close();
   }
 

@@ -10,6 +10,11 @@
 // timestamp reaches (overwritten by the next attempt); a crash between 3 and 4 is repaired at
 // start-up by rewriting timestamp.json from the bytes committed in 3. Readers therefore only
 // ever see whole snapshots.
+// Across processes (issue 6) only the snapshot leader publishes (see leadership.ts). Its files
+// in 1 and 2 are created, never replaced (BlobStore.putNew), after their names were recorded in
+// the store under its lease; 3 is fenced by the lease. A leader taking over removes the files a
+// publication that never committed left behind, so a deposed leader can neither commit nor
+// overwrite a version that another leader published.
 import { createHash } from 'node:crypto';
 import { gzip, brotliCompress, constants as zlibConstants } from 'node:zlib';
 import { promisify } from 'node:util';
@@ -26,11 +31,14 @@ import {
   type Signer,
 } from '../tuf/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { NotLeaderError, type Lease } from '../storage/state/types.js';
 import { crashPoint } from '../storage/crash-points.js';
 import type { RoleState, StateStore } from '../storage/state/types.js';
 import type { ExpiryPeriods, RepositoryConfig } from './config.js';
 import { BIN_PREFIX, metadataBlobPath, PROJECT_ROLE_PREFIX, ROLES, type OnlineRole } from './layout.js';
 import { CoalescingRunner } from './coalescing-runner.js';
+import type { SnapshotLeadership } from './leadership.js';
+import type { PublicationWaiters } from './publication-waiters.js';
 import type { Logger } from './logger.js';
 import { binCanonical, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
 
@@ -56,14 +64,18 @@ export interface SnapshotProcessOptions {
   reloadSigners?: () => Promise<void>;
   /** Write .gz and .br copies of new metadata for clients that accept them (default true). */
   compress?: boolean;
+  /** Only the leader publishes. */
+  leadership: SnapshotLeadership;
+  /** Told which journal entries each publication published. */
+  waiters: PublicationWaiters;
 }
-
-type Waiter = { resolve: (version: number) => void };
 
 export class SnapshotProcess {
   private readonly meta = new SnapshotMeta();
   private readonly roles = new Map<string, RoleState>();
-  private readonly waiters = new Map<number, Waiter[]>();
+  /** The lease epoch this process's view of the published state belongs to. */
+  private epoch: number | undefined;
+  private enabled = true;
   private readonly runner: CoalescingRunner;
   private readonly clock: () => Date;
   private readonly listeners: ((r: PublicationResult) => void)[] = [];
@@ -72,11 +84,15 @@ export class SnapshotProcess {
 
   constructor(private readonly o: SnapshotProcessOptions) {
     this.clock = o.clock ?? (() => new Date());
-    // After a failed publication, reload the published state the attempt may have changed.
-    this.runner = new CoalescingRunner(() => this.publish(), o.log, 'publication', () => this.init());
+    // After a failed publication, start over as a new leader would: reload the published state
+    // and remove what the attempt left behind.
+    this.runner = new CoalescingRunner(() => this.publish(), o.log, 'publication', () => {
+      this.epoch = undefined;
+      return Promise.resolve();
+    });
   }
 
-  /** Loads the published state and repairs a publication a crash cut short (step 3 → 4). */
+  /** Loads the published state (any process; a leader reloads it when it takes over). */
   async init(): Promise<void> {
     this.roles.clear();
     for (const r of await this.o.state.roleStates()) {
@@ -84,14 +100,42 @@ export class SnapshotProcess {
       // Version 0: a project role recorded but never published yet (not listed until it is).
       if (r.name !== ROLES.root && r.name !== ROLES.snapshot && r.name !== ROLES.timestamp && r.version > 0) this.meta.set(r.name, r.version, r);
     }
-    const latest = await this.o.state.latestTimestamp();
-    if (latest) {
-      const onDisk = await this.o.blobs.get(metadataBlobPath(ROLES.timestamp, null));
-      if (!onDisk || !onDisk.equals(latest.bytes)) {
-        this.o.log.warn({ snapshotVersion: latest.snapshotVersion }, 'repairing timestamp.json after an interrupted publication');
-        await this.o.blobs.put(metadataBlobPath(ROLES.timestamp, null), latest.bytes);
+    this.o.waiters.latestVersion = Math.max(this.o.waiters.latestVersion, this.snapshotVersion);
+  }
+
+  /**
+   * Becoming leader: reload the published state, remove the files of a publication that never
+   * committed (a crash, or a deposed leader), and repair timestamp.json if a publication was cut
+   * between its commit and the timestamp write (step 3 → 4).
+   */
+  async takeOver(lease: Lease): Promise<void> {
+    await this.init();
+    const leftovers = await this.o.state.publicationIntents();
+    if (leftovers.length > 0) {
+      this.o.log.warn({ files: leftovers.length }, 'removing the files of a publication that did not commit');
+      for (const path of leftovers) {
+        await Promise.all([path, `${path}.gz`, `${path}.br`].map((p) => this.o.blobs.delete(p)));
       }
+      await this.o.state.clearPublicationIntents(lease);
     }
+    await this.repairTimestamp();
+    this.epoch = lease.epoch;
+  }
+
+  /** Rewrites timestamp.json from the newest committed publication if it differs (leader only). */
+  async repairTimestamp(): Promise<void> {
+    const latest = await this.o.state.latestTimestamp();
+    if (!latest) return;
+    const onDisk = await this.o.blobs.get(metadataBlobPath(ROLES.timestamp, null));
+    if (onDisk?.equals(latest.bytes)) return;
+    if (!this.o.leadership.current()) return; // only the leader writes timestamp.json
+    this.o.log.warn({ snapshotVersion: latest.snapshotVersion }, 'repairing timestamp.json after an interrupted publication');
+    await this.o.blobs.put(metadataBlobPath(ROLES.timestamp, null), latest.bytes);
+  }
+
+  /** Stops publishing in this process (an API server that is no snapshot candidate). */
+  disable(): void {
+    this.enabled = false;
   }
 
   onPublished(listener: (r: PublicationResult) => void): void {
@@ -108,28 +152,12 @@ export class SnapshotProcess {
 
   /** Asks for a publication; requests made while one runs are folded into the next one. */
   request(): void {
-    this.runner.request();
+    if (this.enabled) this.runner.request();
   }
 
   /** Resolves with the snapshot version that published journal entry `seq`. */
-  async waitForSeq(seq: number): Promise<number> {
-    const promise = new Promise<number>((resolve) => {
-      const list = this.waiters.get(seq) ?? [];
-      list.push({ resolve });
-      this.waiters.set(seq, list);
-    });
-    const entry = await this.o.state.journalEntry(seq);
-    if (entry?.state === 'published' && entry.publishedVersion !== null) this.resolveWaiters([seq], entry.publishedVersion);
-    return promise;
-  }
-
-  private resolveWaiters(seqs: readonly number[], version: number): void {
-    for (const seq of seqs) {
-      const list = this.waiters.get(seq);
-      if (!list) continue;
-      this.waiters.delete(seq);
-      for (const w of list) w.resolve(version);
-    }
+  waitForSeq(seq: number): Promise<number> {
+    return this.o.waiters.waitFor(seq);
   }
 
   /** Online roles that must be re-signed now: less than half their validity left. */
@@ -176,8 +204,27 @@ export class SnapshotProcess {
     return this.expiringRoles(this.clock()).length > 0;
   }
 
-  /** One publication. Exposed for tests and benchmarks; normally driven by request(). */
+  /**
+   * One publication, if this process leads (else undefined). Exposed for tests and benchmarks;
+   * normally driven by request().
+   */
   async publish(): Promise<PublicationResult | undefined> {
+    if (!this.enabled) return undefined;
+    const lease = await this.o.leadership.ensure();
+    if (!lease) return undefined;
+    try {
+      if (this.epoch !== lease.epoch) await this.takeOver(lease);
+      return await this.publishAs(lease);
+    } catch (e) {
+      if (!(e instanceof NotLeaderError)) throw e;
+      // Another process leads now; nothing of this attempt was committed.
+      this.o.log.warn({ err: e }, 'publication abandoned: no longer the snapshot leader');
+      this.epoch = undefined;
+      return undefined;
+    }
+  }
+
+  private async publishAs(lease: Lease): Promise<PublicationResult | undefined> {
     const t0 = performance.now();
     const now = this.clock();
     const expiring = this.expiringRoles(now);
@@ -187,12 +234,14 @@ export class SnapshotProcess {
     this.forced = false;
 
     const newStates: RoleState[] = [];
-    const writes: Promise<void>[] = [];
+    const writes: { path: string; bytes: Buffer }[] = [];
     const put = (name: string, version: number, bytes: Buffer, expires: Date) => {
-      writes.push(this.o.blobs.put(metadataBlobPath(name, version), bytes));
+      writes.push({ path: metadataBlobPath(name, version), bytes });
       newStates.push({ name, version, expires: formatExpires(expires), length: bytes.length, sha256: sha256(bytes) });
     };
     const nextVersion = (name: string) => (this.roles.get(name)?.version ?? 0) + 1;
+    const snapshotVersion = nextVersion(ROLES.snapshot);
+    const snapshotPath = metadataBlobPath(ROLES.snapshot, snapshotVersion);
 
     // 1. Changed bins, and bins close to expiry, rebuilt from their target rows; project roles
     //    as their developers signed them; recently-claimed rebuilt from the delegations.
@@ -239,16 +288,15 @@ export class SnapshotProcess {
       }
     }
     const tBuild = performance.now();
-    await Promise.all(writes);
+    await this.createFiles(lease, writes, [snapshotPath]);
     crashPoint('publish:after-roles');
 
     // 2. Snapshot over the new working set.
     const nextMeta = this.meta.clone();
     for (const s of newStates) nextMeta.set(s.name, s.version, s);
-    const snapshotVersion = nextVersion(ROLES.snapshot);
     const snapshotExpires = expiresIn(now, this.o.config.expiry.snapshot);
     const snapshot = await signCanonical(nextMeta.canonical(snapshotVersion, snapshotExpires), [this.o.signers.snapshot]);
-    await this.o.blobs.put(metadataBlobPath(ROLES.snapshot, snapshotVersion), snapshot.bytes);
+    await this.o.blobs.putNew(snapshotPath, snapshot.bytes);
     crashPoint('publish:after-snapshot');
     const snapshotState: RoleState = {
       name: ROLES.snapshot,
@@ -275,6 +323,7 @@ export class SnapshotProcess {
     // 3. Commit, then 4. publish the timestamp.
     const allStates = [...newStates, snapshotState, timestampState];
     await this.o.state.commitPublication({
+      lease,
       roles: allStates,
       clearedDirty: inputs.dirtyRoles.map((r) => ({ name: r.name, generation: r.generation })),
       publishedSeqs: inputs.appliedSeqs,
@@ -285,11 +334,14 @@ export class SnapshotProcess {
     crashPoint('publish:after-commit');
     for (const s of allStates) this.roles.set(s.name, s);
     for (const s of newStates) this.meta.set(s.name, s.version, s);
-    await this.o.blobs.put(metadataBlobPath(ROLES.timestamp, null), timestamp.bytes);
+    // A leader whose lease may have run out since the commit leaves timestamp.json to the next
+    // leader (which rewrites it from the committed bytes): it might otherwise replace a newer one.
+    if (this.o.leadership.current()?.epoch === lease.epoch) await this.o.blobs.put(metadataBlobPath(ROLES.timestamp, null), timestamp.bytes);
+    else this.o.log.warn({ snapshotVersion }, 'the lease ran out after the commit; the next leader writes timestamp.json');
     crashPoint('publish:after-timestamp');
     const tEnd = performance.now();
 
-    this.resolveWaiters(inputs.appliedSeqs, snapshotVersion);
+    this.o.waiters.resolve(inputs.appliedSeqs, snapshotVersion);
     if (this.o.compress !== false) this.compressLater([...newStates, snapshotState]);
     const result: PublicationResult = {
       snapshotVersion,
@@ -300,6 +352,15 @@ export class SnapshotProcess {
     this.o.log.debug({ snapshotVersion, roles: result.roles.length, seqs: inputs.appliedSeqs.length, ms: result.ms }, 'published');
     for (const l of this.listeners) l(result);
     return result;
+  }
+
+  /**
+   * Creates new metadata files after recording their names under the lease (so the next leader
+   * can remove them if this publication never commits). `alsoIntended` are files written later.
+   */
+  private async createFiles(lease: Lease, files: readonly { path: string; bytes: Buffer }[], alsoIntended: readonly string[] = []): Promise<void> {
+    await this.o.state.recordPublicationIntent(lease, [...files.map((f) => f.path), ...alsoIntended]);
+    await Promise.all(files.map((f) => this.o.blobs.putNew(f.path, f.bytes)));
   }
 
   /** recently-claimed: one terminating delegation `<project>/*` per project waiting for promotion. */

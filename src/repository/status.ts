@@ -2,6 +2,7 @@
 // The state of every role, for `bulwark status` and the admin pages.
 import { Metadata, type RoleKeys } from '../tuf/index.js';
 import { BIN_PREFIX, metadataBlobPath, ONLINE_ROLES, ROLES } from './layout.js';
+import type { LeaderInfo } from '../storage/state/types.js';
 import type { Repository } from './repository.js';
 
 export interface RoleStatus {
@@ -20,6 +21,8 @@ export interface RepositoryStatus {
   projects: number;
   roles: RoleStatus[];
   binsSummary: { minVersion: number; maxVersion: number; earliestExpiry: string };
+  /** The snapshot leader's lease (`host/pid/id`), or null before any process has led. */
+  leader: LeaderInfo | null;
   warnings: string[];
 }
 
@@ -61,6 +64,8 @@ export async function repositoryStatus(repo: Repository, now: Date): Promise<Rep
   };
   if (Date.parse(binsSummary.earliestExpiry) <= now.getTime()) warnings.push('some bins have expired: is the index running?');
   if (repo.config.mode === 'demo') warnings.push('demo repository: the offline keys are on this machine');
+  const leader = (await repo.state.leader()) ?? null;
+  if (leader?.expired) warnings.push(`no snapshot leader: the last lease (${leader.holder}) ran out at ${leader.expiresAt}; is any serve or worker process running?`);
   return {
     mode: repo.config.mode,
     snapshotVersion: byName.get(ROLES.snapshot)?.version ?? 0,
@@ -68,6 +73,7 @@ export async function repositoryStatus(repo: Repository, now: Date): Promise<Rep
     projects: (await repo.state.listProjects()).length,
     roles,
     binsSummary,
+    leader,
     warnings,
   };
 }

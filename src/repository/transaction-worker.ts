@@ -2,14 +2,15 @@
 // Transaction workers (PEP 480 §Snapshot Process): apply pending project transactions from the
 // journal. Applying one renders the project's simple pages, stores them, and replaces the
 // project's target rows (and marks their bins dirty) in a single database transaction: all or
-// nothing. Transactions run concurrently, but never two on the same project or the same bin
-// (concurrency rules 1 and 2), enforced by taking a lock on each before starting.
+// nothing. Transactions run concurrently, here and in other worker processes, but never two on
+// the same project or the same bin (PEP 480 concurrency rules 1 and 2) and never two new claims
+// at once (rules 3–5): the store's withProjectTransaction holds those locks across processes.
+// A project another worker holds is skipped; that worker, or the next pass, applies it.
 import { encodeCanonical, Metadata, type SuccinctRoles } from '../tuf/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { crashPoint } from '../storage/crash-points.js';
-import type { FileRecord, JournalEntry, StateStore, TargetRow } from '../storage/state/types.js';
+import { NEW_DELEGATION_LOCK, type FileRecord, type JournalEntry, type ProjectTransaction, type StateStore, type TargetRow } from '../storage/state/types.js';
 import { CoalescingRunner } from './coalescing-runner.js';
-import { KeyedLocks } from './keyed-locks.js';
 import { targetBlobPath, targetPath } from './layout.js';
 import type { Logger } from './logger.js';
 import { targetEntry } from './metadata-builder.js';
@@ -24,7 +25,7 @@ export interface TransactionWorkerOptions {
   /** Called after transactions were applied: the snapshot process should publish. */
   onApplied: () => void;
   /** How many project transactions may run at once (default 8). */
-  concurrency?: number;
+  concurrency?: number | undefined;
 }
 
 /** The target rows of a project: each file, its PEP 658 metadata, and the two simple pages. */
@@ -45,9 +46,9 @@ export function projectTargets(
 }
 
 export class TransactionWorker {
-  private readonly locks = new KeyedLocks();
   private readonly runner: CoalescingRunner;
   private closed = false;
+  private enabled = true;
   private readonly clock: () => Date;
 
   constructor(private readonly o: TransactionWorkerOptions) {
@@ -57,7 +58,12 @@ export class TransactionWorker {
 
   /** Asks the worker to drain the journal; calls made while it runs fold into one more pass. */
   kick(): void {
-    this.runner.request();
+    if (this.enabled) this.runner.request();
+  }
+
+  /** Stops applying transactions in this process (an API server; workers do it). */
+  disable(): void {
+    this.enabled = false;
   }
 
   private async drain(): Promise<void> {
@@ -70,49 +76,70 @@ export class TransactionWorker {
         if (list) list.push(e);
         else byProject.set(e.project, [e]);
       }
-      const groups = [...byProject];
+      const projects = [...byProject.keys()];
       const limit = this.o.concurrency ?? 8;
       let next = 0;
+      let applied = 0;
+      let busy = 0;
       const runOne = async (): Promise<void> => {
-        while (next < groups.length) {
-          const [project, entries] = groups[next++] as [string, JournalEntry[]];
-          await this.applyProject(project, entries.map((e) => e.seq));
+        while (next < projects.length && !this.closed) {
+          const outcome = await this.applyProject(projects[next++] as string);
+          if (outcome === 'busy') busy++;
+          else applied += outcome;
         }
       };
-      await Promise.all(Array.from({ length: Math.min(limit, groups.length) }, runOne));
-      this.o.onApplied();
+      await Promise.all(Array.from({ length: Math.min(limit, projects.length) }, runOne));
+      if (applied > 0) this.o.onApplied();
+      // Everything left is in another worker's hands: it applies it, or a later pass does.
+      if (applied === 0 && busy > 0) return;
     }
   }
 
-  /** Applies every pending transaction of one project as one atomic project transaction. */
-  private async applyProject(project: string, seqs: number[]): Promise<void> {
-    const delegation = await this.o.state.getDelegation(project);
-    if (delegation) return this.applyClaimedProject(project, delegation.role, delegation.parent, seqs);
-    const files = await this.o.state.projectFiles(project);
+  /**
+   * Applies every pending transaction of one project as one atomic project transaction.
+   * Returns how many journal entries it applied, or 'busy' when another worker holds the project.
+   */
+  private async applyProject(project: string): Promise<number | 'busy'> {
+    const outcome = await this.o.state.withProjectTransaction(project, async (tx) => {
+      const pending = await tx.pending();
+      if (pending.length === 0) return 0; // another worker applied them meanwhile
+      const seqs = pending.map((e) => e.seq);
+      const delegation = await tx.delegation();
+      if (delegation) {
+        const newDelegation = pending.some((e) => e.kind === 'claim');
+        await this.applyClaimedProject(tx, delegation.role, delegation.parent, seqs, newDelegation);
+      } else {
+        await this.applyUnclaimedProject(tx, project, seqs);
+      }
+      return seqs.length;
+    });
+    if (outcome.busy) return 'busy';
+    if (outcome.value > 0) crashPoint('apply:after-commit');
+    return outcome.value;
+  }
+
+  private async applyUnclaimedProject(tx: ProjectTransaction, project: string, seqs: number[]): Promise<void> {
+    const files = await tx.files();
     const binOf = (path: string) => this.o.bins.roleForTarget(path);
     const pages = renderProjectPages(project, files);
     const rows = projectTargets(project, files, pages, binOf);
-    const lockKeys = [`project:${project}`, ...rows.map((r) => `role:${r.role}`)];
-    await this.locks.withLocks(lockKeys, async () => {
-      await Promise.all(pages.map((p) => this.o.blobs.put(targetBlobPath(p.path, p.sha256), p.bytes)));
-      crashPoint('apply:before-commit');
-      await this.o.state.applyProjectTransaction(project, seqs, rows, this.clock().toISOString());
-      crashPoint('apply:after-commit');
-    });
+    await tx.lock([...rows.map((r) => r.role), ...(await tx.currentRoles())]);
+    await Promise.all(pages.map((p) => this.o.blobs.put(targetBlobPath(p.path, p.sha256), p.bytes)));
+    crashPoint('apply:before-commit');
+    await tx.apply(seqs, rows, this.clock().toISOString());
   }
 
   /**
    * A claimed project's targets are exactly those its developers signed in the newest
    * project role (PEP 480): pages included, so nothing here is rendered or re-signed.
    */
-  private async applyClaimedProject(project: string, role: string, parent: string, seqs: number[]): Promise<void> {
-    const latest = await this.o.state.latestProjectRole(project);
-    if (!latest) throw new Error(`claimed project ${project} has no signed project role`);
+  private async applyClaimedProject(tx: ProjectTransaction, role: string, parent: string, seqs: number[], newDelegation: boolean): Promise<void> {
+    const latest = await tx.latestProjectRole();
+    if (!latest) throw new Error(`claimed project ${role} has no signed project role`);
     const targets = Metadata.parse(latest.bytes, 'targets', role).signed.targets;
-    const rows: TargetRow[] = [...targets.values()].map((t) => ({ path: t.path, role, project, entry: encodeCanonical(t.toJSON()) }));
-    await this.locks.withLocks([`project:${project}`, `role:${role}`, `role:${parent}`], () =>
-      this.o.state.applyProjectTransaction(project, seqs, rows, this.clock().toISOString(), [role])
-    );
+    const rows: TargetRow[] = [...targets.values()].map((t) => ({ path: t.path, role, project: latest.project, entry: encodeCanonical(t.toJSON()) }));
+    await tx.lock([role, parent, ...(await tx.currentRoles()), ...(newDelegation ? [NEW_DELEGATION_LOCK] : [])]);
+    await tx.apply(seqs, rows, this.clock().toISOString(), [role]);
   }
 
   async close(): Promise<void> {

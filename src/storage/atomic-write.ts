@@ -3,7 +3,7 @@
 // it over the target, fsync the directory. A crash at any point leaves either the old file or
 // the new one, never a torn one. Every file Bulwark publishes goes through here.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { crashPoint } from './crash-points.js';
@@ -37,12 +37,12 @@ export interface AtomicWriteOptions {
   mode?: number;
 }
 
-export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: AtomicWriteOptions = {}): Promise<void> {
-  const durable = opts.durable ?? true;
+/** Writes `data` to a new temporary file beside `path` (fsynced when durable); returns its name. */
+async function writeTemp(path: string, data: Uint8Array | string, durable: boolean, mode: number): Promise<string> {
   const dir = dirname(path);
   await ensureDir(dir);
   const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-  const fh = await open(tmp, 'wx', opts.mode ?? 0o644);
+  const fh = await open(tmp, 'wx', mode);
   try {
     crashHook('write', path);
     await fh.writeFile(data);
@@ -54,10 +54,37 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
     throw e;
   }
   await fh.close();
+  return tmp;
+}
+
+export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: AtomicWriteOptions = {}): Promise<void> {
+  const durable = opts.durable ?? true;
+  const tmp = await writeTemp(path, data, durable, opts.mode ?? 0o644);
   crashHook('rename', path);
   await rename(tmp, path);
   crashHook('dirsync', path);
-  if (durable) await fsyncDir(dir);
+  if (durable) await fsyncDir(dirname(path));
+}
+
+/**
+ * Like writeFileAtomic, but never replaces an existing file: the complete temporary file is
+ * hard-linked to `path`, which fails if `path` exists (atomically, also between processes on a
+ * shared file system). Returns false when `path` already existed; it is left untouched.
+ */
+export async function createFileExclusive(path: string, data: Uint8Array | string): Promise<boolean> {
+  const tmp = await writeTemp(path, data, true, 0o644);
+  try {
+    crashHook('rename', path);
+    await link(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  crashHook('dirsync', path);
+  await fsyncDir(dirname(path));
+  return true;
 }
 
 /** Moves an already fsynced temporary file into place atomically (same file system). */

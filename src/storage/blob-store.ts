@@ -8,12 +8,26 @@ import { access, link, mkdir, readFile, readdir, stat, unlink } from 'node:fs/pr
 import { dirname } from 'node:path';
 import { join, normalize, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fsyncDir, moveFileAtomic, writeFileAtomic } from './atomic-write.js';
+import { createFileExclusive, fsyncDir, moveFileAtomic, writeFileAtomic } from './atomic-write.js';
 import { crashPoint } from './crash-points.js';
+
+/** `putNew` found a different blob under the name: someone else wrote that version. */
+export class BlobConflictError extends Error {
+  constructor(readonly path: string) {
+    super(`${path} already exists with other contents; it was not replaced`);
+    this.name = 'BlobConflictError';
+  }
+}
 
 export interface BlobStore {
   /** Writes bytes atomically and durably. */
   put(path: string, data: Uint8Array | string, opts?: { durable?: boolean }): Promise<void>;
+  /**
+   * Writes bytes atomically and durably under a name that must not exist yet (versioned
+   * metadata): an existing blob with the same bytes is accepted, one with other bytes is never
+   * replaced (BlobConflictError). A conditional create on an object store does the same.
+   */
+  putNew(path: string, data: Uint8Array): Promise<void>;
   /** Moves a local, already durable temporary file into the store. */
   putFile(path: string, localTmpFile: string): Promise<void>;
   /**
@@ -45,6 +59,13 @@ export class FsBlobStore implements BlobStore {
 
   put(path: string, data: Uint8Array | string, opts?: { durable?: boolean }): Promise<void> {
     return writeFileAtomic(this.localPath(path), data, opts);
+  }
+
+  async putNew(path: string, data: Uint8Array): Promise<void> {
+    const local = this.localPath(path);
+    if (await createFileExclusive(local, data)) return;
+    const existing = await readFile(local);
+    if (!existing.equals(data)) throw new BlobConflictError(path);
   }
 
   putFile(path: string, localTmpFile: string): Promise<void> {

@@ -237,7 +237,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
         reply,
         homePage(
           viewer,
-          { baseUrl: baseUrl(req), counts: store.protectionCounts(), recent: store.recentProjects(10), snapshotVersion: repo.publisher.snapshotVersion },
+          { baseUrl: baseUrl(req), counts: store.protectionCounts(), recent: store.recentProjects(10), snapshotVersion: repo.snapshotVersion },
           demo
         )
       );

@@ -257,3 +257,16 @@ export function startBulwark(opts: {
     timeoutMs: opts.timeoutMs,
   });
 }
+
+/**
+ * Starts `node bin/bulwark.js worker --data DIR ...args` and waits for its line
+ * `Bulwark worker PID …` (`port` of the result is the worker's pid; it serves no HTTP).
+ */
+export function startWorker(opts: { dataDir: string; args?: string[]; env?: Record<string, string>; timeoutMs?: number }): Promise<RunningServer> {
+  const args = ['worker', '--data', opts.dataDir, ...(opts.args ?? [])];
+  return startProcess(process.execPath, [join(repoRoot, 'bin', 'bulwark.js'), ...args], {
+    env: { ...process.env, ...opts.env },
+    ready: /^(Bulwark worker) (\d+)/,
+    timeoutMs: opts.timeoutMs,
+  });
+}

@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { PgState } from '../../src/storage/state/pg-state.js';
 import { openStateStore, MOVED_TO_SETTING } from '../../src/storage/state/open-state.js';
 import { SqliteState } from '../../src/storage/state/sqlite-state.js';
-import { StateConflictError, type NewFile, type RoleState, type StateStore, type UserRecord } from '../../src/storage/state/types.js';
+import { NotLeaderError, StateConflictError, type Lease, type NewFile, type RoleState, type StateStore, type UserRecord } from '../../src/storage/state/types.js';
 import { tempDir } from '../helpers/processes.js';
 import { postgresOrSkip, type PgCluster } from '../helpers/postgres.js';
 
@@ -44,6 +44,13 @@ const backends: Backend[] = [
     },
   },
 ];
+
+/** This test's lease as the snapshot leader (commitPublication is fenced by it). */
+async function lead(s: StateStore): Promise<Lease> {
+  const lease = await s.acquireLeadership('contract-test', 600_000);
+  assert.ok(lease, 'the test leads');
+  return lease;
+}
 
 function file(project: string, filename: string, uploaderId: number, extra: Partial<NewFile> = {}): NewFile {
   return {
@@ -85,6 +92,7 @@ async function dirtyOf(s: StateStore): Promise<Map<string, number>> {
 }
 
 const delegation = (role: string, keyid = 'k1') => ({ role, keys: { [keyid]: { keytype: 'ed25519', keyval: { public: keyid } } }, keyids: [keyid], threshold: 1 });
+const target = (path: string, r: string) => ({ path, role: r, project: path.split('/')[0]!, entry: '{"length":1}' });
 const roleBytes = (project: string, version: number) => ({ project, version, bytes: Buffer.from(`{"signed":{"v":${version}},"p":"${project}","bin":"\u0000\u00ff"}`, 'latin1') });
 
 for (const backend of backends) {
@@ -223,12 +231,12 @@ for (const backend of backends) {
         assert.deepEqual((await s.pendingJournal(10)).map((e) => e.seq), [seqs[2], seqs[3]]);
         const inputs = await s.collectPublishInputs([]);
         assert.deepEqual(inputs.appliedSeqs, [seqs[0], seqs[1]]);
-        await s.commitPublication({ roles: [], clearedDirty: [], publishedSeqs: inputs.appliedSeqs, snapshotVersion: 7, timestampBytes: Buffer.from('ts7'), now: NOW });
+        await s.commitPublication({ lease: await lead(s), roles: [], clearedDirty: [], publishedSeqs: inputs.appliedSeqs, snapshotVersion: 7, timestampBytes: Buffer.from('ts7'), now: NOW });
         assert.deepEqual(await s.journalEntry(seqs[1]!), { seq: seqs[1], kind: 'upload', project: 'p1', state: 'published', createdAt: NOW, publishedVersion: 7, error: null });
         assert.equal(await s.journalEntry(999_999), undefined);
         await s.applyProjectTransaction('p2', [seqs[2]!, seqs[3]!], [], NOW);
         const more = await s.collectPublishInputs([]);
-        await s.commitPublication({ roles: [], clearedDirty: [], publishedSeqs: more.appliedSeqs, snapshotVersion: 8, timestampBytes: Buffer.from('ts8'), now: NOW });
+        await s.commitPublication({ lease: await lead(s), roles: [], clearedDirty: [], publishedSeqs: more.appliedSeqs, snapshotVersion: 8, timestampBytes: Buffer.from('ts8'), now: NOW });
         assert.equal(await s.hasPendingWork(), false);
       }));
 
@@ -291,7 +299,7 @@ for (const backend of backends) {
         );
         // bins-1 changes again while the publication is being signed.
         await s.markDirty(['bins-1']);
-        await s.commitPublication({
+        await s.commitPublication({ lease: await lead(s),
           roles: [role('bins-0', 2), role('bins-1', 2), role('unclaimed', 2), role('snapshot', 2), role('timestamp', 2), role('new-role', 1)],
           clearedDirty: inputs.dirtyRoles.map((r) => ({ name: r.name, generation: r.generation })),
           publishedSeqs: [],
@@ -305,10 +313,10 @@ for (const backend of backends) {
         assert.deepEqual(states.get('new-role'), role('new-role', 1));
         assert.deepEqual(states.get('root'), role('root', 1));
         assert.deepEqual(await s.latestTimestamp(), { snapshotVersion: 2, bytes: Buffer.from([0, 1, 2, 255]) });
-        await s.commitPublication({ roles: [], clearedDirty: [], publishedSeqs: [], snapshotVersion: 3, timestampBytes: Buffer.from('three'), now: NOW });
+        await s.commitPublication({ lease: await lead(s), roles: [], clearedDirty: [], publishedSeqs: [], snapshotVersion: 3, timestampBytes: Buffer.from('three'), now: NOW });
         assert.equal((await s.latestTimestamp())?.snapshotVersion, 3);
         await assert.rejects(
-          s.commitPublication({ roles: [role('bins-0', 9)], clearedDirty: [], publishedSeqs: [], snapshotVersion: 3, timestampBytes: Buffer.from('dup'), now: NOW }),
+          s.commitPublication({ lease: await lead(s), roles: [role('bins-0', 9)], clearedDirty: [], publishedSeqs: [], snapshotVersion: 3, timestampBytes: Buffer.from('dup'), now: NOW }),
           'a snapshot version is committed once'
         );
         assert.equal(states.get('bins-0')?.version, 2);
@@ -488,6 +496,120 @@ for (const backend of backends) {
         }
         assert.equal(await s.currentTarget('x/y'), undefined);
       }));
+
+    it('snapshot leadership: one holder at a time, renewal, expiry, takeover of a dead holder, release', () =>
+      withStore(async (s) => {
+        const a = await s.acquireLeadership('host-a/1/x', 60_000);
+        assert.deepEqual(a, { holder: 'host-a/1/x', epoch: 1 });
+        assert.equal(await s.acquireLeadership('host-b/2/y', 60_000), undefined, 'a live lease is not taken');
+        assert.deepEqual(await s.acquireLeadership('host-a/1/x', 60_000), a, 'the holder renews, same epoch');
+        assert.equal(await s.renewLeadership(a!, 60_000), true);
+        const info = await s.leader();
+        assert.equal(info?.holder, 'host-a/1/x');
+        assert.equal(info?.expired, false);
+        assert.ok(Date.parse(info!.expiresAt) > Date.now() + 30_000);
+        // Naming the live lease exactly (its holder is known dead) takes it over: a new epoch.
+        assert.equal(await s.acquireLeadership('host-b/2/y', 60_000, { holder: 'host-a/1/x', epoch: 7 }), undefined, 'a wrong epoch is not enough');
+        const b = await s.acquireLeadership('host-b/2/y', 60_000, a);
+        assert.deepEqual(b, { holder: 'host-b/2/y', epoch: 2 });
+        assert.equal(await s.renewLeadership(a!, 60_000), false, 'the old holder cannot renew');
+        // Release: another takes it at once. Expiry: likewise.
+        await s.releaseLeadership(b!);
+        assert.equal((await s.leader())?.expired, true);
+        const c = await s.acquireLeadership('host-c/3/z', 150);
+        assert.deepEqual(c, { holder: 'host-c/3/z', epoch: 3 });
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(await s.renewLeadership(c!, 60_000), false, 'an expired lease is not renewed');
+        assert.deepEqual(await s.acquireLeadership('host-a/1/x', 60_000), { holder: 'host-a/1/x', epoch: 4 });
+      }));
+
+    it('fencing: a deposed leader can neither record intents nor commit; intents clear with the commit', () =>
+      withStore(async (s) => {
+        const old = (await s.acquireLeadership('old/1/x', 60_000))!;
+        await s.recordPublicationIntent(old, ['metadata/2.bins-0.json', 'metadata/2.snapshot.json']);
+        await s.recordPublicationIntent(old, ['metadata/2.snapshot.json']);
+        assert.deepEqual(await s.publicationIntents(), ['metadata/2.bins-0.json', 'metadata/2.snapshot.json']);
+        const fresh = (await s.acquireLeadership('new/2/y', 60_000, old))!;
+        const commit = (lease: Lease, v: number) =>
+          s.commitPublication({ lease, roles: [], clearedDirty: [], publishedSeqs: [], snapshotVersion: v, timestampBytes: Buffer.from(`ts${v}`), now: NOW });
+        await assert.rejects(commit(old, 2), NotLeaderError);
+        await assert.rejects(s.recordPublicationIntent(old, ['metadata/3.snapshot.json']), NotLeaderError);
+        await assert.rejects(s.clearPublicationIntents(old), NotLeaderError);
+        assert.equal(await s.latestTimestamp(), undefined, 'nothing committed');
+        assert.deepEqual(await s.publicationIntents(), ['metadata/2.bins-0.json', 'metadata/2.snapshot.json'], 'left for the new leader to remove');
+        await s.clearPublicationIntents(fresh);
+        await s.recordPublicationIntent(fresh, ['metadata/2.snapshot.json']);
+        await commit(fresh, 2);
+        assert.deepEqual(await s.publicationIntents(), []);
+        assert.equal((await s.latestTimestamp())?.snapshotVersion, 2);
+      }));
+
+    it('withProjectTransaction: the project is held (busy for others), role locks wait, all or nothing', () =>
+      withStore(async (s) => {
+        const alice = await s.addUser('alice', false, 'ha', NOW);
+        const up = await s.recordUpload(file('demo', 'demo-1.0.tar.gz', alice.id), 'demo', NOW);
+        await s.recordUpload(file('other', 'other-1.0.tar.gz', alice.id), 'other', NOW);
+        const events: string[] = [];
+        let releaseFirst!: () => void;
+        const firstMayFinish = new Promise<void>((r) => (releaseFirst = r));
+        const first = s.withProjectTransaction('demo', async (tx) => {
+          assert.deepEqual(await tx.pending(), [{ seq: up.seq, kind: 'upload' }]);
+          assert.deepEqual((await tx.files()).map((f) => f.filename), ['demo-1.0.tar.gz']);
+          assert.equal(await tx.delegation(), undefined);
+          await tx.lock(['bins-0']);
+          events.push('first locked bins-0');
+          await firstMayFinish;
+          await tx.apply([up.seq], [target('demo/demo-1.0.tar.gz', 'bins-0')], NOW);
+          events.push('first applied');
+          return 'first';
+        });
+        await new Promise((r) => setTimeout(r, 50));
+        assert.deepEqual(await s.withProjectTransaction('demo', () => Promise.resolve('never')), { busy: true });
+        // Another project sharing the bin waits for it.
+        const second = s.withProjectTransaction('other', async (tx) => {
+          await tx.lock(['bins-0']);
+          events.push('second locked bins-0');
+          assert.deepEqual(await tx.currentRoles(), []);
+          return 'second';
+        });
+        await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(events, ['first locked bins-0']);
+        releaseFirst();
+        assert.deepEqual(await first, { busy: false, value: 'first' });
+        assert.deepEqual(await second, { busy: false, value: 'second' });
+        assert.deepEqual(events, ['first locked bins-0', 'first applied', 'second locked bins-0']);
+        assert.equal((await s.journalEntry(up.seq))?.state, 'applied');
+        assert.deepEqual(
+          await s.withProjectTransaction('demo', async (tx) => {
+            assert.deepEqual(await tx.pending(), []);
+            return tx.currentRoles();
+          }),
+          { busy: false, value: ['bins-0'] }
+        );
+        // A failure inside the transaction leaves nothing behind and frees the project.
+        const other = (await s.pendingJournal(10)).find((e) => e.project === 'other')!;
+        await assert.rejects(
+          s.withProjectTransaction('other', async (tx) => {
+            await tx.lock(['bins-1']);
+            await tx.apply([other.seq], [target('other/other-1.0.tar.gz', 'bins-1')], NOW);
+            throw new Error('boom after apply');
+          }),
+          /boom after apply/
+        );
+        assert.equal((await s.journalEntry(other.seq))?.state, 'pending');
+        assert.equal(await s.currentTarget('other/other-1.0.tar.gz'), undefined);
+        assert.equal((await s.withProjectTransaction('other', () => Promise.resolve(1))).busy, false);
+      }));
+
+    it('publishedVersions: the snapshot version of each published entry, nothing for the others', () =>
+      withStore(async (s) => {
+        const alice = await s.addUser('alice', false, 'ha', NOW);
+        const a = await s.recordUpload(file('demo', 'demo-1.0.tar.gz', alice.id), 'demo', NOW);
+        const b = await s.recordUpload(file('demo', 'demo-1.1.tar.gz', alice.id), 'demo', NOW);
+        await s.applyProjectTransaction('demo', [a.seq], [], NOW);
+        await s.commitPublication({ lease: await lead(s), roles: [], clearedDirty: [], publishedSeqs: [a.seq], snapshotVersion: 5, timestampBytes: Buffer.from('5'), now: NOW });
+        assert.deepEqual(await s.publishedVersions([a.seq, b.seq, 999_999]), new Map([[a.seq, 5]]));
+      }));
   });
 }
 
@@ -580,7 +702,7 @@ describe('PostgreSQL state store under concurrency', { skip: pgInfo.skip ?? fals
         const inputs = await stores[0]!.collectPublishInputs([]);
         const bins0 = inputs.dirtyRoles.find((r) => r.name === 'bins-0');
         if (bins0) lastRead = bins0.targets.length;
-        await stores[0]!.commitPublication({
+        await stores[0]!.commitPublication({ lease: await lead(stores[0]!),
           roles: [],
           clearedDirty: inputs.dirtyRoles.map((r) => ({ name: r.name, generation: r.generation })),
           publishedSeqs: [],
@@ -617,7 +739,7 @@ describe('PostgreSQL state store under concurrency', { skip: pgInfo.skip ?? fals
     const alice = await sqlite.addUser('alice', true, 'ha', NOW);
     const up = await sqlite.recordUpload(file('demo', 'demo-1.0.tar.gz', alice.id, { summary: 's' }), 'Demo', NOW);
     await sqlite.setYanked('demo', alice.id, { version: '1.0' }, true, 'why', NOW);
-    await sqlite.commitPublication({ roles: [], clearedDirty: [], publishedSeqs: [], snapshotVersion: 1, timestampBytes: Buffer.from([1, 2, 3]), now: NOW });
+    await sqlite.commitPublication({ lease: await lead(sqlite), roles: [], clearedDirty: [], publishedSeqs: [], snapshotVersion: 1, timestampBytes: Buffer.from([1, 2, 3]), now: NOW });
     await sqlite.storeSignedRole('targets', 2, Buffer.from([0, 9]));
     await sqlite.close();
 

@@ -70,8 +70,8 @@ function describe(file: CeremonyFile): string {
   ].join('\n');
 }
 
-async function withRepo<T>(data: string, fn: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await Repository.open(data);
+async function withRepo<T>(opts: { data: string; database: string | undefined }, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await Repository.open(opts.data, { databaseUrl: opts.database });
   try {
     return await fn(repo);
   } catch (e) {
@@ -91,7 +91,7 @@ export function registerAdmin(program: Command): void {
     .requiredOption('--out <file>', 'where to write it')
     .action(async (o: { out: string }, cmd: Command) => {
       const opts = globalOptions(cmd);
-      const file = await withRepo(opts.data, (repo) => exportPromotion(repo));
+      const file = await withRepo(opts, (repo) => exportPromotion(repo));
       await writeFileAtomic(o.out, `${JSON.stringify(file, null, 2)}\n`);
       output(opts, file.summary, `${describe(file)}\nWrote ${o.out}: sign it offline with \`bulwark admin sign\`, then \`bulwark admin promote import\`.`);
     });
@@ -102,7 +102,7 @@ export function registerAdmin(program: Command): void {
     .action(async (o: { in: string }, cmd: Command) => {
       const opts = globalOptions(cmd);
       const file = await readCeremony(o.in);
-      const summary = await withRepo(opts.data, (repo) => importPromotion(repo, file));
+      const summary = await withRepo(opts, (repo) => importPromotion(repo, file));
       output(opts, summary, `Promoted ${summary.promote.map((p) => p.project).join(', ')} to claimed (version ${summary.version}); the index publishes it with its next snapshot.`);
     });
   const root = admin.command('root').description('rotate root keys and online keys (timestamp, snapshot) with a new root');
@@ -119,7 +119,7 @@ export function registerAdmin(program: Command): void {
       const rotate = o.rotate.split(',').filter((r) => r !== '');
       for (const r of rotate) if (r !== 'timestamp' && r !== 'snapshot') throw new CliError(`--rotate takes timestamp and/or snapshot, not ${r}`, EXIT.usage, 'USAGE');
       const addRootKeys = await readPublicKeyFiles(o.addRootKey);
-      const file = await withRepo(opts.data, (repo) =>
+      const file = await withRepo(opts, (repo) =>
         exportRootRotation(repo, {
           rotateOnline: rotate as ('timestamp' | 'snapshot')[],
           addRootKeys,
@@ -137,7 +137,7 @@ export function registerAdmin(program: Command): void {
     .action(async (o: { in: string }, cmd: Command) => {
       const opts = globalOptions(cmd);
       const file = await readCeremony(o.in);
-      const summary = await withRepo(opts.data, (repo) => importRootRotation(repo, file));
+      const summary = await withRepo(opts, (repo) => importRootRotation(repo, file));
       output(opts, summary, `Published root version ${summary.version}; the running index now signs with the keys it trusts.`);
     });
   const targets = admin.command('targets').description('rotate the keys of recently-claimed, unclaimed (online) or claimed (offline) with a new targets role');
@@ -153,7 +153,7 @@ export function registerAdmin(program: Command): void {
       const rotate = o.rotate.split(',').filter((r) => r !== '');
       for (const r of rotate) if (r !== 'recently-claimed' && r !== 'unclaimed') throw new CliError(`--rotate takes recently-claimed and/or unclaimed, not ${r}`, EXIT.usage, 'USAGE');
       const claimedKeys = await readPublicKeyFiles(o.claimedKey);
-      const file = await withRepo(opts.data, (repo) =>
+      const file = await withRepo(opts, (repo) =>
         exportTargetsRotation(repo, { rotateOnline: rotate as ('recently-claimed' | 'unclaimed')[], claimedKeys, claimedThreshold: Number(o.claimedThreshold) })
       );
       await writeFileAtomic(o.out, `${JSON.stringify(file, null, 2)}\n`);
@@ -166,7 +166,7 @@ export function registerAdmin(program: Command): void {
     .action(async (o: { in: string }, cmd: Command) => {
       const opts = globalOptions(cmd);
       const file = await readCeremony(o.in);
-      const summary = await withRepo(opts.data, (repo) => importTargetsRotation(repo, file));
+      const summary = await withRepo(opts, (repo) => importTargetsRotation(repo, file));
       output(opts, summary, `Imported targets version ${summary.version}; the running index re-signs recently-claimed, unclaimed and every bin with the new keys.`);
     });
   admin

@@ -19,7 +19,7 @@ export function registerGc(program: Command): void {
       const grace = Number(o.graceSeconds);
       if (!Number.isInteger(keep) || keep < 1) throw new CliError('--keep must be a whole number ≥ 1', EXIT.usage, 'USAGE');
       if (!Number.isFinite(grace) || grace < 0) throw new CliError('--grace-seconds must be ≥ 0', EXIT.usage, 'USAGE');
-      const repo = await Repository.open(opts.data);
+      const repo = await Repository.open(opts.data, { databaseUrl: opts.database });
       const bars = { mark: progressBar('marking ', !opts.json), sweep: progressBar('sweeping', !opts.json) };
       try {
         const r = await collectGarbage(repo, {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { completeProductionInit, initDemoRepository, prepareProductionInit, RepositoryExistsError, type InitCeremony } from '../../repository/init.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
+import { assertEmptyDatabase, openStateStore } from '../../storage/state/open-state.js';
 import { RepositoryError, type Key } from '../../tuf/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { progressBar } from '../progress.js';
@@ -76,6 +77,14 @@ export function registerInit(program: Command): void {
     .action(async (o: InitOptions, cmd: Command) => {
       const opts = globalOptions(cmd);
       const bins = parseBins(o.bins);
+      // With --database the new state moves into PostgreSQL as soon as init is complete.
+      const database = o.production ? undefined : opts.database;
+      if (database !== undefined) await assertEmptyDatabase(database).catch((e: unknown) => {
+        throw new CliError(e instanceof Error ? e.message : String(e), EXIT.failure, 'DATABASE');
+      });
+      const moveState = async () => {
+        if (database !== undefined) await (await openStateStore(opts.data, database)).close();
+      };
       try {
         if (o.production) {
           const holders = {
@@ -108,10 +117,12 @@ export function registerInit(program: Command): void {
           } finally {
             bar.stop();
           }
+          await moveState();
           output(opts, { data: opts.data, root: join(opts.data, 'root.json'), mode: 'production' }, `Created a production repository in ${opts.data}. Clients pin ${join(opts.data, 'root.json')}.`);
           return;
         }
         await createDemo(opts.data, bins, !opts.json);
+        await moveState();
       } catch (e) {
         if (e instanceof RepositoryExistsError) throw new CliError(e.message, EXIT.failure, 'EXISTS');
         if (e instanceof RepositoryError) throw new CliError(`${e.message}: collect a threshold of signatures from the right key holders`, EXIT.failure, e.code);
@@ -121,7 +132,7 @@ export function registerInit(program: Command): void {
       process.stderr.write(`${DEMO_WARNING}\n`);
       output(
         opts,
-        { data: opts.data, bins, root: join(opts.data, 'root.json'), mode: 'demo' },
+        { data: opts.data, bins, root: join(opts.data, 'root.json'), mode: 'demo', database: database !== undefined },
         `Created a demo repository with ${bins} bins in ${opts.data}.\nClients pin its initial root: ${join(opts.data, 'root.json')}`
       );
     });

@@ -14,7 +14,7 @@ export function registerProject(program: Command): void {
     .option('--owner', 'make the user an owner instead')
     .action(async (name: string, userName: string, o: { owner?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd);
-      const repo = await Repository.open(opts.data);
+      const repo = await Repository.open(opts.data, { databaseUrl: opts.database });
       try {
         const normalized = normalizeProjectName(name);
         await repo.state.addProjectRole(normalized, userName, o.owner ? 'owner' : 'maintainer');

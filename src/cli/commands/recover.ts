@@ -48,7 +48,7 @@ export function registerRecover(program: Command): void {
       if (!(CASES as readonly string[]).includes(which)) throw new CliError(`unknown case ${which}: ${CASES.join(', ')}`, EXIT.usage, 'USAGE');
       const c = which as Case;
       if (o.since !== undefined && Number.isNaN(Date.parse(o.since))) throw new CliError('--since must be an ISO 8601 time', EXIT.usage, 'USAGE');
-      const repo = await Repository.open(opts.data);
+      const repo = await Repository.open(opts.data, { databaseUrl: opts.database });
       const steps: string[] = [];
       const files: string[] = [];
       const done: Record<string, unknown> = {};

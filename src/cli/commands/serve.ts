@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 // `bulwark serve`: run the index (API server, transaction worker and snapshot process in one
-// process). On an empty data directory it first creates a demo repository.
+// process). On an empty data directory it first creates a demo repository. On PostgreSQL,
+// several can run: `--no-worker --no-snapshot` makes one an API server only, leaving the rest
+// to `bulwark worker` processes and the elected snapshot leader.
 import type { Command } from 'commander';
-import pino from 'pino';
 import { loadConfig } from '../../repository/config.js';
 import { Repository } from '../../repository/repository.js';
 import { buildServer, DEFAULT_MAX_UPLOAD_BYTES } from '../../server/app.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { createDemo, DEMO_WARNING, parseBins } from './init.js';
+import { addProcessOptions, parseProcessOptions, requirePostgres, stopOnSignals, type ProcessOptions } from './process-options.js';
 
-interface ServeOptions {
+interface ServeOptions extends ProcessOptions {
   host: string;
   port: string;
   bins: string;
   maxUploadSize: string;
-  logLevel: string;
+  worker: boolean;
 }
 
 function parsePort(value: string): number {
@@ -24,48 +26,43 @@ function parsePort(value: string): number {
 }
 
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
-    .description('run the package index (creates a demo repository on first run)')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0 picks a free one)', '8080')
-    .option('--bins <n>', 'hashed bins for a new demo repository', '16384')
-    .option('--max-upload-size <bytes>', 'largest distribution accepted', String(DEFAULT_MAX_UPLOAD_BYTES))
-    .option('--log-level <level>', 'pino log level (logs go to standard error)', 'info')
-    .action(async (cmdOpts: ServeOptions, cmd: Command) => {
-      const opts = globalOptions(cmd);
-      const port = parsePort(cmdOpts.port);
-      const maxUploadBytes = Number(cmdOpts.maxUploadSize);
-      if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1) throw new CliError('--max-upload-size must be a positive integer', EXIT.usage, 'USAGE');
-      if (!(await loadConfig(opts.data))) {
-        process.stderr.write(`No repository in ${opts.data}: creating a demo repository…\n`);
-        await createDemo(opts.data, parseBins(cmdOpts.bins), !opts.json);
-      }
-      const log = pino({ level: cmdOpts.logLevel }, pino.destination(2));
-      const repo = await Repository.open(opts.data, { log, databaseUrl: opts.database });
-      if (repo.config.mode === 'demo') {
-        process.stderr.write(`\n${DEMO_WARNING}\n\n`);
-        log.warn({ data: opts.data }, DEMO_WARNING);
-      }
-      await repo.start();
-      const app = await buildServer(repo, { logger: log, maxUploadBytes });
-      const address = await app.listen({ host: cmdOpts.host, port });
-      const url = address.replace('[::1]', 'localhost');
-      output(
-        opts,
-        { url, data: opts.data, root: `${url}/metadata/1.root.json`, mode: repo.config.mode },
-        `Bulwark listening on ${url}\n  pip:   pip install --index-url ${url}/simple/ NAME\n  twine: twine upload --repository-url ${url}/legacy/ dist/*\n  root:  ${url}/metadata/1.root.json`
-      );
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'shutting down');
-        await app.close();
-        await repo.close();
-        process.exit(EXIT.ok);
-      };
-      process.on('SIGINT', () => void stop('SIGINT'));
-      process.on('SIGTERM', () => void stop('SIGTERM'));
+  addProcessOptions(
+    program
+      .command('serve')
+      .description('run the package index (creates a demo repository on first run)')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--port <port>', 'port to listen on (0 picks a free one)', '8080')
+      .option('--bins <n>', 'hashed bins for a new demo repository', '16384')
+      .option('--max-upload-size <bytes>', 'largest distribution accepted', String(DEFAULT_MAX_UPLOAD_BYTES))
+      .option('--no-worker', 'leave project transactions to `bulwark worker` processes (PostgreSQL)')
+  ).action(async (cmdOpts: ServeOptions, cmd: Command) => {
+    const opts = globalOptions(cmd);
+    const port = parsePort(cmdOpts.port);
+    const maxUploadBytes = Number(cmdOpts.maxUploadSize);
+    if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1) throw new CliError('--max-upload-size must be a positive integer', EXIT.usage, 'USAGE');
+    if (!(await loadConfig(opts.data))) {
+      process.stderr.write(`No repository in ${opts.data}: creating a demo repository…\n`);
+      await createDemo(opts.data, parseBins(cmdOpts.bins), !opts.json);
+    }
+    if (!cmdOpts.worker || !cmdOpts.snapshot) requirePostgres(opts.database, '--no-worker / --no-snapshot');
+    const { leaderTtlMs, workerConcurrency, log } = parseProcessOptions(cmdOpts);
+    const repo = await Repository.open(opts.data, { log, databaseUrl: opts.database, leaderTtlMs, workerConcurrency });
+    if (repo.config.mode === 'demo') {
+      process.stderr.write(`\n${DEMO_WARNING}\n\n`);
+      log.warn({ data: opts.data }, DEMO_WARNING);
+    }
+    await repo.start({ worker: cmdOpts.worker, snapshot: cmdOpts.snapshot });
+    const app = await buildServer(repo, { logger: log, maxUploadBytes });
+    const address = await app.listen({ host: cmdOpts.host, port });
+    const url = address.replace('[::1]', 'localhost');
+    output(
+      opts,
+      { url, data: opts.data, root: `${url}/metadata/1.root.json`, mode: repo.config.mode },
+      `Bulwark listening on ${url}\n  pip:   pip install --index-url ${url}/simple/ NAME\n  twine: twine upload --repository-url ${url}/legacy/ dist/*\n  root:  ${url}/metadata/1.root.json`
+    );
+    stopOnSignals(log, async () => {
+      await app.close();
+      await repo.close();
     });
+  });
 }

@@ -12,7 +12,7 @@ export function registerStatus(program: Command): void {
     .description('show every role: version, expiry, keys, and warnings')
     .action(async (_o: unknown, cmd: Command) => {
       const opts = globalOptions(cmd);
-      const repo = await Repository.open(opts.data);
+      const repo = await Repository.open(opts.data, { databaseUrl: opts.database });
       try {
         const s = await repositoryStatus(repo, new Date());
         const lines = [
@@ -21,6 +21,10 @@ export function registerStatus(program: Command): void {
           'role               version  expires               online  keys (threshold)',
           ...s.roles.map((r) => `${r.name.padEnd(18)} ${String(r.version).padStart(7)}  ${r.expires}  ${(r.online ? 'yes' : 'no').padEnd(6)}  ${r.keyids.map((k) => k.slice(0, 8)).join(',')} (${r.threshold})`),
           `bins-*             ${s.binsSummary.minVersion}…${s.binsSummary.maxVersion}  earliest ${s.binsSummary.earliestExpiry}  yes`,
+          '',
+          s.leader && !s.leader.expired
+            ? `snapshot leader: ${s.leader.holder} (epoch ${s.leader.epoch}, lease until ${s.leader.expiresAt})`
+            : 'snapshot leader: none',
           ...(s.warnings.length ? ['', ...s.warnings.map((w) => `WARNING: ${w}`)] : []),
         ];
         output(opts, s, lines.join('\n'));

@@ -7,8 +7,8 @@ import { Repository } from '../../repository/repository.js';
 import { StateConflictError } from '../../storage/state/types.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 
-async function withRepository<T>(data: string, fn: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await Repository.open(data);
+async function withRepository<T>(opts: { data: string; database: string | undefined }, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await Repository.open(opts.data, { databaseUrl: opts.database });
   try {
     return await fn(repo);
   } catch (e) {
@@ -28,7 +28,7 @@ export function registerUser(program: Command): void {
     .option('--admin', 'make the account an administrator')
     .action(async (name: string, cmdOpts: { admin?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd);
-      const { token } = await withRepository(opts.data, (repo) => repo.accounts.addUser(name, { admin: cmdOpts.admin === true }));
+      const { token } = await withRepository(opts, (repo) => repo.accounts.addUser(name, { admin: cmdOpts.admin === true }));
       output(
         opts,
         { name, admin: cmdOpts.admin === true, token },
@@ -42,7 +42,7 @@ export function registerUser(program: Command): void {
     .option('--description <text>', 'what the token is for', 'API token')
     .action(async (name: string, cmdOpts: { description: string }, cmd: Command) => {
       const opts = globalOptions(cmd);
-      const token = await withRepository(opts.data, (repo) => repo.accounts.addToken(name, cmdOpts.description));
+      const token = await withRepository(opts, (repo) => repo.accounts.addToken(name, cmdOpts.description));
       output(opts, { name, token }, `New API token for ${name} (shown only once):\n${token}`);
     });
 }

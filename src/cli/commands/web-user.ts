@@ -48,7 +48,7 @@ export function registerWebUser(program: Command): void {
     .option('--password-fd <n>', 'read the password from this file descriptor (else $BULWARK_PASSWORD, else a prompt)')
     .action(async (name: string, o: { passwordFd?: string }, cmd: Command) => {
       const opts = globalOptions(cmd);
-      const repo = await Repository.open(opts.data);
+      const repo = await Repository.open(opts.data, { databaseUrl: opts.database });
       let store: WebStore | undefined;
       try {
         const account = await repo.state.userByName(name);

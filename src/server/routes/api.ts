@@ -74,5 +74,5 @@ export function registerApiRoutes(app: FastifyInstance, repo: Repository): void 
   app.get('/pypi/:project/json', projectJson);
   app.get('/pypi/:project/:version/json', projectJson);
 
-  app.get('/health', () => ({ ok: true, snapshot_version: repo.publisher.snapshotVersion }));
+  app.get('/health', () => ({ ok: true, snapshot_version: repo.snapshotVersion }));
 }

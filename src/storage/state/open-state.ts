@@ -52,6 +52,20 @@ export async function openStateStore(dataDir: string, databaseUrl?: string, opts
   return state;
 }
 
+/**
+ * Throws unless `url` is a PostgreSQL database that holds no repository yet (`bulwark init
+ * --database` checks before it creates anything).
+ */
+export async function assertEmptyDatabase(url: string): Promise<void> {
+  if (!isPostgresUrl(url)) throw new Error(`unsupported database URL ${redactDatabaseUrl(url)}: expected postgres://…`);
+  const state = await PgState.connect(url);
+  try {
+    if (!(await state.isEmpty())) throw new Error(`${redactDatabaseUrl(url)} already holds a repository: give each repository a database of its own`);
+  } finally {
+    await state.close();
+  }
+}
+
 /** Copies the embedded state into an empty PostgreSQL database and marks the file as moved. */
 async function moveEmbeddedState(sqlitePath: string, target: PgState, url: string): Promise<void> {
   const db = new Database(sqlitePath, { fileMustExist: true });

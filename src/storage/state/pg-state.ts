@@ -12,11 +12,20 @@
 // Multi-statement reads run in one REPEATABLE READ snapshot; single-statement reads run alone.
 // Bytes are BYTEA, JSON is TEXT; key text columns use the "C" collation so that ORDER BY gives
 // the byte order SQLite gives, whatever the database's default locale.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { decideLeadership } from './leadership-rules.js';
 import {
+  NEW_DELEGATION_LOCK,
+  NotLeaderError,
   StateConflictError,
   type FileRecord,
+  type LeaderInfo,
+  type Lease,
+  type ProjectTransaction,
+  type StoreEvent,
   type JournalEntry,
+  type JournalKind,
   type NewFile,
   type ProjectDelegation,
   type ProjectRecord,
@@ -78,9 +87,27 @@ CREATE TABLE IF NOT EXISTS project_role_versions (
 CREATE TABLE IF NOT EXISTS signed_roles (
   role TEXT COLLATE "C" NOT NULL, version INTEGER NOT NULL, bytes BYTEA NOT NULL, created_at TEXT NOT NULL,
   PRIMARY KEY (role, version));
+CREATE TABLE IF NOT EXISTS leader_lease (
+  id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, epoch INTEGER NOT NULL, expires_at TIMESTAMPTZ NOT NULL);
+CREATE TABLE IF NOT EXISTS publication_intents (path TEXT COLLATE "C" PRIMARY KEY, epoch INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS publications (
   snapshot_version INTEGER PRIMARY KEY, timestamp_bytes BYTEA NOT NULL, created_at TEXT NOT NULL);
 `;
+
+/** The table the schema creates last: when it exists, the whole schema does. */
+const LAST_TABLE = 'publication_intents';
+
+/** NOTIFY channel on which processes announce work to each other (see StoreEvent). */
+export const EVENT_CHANNEL = 'bulwark_events';
+
+/**
+ * Advisory lock keys (two int4: a class and a 32-bit hash of the name). A hash collision only
+ * makes two unrelated transactions wait for each other, never lets two share a lock.
+ */
+const LOCK_CLASS = { project: 1, role: 2 } as const;
+function lockKey(cls: keyof typeof LOCK_CLASS, name: string): [number, number] {
+  return [LOCK_CLASS[cls], createHash('sha256').update(name).digest().readInt32BE(0)];
+}
 
 /** The tables in an order that satisfies their foreign keys (for copying a SQLite state in). */
 export const TABLES_IN_ORDER = [
@@ -160,6 +187,12 @@ function toDelegation(r: Row): ProjectDelegation {
   };
 }
 
+function parseEvent(payload: string): StoreEvent | undefined {
+  if (payload === 'journal' || payload === 'applied' || payload === 'dirty') return { kind: payload };
+  const published = /^published:(\d+)$/.exec(payload);
+  return published ? { kind: 'published', snapshotVersion: Number(published[1]) } : undefined;
+}
+
 /** A password-free form of a connection URL, for messages. */
 export function redactDatabaseUrl(url: string): string {
   try {
@@ -180,19 +213,22 @@ export class PgState implements StateStore {
   /** Transactions retried after a serialization failure or deadlock (for tests and load reports). */
   retries = 0;
 
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string
+  ) {}
 
   /** Connects and creates the schema when missing (safe when several processes start at once). */
   static async connect(url: string, opts: PgStateOptions = {}): Promise<PgState> {
     const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10, types });
     // An idle connection that the server drops must not crash the process; the pool replaces it.
     pool.on('error', () => {});
-    const state = new PgState(pool);
+    const state = new PgState(pool, url);
     try {
-      // The whole schema is created in one transaction, publications last: when it exists,
+      // The whole schema is created in one transaction, LAST_TABLE last: when it exists,
       // everything does, and a process joining a running cluster takes no DDL lock at all
       // (CREATE INDEX IF NOT EXISTS locks its table even when the index exists).
-      const exists = async (c: pg.PoolClient) => (await c.query("SELECT to_regclass('publications') IS NOT NULL AS ok")).rows[0]?.ok === true;
+      const exists = async (c: pg.PoolClient) => (await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [LAST_TABLE])).rows[0]?.ok === true;
       const client = await pool.connect();
       try {
         if (!(await exists(client))) {
@@ -371,6 +407,7 @@ export class PgState implements StateStore {
 
   recordUpload(file: NewFile, displayName: string, now: string): Promise<{ seq: number; fileId: number }> {
     return this.tx(async (c) => {
+      await this.notify(c, 'journal');
       const permission = await this.uploadPermission(c, file.project, file.uploaderId);
       if (permission === 'forbidden') {
         throw new StateConflictError('NOT_OWNER', `you are not an owner or maintainer of project ${file.project}`);
@@ -392,6 +429,7 @@ export class PgState implements StateStore {
     now: string
   ): Promise<{ seq: number; files: string[] }> {
     return this.tx(async (c) => {
+      await this.notify(c, 'journal');
       if ((await this.uploadPermission(c, project, userId)) !== 'allowed') {
         throw new StateConflictError('NOT_OWNER', `you are not an owner or maintainer of project ${project}`);
       }
@@ -444,6 +482,7 @@ export class PgState implements StateStore {
     operator: boolean;
   }): Promise<{ seq: number; pendingCeremony: boolean }> {
     return this.tx(async (c) => {
+      await this.notify(c, 'journal');
       if (!p.operator && (await this.uploadPermission(c, p.project, p.userId)) !== 'allowed') {
         throw new StateConflictError('NOT_OWNER', `you are not an owner or maintainer of ${p.project}`);
       }
@@ -513,6 +552,8 @@ export class PgState implements StateStore {
     now: string;
   }): Promise<{ seq: number }> {
     return this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', lockKey('role', NEW_DELEGATION_LOCK)); // PEP 480 rules 3–5
+      await this.notify(c, 'journal');
       if (!(await c.query('SELECT 1 FROM projects WHERE name = $1', [p.project])).rowCount) {
         await this.createProject(c, p.project, p.displayName, p.userId, p.now);
       }
@@ -536,6 +577,7 @@ export class PgState implements StateStore {
 
   recordSignedUpload(p: { project: string; userId: number; files: NewFile[]; role: ProjectRoleVersion; now: string }): Promise<{ seq: number }> {
     return this.tx(async (c) => {
+      await this.notify(c, 'journal');
       if ((await this.uploadPermission(c, p.project, p.userId)) !== 'allowed') {
         throw new StateConflictError('NOT_OWNER', `you are not an owner or maintainer of project ${p.project}`);
       }
@@ -557,6 +599,8 @@ export class PgState implements StateStore {
 
   promoteDelegations(projects: readonly string[], claimed: { version: number; bytes: Buffer }, now: string): Promise<void> {
     return this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', lockKey('role', NEW_DELEGATION_LOCK)); // PEP 480 rules 3–5
+      await this.notify(c, 'dirty');
       for (const p of projects) {
         const r = await c.query("UPDATE delegations SET parent = 'claimed' WHERE project = $1 AND parent = 'recently-claimed'", [p]);
         if (r.rowCount !== 1) throw new StateConflictError('NOT_FOUND', `${p} is not waiting in recently-claimed`);
@@ -573,6 +617,7 @@ export class PgState implements StateStore {
 
   recoverOnlineCompromise(p: { since: string | null; now: string }): Promise<{ unclaimedAgain: string[]; discarded: { project: string; filename: string }[] }> {
     return this.tx(async (c) => {
+      await this.notify(c, 'journal');
       const rc = ((await c.query("SELECT project FROM delegations WHERE parent = 'recently-claimed' ORDER BY role")).rows as Row[]).map((r) => r['project'] as string);
       for (const project of rc) {
         await c.query('DELETE FROM delegations WHERE project = $1', [project]);
@@ -597,6 +642,7 @@ export class PgState implements StateStore {
 
   storeSignedRole(role: string, version: number, bytes: Buffer): Promise<void> {
     return this.tx(async (c) => {
+      await this.notify(c, 'dirty');
       await c.query('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES ($1, $2, $3, $4)', [role, version, bytes, new Date().toISOString()]);
     });
   }
@@ -626,33 +672,38 @@ export class PgState implements StateStore {
   }
 
   applyProjectTransaction(project: string, seqs: number[], targets: TargetRow[], now: string, alsoDirty: readonly string[] = []): Promise<void> {
-    return this.tx(async (c) => {
-      const touched = new Set<string>(alsoDirty);
-      const old = (await c.query('SELECT path, role, entry FROM targets WHERE project = $1', [project])).rows as Row[];
-      const oldByPath = new Map(old.map((r) => [r['path'] as string, r]));
-      for (const t of targets) {
-        const before = oldByPath.get(t.path);
-        oldByPath.delete(t.path);
-        if (before && before['entry'] === t.entry && before['role'] === t.role) continue;
-        if (before) touched.add(before['role'] as string);
-        await c.query(
-          'INSERT INTO targets(path, role, project, entry) VALUES ($1, $2, $3, $4) ON CONFLICT(path) DO UPDATE SET role = excluded.role, entry = excluded.entry',
-          [t.path, t.role, t.project, t.entry]
-        );
-        touched.add(t.role);
-      }
-      if (oldByPath.size > 0) await c.query('DELETE FROM targets WHERE path = ANY($1::text[])', [[...oldByPath.keys()]]);
-      for (const r of oldByPath.values()) touched.add(r['role'] as string);
-      await this.bumpDirty(c, touched);
-      if (seqs.length > 0) {
-        await c.query("UPDATE journal SET state = 'applied', applied_at = $1 WHERE seq = ANY($2::int[]) AND state = 'pending'", [now, seqs]);
-      }
-    });
+    return this.tx((c) => this.applyTargets(c, project, seqs, targets, now, alsoDirty));
+  }
+
+  /** Replaces a project's target rows, bumps every touched role's generation, marks seqs applied. */
+  private async applyTargets(c: Client, project: string, seqs: readonly number[], targets: readonly TargetRow[], now: string, alsoDirty: readonly string[]): Promise<void> {
+    const touched = new Set<string>(alsoDirty);
+    const old = (await c.query('SELECT path, role, entry FROM targets WHERE project = $1', [project])).rows as Row[];
+    const oldByPath = new Map(old.map((r) => [r['path'] as string, r]));
+    for (const t of targets) {
+      const before = oldByPath.get(t.path);
+      oldByPath.delete(t.path);
+      if (before && before['entry'] === t.entry && before['role'] === t.role) continue;
+      if (before) touched.add(before['role'] as string);
+      await c.query(
+        'INSERT INTO targets(path, role, project, entry) VALUES ($1, $2, $3, $4) ON CONFLICT(path) DO UPDATE SET role = excluded.role, entry = excluded.entry',
+        [t.path, t.role, t.project, t.entry]
+      );
+      touched.add(t.role);
+    }
+    if (oldByPath.size > 0) await c.query('DELETE FROM targets WHERE path = ANY($1::text[])', [[...oldByPath.keys()]]);
+    for (const r of oldByPath.values()) touched.add(r['role'] as string);
+    await this.bumpDirty(c, touched);
+    if (seqs.length > 0) {
+      await c.query("UPDATE journal SET state = 'applied', applied_at = $1 WHERE seq = ANY($2::int[]) AND state = 'pending'", [now, seqs]);
+    }
+    await this.notify(c, 'applied');
   }
 
   markDirty(roles: readonly string[]): Promise<void> {
     // Unlike a Set, keeps duplicates: each mention is one more generation, as in SqliteState.
     return this.tx(async (c) => {
+      await this.notify(c, 'dirty');
       for (const role of roles) {
         const r = await c.query('UPDATE roles SET dirty = dirty + 1 WHERE name = $1', [role]);
         if (r.rowCount !== 1) throw new Error(`unknown role ${role}`);
@@ -707,6 +758,7 @@ export class PgState implements StateStore {
   }
 
   commitPublication(p: {
+    lease: Lease;
     roles: RoleState[];
     clearedDirty: { name: string; generation: number }[];
     publishedSeqs: number[];
@@ -715,6 +767,9 @@ export class PgState implements StateStore {
     now: string;
   }): Promise<void> {
     return this.tx(async (c) => {
+      await this.checkLease(c, p.lease);
+      await c.query('DELETE FROM publication_intents');
+      await this.notify(c, `published:${p.snapshotVersion}`);
       for (const r of [...p.roles].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
         await c.query(
           'INSERT INTO roles(name, version, expires, length, sha256) VALUES ($1, $2, $3, $4, $5) ON CONFLICT(name) DO UPDATE SET version = excluded.version, expires = excluded.expires, length = excluded.length, sha256 = excluded.sha256',
@@ -756,6 +811,184 @@ export class PgState implements StateStore {
   async currentTarget(path: string): Promise<TargetRow | undefined> {
     const r = await this.one('SELECT path, role, project, entry FROM targets WHERE path = $1', [path]);
     return r as TargetRow | undefined;
+  }
+
+  async publishedVersions(seqs: readonly number[]): Promise<Map<number, number>> {
+    const rows = await this.all("SELECT seq, published_version FROM journal WHERE seq = ANY($1::int[]) AND state = 'published'", [[...seqs]]);
+    return new Map(rows.map((r) => [r['seq'] as number, r['published_version'] as number]));
+  }
+
+  /** Announces work to the other processes, when (and only if) the transaction commits. */
+  private async notify(c: Client, payload: string): Promise<void> {
+    await c.query('SELECT pg_notify($1, $2)', [EVENT_CHANNEL, payload]);
+  }
+
+  // ---- PEP 480 concurrency rules across processes ------------------------------------------
+
+  /**
+   * One transaction at READ COMMITTED holding advisory transaction locks: the project's (tried,
+   * not waited for) and then the roles fn asks for (waited for, in key order). The locks, not
+   * the isolation level, keep two workers off one project or bin; each statement then sees
+   * everything committed before it, so the files read are never older than the project lock.
+   * The locks end with the transaction, also when this process dies.
+   */
+  async withProjectTransaction<T>(project: string, fn: (tx: ProjectTransaction) => Promise<T>): Promise<{ busy: true } | { busy: false; value: T }> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+        const got = (await client.query('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', lockKey('project', project))).rows[0]?.ok === true;
+        if (!got) {
+          await client.query('ROLLBACK');
+          return { busy: true };
+        }
+        let locked = false;
+        const tx: ProjectTransaction = {
+          pending: async () =>
+            ((await client.query("SELECT seq, kind FROM journal WHERE state = 'pending' AND project = $1 ORDER BY seq", [project])).rows as Row[]).map(
+              (r) => ({ seq: r['seq'] as number, kind: r['kind'] as JournalKind })
+            ),
+          files: async () => ((await client.query('SELECT * FROM files WHERE project = $1 ORDER BY filename', [project])).rows as Row[]).map(toFile),
+          delegation: async () => {
+            const r = (await client.query('SELECT * FROM delegations WHERE project = $1', [project])).rows[0] as Row | undefined;
+            return r ? toDelegation(r) : undefined;
+          },
+          latestProjectRole: async () => {
+            const r = (await client.query('SELECT project, version, bytes FROM project_role_versions WHERE project = $1 ORDER BY version DESC LIMIT 1', [project]))
+              .rows[0] as Row | undefined;
+            return r ? { project: r['project'] as string, version: r['version'] as number, bytes: r['bytes'] as Buffer } : undefined;
+          },
+          currentRoles: async () =>
+            ((await client.query('SELECT DISTINCT role FROM targets WHERE project = $1', [project])).rows as Row[]).map((r) => r['role'] as string),
+          lock: async (keys) => {
+            if (locked) throw new Error('ProjectTransaction.lock may be called once');
+            locked = true;
+            const ordered = [...new Set(keys)].map((k) => lockKey('role', k)).sort((a, b) => a[1] - b[1]);
+            for (const key of ordered) await client.query('SELECT pg_advisory_xact_lock($1, $2)', key);
+          },
+          apply: (seqs, targets, now, alsoDirty = []) => this.applyTargets(client, project, seqs, targets, now, alsoDirty),
+        };
+        const value = await fn(tx);
+        await client.query('COMMIT');
+        return { busy: false, value };
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        const code = sqlState(e);
+        if (code === undefined || !RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw e;
+        this.retries++;
+        await new Promise((r) => setTimeout(r, Math.min(200, 2 ** Math.min(attempt, 7)) * Math.random()));
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  // ---- the snapshot leader (times are the database server's clock) --------------------------
+
+  /** Throws NotLeaderError unless `lease` is the current, unexpired lease. */
+  private async checkLease(c: Client, lease: Lease): Promise<void> {
+    const r = (await c.query('SELECT holder, epoch, expires_at > clock_timestamp() AS live FROM leader_lease WHERE id = 1')).rows[0] as Row | undefined;
+    if (!r || r['holder'] !== lease.holder || r['epoch'] !== lease.epoch || r['live'] !== true) throw new NotLeaderError(lease);
+  }
+
+  acquireLeadership(holder: string, ttlMs: number, replacing?: Lease): Promise<Lease | undefined> {
+    return this.tx(async (c) => {
+      const r = (await c.query('SELECT holder, epoch, expires_at > clock_timestamp() AS live FROM leader_lease WHERE id = 1')).rows[0] as Row | undefined;
+      const current = r && { holder: r['holder'] as string, epoch: r['epoch'] as number, live: r['live'] === true };
+      const decision = decideLeadership(current, holder, replacing);
+      if (decision === undefined) return undefined;
+      await c.query(
+        `INSERT INTO leader_lease(id, holder, epoch, expires_at) VALUES (1, $1, $2, clock_timestamp() + make_interval(secs => $3::float8 / 1000))
+         ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, epoch = excluded.epoch, expires_at = excluded.expires_at`,
+        [holder, decision.epoch, ttlMs]
+      );
+      return decision;
+    });
+  }
+
+  renewLeadership(lease: Lease, ttlMs: number): Promise<boolean> {
+    return this.tx(async (c) => {
+      const r = await c.query(
+        `UPDATE leader_lease SET expires_at = clock_timestamp() + make_interval(secs => $3::float8 / 1000)
+         WHERE id = 1 AND holder = $1 AND epoch = $2 AND expires_at > clock_timestamp()`,
+        [lease.holder, lease.epoch, ttlMs]
+      );
+      return r.rowCount === 1;
+    });
+  }
+
+  releaseLeadership(lease: Lease): Promise<void> {
+    return this.tx(async (c) => {
+      await c.query("UPDATE leader_lease SET expires_at = '-infinity' WHERE id = 1 AND holder = $1 AND epoch = $2", [lease.holder, lease.epoch]);
+    });
+  }
+
+  async leader(): Promise<LeaderInfo | undefined> {
+    const r = await this.one(
+      "SELECT holder, epoch, CASE WHEN expires_at = '-infinity' THEN 'epoch'::timestamptz ELSE expires_at END AS expires_at, expires_at <= clock_timestamp() AS expired FROM leader_lease WHERE id = 1"
+    );
+    return (
+      r && {
+        holder: r['holder'] as string,
+        epoch: r['epoch'] as number,
+        expiresAt: new Date(r['expires_at'] as Date).toISOString(),
+        expired: r['expired'] === true,
+      }
+    );
+  }
+
+  recordPublicationIntent(lease: Lease, paths: readonly string[]): Promise<void> {
+    return this.tx(async (c) => {
+      await this.checkLease(c, lease);
+      await c.query('INSERT INTO publication_intents(path, epoch) SELECT unnest($1::text[]), $2 ON CONFLICT(path) DO NOTHING', [[...paths], lease.epoch]);
+    });
+  }
+
+  async publicationIntents(): Promise<string[]> {
+    return (await this.all('SELECT path FROM publication_intents ORDER BY path')).map((r) => r['path'] as string);
+  }
+
+  clearPublicationIntents(lease: Lease): Promise<void> {
+    return this.tx(async (c) => {
+      await this.checkLease(c, lease);
+      await c.query('DELETE FROM publication_intents');
+    });
+  }
+
+  /**
+   * LISTENs on a connection of its own (a pooled one would be handed to other queries).
+   * When that connection drops it reconnects after a pause; what was announced meanwhile is
+   * found by the caller's polling.
+   */
+  async listen(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.url });
+      c.on('error', () => {}); // followed by 'end'
+      c.on('end', () => {
+        if (stopped) return;
+        retry = setTimeout(() => void connect().catch(() => undefined), 1000);
+        retry.unref();
+      });
+      c.on('notification', (n) => {
+        const event = parseEvent(n.payload ?? '');
+        if (event) listener(event);
+      });
+      await c.connect();
+      await c.query(`LISTEN ${EVENT_CHANNEL}`);
+      client = c;
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    };
   }
 
   // ---- moving an embedded repository onto PostgreSQL ----------------------------------------

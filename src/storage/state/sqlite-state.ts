@@ -4,10 +4,18 @@
 // no server to install. better-sqlite3 is synchronous, so each method runs its whole
 // transaction without yielding: no other work interleaves with it.
 import Database from 'better-sqlite3';
+import { KeyedLocks } from './keyed-locks.js';
+import { decideLeadership } from './leadership-rules.js';
 import {
+  NotLeaderError,
   StateConflictError,
   type FileRecord,
+  type LeaderInfo,
+  type Lease,
+  type ProjectTransaction,
+  type StoreEvent,
   type JournalEntry,
+  type JournalKind,
   type NewFile,
   type ProjectDelegation,
   type ProjectRecord,
@@ -68,6 +76,9 @@ CREATE TABLE IF NOT EXISTS signed_roles (
   PRIMARY KEY (role, version));
 CREATE TABLE IF NOT EXISTS publications (
   snapshot_version INTEGER PRIMARY KEY, timestamp_bytes BLOB NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leader_lease (
+  id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, epoch INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS publication_intents (path TEXT PRIMARY KEY, epoch INTEGER NOT NULL);
 `;
 
 
@@ -76,6 +87,8 @@ CREATE TABLE IF NOT EXISTS publications (
 
 export class SqliteState implements StateStore {
   private readonly db: Database.Database;
+  /** Project and role locks: the embedded store serves one process (workers need PostgreSQL). */
+  private readonly locks = new KeyedLocks();
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -553,6 +566,7 @@ export class SqliteState implements StateStore {
   }
 
   commitPublication(p: {
+    lease: Lease;
     roles: RoleState[];
     clearedDirty: { name: string; generation: number }[];
     publishedSeqs: number[];
@@ -561,6 +575,8 @@ export class SqliteState implements StateStore {
     now: string;
   }): Promise<void> {
     return this.tx(() => {
+      this.checkLease(p.lease);
+      this.db.prepare('DELETE FROM publication_intents').run();
       const upd = this.db.prepare(
         'INSERT INTO roles(name, version, expires, length, sha256) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version, expires = excluded.expires, length = excluded.length, sha256 = excluded.sha256'
       );
@@ -594,5 +610,131 @@ export class SqliteState implements StateStore {
   currentTarget(path: string): Promise<TargetRow | undefined> {
     const r = this.db.prepare('SELECT * FROM targets WHERE path = ?').get(path) as TargetRow | undefined;
     return Promise.resolve(r);
+  }
+
+  publishedVersions(seqs: readonly number[]): Promise<Map<number, number>> {
+    const stmt = this.db.prepare("SELECT published_version FROM journal WHERE seq = ? AND state = 'published'");
+    const out = new Map<number, number>();
+    for (const seq of seqs) {
+      const r = stmt.get(seq) as Row | undefined;
+      if (r) out.set(seq, r['published_version'] as number);
+    }
+    return Promise.resolve(out);
+  }
+
+  // ---- PEP 480 concurrency rules (in this process) --------------------------------------------
+
+  async withProjectTransaction<T>(project: string, fn: (tx: ProjectTransaction) => Promise<T>): Promise<{ busy: true } | { busy: false; value: T }> {
+    const releaseProject = this.locks.tryAcquire(`project:${project}`);
+    if (!releaseProject) return { busy: true };
+    const releases = [releaseProject];
+    let locked = false;
+    const tx: ProjectTransaction = {
+      pending: () =>
+        Promise.resolve(
+          (this.db.prepare("SELECT seq, kind FROM journal WHERE state = 'pending' AND project = ? ORDER BY seq").all(project) as Row[]).map((r) => ({
+            seq: r['seq'] as number,
+            kind: r['kind'] as JournalKind,
+          }))
+        ),
+      files: () => this.projectFiles(project),
+      delegation: () => this.getDelegation(project),
+      latestProjectRole: () => this.latestProjectRole(project),
+      currentRoles: () =>
+        Promise.resolve((this.db.prepare('SELECT DISTINCT role FROM targets WHERE project = ?').all(project) as Row[]).map((r) => r['role'] as string)),
+      lock: async (keys) => {
+        if (locked) throw new Error('ProjectTransaction.lock may be called once');
+        locked = true;
+        for (const key of [...new Set(keys)].sort()) releases.push(await this.locks.acquire(`lock:${key}`));
+      },
+      // Committed when fn returns, as PostgreSQL commits its transaction: all or nothing.
+      apply: (seqs, targets, now, alsoDirty) => {
+        if (deferred) return Promise.reject(new Error('ProjectTransaction.apply may be called once'));
+        deferred = () => this.applyProjectTransaction(project, [...seqs], [...targets], now, alsoDirty);
+        return Promise.resolve();
+      },
+    };
+    let deferred: (() => Promise<void>) | undefined;
+    try {
+      const value = await fn(tx);
+      await deferred?.();
+      return { busy: false, value };
+    } finally {
+      for (const r of releases.reverse()) r();
+    }
+  }
+
+  // ---- the snapshot leader --------------------------------------------------------------------
+
+  private leaseRow(): { holder: string; epoch: number; expires_at: number } | undefined {
+    return this.db.prepare('SELECT holder, epoch, expires_at FROM leader_lease WHERE id = 1').get() as
+      | { holder: string; epoch: number; expires_at: number }
+      | undefined;
+  }
+
+  /** Throws NotLeaderError unless `lease` is the current, unexpired lease (inside a transaction). */
+  private checkLease(lease: Lease): void {
+    const row = this.leaseRow();
+    if (!row || row.holder !== lease.holder || row.epoch !== lease.epoch || row.expires_at <= Date.now()) throw new NotLeaderError(lease);
+  }
+
+  acquireLeadership(holder: string, ttlMs: number, replacing?: Lease): Promise<Lease | undefined> {
+    // The lease is kept on this machine's clock: every process of an embedded store runs here.
+    return this.tx(() => {
+      const row = this.leaseRow();
+      const now = Date.now();
+      const current = row && { holder: row.holder, epoch: row.epoch, live: row.expires_at > now };
+      const decision = decideLeadership(current, holder, replacing);
+      if (decision === undefined) return undefined;
+      this.db
+        .prepare('INSERT INTO leader_lease(id, holder, epoch, expires_at) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, epoch = excluded.epoch, expires_at = excluded.expires_at')
+        .run(holder, decision.epoch, now + ttlMs);
+      return decision;
+    });
+  }
+
+  renewLeadership(lease: Lease, ttlMs: number): Promise<boolean> {
+    return this.tx(() => {
+      const now = Date.now();
+      const r = this.db.prepare('UPDATE leader_lease SET expires_at = ? WHERE id = 1 AND holder = ? AND epoch = ? AND expires_at > ?').run(now + ttlMs, lease.holder, lease.epoch, now);
+      return r.changes === 1;
+    });
+  }
+
+  releaseLeadership(lease: Lease): Promise<void> {
+    return this.tx(() => {
+      this.db.prepare('UPDATE leader_lease SET expires_at = 0 WHERE id = 1 AND holder = ? AND epoch = ?').run(lease.holder, lease.epoch);
+    });
+  }
+
+  leader(): Promise<LeaderInfo | undefined> {
+    const row = this.leaseRow();
+    return Promise.resolve(
+      row && { holder: row.holder, epoch: row.epoch, expiresAt: new Date(row.expires_at).toISOString(), expired: row.expires_at <= Date.now() }
+    );
+  }
+
+  recordPublicationIntent(lease: Lease, paths: readonly string[]): Promise<void> {
+    return this.tx(() => {
+      this.checkLease(lease);
+      const ins = this.db.prepare('INSERT INTO publication_intents(path, epoch) VALUES (?, ?) ON CONFLICT(path) DO NOTHING');
+      for (const path of paths) ins.run(path, lease.epoch);
+    });
+  }
+
+  publicationIntents(): Promise<string[]> {
+    return Promise.resolve((this.db.prepare('SELECT path FROM publication_intents ORDER BY path').all() as Row[]).map((r) => r['path'] as string));
+  }
+
+  clearPublicationIntents(lease: Lease): Promise<void> {
+    return this.tx(() => {
+      this.checkLease(lease);
+      this.db.prepare('DELETE FROM publication_intents').run();
+    });
+  }
+
+  /** No other process announces work to an embedded store: the caller's polling finds it. */
+  listen(_listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
+    return Promise.resolve(() => Promise.resolve());
   }
 }

@@ -103,6 +103,60 @@ export interface PublishInputs {
   appliedSeqs: number[];
 }
 
+/**
+ * The snapshot leader's lease (issue 6): exactly one process at a time publishes metadata. The
+ * epoch grows with every change of leader; writes a leader makes carry its lease and the store
+ * refuses them once another epoch began (fencing), so a leader that lost its lease while paused
+ * can never commit a publication.
+ */
+export interface Lease {
+  holder: string;
+  epoch: number;
+}
+
+export interface LeaderInfo extends Lease {
+  /** When the lease runs out unless renewed (ISO 8601, the store's clock). */
+  expiresAt: string;
+  expired: boolean;
+}
+
+/** A write that only the snapshot leader may make came from a process whose lease is gone. */
+export class NotLeaderError extends Error {
+  constructor(lease: Lease | undefined) {
+    super(
+      lease
+        ? `${lease.holder} is no longer the snapshot leader (epoch ${lease.epoch} ended): another process publishes now`
+        : 'this process is not the snapshot leader'
+    );
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** What a worker may do inside one project transaction (see StateStore.withProjectTransaction). */
+export interface ProjectTransaction {
+  /** The project's pending journal entries, oldest first, read under the project's lock. */
+  pending(): Promise<{ seq: number; kind: JournalKind }[]>;
+  files(): Promise<FileRecord[]>;
+  delegation(): Promise<ProjectDelegation | undefined>;
+  latestProjectRole(): Promise<ProjectRoleVersion | undefined>;
+  /** The roles that list the project's targets now (their locks are needed to change them). */
+  currentRoles(): Promise<string[]>;
+  /**
+   * Takes the locks on `keys` (roles, or NEW_DELEGATION_LOCK) for the rest of the transaction.
+   * Called at most once, before apply: with the project lock first and these in a fixed order,
+   * two transactions can never wait on each other in a cycle.
+   */
+  lock(keys: readonly string[]): Promise<void>;
+  /** Replaces the project's target rows, marks roles dirty, and marks `seqs` applied. */
+  apply(seqs: readonly number[], targets: readonly TargetRow[], now: string, alsoDirty?: readonly string[]): Promise<void>;
+}
+
+/** Lock taken by every transaction that creates a new delegation (PEP 480 rules 3, 4 and 5). */
+export const NEW_DELEGATION_LOCK = 'new-delegation';
+
+/** Work other processes announce (PostgreSQL NOTIFY); an embedded store has no other processes. */
+export type StoreEvent = { kind: 'journal' } | { kind: 'applied' } | { kind: 'published'; snapshotVersion: number } | { kind: 'dirty' };
+
 export class StateConflictError extends Error {
   constructor(
     readonly code: 'FILE_EXISTS' | 'NOT_OWNER' | 'USER_EXISTS' | 'PROJECT_NAME_TAKEN' | 'NOT_FOUND' | 'ALREADY_CLAIMED' | 'NOT_CLAIMED' | 'VERSION_CONFLICT',
@@ -230,6 +284,8 @@ export interface StateStore {
   collectPublishInputs(alsoRebuild: readonly string[]): Promise<PublishInputs>;
   /** Records a publication: new role states, published entries, dirty flags cleared. */
   commitPublication(p: {
+    /** The leader's lease: refused with NotLeaderError once it is not the current one. */
+    lease: Lease;
     roles: RoleState[];
     clearedDirty: { name: string; generation: number }[];
     publishedSeqs: number[];
@@ -241,4 +297,39 @@ export interface StateStore {
   /** Roles created at init: stored with their versions. */
   initRoles(roles: RoleState[], targets: TargetRow[]): Promise<void>;
   currentTarget(path: string): Promise<TargetRow | undefined>;
+  /** The snapshot versions that published those of `seqs` that are published. */
+  publishedVersions(seqs: readonly number[]): Promise<Map<number, number>>;
+
+  // PEP 480 concurrency rules across processes
+  /**
+   * Runs `fn` as one project transaction holding the project's lock, across every process that
+   * shares this store (never two transactions on one project; the roles fn locks through
+   * tx.lock: never two on one bin; NEW_DELEGATION_LOCK: new claims one at a time). Everything fn
+   * writes through `tx` commits together or not at all. Returns `{ busy: true }` without running
+   * fn when another transaction holds the project: the caller moves on to other projects.
+   */
+  withProjectTransaction<T>(project: string, fn: (tx: ProjectTransaction) => Promise<T>): Promise<{ busy: true } | { busy: false; value: T }>;
+
+  // the snapshot leader (one publisher at a time across processes)
+  /**
+   * Becomes the snapshot leader if nobody holds an unexpired lease (or `replacing` names the
+   * current holder's lease, known to be dead), or renews this holder's own lease. Returns the
+   * lease, or undefined when another process leads.
+   */
+  acquireLeadership(holder: string, ttlMs: number, replacing?: Lease): Promise<Lease | undefined>;
+  /** Extends a lease; false when it is no longer the current one. */
+  renewLeadership(lease: Lease, ttlMs: number): Promise<boolean>;
+  /** Ends a lease now, so that another process takes over without waiting for it to expire. */
+  releaseLeadership(lease: Lease): Promise<void>;
+  leader(): Promise<LeaderInfo | undefined>;
+  /**
+   * Records the metadata files a publication is about to create (fenced by the lease), so that
+   * the next leader removes them if that publication never commits. commitPublication clears them.
+   */
+  recordPublicationIntent(lease: Lease, paths: readonly string[]): Promise<void>;
+  /** Paths of a publication that did not commit. */
+  publicationIntents(): Promise<string[]>;
+  clearPublicationIntents(lease: Lease): Promise<void>;
+  /** Calls `listener` for work announced by other processes; returns a function that stops it. */
+  listen(listener: (event: StoreEvent) => void): Promise<() => Promise<void>>;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KeyedLocks } from '../../src/repository/keyed-locks.js';
+import { KeyedLocks } from '../../src/storage/state/keyed-locks.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,6 +41,29 @@ describe('KeyedLocks', () => {
     const locks = new KeyedLocks();
     await assert.rejects(locks.withLocks(['k'], () => Promise.reject(new Error('boom'))), /boom/);
     assert.equal(await locks.withLocks(['k'], () => Promise.resolve('ran')), 'ran');
+    assert.equal(locks.held, 0);
+  });
+});
+
+describe('KeyedLocks.tryAcquire', () => {
+  it('takes a free key, refuses a held one, and hands a released key to the next waiter', async () => {
+    const locks = new KeyedLocks();
+    const release = locks.tryAcquire('project:x');
+    assert.ok(release);
+    assert.equal(locks.tryAcquire('project:x'), undefined);
+    let waiterHasIt = false;
+    const waiting = locks.acquire('project:x').then((r) => {
+      waiterHasIt = true;
+      return r;
+    });
+    await sleep(5);
+    assert.equal(waiterHasIt, false);
+    release();
+    release(); // a second call is harmless
+    const second = await waiting;
+    assert.equal(waiterHasIt, true);
+    assert.equal(locks.tryAcquire('project:x'), undefined, 'the waiter holds it now');
+    second();
     assert.equal(locks.held, 0);
   });
 });

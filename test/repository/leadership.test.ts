@@ -1,0 +1,117 @@
+// The snapshot leader inside one repository: only the lease holder publishes; a leader deposed
+// while it still believes it leads can neither commit nor leave a file behind; the files of a
+// publication that never committed are removed by the next leader; and a metadata file that is
+// already there with other bytes is never replaced.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Repository } from '../../src/repository/repository.js';
+import { Metadata } from '../../src/tuf/index.js';
+import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('the snapshot leader', () => {
+  let index: IndexUnderTest;
+  let token: string;
+  let n = 0;
+  const metaDir = () => join(index.dataDir, 'public', 'metadata');
+
+  const upload = async (wait: boolean) => {
+    n++;
+    const bytes = Buffer.from(`leader test ${n}`);
+    const res = await fetch(`${index.url}/legacy/${wait ? '' : '?wait=0'}`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(token) },
+      body: uploadForm({ ':action': 'file_upload', name: 'leadpkg', version: `1.${n}`, filetype: 'sdist', sha256_digest: sha256(bytes) }, { name: `leadpkg-1.${n}.tar.gz`, bytes }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    return ((await res.json()) as { transaction: number }).transaction;
+  };
+
+  /** The newest timestamp, and a check that the snapshot file it names has the named hash. */
+  const verifyNewest = async () => {
+    const ts = Metadata.parse(await readFile(join(metaDir(), 'timestamp.json')), 'timestamp');
+    const v = ts.signed.snapshotMeta.version;
+    ts.signed.snapshotMeta.verify('snapshot', await readFile(join(metaDir(), `${v}.snapshot.json`)));
+    return v;
+  };
+
+  before(async () => {
+    index = await startIndex({ bins: 16 });
+    token = await index.user('leader');
+    await upload(true);
+  });
+  after(() => index.close());
+
+  it('only the lease holder publishes', async () => {
+    assert.ok(index.repo.leadership.current(), 'the index leads');
+    const other = await Repository.open(index.dataDir);
+    try {
+      assert.equal(await other.publisher.publish(), undefined, 'a second process does not publish');
+      assert.equal(other.leadership.current(), undefined);
+    } finally {
+      await other.close();
+    }
+    assert.ok(index.repo.leadership.current(), 'closing the other process did not end our lease');
+  });
+
+  it('a deposed leader that still believes it leads commits nothing and writes no file', async () => {
+    const state = index.repo.state;
+    const ours = index.repo.leadership.current();
+    assert.ok(ours);
+    const before = new Set(await readdir(metaDir()));
+    const timestampBefore = await readFile(join(metaDir(), 'timestamp.json'));
+    // Another process takes the lease (as if it had found us dead).
+    const usurper = await state.acquireLeadership('elsewhere/1/usurper', 60_000, ours);
+    assert.ok(usurper);
+    assert.ok(index.repo.leadership.current(), 'we still believe we lead');
+    const seq = await upload(false);
+    await index.repo.worker.idle();
+    assert.equal(await index.repo.publisher.publish(), undefined, 'the publication is abandoned');
+    assert.equal((await state.journalEntry(seq))?.state, 'applied', 'applied, not published');
+    const added = (await readdir(metaDir())).filter((f) => !before.has(f) && !f.endsWith('.gz') && !f.endsWith('.br'));
+    assert.deepEqual(added, [], 'no metadata file was created');
+    assert.deepEqual(await readFile(join(metaDir(), 'timestamp.json')), timestampBefore);
+    // The usurper leaves; we lead again in a new epoch and publish what waited.
+    await state.releaseLeadership(usurper);
+    const again = await index.repo.leadership.refresh();
+    assert.ok(again && again.epoch > ours.epoch);
+    await index.repo.settle();
+    assert.equal((await state.journalEntry(seq))?.state, 'published');
+    await verifyNewest();
+  });
+
+  it('removes the files of a publication that never committed, then publishes that version', async () => {
+    const lease = index.repo.leadership.current();
+    assert.ok(lease);
+    const next = (await verifyNewest()) + 1;
+    const path = `metadata/${next}.snapshot.json`;
+    await index.repo.state.recordPublicationIntent(lease, [path]);
+    await writeFile(join(index.dataDir, 'public', path), 'half a publication');
+    await writeFile(join(index.dataDir, 'public', `${path}.gz`), 'stale');
+    // The leader goes away (as in a crash) and comes back as a new leader.
+    await index.repo.leadership.stop();
+    assert.ok(await index.repo.leadership.refresh());
+    await upload(true);
+    assert.equal(await verifyNewest(), next);
+    assert.deepEqual(await index.repo.state.publicationIntents(), []);
+    assert.notEqual((await readFile(join(index.dataDir, 'public', `${path}.gz`)).catch(() => Buffer.from(''))).toString(), 'stale');
+  });
+
+  it('never replaces a metadata file that holds other bytes: the attempt fails, the next one repairs', async () => {
+    const next = (await verifyNewest()) + 1;
+    const foreign = join(metaDir(), `${next}.snapshot.json`);
+    await writeFile(foreign, 'written by someone else');
+    await upload(false);
+    await index.repo.worker.idle();
+    await assert.rejects(index.repo.publisher.publish(), /already exists with other contents/);
+    assert.equal((await readFile(foreign)).toString(), 'written by someone else', 'not replaced');
+    // The failed attempt recorded the name; the retry (as a new leader would) removes it first.
+    index.repo.publisher.request();
+    await index.repo.settle();
+    assert.equal(await verifyNewest(), next);
+  });
+});
