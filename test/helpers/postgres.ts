@@ -84,7 +84,9 @@ async function startCluster(binDir: string): Promise<PgCluster> {
   let port = 0;
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
-    const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${data} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+    // Tests trade durability for speed; benchmarks set BULWARK_PG_DURABLE=1 to measure the real thing.
+    const durability = process.env['BULWARK_PG_DURABLE'] === '1' ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
+    const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${data}${durability} -c max_connections=200`;
     try {
       run('pg_ctl', ['-D', data, '-l', log, '-o', opts, '-w', '-t', '60', 'start'], 90_000);
       break;
