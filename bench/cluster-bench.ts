@@ -27,7 +27,7 @@ import { seedRoot } from '../src/client/client-cache.js';
 import { VerifiedIndex } from '../src/client/verified-index.js';
 import { normalizeProjectName as normalizeName } from '../src/packaging/names.js';
 import { Metadata } from '../src/tuf/index.js';
-import { fmt, machine, note, parseFlags, processCpu, progress, summarize, table, type Summary } from './common.js';
+import { fmt, machine, machineCpu, note, otherCpu, parseFlags, processCpu, progress, summarize, table, type Summary } from './common.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bulwarkBin = join(repoRoot, 'bin', 'bulwark.js');
@@ -40,7 +40,7 @@ const flags = parseFlags('node dist/bench/cluster-bench.js [flags]', {
   bins: { default: 16384, help: 'hashed bins' },
   size: { default: 4096, help: 'bytes per distribution' },
   configs: { default: 'sqlite,pg-single,pg-cluster', help: 'which configurations to run, in order' },
-  verify: { default: true, help: 'verify every file from the initial root afterwards' },
+  'skip-verify': { default: false, help: 'do not verify every file from the initial root afterwards' },
   json: { default: false, help: 'one JSON object on standard output' },
 });
 
@@ -203,6 +203,8 @@ interface ConfigResult {
   publications: number;
   cpuSeconds: Record<string, number>;
   cpuMsPerUpload: Record<string, number>;
+  /** CPU seconds used by processes outside this benchmark during the run: high means disturbed. */
+  otherCpuSeconds: number;
   check: { lost: number; duplicated: number; snapshotVersionsChecked: number; verifiedFromRoot: number };
 }
 
@@ -226,6 +228,7 @@ async function runConfig(config: string, dists: Dist[], pgAdmin: { createDatabas
     const cpu0 = new Map(procs.map((p) => [p.role, processCpu(p.pid)?.total ?? 0]));
     const pg0 = url ? postgresCpu(pgAdmin!.port) : 0;
     const client0 = process.cpuUsage();
+    const machine0 = machineCpu();
     const bar = progress(`[${config}] uploads`, dists.length, !flags.json);
     const latencies: number[] = [];
     let next = 0;
@@ -251,10 +254,13 @@ async function runConfig(config: string, dists: Dist[], pgAdmin: { createDatabas
     const seconds = (performance.now() - t0) / 1000;
     bar.stop();
     const clientCpu = process.cpuUsage(client0);
+    const machine1 = machineCpu();
     const cpuSeconds: Record<string, number> = {};
     for (const p of procs) cpuSeconds[p.role] = (processCpu(p.pid)?.total ?? 0) - (cpu0.get(p.role) ?? 0);
     if (url) cpuSeconds['postgres'] = postgresCpu(pgAdmin!.port) - pg0;
     cpuSeconds['load generator'] = (clientCpu.user + clientCpu.system) / 1e6;
+    const others = otherCpu(machine0, machine1, Object.values(cpuSeconds).reduce((a, b) => a + b, 0)).otherProcesses;
+    if (others > 0.05 * seconds) note(`[${config}] WARNING: other processes used ${others.toFixed(1)} CPU-seconds during ${seconds.toFixed(1)} s: a disturbed run`);
     if (errors.length) note(`[${config}] failures: ${errors.join(' | ')}`);
     note(`[${config}] checking: nothing lost, nothing duplicated, everything verifies from the root…`);
     const check = await checkRepository(config, data, url, apis[0]?.url as string, dists);
@@ -270,6 +276,7 @@ async function runConfig(config: string, dists: Dist[], pgAdmin: { createDatabas
       failed,
       publications,
       cpuSeconds,
+      otherCpuSeconds: others,
       cpuMsPerUpload: Object.fromEntries(Object.entries(cpuSeconds).map(([k, v]) => [k, (v * 1000) / dists.length])),
       check,
     };
@@ -309,7 +316,7 @@ async function checkRepository(config: string, data: string, url: string | undef
       ts.signed.snapshotMeta.verify('snapshot', await readFile(join(data, 'public', 'metadata', `${ts.signed.snapshotMeta.version}.snapshot.json`)));
     }
     let verified = 0;
-    if (flags.verify) {
+    if (!flags['skip-verify']) {
       const metadataDir = join(data, 'bench-client');
       await seedRoot(metadataDir, join(data, 'root.json'));
       const client = new VerifiedIndex({ metadataDir, indexUrl, maxAgeMs: 3_600_000 });
@@ -361,7 +368,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${flags.uploads} uploads of ${flags.size} B, ${flags.uploaders} uploaders, ${flags.bins} bins; each answer waits for its snapshot\n\n`);
   process.stdout.write(
     table(
-      ['configuration', 'uploads/s', 'vs sqlite', 'p50 ms', 'p90 ms', 'p99 ms', 'pending', 'failed', 'snapshots', 'lost', 'dup', 'verified'],
+      ['configuration', 'uploads/s', 'vs sqlite', 'p50 ms', 'p90 ms', 'p99 ms', 'pending', 'failed', 'snapshots', 'lost', 'dup', 'verified', 'other CPU s'],
       results.map((r) => [
         r.config,
         fmt.num(r.uploadsPerSecond, 1),
@@ -375,6 +382,7 @@ async function main(): Promise<void> {
         String(r.check.lost),
         String(r.check.duplicated),
         String(r.check.verifiedFromRoot),
+        fmt.num(r.otherCpuSeconds, 1),
       ])
     )
   );

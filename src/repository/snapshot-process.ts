@@ -76,6 +76,7 @@ export class SnapshotProcess {
   /** The lease epoch this process's view of the published state belongs to. */
   private epoch: number | undefined;
   private enabled = true;
+  private serial: Promise<unknown> = Promise.resolve();
   private readonly runner: CoalescingRunner;
   private readonly clock: () => Date;
   private readonly listeners: ((r: PublicationResult) => void)[] = [];
@@ -208,7 +209,14 @@ export class SnapshotProcess {
    * One publication, if this process leads (else undefined). Exposed for tests and benchmarks;
    * normally driven by request().
    */
-  async publish(): Promise<PublicationResult | undefined> {
+  publish(): Promise<PublicationResult | undefined> {
+    // One publication at a time in this process, whether asked by request() or called directly.
+    const run = this.serial.then(() => this.publishOnce());
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  private async publishOnce(): Promise<PublicationResult | undefined> {
     if (!this.enabled) return undefined;
     const lease = await this.o.leadership.ensure();
     if (!lease) return undefined;

@@ -45,6 +45,14 @@ export function projectTargets(
   return rows;
 }
 
+function shuffled<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
+
 export class TransactionWorker {
   private readonly runner: CoalescingRunner;
   private closed = false;
@@ -76,7 +84,9 @@ export class TransactionWorker {
         if (list) list.push(e);
         else byProject.set(e.project, [e]);
       }
-      const projects = [...byProject.keys()];
+      // In random order: workers in other processes read the same list and would otherwise
+      // queue behind one another on the same projects.
+      const projects = shuffled([...byProject.keys()]);
       const limit = this.o.concurrency ?? 8;
       let next = 0;
       let applied = 0;
