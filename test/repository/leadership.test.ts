@@ -8,6 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Repository } from '../../src/repository/repository.js';
+import { BlobConflictError } from '../../src/storage/blob-store.js';
 import { Metadata } from '../../src/tuf/index.js';
 import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
 
@@ -106,11 +107,14 @@ describe('the snapshot leader', () => {
     const foreign = join(metaDir(), `${next}.snapshot.json`);
     await writeFile(foreign, 'written by someone else');
     await upload(false);
-    await index.repo.worker.idle();
-    await assert.rejects(index.repo.publisher.publish(), /already exists with other contents/);
+    // The publication fails (and is retried after a pause) ...
+    const deadline = Date.now() + 10_000;
+    while (!(index.repo.publisher.lastError instanceof BlobConflictError)) {
+      assert.ok(Date.now() < deadline, 'the publication met the foreign file');
+      await new Promise((r) => setTimeout(r, 5));
+    }
     assert.equal((await readFile(foreign)).toString(), 'written by someone else', 'not replaced');
-    // The failed attempt recorded the name; the retry (as a new leader would) removes it first.
-    index.repo.publisher.request();
+    // ... and the failed attempt recorded the name: the retry, as a new leader would, removes it first.
     await index.repo.settle();
     assert.equal(await verifyNewest(), next);
   });
