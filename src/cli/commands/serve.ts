@@ -52,6 +52,16 @@ export function registerServe(program: Command): void {
       log.warn({ data: opts.data }, DEMO_WARNING);
     }
     await repo.start({ worker: cmdOpts.worker, snapshot: cmdOpts.snapshot });
+    if (opts.database === undefined && !repo.leadership.current()) {
+      // Two processes on one embedded store would apply transactions side by side.
+      const leader = await repo.state.leader();
+      await repo.close();
+      throw new CliError(
+        `another bulwark process (${leader?.holder ?? 'unknown'}) serves ${opts.data}: the embedded store serves one process; stop it, or move the state to PostgreSQL (--database) to run several`,
+        EXIT.failure,
+        'BUSY'
+      );
+    }
     const app = await buildServer(repo, { logger: log, maxUploadBytes });
     const address = await app.listen({ host: cmdOpts.host, port });
     const url = address.replace('[::1]', 'localhost');
