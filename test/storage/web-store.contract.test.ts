@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { openStateStore } from '../../src/storage/state/open-state.js';
 import { openWebStore } from '../../src/storage/state/open-web-store.js';
 import { PgState } from '../../src/storage/state/pg-state.js';
 import { PgWebStore } from '../../src/storage/state/pg-web-store.js';
@@ -389,6 +390,34 @@ describe('openWebStore', () => {
         if (saved === undefined) delete process.env['BULWARK_DATABASE_URL'];
         else process.env['BULWARK_DATABASE_URL'] = saved;
       }
+    } finally {
+      await state.close();
+    }
+  });
+
+  it('brings the web passwords of an embedded state that moves to PostgreSQL, once', { skip: pgInfo.skip ?? false }, async () => {
+    const dir = await tempDir('web-move');
+    const embedded = new SqliteState(join(dir, 'bulwark.db'));
+    await embedded.initRoles(BASE_ROLES.map((n) => role(n)), []);
+    const alice = await embedded.addUser('alice', false, 'ha', NOW);
+    const bob = await embedded.addUser('bob', false, 'hb', NOW);
+    const before = new SqliteWebStore(join(dir, 'bulwark.db'));
+    await before.setPassword(alice.id, 'scrypt$embedded', NOW);
+    await before.close();
+    await embedded.close();
+
+    const url = await cluster!.createDatabase('web_move');
+    const state = await openStateStore(dir, url); // moves the embedded state in
+    try {
+      const [one, two] = await Promise.all([openWebStore(dir, url), openWebStore(dir, url)]);
+      assert.equal(await one!.passwordHash(alice.id), 'scrypt$embedded');
+      assert.equal(await two!.passwordHash(bob.id), undefined);
+      assert.deepEqual(await one!.userCounts(), { users: 2, admins: 0, withPassword: 1 });
+      await one!.setPassword(alice.id, 'scrypt$new', '2030-01-01T00:00:00.000Z');
+      await Promise.all([one!.close(), two!.close()]);
+      const again = await openWebStore(dir, url);
+      assert.equal(await again.passwordHash(alice.id), 'scrypt$new', 'copied once, never over a newer password');
+      await again.close();
     } finally {
       await state.close();
     }

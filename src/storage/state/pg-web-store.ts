@@ -45,10 +45,14 @@ export interface PgWebStoreOptions {
   maxConnections?: number;
 }
 
-export class PgWebStore extends SqlWebStore {
-  /** Transactions retried after a serialization failure or deadlock. */
-  retries = 0;
+/** A password as the embedded web store keeps it (for moving it in). */
+export interface PasswordRow {
+  user_id: number;
+  hash: string;
+  updated_at: string;
+}
 
+export class PgWebStore extends SqlWebStore {
   private constructor(private readonly pool: pg.Pool) {
     super(POSTGRES_DIALECT);
   }
@@ -71,7 +75,7 @@ export class PgWebStore extends SqlWebStore {
   }
 
   private write(fn: (c: pg.PoolClient) => Promise<void>): Promise<void> {
-    return inTransaction(this.pool, 'serializable', fn, () => this.retries++);
+    return inTransaction(this.pool, 'serializable', fn);
   }
 
   async close(): Promise<void> {
@@ -99,6 +103,28 @@ export class PgWebStore extends SqlWebStore {
         [userId, hash, now]
       );
       await c.query('DELETE FROM web_sessions WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2', [userId, keepSessionHash ?? null]);
+    });
+  }
+
+  /** True when no account has a web password here yet. */
+  async hasNoPasswords(): Promise<boolean> {
+    return (await this.one('SELECT NOT EXISTS (SELECT 1 FROM web_passwords) AS none'))?.['none'] === true;
+  }
+
+  /**
+   * Copies the passwords of an embedded state that moved here, if and only if no account has a
+   * password here yet (so once, and never over a password set since); rows of users that do not
+   * exist here are skipped. Processes that race copy the same rows once.
+   */
+  importPasswords(rows: readonly PasswordRow[]): Promise<void> {
+    return this.write(async (c) => {
+      await c.query(
+        `INSERT INTO web_passwords(user_id, hash, updated_at)
+         SELECT u.user_id, u.hash, u.updated_at FROM unnest($1::int[], $2::text[], $3::text[]) AS u(user_id, hash, updated_at)
+         WHERE NOT EXISTS (SELECT 1 FROM web_passwords) AND EXISTS (SELECT 1 FROM users WHERE users.id = u.user_id)
+         ON CONFLICT (user_id) DO NOTHING`,
+        [rows.map((r) => r.user_id), rows.map((r) => r.hash), rows.map((r) => r.updated_at)]
+      );
     });
   }
 
