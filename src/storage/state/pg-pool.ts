@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 
 /** Key for the advisory lock that serializes schema creation between processes. */
-const SCHEMA_LOCK = 0x42756c77; // "Bulw"
+export const SCHEMA_LOCK = 0x42756c77; // "Bulw"
 
 /** SQLSTATEs after which a transaction is run again: serialization failure, deadlock. */
 export const RETRYABLE = new Set(['40001', '40P01']);
@@ -90,7 +90,18 @@ export async function connectPool(url: string, maxConnections: number, schema: S
     // The whole schema is created in one transaction, its last table last: when that exists,
     // everything does, and a process joining a running cluster takes no DDL lock at all
     // (CREATE INDEX IF NOT EXISTS locks its table even when the index exists).
-    const exists = async (c: pg.PoolClient) => (await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [schema.lastTable])).rows[0]?.ok === true;
+    // pg_class itself, not to_regclass(): a name lookup that found nothing is cached by the
+    // connection until its next transaction starts, so after waiting for the lock inside the
+    // transaction it would still miss the tables another process just committed, and create
+    // them again: CREATE INDEX IF NOT EXISTS then locks tables that process is writing, which
+    // deadlocked two processes moving an embedded state in at once.
+    const exists = async (c: pg.PoolClient) =>
+      (
+        await c.query(
+          'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND n.nspname = current_schema()) AS ok',
+          [schema.lastTable]
+        )
+      ).rows[0]?.ok === true;
     const client = await pool.connect();
     try {
       if (!(await exists(client))) {
