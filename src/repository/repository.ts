@@ -9,7 +9,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Metadata, type Signer, type SuccinctRoles } from '../tuf/index.js';
 import { FsBlobStore, type BlobStore } from '../storage/blob-store.js';
-import { openStateStore } from '../storage/state/open-state.js';
+import { databaseUrlFrom, openStateStore } from '../storage/state/open-state.js';
 import type { StateStore, StoreEvent } from '../storage/state/types.js';
 import { Accounts } from './accounts.js';
 import { loadConfig, type RepositoryConfig } from './config.js';
@@ -129,7 +129,9 @@ export class Repository {
   static async open(dataDir: string, opts: OpenOptions = {}): Promise<Repository> {
     const config = await loadConfig(dataDir);
     if (!config) throw new NoRepositoryError(dataDir);
-    const state = await openStateStore(dataDir, opts.databaseUrl);
+    // Resolved once, so that what else opens the database (the web store) opens the same one.
+    const databaseUrl = databaseUrlFrom(opts.databaseUrl);
+    const state = await openStateStore(dataDir, databaseUrl);
     const blobs = new FsBlobStore(join(dataDir, PUBLIC_DIR));
     let signers: Record<OnlineRole, Signer>;
     try {
@@ -146,7 +148,12 @@ export class Repository {
       await state.close();
       throw new Error(`${dataDir}: the unclaimed role is missing or has no hashed bins; the repository is damaged`);
     }
-    return new Repository(dataDir, config, state, blobs, bins, signers, opts);
+    return new Repository(dataDir, config, state, blobs, bins, signers, { ...opts, databaseUrl });
+  }
+
+  /** The PostgreSQL URL the state lives in (--database, else $BULWARK_DATABASE_URL), or undefined for the embedded file. */
+  get databaseUrl(): string | undefined {
+    return this.opts.databaseUrl;
   }
 
   /** Reloads the online signers (after a key rotation ceremony) and publishes with them. */

@@ -4,17 +4,15 @@
 // `/manage/projects/`, `/admin/`. Registered in their own Fastify scope, so the form and cookie
 // parsers and the security headers apply to these routes only (the upload API keeps answering
 // non-multipart bodies with 415).
-import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { compareVersions, isValidProjectName, normalizeProjectName, parseCoreMetadata } from '../packaging/index.js';
 import { AccountError } from '../repository/accounts.js';
 import { fileBlobPath, SIMPLE_JSON, targetBlobPath, targetPath } from '../repository/layout.js';
-import { DATABASE_FILE } from '../repository/paths.js';
 import type { Repository } from '../repository/repository.js';
 import { repositoryStatus } from '../repository/status.js';
-import { WebStore } from '../storage/state/web-store.js';
+import { openWebStore } from '../storage/state/open-web-store.js';
 import type { ProjectDelegation, UserRecord } from '../storage/state/types.js';
 import { checkCsrfToken, csrfToken, CSRF_FIELD, newCsrfNonce, newCsrfSecret, sameOriginRequest } from './csrf.js';
 import { safeLocalPath, type Html } from './html.js';
@@ -73,9 +71,11 @@ interface Session {
 
 export async function registerWebRoutes(app: FastifyInstance, repo: Repository, opts: WebOptions = {}): Promise<void> {
   const clock = opts.clock ?? (() => new Date());
-  const store = new WebStore(join(repo.dataDir, DATABASE_FILE));
+  // In the repository's database: on PostgreSQL, every process serving the index shares the
+  // sessions, the passwords and the CSRF secret.
+  const store = await openWebStore(repo.dataDir, repo.databaseUrl);
   app.addHook('onClose', async () => store.close());
-  const secret = store.secret('csrf-v1', newCsrfSecret);
+  const secret = await store.secret('csrf-v1', newCsrfSecret);
   const perUser = new FailureLimiter(10, 15 * 60_000);
   const perAddress = new FailureLimiter(50, 15 * 60_000);
   const demo = repo.config.mode === 'demo';
@@ -83,11 +83,11 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
   const baseUrl = (req: FastifyRequest) => `${req.protocol}://${req.host}`;
   const secure = (req: FastifyRequest) => req.protocol === 'https';
 
-  const sessionOf = (req: FastifyRequest): Session => {
+  const sessionOf = async (req: FastifyRequest): Promise<Session> => {
     const id = req.cookies[SESSION_COOKIE];
     if (!isWellFormedSessionId(id)) return { viewer: {} };
     const idHash = hashSessionId(id);
-    const s = store.sessionUser(idHash, clock());
+    const s = await store.sessionUser(idHash, clock());
     if (!s) return { viewer: {} };
     return { viewer: { user: s.user, csrf: csrfToken(secret, `session:${idHash}`) }, sessionHash: idHash };
   };
@@ -195,7 +195,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
   };
 
   const accountData = async (req: FastifyRequest, user: UserRecord, extra: Partial<AccountData> = {}): Promise<AccountData> => {
-    const projects = store.userProjects(user.id);
+    const projects = await store.userProjects(user.id);
     const keys: AccountData['keys'] = [];
     for (const p of projects) {
       if (p.protection === 'unclaimed') continue;
@@ -205,8 +205,8 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     }
     return {
       user,
-      tokens: store.tokens(user.id),
-      passwordUpdatedAt: store.passwordUpdatedAt(user.id),
+      tokens: await store.tokens(user.id),
+      passwordUpdatedAt: await store.passwordUpdatedAt(user.id),
       keys,
       unclaimedOwned: projects.filter((p) => p.protection === 'unclaimed' && p.role === 'owner').map((p) => p.name),
       baseUrl: baseUrl(req),
@@ -232,21 +232,21 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     }
 
     web.get('/', async (req, reply) => {
-      const { viewer } = sessionOf(req);
+      const { viewer } = await sessionOf(req);
       return send(
         reply,
         homePage(
           viewer,
-          { baseUrl: baseUrl(req), counts: store.protectionCounts(), recent: store.recentProjects(10), snapshotVersion: repo.snapshotVersion },
+          { baseUrl: baseUrl(req), counts: await store.protectionCounts(), recent: await store.recentProjects(10), snapshotVersion: repo.snapshotVersion },
           demo
         )
       );
     });
 
     web.get('/search/', async (req: FastifyRequest<{ Querystring: { q?: string; page?: string } }>, reply) => {
-      const { viewer } = sessionOf(req);
+      const { viewer } = await sessionOf(req);
       const q = parseQuery(req.query.q);
-      const candidates = store.searchProjects(q.words, q.normalized, SEARCH_CANDIDATES + 1);
+      const candidates = await store.searchProjects(q.words, q.normalized, SEARCH_CANDIDATES + 1);
       const truncated = candidates.length > SEARCH_CANDIDATES;
       const ranked = rankProjects(q, candidates.slice(0, SEARCH_CANDIDATES));
       const pages = Math.max(1, Math.ceil(ranked.length / SEARCH_PAGE_SIZE));
@@ -262,7 +262,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     });
 
     const showProject = async (req: FastifyRequest<{ Params: { name: string; version?: string } }>, reply: FastifyReply) => {
-      const { viewer } = sessionOf(req);
+      const { viewer } = await sessionOf(req);
       const raw = req.params.name;
       const notFound = () => send(reply, messagePage(viewer, 'Project not found', `There is no project named “${raw.slice(0, 200)}” on this index.`), 404);
       if (!isValidProjectName(raw)) return notFound();
@@ -285,7 +285,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     web.get('/help/protection/', async (req, reply) => {
       const days = (seconds: number) => Math.round(seconds / 86_400);
       const help = { recentlyClaimedDays: days(repo.config.expiry['recently-claimed']), claimedDays: days(repo.config.expiry.claimed) };
-      return send(reply, protectionHelpPage(sessionOf(req).viewer, help));
+      return send(reply, protectionHelpPage((await sessionOf(req)).viewer, help));
     });
 
     // ---- sign in and out ----------------------------------------------------------------
@@ -304,7 +304,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
 
     web.get('/account/login/', async (req: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
       const next = nextOf(req.query.next);
-      if (sessionOf(req).viewer.user) return reply.redirect(next, 303);
+      if ((await sessionOf(req)).viewer.user) return reply.redirect(next, 303);
       const csrf = csrfToken(secret, `anon:${anonNonce(req, reply)}`);
       return send(reply, loginPage({ csrf, next }), 200, 'no-store');
     });
@@ -326,7 +326,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
       }
       if (username === '' || password === '') return again('Enter your user name and password.', 400);
       const user = await repo.state.userByName(username);
-      const stored = user ? store.passwordHash(user.id) : undefined;
+      const stored = user ? await store.passwordHash(user.id) : undefined;
       const ok = await verifyPassword(password, stored);
       if (!user || !stored || !ok) {
         perUser.fail(userKey);
@@ -334,25 +334,25 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
         return again('Wrong user name or password.', 400);
       }
       perUser.reset(userKey);
-      if (needsRehash(stored)) store.rehashPassword(user.id, await hashPassword(password));
+      if (needsRehash(stored)) await store.rehashPassword(user.id, await hashPassword(password));
       const id = newSessionId();
-      store.createSession(hashSessionId(id), user.id, clock(), SESSION_LIFETIME_MS);
+      await store.createSession(hashSessionId(id), user.id, clock(), SESSION_LIFETIME_MS);
       reply.setCookie(SESSION_COOKIE, id, cookieAttributes(secure(req), SESSION_LIFETIME_MS / 1000));
       reply.clearCookie(CSRF_COOKIE, cookieAttributes(secure(req)));
       return reply.header('cache-control', 'no-store').redirect(next, 303);
     });
 
     web.get('/account/logout/', async (req, reply) => {
-      const { viewer } = sessionOf(req);
+      const { viewer } = await sessionOf(req);
       if (!viewer.user) return reply.redirect('/', 303);
       return send(reply, logoutPage(viewer), 200, 'no-store');
     });
 
     web.post('/account/logout/', async (req, reply) => {
-      const { viewer, sessionHash } = sessionOf(req);
+      const { viewer, sessionHash } = await sessionOf(req);
       if (!sessionHash) return reply.redirect('/', 303);
       if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
-      store.deleteSession(sessionHash);
+      await store.deleteSession(sessionHash);
       reply.clearCookie(SESSION_COOKIE, cookieAttributes(secure(req)));
       return reply.redirect('/', 303);
     });
@@ -360,13 +360,13 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     // ---- the signed-in user's pages -------------------------------------------------------
 
     web.get('/manage/account/', async (req: FastifyRequest<{ Querystring: { password?: string } }>, reply) => {
-      const { viewer } = sessionOf(req);
+      const { viewer } = await sessionOf(req);
       if (!viewer.user) return loginRedirect(req, reply);
       return send(reply, accountPage(viewer, await accountData(req, viewer.user, { passwordChanged: req.query.password === 'changed' })), 200, 'no-store');
     });
 
     web.post('/manage/account/tokens/', async (req, reply) => {
-      const { viewer, sessionHash } = sessionOf(req);
+      const { viewer, sessionHash } = await sessionOf(req);
       if (!viewer.user || !sessionHash) return loginRedirect(req, reply);
       if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
       const description = (field(req.body, 'description') ?? '').trim();
@@ -387,7 +387,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     });
 
     web.post('/manage/account/password/', async (req, reply) => {
-      const { viewer, sessionHash } = sessionOf(req);
+      const { viewer, sessionHash } = await sessionOf(req);
       if (!viewer.user || !sessionHash) return loginRedirect(req, reply);
       if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
       const user = viewer.user;
@@ -395,24 +395,24 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
       const password = field(req.body, 'password') ?? '';
       const confirm = field(req.body, 'confirm') ?? '';
       const fail = async (passwordError: string) => send(reply, accountPage(viewer, await accountData(req, user, { passwordError })), 400, 'no-store');
-      if (!(await verifyPassword(current, store.passwordHash(user.id)))) return fail('Your current password is not right.');
+      if (!(await verifyPassword(current, await store.passwordHash(user.id)))) return fail('Your current password is not right.');
       if (password !== confirm) return fail('The two new passwords differ.');
       const problem = passwordProblem(password, user.name);
       if (problem) return fail(`Choose another password: ${problem}.`);
-      store.setPassword(user.id, await hashPassword(password), clock().toISOString(), sessionHash);
+      await store.setPassword(user.id, await hashPassword(password), clock().toISOString(), sessionHash);
       return reply.redirect('/manage/account/?password=changed#password', 303);
     });
 
     web.get('/manage/projects/', async (req, reply) => {
-      const { viewer } = sessionOf(req);
+      const { viewer } = await sessionOf(req);
       if (!viewer.user) return loginRedirect(req, reply);
-      return send(reply, projectsPage(viewer, store.userProjects(viewer.user.id)), 200, 'no-store');
+      return send(reply, projectsPage(viewer, await store.userProjects(viewer.user.id)), 200, 'no-store');
     });
 
     // ---- administrators ---------------------------------------------------------------
 
     web.get('/admin/', async (req, reply) => {
-      const { viewer } = sessionOf(req);
+      const { viewer } = await sessionOf(req);
       if (!viewer.user) return loginRedirect(req, reply);
       if (!viewer.user.isAdmin) return send(reply, messagePage(viewer, 'Administrators only', 'This page is for the index’s administrators.'), 403, 'no-store');
       const now = clock();
@@ -432,9 +432,9 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
           now,
           waiting: delegations.filter((d) => d.parent === 'recently-claimed'),
           pendingKeyChanges: delegations.filter((d) => d.pending),
-          counts: store.protectionCounts(),
-          users: store.userCounts(),
-          journal: store.journalSummary(20),
+          counts: await store.protectionCounts(),
+          users: await store.userCounts(),
+          journal: await store.journalSummary(20),
         }),
         200,
         'no-store'

@@ -21,8 +21,12 @@ export interface PgCluster {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
   adminUrl: string;
   port: number;
-  /** Creates a fresh database and returns its URL. */
-  createDatabase(prefix?: string): Promise<string>;
+  /**
+   * Creates a fresh database and returns its URL. By default it has the cluster's "C" locale;
+   * `icuLocale` (e.g. 'en-US') gives it a locale that sorts and folds case as people do, to
+   * check that queries do not depend on the database's locale.
+   */
+  createDatabase(prefix?: string, opts?: { icuLocale?: string }): Promise<string>;
 }
 
 /** The newest installed PostgreSQL's bin directory, or undefined. */
@@ -107,12 +111,14 @@ async function startCluster(binDir: string): Promise<PgCluster> {
   return {
     adminUrl,
     port,
-    async createDatabase(prefix = 'bulwark_test') {
+    async createDatabase(prefix = 'bulwark_test', opts = {}) {
       const name = `${prefix}_${process.pid}_${++n}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
       try {
-        await client.query(`CREATE DATABASE ${name} TEMPLATE template0`);
+        // LC_CTYPE must not be C either: PostgreSQL then folds case by ASCII whatever the provider.
+        const locale = opts.icuLocale ? ` LOCALE_PROVIDER icu ICU_LOCALE '${opts.icuLocale.replace(/[^A-Za-z0-9_-]/g, '')}' LOCALE 'C.utf8'` : '';
+        await client.query(`CREATE DATABASE ${name} TEMPLATE template0${locale}`);
       } finally {
         await client.end();
       }

@@ -12,11 +12,10 @@ import { after, describe, it } from 'node:test';
 import { PgState } from '../../src/storage/state/pg-state.js';
 import { openStateStore, MOVED_TO_SETTING } from '../../src/storage/state/open-state.js';
 import { SqliteState } from '../../src/storage/state/sqlite-state.js';
-import { NotLeaderError, StateConflictError, type Lease, type NewFile, type RoleState, type StateStore, type UserRecord } from '../../src/storage/state/types.js';
+import { NotLeaderError, StateConflictError, type Lease, type StateStore, type UserRecord } from '../../src/storage/state/types.js';
 import { tempDir } from '../helpers/processes.js';
 import { postgresOrSkip, type PgCluster } from '../helpers/postgres.js';
-
-const NOW = '2025-01-01T00:00:00.000Z';
+import { BASE_ROLES, delegation, file, lead, NOW, role, roleBytes } from '../helpers/state-records.js';
 
 interface Backend {
   name: string;
@@ -45,39 +44,6 @@ const backends: Backend[] = [
   },
 ];
 
-/** This test's lease as the snapshot leader (commitPublication is fenced by it). */
-async function lead(s: StateStore): Promise<Lease> {
-  const lease = await s.acquireLeadership('contract-test', 600_000);
-  assert.ok(lease, 'the test leads');
-  return lease;
-}
-
-function file(project: string, filename: string, uploaderId: number, extra: Partial<NewFile> = {}): NewFile {
-  return {
-    project,
-    version: '1.0',
-    filename,
-    packagetype: filename.endsWith('.whl') ? 'bdist_wheel' : 'sdist',
-    pythonVersion: filename.endsWith('.whl') ? 'py3' : 'source',
-    requiresPython: null,
-    size: 1234,
-    sha256: 'a'.repeat(64),
-    md5: null,
-    metadataSha256: null,
-    metadataSize: null,
-    uploadTime: NOW,
-    uploaderId,
-    summary: null,
-    ...extra,
-  };
-}
-
-function role(name: string, version = 1): RoleState {
-  return { name, version, expires: '2030-01-01T00:00:00Z', length: 100 + version, sha256: 'b'.repeat(64) };
-}
-
-const BASE_ROLES = ['root', 'timestamp', 'snapshot', 'targets', 'claimed', 'recently-claimed', 'unclaimed', 'bins-0', 'bins-1'];
-
 async function conflict(p: Promise<unknown>, code: StateConflictError['code']): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
     assert.ok(e instanceof StateConflictError, `a StateConflictError, got ${String(e)}`);
@@ -91,9 +57,7 @@ async function dirtyOf(s: StateStore): Promise<Map<string, number>> {
   return new Map(inputs.dirtyRoles.map((r) => [r.name, r.generation]));
 }
 
-const delegation = (role: string, keyid = 'k1') => ({ role, keys: { [keyid]: { keytype: 'ed25519', keyval: { public: keyid } } }, keyids: [keyid], threshold: 1 });
 const target = (path: string, r: string) => ({ path, role: r, project: path.split('/')[0]!, entry: '{"length":1}' });
-const roleBytes = (project: string, version: number) => ({ project, version, bytes: Buffer.from(`{"signed":{"v":${version}},"p":"${project}","bin":"\u0000\u00ff"}`, 'latin1') });
 
 for (const backend of backends) {
   describe(`StateStore contract: ${backend.name}`, { skip: backend.skip }, () => {

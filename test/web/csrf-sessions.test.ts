@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SqliteState } from '../../src/storage/state/sqlite-state.js';
-import { WebStore } from '../../src/storage/state/web-store.js';
+import { SqliteWebStore } from '../../src/storage/state/sqlite-web-store.js';
 import { checkCsrfToken, csrfToken, newCsrfSecret, sameOriginRequest } from '../../src/web/csrf.js';
 import { cookieAttributes, hashSessionId, isWellFormedSessionId, newSessionId } from '../../src/web/sessions.js';
 import { removeTempDir, tempDir } from '../helpers/processes.js';
@@ -59,7 +59,7 @@ describe('session ids and cookies', () => {
 describe('web store: sessions and passwords', () => {
   let dir: string;
   let state: SqliteState;
-  let store: WebStore;
+  let store: SqliteWebStore;
   let alice: number;
   let bob: number;
 
@@ -68,48 +68,48 @@ describe('web store: sessions and passwords', () => {
     state = new SqliteState(join(dir, 'bulwark.db'));
     alice = (await state.addUser('alice', false, 'h1', new Date().toISOString())).id;
     bob = (await state.addUser('bob', true, 'h2', new Date().toISOString())).id;
-    store = new WebStore(join(dir, 'bulwark.db'));
+    store = new SqliteWebStore(join(dir, 'bulwark.db'));
   });
   after(async () => {
-    store.close();
+    await store.close();
     await state.close();
     await removeTempDir(dir);
   });
 
-  it('keeps one CSRF secret across connections', () => {
-    const a = store.secret('csrf-v1', newCsrfSecret);
-    const other = new WebStore(join(dir, 'bulwark.db'));
-    assert.deepEqual(other.secret('csrf-v1', newCsrfSecret), a);
-    other.close();
+  it('keeps one CSRF secret across connections', async () => {
+    const a = await store.secret('csrf-v1', newCsrfSecret);
+    const other = new SqliteWebStore(join(dir, 'bulwark.db'));
+    assert.deepEqual(await other.secret('csrf-v1', newCsrfSecret), a);
+    await other.close();
   });
 
-  it('finds the user of a live session, not of an expired or unknown one', () => {
+  it('finds the user of a live session, not of an expired or unknown one', async () => {
     const now = new Date('2030-01-01T00:00:00Z');
-    store.createSession('s1', alice, now, 60_000);
-    assert.equal(store.sessionUser('s1', now)?.user.name, 'alice');
-    assert.equal(store.sessionUser('s1', new Date(now.getTime() + 60_000)), undefined, 'expired');
-    assert.equal(store.sessionUser('nope', now), undefined);
-    store.deleteSession('s1');
-    assert.equal(store.sessionUser('s1', now), undefined);
+    await store.createSession('s1', alice, now, 60_000);
+    assert.equal((await store.sessionUser('s1', now))?.user.name, 'alice');
+    assert.equal(await store.sessionUser('s1', new Date(now.getTime() + 60_000)), undefined, 'expired');
+    assert.equal(await store.sessionUser('nope', now), undefined);
+    await store.deleteSession('s1');
+    assert.equal(await store.sessionUser('s1', now), undefined);
   });
 
-  it('ends other sessions when the password changes, keeping the one that changed it', () => {
+  it('ends other sessions when the password changes, keeping the one that changed it', async () => {
     const now = new Date('2030-01-01T00:00:00Z');
-    store.createSession('a1', alice, now, 60_000);
-    store.createSession('a2', alice, now, 60_000);
-    store.createSession('b1', bob, now, 60_000);
-    store.setPassword(alice, 'scrypt$hash', now.toISOString(), 'a2');
-    assert.equal(store.sessionUser('a1', now), undefined);
-    assert.equal(store.sessionUser('a2', now)?.user.name, 'alice');
-    assert.equal(store.sessionUser('b1', now)?.user.isAdmin, true, "another user's session stays");
-    assert.equal(store.passwordHash(alice), 'scrypt$hash');
-    store.setPassword(alice, 'scrypt$hash2', now.toISOString());
-    assert.equal(store.sessionUser('a2', now), undefined, 'without a kept session, all end');
+    await store.createSession('a1', alice, now, 60_000);
+    await store.createSession('a2', alice, now, 60_000);
+    await store.createSession('b1', bob, now, 60_000);
+    await store.setPassword(alice, 'scrypt$hash', now.toISOString(), 'a2');
+    assert.equal(await store.sessionUser('a1', now), undefined);
+    assert.equal((await store.sessionUser('a2', now))?.user.name, 'alice');
+    assert.equal((await store.sessionUser('b1', now))?.user.isAdmin, true, "another user's session stays");
+    assert.equal(await store.passwordHash(alice), 'scrypt$hash');
+    await store.setPassword(alice, 'scrypt$hash2', now.toISOString());
+    assert.equal(await store.sessionUser('a2', now), undefined, 'without a kept session, all end');
   });
 
   it('reads tokens without their hashes', async () => {
     await state.addToken(alice, 'h3', 'CI', new Date().toISOString());
-    const tokens = store.tokens(alice);
+    const tokens = await store.tokens(alice);
     assert.deepEqual(tokens.map((t) => t.description).sort(), ['CI', 'initial token']);
     assert.equal(JSON.stringify(tokens).includes('h3'), false);
   });

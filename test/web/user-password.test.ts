@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SqliteState } from '../../src/storage/state/sqlite-state.js';
-import { WebStore } from '../../src/storage/state/web-store.js';
+import { SqliteWebStore } from '../../src/storage/state/sqlite-web-store.js';
 import { verifyPassword } from '../../src/web/passwords.js';
 import { removeTempDir, runBulwark, tempDir } from '../helpers/processes.js';
 
@@ -24,11 +24,11 @@ describe('bulwark user password', () => {
     const state = new SqliteState(join(dir, 'bulwark.db'));
     const id = (await state.userByName('root-admin'))?.id as number;
     await state.close();
-    const store = new WebStore(join(dir, 'bulwark.db'));
+    const store = new SqliteWebStore(join(dir, 'bulwark.db'));
     try {
-      return store.passwordHash(id);
+      return await store.passwordHash(id);
     } finally {
-      store.close();
+      await store.close();
     }
   };
 

@@ -2,15 +2,15 @@
 // `bulwark user password NAME`: set the password an account logs in to the web pages with.
 // The password comes from --password-fd N, then $BULWARK_PASSWORD, then a prompt on the
 // terminal (asked twice, not echoed); it is stored as a scrypt hash, and the account's web
-// sessions end. Works while the index runs.
+// sessions end. Works while the index runs; with --database (or $BULWARK_DATABASE_URL), in the
+// PostgreSQL database every `bulwark serve` of the index reads.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { DATABASE_FILE } from '../../repository/paths.js';
 import { Repository } from '../../repository/repository.js';
-import { WebStore } from '../../storage/state/web-store.js';
+import { openWebStore } from '../../storage/state/open-web-store.js';
+import type { WebStore } from '../../storage/state/web-store.js';
 import { hashPassword, passwordProblem } from '../../web/passwords.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 
@@ -57,11 +57,11 @@ export function registerWebUser(program: Command): void {
         const problem = passwordProblem(password, name);
         if (problem) throw new CliError(`choose another password: ${problem}`, EXIT.usage, 'WEAK_PASSWORD');
         const hash = await hashPassword(password);
-        store = new WebStore(join(repo.dataDir, DATABASE_FILE));
-        store.setPassword(account.id, hash, new Date().toISOString());
+        store = await openWebStore(repo.dataDir, repo.databaseUrl);
+        await store.setPassword(account.id, hash, new Date().toISOString());
         output(opts, { name, admin: account.isAdmin, password: 'set' }, `Password set for ${name}${account.isAdmin ? ' (administrator)' : ''}; their web sessions were ended. Log in at /account/login/.`);
       } finally {
-        store?.close();
+        await store?.close();
         await repo.close();
       }
     });

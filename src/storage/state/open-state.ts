@@ -23,6 +23,12 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//i.test(url);
 }
 
+/** `url` when it is a postgres:// URL; otherwise an error that names it without its password. */
+export function requirePostgresUrl(url: string): string {
+  if (!isPostgresUrl(url)) throw new Error(`unsupported database URL ${redactDatabaseUrl(url)}: expected postgres://…`);
+  return url;
+}
+
 /** The database URL in effect: the explicit one, else $BULWARK_DATABASE_URL, else none. */
 export function databaseUrlFrom(explicit?: string | undefined): string | undefined {
   const url = explicit ?? process.env[DATABASE_URL_ENV];
@@ -41,8 +47,7 @@ export async function openStateStore(dataDir: string, databaseUrl?: string, opts
     }
     return state;
   }
-  if (!isPostgresUrl(url)) throw new Error(`unsupported database URL ${redactDatabaseUrl(url)}: expected postgres://…`);
-  const state = await PgState.connect(url, opts);
+  const state = await PgState.connect(requirePostgresUrl(url), opts);
   try {
     if ((await state.isEmpty()) && existsSync(sqlitePath)) await moveEmbeddedState(sqlitePath, state, url);
   } catch (e) {
@@ -57,8 +62,7 @@ export async function openStateStore(dataDir: string, databaseUrl?: string, opts
  * --database` checks before it creates anything).
  */
 export async function assertEmptyDatabase(url: string): Promise<void> {
-  if (!isPostgresUrl(url)) throw new Error(`unsupported database URL ${redactDatabaseUrl(url)}: expected postgres://…`);
-  const state = await PgState.connect(url);
+  const state = await PgState.connect(requirePostgresUrl(url));
   try {
     if (!(await state.isEmpty())) throw new Error(`${redactDatabaseUrl(url)} already holds a repository: give each repository a database of its own`);
   } finally {

@@ -36,10 +36,10 @@ import {
   type TargetRow,
   type UserRecord,
 } from './types.js';
+import { connectPool, inTransaction, MAX_ATTEMPTS, RETRYABLE, retryDelay, sqlState, type TransactionMode } from './pg-pool.js';
 import { toFile, toJournal, toUser, type Row } from './rows.js';
 
-/** Key for the advisory lock that serializes schema creation between processes. */
-const SCHEMA_LOCK = 0x42756c77; // "Bulw"
+export { redactDatabaseUrl } from './pg-pool.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS settings (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL);
@@ -139,24 +139,6 @@ const BOOLEAN_COLUMNS: Record<string, readonly string[]> = { users: ['is_admin']
 
 type Client = pg.PoolClient;
 
-/** INT8 (COUNT, BIGINT columns) as a JS number: every value we store is far below 2^53. */
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === 20 && format !== 'binary') return (v: string) => Number(v);
-    return format === undefined ? pg.types.getTypeParser(oid) : pg.types.getTypeParser(oid, format);
-  }) as typeof pg.types.getTypeParser,
-};
-
-const RETRYABLE = new Set(['40001', '40P01']);
-const MAX_ATTEMPTS = 50;
-
-function sqlState(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
-}
-
-
-
-
 function toProject(r: Row): ProjectRecord {
   return {
     name: r['name'] as string,
@@ -187,42 +169,10 @@ function toDelegation(r: Row): ProjectDelegation {
   };
 }
 
-/** Statement names by SQL text (a name is prepared once per connection, then reused). */
-const statementNames = new Map<string, string>();
-
-/**
- * Makes every parameterized query on this connection a named prepared statement: PostgreSQL
- * parses and plans each distinct SQL text once per connection instead of at every execution.
- * The cluster benchmark showed planning as a large share of the database's CPU per upload.
- */
-function preparingQueries(client: pg.PoolClient): void {
-  const plain = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, ...rest: unknown[]) => {
-    if (typeof text !== 'string' || !Array.isArray(values) || rest.length > 0) return plain(text, values, ...rest);
-    let name = statementNames.get(text);
-    if (name === undefined) {
-      name = `bulwark_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
-      statementNames.set(text, name);
-    }
-    return plain({ name, text, values });
-  };
-}
-
 function parseEvent(payload: string): StoreEvent | undefined {
   if (payload === 'journal' || payload === 'applied' || payload === 'dirty') return { kind: payload };
   const published = /^published:(\d+)$/.exec(payload);
   return published ? { kind: 'published', snapshotVersion: Number(published[1]) } : undefined;
-}
-
-/** A password-free form of a connection URL, for messages. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://…';
-  }
 }
 
 export interface PgStateOptions {
@@ -241,71 +191,24 @@ export class PgState implements StateStore {
 
   /** Connects and creates the schema when missing (safe when several processes start at once). */
   static async connect(url: string, opts: PgStateOptions = {}): Promise<PgState> {
-    const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10, types });
-    // An idle connection that the server drops must not crash the process; the pool replaces it.
-    pool.on('error', () => {});
-    pool.on('connect', preparingQueries);
-    const state = new PgState(pool, url);
-    try {
-      // The whole schema is created in one transaction, LAST_TABLE last: when it exists,
-      // everything does, and a process joining a running cluster takes no DDL lock at all
-      // (CREATE INDEX IF NOT EXISTS locks its table even when the index exists).
-      const exists = async (c: pg.PoolClient) => (await c.query('SELECT to_regclass($1) IS NOT NULL AS ok', [LAST_TABLE])).rows[0]?.ok === true;
-      const client = await pool.connect();
-      try {
-        if (!(await exists(client))) {
-          await client.query('BEGIN');
-          await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-          if (!(await exists(client))) await client.query(SCHEMA);
-          await client.query('COMMIT');
-        }
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw e;
-      } finally {
-        client.release();
-      }
-    } catch (e) {
-      await pool.end().catch(() => {});
-      throw new Error(`cannot open the PostgreSQL state store at ${redactDatabaseUrl(url)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    }
-    return state;
+    const pool = await connectPool(url, opts.maxConnections ?? 10, { what: 'state store', sql: SCHEMA, lastTable: LAST_TABLE });
+    return new PgState(pool, url);
   }
 
   /**
    * Runs `fn` as one transaction; on a serialization failure or deadlock the whole transaction
    * is rolled back and run again (fn must only touch the database).
    */
-  private async tx<T>(fn: (c: Client) => Promise<T>, mode: 'serializable' | 'snapshot' = 'serializable'): Promise<T> {
-    const begin = mode === 'serializable' ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
-      let broken = false;
-      try {
-        await client.query(begin);
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
-        const code = sqlState(e);
-        if (code === undefined || !RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) {
-          // A concurrent insert of the same file name that PostgreSQL reports as a unique
-          // violation rather than a serialization failure is still a duplicate.
-          if (code === '23505' && /files_filename_key/.test((e as { constraint?: string }).constraint ?? '')) {
-            throw new StateConflictError('FILE_EXISTS', 'File already exists');
-          }
-          throw e;
-        }
-        this.retries++;
-        // Back off with jitter so that the transactions that collided do not collide again.
-        const delay = Math.min(200, 2 ** Math.min(attempt, 7)) * Math.random();
-        await new Promise((r) => setTimeout(r, delay));
-      } finally {
-        client.release(broken);
+  private async tx<T>(fn: (c: Client) => Promise<T>, mode: TransactionMode = 'serializable'): Promise<T> {
+    try {
+      return await inTransaction(this.pool, mode, fn, () => this.retries++);
+    } catch (e) {
+      // A concurrent insert of the same file name that PostgreSQL reports as a unique
+      // violation rather than a serialization failure is still a duplicate.
+      if (sqlState(e) === '23505' && /files_filename_key/.test((e as { constraint?: string }).constraint ?? '')) {
+        throw new StateConflictError('FILE_EXISTS', 'File already exists');
       }
+      throw e;
     }
   }
 
@@ -935,7 +838,7 @@ export class PgState implements StateStore {
         const code = sqlState(e);
         if (code === undefined || !RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw e;
         this.retries++;
-        await new Promise((r) => setTimeout(r, Math.min(200, 2 ** Math.min(attempt, 7)) * Math.random()));
+        await retryDelay(attempt);
       } finally {
         client.release(broken);
       }
