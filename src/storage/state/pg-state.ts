@@ -689,21 +689,25 @@ export class PgState implements StateStore {
   }
 
   collectPublishInputs(alsoRebuild: readonly string[]): Promise<PublishInputs> {
-    // One snapshot: the generations read belong to exactly the targets read.
+    // One snapshot: the generations and the applied entries belong to the same state.
     return this.tx(async (c) => {
       const dirty = (await c.query('SELECT name, dirty FROM roles WHERE dirty > 0')).rows as Row[];
       const seen = new Set(dirty.map((r) => r['name'] as string));
       for (const name of alsoRebuild) if (!seen.has(name)) dirty.push({ name, dirty: 0 });
-      const names = dirty.map((r) => r['name'] as string);
-      const byRole = new Map<string, { path: string; entry: string }[]>(names.map((n) => [n, []]));
-      if (names.length > 0) {
-        const rows = (await c.query('SELECT role, path, entry FROM targets WHERE role = ANY($1::text[]) ORDER BY role, path', [names])).rows as Row[];
-        for (const r of rows) byRole.get(r['role'] as string)?.push({ path: r['path'] as string, entry: r['entry'] as string });
-      }
-      const dirtyRoles = dirty.map((r) => ({ name: r['name'] as string, generation: r['dirty'] as number, targets: byRole.get(r['name'] as string) ?? [] }));
+      const dirtyRoles = dirty.map((r) => ({ name: r['name'] as string, generation: r['dirty'] as number }));
       const applied = (await c.query("SELECT seq FROM journal WHERE state = 'applied' ORDER BY seq")).rows as Row[];
       return { dirtyRoles, appliedSeqs: applied.map((r) => r['seq'] as number) };
     }, 'snapshot');
+  }
+
+  async roleTargets(names: readonly string[]): Promise<Map<string, { path: string; entry: string }[]>> {
+    const byRole = new Map<string, { path: string; entry: string }[]>(names.map((n) => [n, []]));
+    if (names.length === 0) return byRole;
+    // One statement, so one snapshot; targets_role (role, path) gives the order. path is
+    // COLLATE "C": byte order, as SQLite sorts.
+    const rows = (await this.all('SELECT role, path, entry FROM targets WHERE role = ANY($1::text[]) ORDER BY role, path', [names]));
+    for (const r of rows) byRole.get(r['role'] as string)?.push({ path: r['path'] as string, entry: r['entry'] as string });
+    return byRole;
   }
 
   commitPublication(p: {

@@ -541,15 +541,18 @@ export class SqliteState implements StateStore {
       const dirty = this.db.prepare('SELECT name, dirty FROM roles WHERE dirty > 0').all() as Row[];
       const seen = new Set(dirty.map((r) => r['name'] as string));
       for (const name of alsoRebuild) if (!seen.has(name)) dirty.push({ name, dirty: 0 });
-      const targetsOf = this.db.prepare('SELECT path, entry FROM targets WHERE role = ? ORDER BY path');
-      const dirtyRoles = dirty.map((r) => ({
-        name: r['name'] as string,
-        generation: r['dirty'] as number,
-        targets: targetsOf.all(r['name']) as { path: string; entry: string }[],
-      }));
+      const dirtyRoles = dirty.map((r) => ({ name: r['name'] as string, generation: r['dirty'] as number }));
       const applied = this.db.prepare("SELECT seq FROM journal WHERE state = 'applied' ORDER BY seq").all() as Row[];
       return { dirtyRoles, appliedSeqs: applied.map((r) => r['seq'] as number) };
     });
+  }
+
+  roleTargets(names: readonly string[]): Promise<Map<string, { path: string; entry: string }[]>> {
+    // One read transaction (deferred: it does not block writers in WAL mode), one indexed
+    // query per role (targets_role covers role, path: no sort).
+    const targetsOf = this.db.prepare('SELECT path, entry FROM targets WHERE role = ? ORDER BY path');
+    const read = this.db.transaction(() => new Map(names.map((name) => [name, targetsOf.all(name) as { path: string; entry: string }[]])));
+    return Promise.resolve(read());
   }
 
   commitPublication(p: {
