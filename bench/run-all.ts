@@ -2,7 +2,9 @@
 // Runs every benchmark, one after the other (they would disturb each other on 2 cores).
 //   node dist/bench/run-all.js [--quick] [--json]
 // --quick: small sizes, for checking that the benchmarks work (a minute), not for figures.
-// --json: one object { snapshot, upload, client } with each benchmark's JSON result.
+// --json: one object { snapshot, upload, client, 'pypi-scale' } with each benchmark's JSON result.
+// pypi-scale needs PostgreSQL (apt-get install postgresql); at full size it takes ~15 minutes
+// and ~20 GB of disk in the temp dir.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +20,7 @@ const QUICK: Record<string, string[]> = {
   snapshot: ['--bins', '1024', '--iterations', '50', '--publish-iterations', '10', '--tufjs-sizes', '256,512'],
   upload: ['--bins', '1024', '--uploads', '200', '--paced-uploads', '100', '--rate', '50', '--max-size', '1000000', '--cost-iterations', '20'],
   client: ['--bins', '1024', '--packages', '2', '--rounds', '1', '--iterations', '5'],
+  'pypi-scale': ['--projects', '20000', '--files', '100000', '--uploads', '10'],
 };
 
 function run(name: string): Promise<string> {
@@ -33,7 +36,7 @@ function run(name: string): Promise<string> {
 }
 
 const results: Record<string, unknown> = {};
-for (const name of ['snapshot', 'upload', 'client']) {
+for (const name of ['snapshot', 'upload', 'client', 'pypi-scale']) {
   const out = await run(name);
   if (flags.json) results[name] = JSON.parse(out) as unknown;
 }
