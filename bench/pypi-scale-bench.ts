@@ -308,8 +308,8 @@ function report(r: Result): string {
       [
         ['init (bulwark init + user add)', fmt.num(r.init.seconds + r.init.userAddSeconds), `init ${fmt.num(r.init.seconds)} s`],
         ['load: read list, plan', fmt.num(l.seconds.read), ''],
-        ['load: generate rows', fmt.num(l.seconds.generate), ''],
-        ['load: insert', fmt.num(l.seconds.insert), `${Math.round(Object.values(l.rows).reduce((a, b) => a + b, 0) / l.seconds.insert).toLocaleString('en')} rows/s while inserting`],
+        ['load: generate rows', fmt.num(l.seconds.generate), r.config.database === 'postgres' ? 'while the server inserts the previous batch' : ''],
+        ['load: waiting for the inserts', fmt.num(l.seconds.waitForInserts), ''],
         ['load: commit', fmt.num(l.seconds.commit), ''],
         ['load: settle', fmt.num(l.seconds.settle), l.settle],
         ['load: total', fmt.num(l.seconds.total), `${Math.round(l.rowsPerSecond).toLocaleString('en')} rows/s overall`],

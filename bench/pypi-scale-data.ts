@@ -110,11 +110,11 @@ export interface SyntheticFile {
   metadataSize: number | null;
 }
 
+const digestScratch = Buffer.alloc(32);
 /** 64 hex digits from the PRNG: an invented sha256, much cheaper than hashing. */
 export function fakeSha256(rand: () => number): string {
-  let s = '';
-  for (let i = 0; i < 8; i++) s += ((rand() * 4294967296) >>> 0).toString(16).padStart(8, '0');
-  return s;
+  for (let i = 0; i < 8; i++) digestScratch.writeUInt32BE((rand() * 4294967296) >>> 0, 4 * i);
+  return digestScratch.toString('hex');
 }
 
 /** Log-uniform integer in [min, max]. */

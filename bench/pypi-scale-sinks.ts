@@ -37,6 +37,8 @@ export function addRow<T extends LoadedTable>(batch: Columns<T>, row: { [C in ke
 }
 
 export interface Sink {
+  /** True when the database works while the loader generates the next batch (a server). */
+  readonly concurrent: boolean;
   /** The highest journal seq so far (the loader numbers its entries after it). */
   maxJournalSeq(): Promise<number>;
   begin(): Promise<void>;
@@ -52,6 +54,7 @@ export interface Sink {
 const columnNames = (table: LoadedTable) => Object.keys(LOADED_TABLES[table]);
 
 export class PgSink implements Sink {
+  readonly concurrent = true;
   private constructor(private readonly client: pg.Client) {}
 
   static async connect(url: string): Promise<PgSink> {
@@ -97,6 +100,7 @@ export class PgSink implements Sink {
 }
 
 export class SqliteSink implements Sink {
+  readonly concurrent = false;
   private readonly db: Database.Database;
   private readonly statements = new Map<LoadedTable, Database.Statement>();
 
