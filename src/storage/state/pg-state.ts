@@ -61,7 +61,9 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_project ON files(project);
 CREATE TABLE IF NOT EXISTS targets (
   path TEXT COLLATE "C" PRIMARY KEY, role TEXT COLLATE "C" NOT NULL, project TEXT COLLATE "C" NOT NULL, entry TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS targets_role ON targets(role, path);
+-- Covering (INCLUDE entry): a bin's rows come from an index-only scan instead of one heap page
+-- each, which is what a publication at PyPI size waited for (~15 ms for 3 bins of ~550 rows).
+CREATE INDEX IF NOT EXISTS targets_role_covering ON targets(role, path) INCLUDE (entry);
 CREATE INDEX IF NOT EXISTS targets_project ON targets(project);
 CREATE TABLE IF NOT EXISTS roles (
   name TEXT COLLATE "C" PRIMARY KEY, version INTEGER NOT NULL, expires TEXT NOT NULL,
@@ -160,6 +162,23 @@ function toDelegation(r: Row): ProjectDelegation {
   };
 }
 
+/**
+ * Brings a schema an earlier release created up to date, once, under the schema lock: for now,
+ * targets_role_covering in place of targets_role. Building it on an existing database holds a
+ * SHARE lock on targets (writes wait) for as long as it takes: about a minute at PyPI size.
+ */
+async function upgradeSchema(c: pg.PoolClient): Promise<void> {
+  if ((await c.query("SELECT to_regclass('targets_role_covering') IS NOT NULL AS ok")).rows[0]?.ok === true) return;
+  await c.query('BEGIN');
+  await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+  // IF NOT EXISTS although we hold the lock: another process may have built it since our check,
+  // and that check may read a stale catalog cache (an advisory lock does not refresh it, the
+  // lock CREATE INDEX takes on targets does).
+  await c.query('CREATE INDEX IF NOT EXISTS targets_role_covering ON targets(role, path) INCLUDE (entry)');
+  await c.query('DROP INDEX IF EXISTS targets_role');
+  await c.query('COMMIT');
+}
+
 /** A password-free form of a connection URL, for messages. */
 export function redactDatabaseUrl(url: string): string {
   try {
@@ -201,6 +220,7 @@ export class PgState implements StateStore {
           if (!(await exists(client))) await client.query(SCHEMA);
           await client.query('COMMIT');
         }
+        await upgradeSchema(client);
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {});
         throw e;
@@ -703,7 +723,7 @@ export class PgState implements StateStore {
   async roleTargets(names: readonly string[]): Promise<Map<string, { path: string; entry: string }[]>> {
     const byRole = new Map<string, { path: string; entry: string }[]>(names.map((n) => [n, []]));
     if (names.length === 0) return byRole;
-    // One statement, so one snapshot; targets_role (role, path) gives the order. path is
+    // One statement, so one snapshot; targets_role_covering gives the order and the rows. path is
     // COLLATE "C": byte order, as SQLite sorts.
     const rows = (await this.all('SELECT role, path, entry FROM targets WHERE role = ANY($1::text[]) ORDER BY role, path', [names]));
     for (const r of rows) byRole.get(r['role'] as string)?.push({ path: r['path'] as string, entry: r['entry'] as string });
