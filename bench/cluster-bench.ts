@@ -343,9 +343,8 @@ async function main(): Promise<void> {
   for (const c of configs) if (!['sqlite', 'pg-single', 'pg-cluster'].includes(c)) throw new Error(`unknown configuration ${c}`);
   let pgAdmin: { createDatabase(p: string): Promise<string>; port: number } | undefined;
   if (configs.some((c) => c.startsWith('pg'))) {
-    process.env['BULWARK_PG_DURABLE'] = '1'; // fsync on: the same durability as the embedded store
     const { startPostgres } = await import('../test/helpers/postgres.js');
-    pgAdmin = await startPostgres();
+    pgAdmin = await startPostgres({ durable: true }); // fsync on: the same durability as the embedded store
   }
   note(`generating ${flags.uploads} distributions…`);
   const dists = pickDistributions(flags.uploads);

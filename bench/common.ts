@@ -68,6 +68,7 @@ export interface Summary {
   min: number;
   median: number;
   p90: number;
+  p95: number;
   p99: number;
   max: number;
 }
@@ -88,6 +89,7 @@ export function summarize(values: readonly number[]): Summary {
     min: s[0] ?? Number.NaN,
     median: quantile(s, 0.5),
     p90: quantile(s, 0.9),
+    p95: quantile(s, 0.95),
     p99: quantile(s, 0.99),
     max: s[s.length - 1] ?? Number.NaN,
   };
@@ -202,9 +204,10 @@ function ticksPerSecond(): number {
 /**
  * User and system CPU seconds a process has used so far (Linux /proc/PID/stat, fields 14 and
  * 15), all its threads; with `tid`, one thread's (/proc/PID/task/TID/stat; a process's main
- * thread has TID = PID: for Node, the event loop).
+ * thread has TID = PID: for Node, the event loop). `children`: the CPU seconds of its children
+ * that have exited and been waited for (fields 16 and 17).
  */
-export function processCpu(pid: number, tid?: number): { user: number; system: number; total: number } | undefined {
+export function processCpu(pid: number, tid?: number): { user: number; system: number; total: number; children: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
@@ -216,7 +219,53 @@ export function processCpu(pid: number, tid?: number): { user: number; system: n
   const hz = ticksPerSecond();
   const user = Number(fields[11]) / hz; // field 14 overall, 12th after the name
   const system = Number(fields[12]) / hz;
-  return { user, system, total: user + system };
+  const children = (Number(fields[13]) + Number(fields[14])) / hz;
+  return { user, system, total: user + system, children };
+}
+
+/** Resident memory of a process from /proc/PID/status, in bytes (undefined once it is gone). */
+export interface ProcessMemory {
+  /** VmRSS: resident now */
+  rss: number;
+  /** VmHWM: the peak resident size so far (the kernel's high-water mark) */
+  peakRss: number;
+  /** RssAnon: private memory (heap, stacks), the part no other process shares */
+  anon: number;
+  /** RssShmem: shared memory mapped in (e.g. PostgreSQL's shared buffers) */
+  shmem: number;
+}
+
+export function processMemory(pid: number): ProcessMemory | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s*(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), peakRss: kb('VmHWM'), anon: kb('RssAnon'), shmem: kb('RssShmem') };
+}
+
+/**
+ * This process's peak resident memory: process.memoryUsage().rss sampled every `everyMs`, and
+ * ru_maxrss (process.resourceUsage().maxRSS), the kernel's exact peak over the process's life.
+ * The sampler runs on the event loop, so it misses peaks inside long synchronous work;
+ * ru_maxrss does not.
+ */
+export function watchMemory(everyMs = 100): { peakSampledRss(): number; maxRss(): number; reset(): void; stop(): void } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, everyMs);
+  timer.unref();
+  return {
+    peakSampledRss: () => Math.max(peak, process.memoryUsage().rss),
+    maxRss: () => process.resourceUsage().maxRSS * 1024,
+    reset: () => {
+      peak = process.memoryUsage().rss;
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 export interface MachineCpu {

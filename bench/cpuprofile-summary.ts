@@ -25,6 +25,7 @@ const DEFAULT_FOCUS = [
   'upload',
   'streamToTempFile',
   'collectPublishInputs',
+  'roleTargets',
   'expiringRoles',
   'clone',
   'canonical',

@@ -107,7 +107,11 @@ export class Repository {
     this.tmpDir = join(dataDir, TMP_DIR);
     this.accounts = new Accounts(state);
     this.publications = new PublicationWaiters(state);
-    this.leadership = new SnapshotLeadership({ state, log, ttlMs: opts.leaderTtlMs, onElected: () => this.publisher.request() });
+    this.leadership = new SnapshotLeadership({ state, log, ttlMs: opts.leaderTtlMs, onElected: () => {
+        // Publish what waited for a leader; a repository opened but not started publishes when asked.
+        if (this.timer) this.publisher.request();
+      },
+    });
     this.publisher = new SnapshotProcess({
       leadership: this.leadership,
       waiters: this.publications,

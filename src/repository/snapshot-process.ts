@@ -45,6 +45,8 @@ import { binCanonical, SnapshotMeta, timestampCanonical } from './metadata-build
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** Dirty roles whose target rows (and signed files) one publication holds in memory at once. */
+const BIN_CHUNK = 512;
 
 export interface PublicationResult {
   snapshotVersion: number;
@@ -257,11 +259,22 @@ export class SnapshotProcess {
     if (inputs.dirtyRoles.some((r) => r.name === ROLES.targets)) await this.o.reloadSigners?.();
     const binExpires = expiresIn(now, this.o.config.expiry.bins);
     const rebuilt = new Set<string>();
-    for (const role of inputs.dirtyRoles) {
+    // Target rows are read BIN_CHUNK roles at a time, and each chunk's files are written before
+    // the next is read: after a bulk load every bin is dirty (millions of rows at PyPI size).
+    // Still consistent: each role's generation to clear was read above; its targets, read
+    // later, are at least that new; a role changed meanwhile has a higher generation, stays
+    // dirty and is published again by the next publication.
+    let chunkTargets = new Map<string, { path: string; entry: string }[]>();
+    for (const [i, role] of inputs.dirtyRoles.entries()) {
+      if (i % BIN_CHUNK === 0) {
+        if (writes.length > 0) await this.createFiles(lease, writes.splice(0), [snapshotPath]);
+        const chunk = inputs.dirtyRoles.slice(i, i + BIN_CHUNK).filter((r) => r.name.startsWith(`${BIN_PREFIX}-`));
+        chunkTargets = await this.o.state.roleTargets(chunk.map((r) => r.name));
+      }
       rebuilt.add(role.name);
       if (role.name.startsWith(`${BIN_PREFIX}-`)) {
         const version = nextVersion(role.name);
-        const { bytes } = await signCanonical(binCanonical(version, binExpires, role.targets), [this.o.signers.unclaimed]);
+        const { bytes } = await signCanonical(binCanonical(version, binExpires, chunkTargets.get(role.name) ?? []), [this.o.signers.unclaimed]);
         put(role.name, version, bytes, binExpires);
       } else if (role.name.startsWith(PROJECT_ROLE_PREFIX)) {
         const signed = await this.o.state.latestProjectRole(role.name.slice(PROJECT_ROLE_PREFIX.length));

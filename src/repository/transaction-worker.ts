@@ -28,11 +28,14 @@ export interface TransactionWorkerOptions {
   concurrency?: number | undefined;
 }
 
-/** The target rows of a project: each file, its PEP 658 metadata, and the two simple pages. */
+/**
+ * The target rows of a project: each file, its PEP 658 metadata, and the two simple pages.
+ * Only the fields it lists are read (bench/pypi-scale-load.ts passes invented files and pages).
+ */
 export function projectTargets(
   project: string,
-  files: readonly FileRecord[],
-  pages: readonly { path: string; bytes: Buffer; sha256: string }[],
+  files: readonly Pick<FileRecord, 'filename' | 'sha256' | 'size' | 'metadataSha256' | 'metadataSize'>[],
+  pages: readonly { path: string; bytes: { readonly length: number }; sha256: string }[],
   binOf: (path: string) => string
 ): TargetRow[] {
   const rows: TargetRow[] = [];

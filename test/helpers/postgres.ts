@@ -3,7 +3,8 @@
 // dir, listening on 127.0.0.1 and a free port (and on a Unix socket in the data directory),
 // trust authentication, fsync off. One cluster per test process (node --test runs each file in
 // its own process), started on first use and stopped when the process exits; every call of
-// createDatabase() gives a fresh, empty database.
+// createDatabase() gives a fresh, empty database. Benchmarks (bench/pypi-scale-bench.ts) start
+// it too, durable (fsync on) and with their own settings.
 // PostgreSQL refuses to run as root: as root, the cluster runs as the `postgres` user (created
 // by Debian's package) through runuser.
 // When the binaries are missing, postgresOrSkip() returns a reason to skip, unless CI=true:
@@ -21,6 +22,8 @@ export interface PgCluster {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
   adminUrl: string;
   port: number;
+  /** The data directory (its postmaster.pid names the server process). */
+  dataDir: string;
   /**
    * Creates a fresh database and returns its URL. By default it has the cluster's "C" locale;
    * `icuLocale` (e.g. 'en-US') gives it a locale that sorts and folds case as people do, to
@@ -57,6 +60,16 @@ function pgCommand(bin: string, args: string[]): { cmd: string; args: string[] }
   return asRoot ? { cmd: 'runuser', args: ['-u', 'postgres', '--', bin, ...args] } : { cmd: bin, args };
 }
 
+export interface ClusterOptions {
+  /**
+   * fsync, synchronous commits and full-page writes on, as a production server runs. Off by
+   * default: tests want speed and lose nothing when the machine crashes.
+   */
+  durable?: boolean;
+  /** More server settings (`-c name=value`), e.g. shared_buffers. */
+  settings?: Readonly<Record<string, string>>;
+}
+
 let started: Promise<PgCluster> | undefined;
 let stopSync: (() => void) | undefined;
 
@@ -66,7 +79,7 @@ function registerCleanup(stop: () => void): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => stopSync?.());
 }
 
-async function startCluster(binDir: string): Promise<PgCluster> {
+async function startCluster(binDir: string, options: ClusterOptions): Promise<PgCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-pg-'));
   const data = join(dir, 'data');
   const log = join(dir, 'server.log');
@@ -88,9 +101,9 @@ async function startCluster(binDir: string): Promise<PgCluster> {
   let port = 0;
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
-    // Tests trade durability for speed; benchmarks set BULWARK_PG_DURABLE=1 to measure the real thing.
-    const durability = process.env['BULWARK_PG_DURABLE'] === '1' ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
-    const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${data}${durability} -c max_connections=200`;
+    const durability = options.durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
+    const extra = Object.entries(options.settings ?? {}).map(([k, v]) => ` -c ${k}=${v}`).join('');
+    const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${data}${durability} -c max_connections=200${extra}`;
     try {
       run('pg_ctl', ['-D', data, '-l', log, '-o', opts, '-w', '-t', '60', 'start'], 90_000);
       break;
@@ -111,6 +124,7 @@ async function startCluster(binDir: string): Promise<PgCluster> {
   return {
     adminUrl,
     port,
+    dataDir: data,
     async createDatabase(prefix = 'bulwark_test', opts = {}) {
       const name = `${prefix}_${process.pid}_${++n}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
       const client = new pg.Client({ connectionString: adminUrl });
@@ -133,11 +147,14 @@ function idOf(flag: '-u' | '-g', user: string): number {
 const uidOf = (user: string) => idOf('-u', user);
 const gidOf = (user: string) => idOf('-g', user);
 
-/** Starts the cluster for this test process (once). Throws when PostgreSQL is not installed. */
-export function startPostgres(): Promise<PgCluster> {
+/**
+ * Starts the cluster for this process (once: the options of the first call apply). Throws when
+ * PostgreSQL is not installed.
+ */
+export function startPostgres(options: ClusterOptions = {}): Promise<PgCluster> {
   const binDir = postgresBinDir();
   if (!binDir) return Promise.reject(new Error(`PostgreSQL is not installed (no initdb under ${PG_ROOT}/*/bin): apt-get install postgresql`));
-  started ??= startCluster(binDir);
+  started ??= startCluster(binDir, options);
   return started;
 }
 

@@ -219,9 +219,13 @@ for (const backend of backends) {
         assert.equal(await s.currentTarget('demo/c'), undefined);
         await s.applyProjectTransaction('demo', [], [t('demo/a', 'bins-1', '{"length":2}'), t('demo/b', 'bins-0')], NOW);
         assert.deepEqual(await dirtyOf(s), new Map([['bins-0', 3], ['bins-1', 3], ['unclaimed', 1]]));
-        const inputs = await s.collectPublishInputs([]);
-        assert.deepEqual(inputs.dirtyRoles.find((r) => r.name === 'bins-0')?.targets, [{ path: 'demo/b', entry: '{"length":1}' }]);
-        assert.deepEqual(inputs.dirtyRoles.find((r) => r.name === 'bins-1')?.targets, [{ path: 'demo/a', entry: '{"length":2}' }]);
+        assert.deepEqual(
+          await s.roleTargets(['bins-0', 'bins-1']),
+          new Map([
+            ['bins-0', [{ path: 'demo/b', entry: '{"length":1}' }]],
+            ['bins-1', [{ path: 'demo/a', entry: '{"length":2}' }]],
+          ])
+        );
         // Other projects' targets are untouched.
         await s.applyProjectTransaction('other', [], [{ path: 'other/x', role: 'bins-0', project: 'other', entry: '{}' }], NOW);
         await s.applyProjectTransaction('demo', [], [], NOW);
@@ -255,9 +259,9 @@ for (const backend of backends) {
         assert.deepEqual(
           [...inputs.dirtyRoles].sort((a, b) => a.name.localeCompare(b.name)),
           [
-            { name: 'bins-0', generation: 1, targets: [{ path: 'demo/a', entry: '{"a":1}' }] },
-            { name: 'bins-1', generation: 1, targets: [] },
-            { name: 'unclaimed', generation: 0, targets: [] },
+            { name: 'bins-0', generation: 1 },
+            { name: 'bins-1', generation: 1 },
+            { name: 'unclaimed', generation: 0 },
           ],
           'dirty roles plus the ones to rebuild (generation 0), each once'
         );
@@ -447,6 +451,26 @@ for (const backend of backends) {
         assert.deepEqual(new Set((await s.pendingJournal(1000)).slice(journalBefore + 1).map((e) => `${e.kind}:${e.project}`)), new Set(['recover:u', 'recover:rc']));
       }));
 
+    it('roleTargets: each named role, its rows in byte order of path, empty when it lists nothing', () =>
+      withStore(async (s) => {
+        // Byte order, not a locale's: '-' < 'B' < 'Z' < 'a' < 'z' < '~' < 'é' (UTF-8 0xc3 0xa9).
+        const paths = ['demo/z', 'demo/é', 'demo/B', 'demo/a', 'demo/~', 'demo/Z', 'demo/-x'];
+        const inByteOrder = (list: string[]) => [...list].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        await s.applyProjectTransaction('demo', [], paths.map((path, i) => ({ path, role: 'bins-0', project: 'demo', entry: `{"length":${i}}` })), NOW);
+        await s.applyProjectTransaction('other', [], [{ path: 'other/x', role: 'bins-1', project: 'other', entry: '{"length":9}' }, { path: 'other/a', role: 'bins-0', project: 'other', entry: '{"length":8}' }], NOW);
+        const dirtyBefore = await dirtyOf(s);
+        const got = await s.roleTargets(['bins-1', 'bins-0', 'unclaimed', 'no-such-role']);
+        assert.deepEqual([...got.keys()].sort(), ['bins-0', 'bins-1', 'no-such-role', 'unclaimed'], 'one entry per name asked, no other');
+        assert.deepEqual(got.get('bins-0')?.map((t) => t.path), inByteOrder([...paths, 'other/a']), 'every project, by path in byte order');
+        assert.deepEqual(inByteOrder(paths), ['demo/-x', 'demo/B', 'demo/Z', 'demo/a', 'demo/z', 'demo/~', 'demo/é'], 'the order the test means');
+        assert.deepEqual(got.get('bins-0')?.find((t) => t.path === 'demo/é'), { path: 'demo/é', entry: '{"length":1}' });
+        assert.deepEqual(got.get('bins-1'), [{ path: 'other/x', entry: '{"length":9}' }]);
+        assert.deepEqual(got.get('unclaimed'), []);
+        assert.deepEqual(got.get('no-such-role'), []);
+        assert.deepEqual(await s.roleTargets([]), new Map());
+        assert.deepEqual(await dirtyOf(s), dirtyBefore, 'a read: generations unchanged');
+      }));
+
     it('initRoles stores roles and targets; currentTarget reads them', () =>
       withStore(async (s) => {
         const other = await backend.fresh();
@@ -454,7 +478,8 @@ for (const backend of backends) {
           await other.initRoles([role('root'), role('bins-0')], [{ path: 'x/y', role: 'bins-0', project: 'x', entry: '{"length":3}' }]);
           assert.deepEqual(await other.currentTarget('x/y'), { path: 'x/y', role: 'bins-0', project: 'x', entry: '{"length":3}' });
           assert.deepEqual(new Set((await other.roleStates()).map((r) => r.name)), new Set(['root', 'bins-0']));
-          assert.deepEqual((await other.collectPublishInputs(['bins-0'])).dirtyRoles, [{ name: 'bins-0', generation: 0, targets: [{ path: 'x/y', entry: '{"length":3}' }] }]);
+          assert.deepEqual((await other.collectPublishInputs(['bins-0'])).dirtyRoles, [{ name: 'bins-0', generation: 0 }]);
+          assert.deepEqual(await other.roleTargets(['bins-0']), new Map([['bins-0', [{ path: 'x/y', entry: '{"length":3}' }]]]));
         } finally {
           await other.close();
         }
@@ -664,8 +689,8 @@ describe('PostgreSQL state store under concurrency', { skip: pgInfo.skip ?? fals
       for (let v = 2; ; v++) {
         const finished = done; // one more publication after the workers are done
         const inputs = await stores[0]!.collectPublishInputs([]);
-        const bins0 = inputs.dirtyRoles.find((r) => r.name === 'bins-0');
-        if (bins0) lastRead = bins0.targets.length;
+        // Targets are read after the generations, as SnapshotProcess.publish() reads them.
+        if (inputs.dirtyRoles.some((r) => r.name === 'bins-0')) lastRead = (await stores[0]!.roleTargets(['bins-0'])).get('bins-0')?.length ?? -1;
         await stores[0]!.commitPublication({ lease: await lead(stores[0]!),
           roles: [],
           clearedDirty: inputs.dirtyRoles.map((r) => ({ name: r.name, generation: r.generation })),

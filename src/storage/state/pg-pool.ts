@@ -75,6 +75,8 @@ export interface SchemaSpec {
   sql: string;
   /** The table `sql` creates last: when it exists, all of them do. */
   lastTable: string;
+  /** Brings a schema an earlier release created up to date (runs at every connect: make it cheap). */
+  upgrade?: (c: pg.PoolClient) => Promise<void>;
 }
 
 /**
@@ -110,6 +112,7 @@ export async function connectPool(url: string, maxConnections: number, schema: S
         if (!(await exists(client))) await client.query(schema.sql);
         await client.query('COMMIT');
       }
+      await schema.upgrade?.(client);
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       throw e;

@@ -95,10 +95,13 @@ export interface RoleState {
   sha256: string;
 }
 
-/** Everything the snapshot process needs to publish, read in one consistent view. */
+/** What the snapshot process needs to start a publication, read in one consistent view. */
 export interface PublishInputs {
-  /** Roles whose targets changed since their last publication, with a generation to clear. */
-  dirtyRoles: { name: string; generation: number; targets: { path: string; entry: string }[] }[];
+  /**
+   * Roles whose targets changed since their last publication, with a generation to clear.
+   * Their targets are read afterwards with roleTargets(), a chunk of roles at a time.
+   */
+  dirtyRoles: { name: string; generation: number }[];
   /** Journal entries applied but not yet in a published snapshot. */
   appliedSeqs: number[];
 }
@@ -280,8 +283,14 @@ export interface StateStore {
   recordRoleVersion(role: RoleState): Promise<void>;
   /** Cheap check: is anything waiting for the worker or the snapshot process? */
   hasPendingWork(): Promise<boolean>;
-  /** Dirty roles plus `alsoRebuild` (roles close to expiry), with their targets. */
+  /** Dirty roles plus `alsoRebuild` (roles close to expiry), and the applied journal entries. */
   collectPublishInputs(alsoRebuild: readonly string[]): Promise<PublishInputs>;
+  /**
+   * The target rows of each named role, by path in byte order (the order a bin lists them);
+   * an entry for every name, empty when the role lists nothing. Called with a bounded number of
+   * roles at a time: after a bulk load every bin is dirty, millions of rows in all.
+   */
+  roleTargets(names: readonly string[]): Promise<Map<string, { path: string; entry: string }[]>>;
   /** Records a publication: new role states, published entries, dirty flags cleared. */
   commitPublication(p: {
     /** The leader's lease: refused with NotLeaderError once it is not the current one. */

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+// A state created by an earlier release gets the current indexes when it is opened: the index
+// on targets(role, path) became targets_role_covering, which holds each row's entry too, so that
+// a publication reads a bin's rows from the index alone.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { PgState } from '../../src/storage/state/pg-state.js';
+import { SqliteState } from '../../src/storage/state/sqlite-state.js';
+import { tempDir } from '../helpers/processes.js';
+import { postgresOrSkip } from '../helpers/postgres.js';
+
+const pgInfo = await postgresOrSkip();
+const row = { path: 'demo/demo-1.0.tar.gz', role: 'bins-0', project: 'demo', entry: '{"length":1}' };
+
+describe('schema upgrade: targets_role → targets_role_covering', () => {
+  it('sqlite: the old index is replaced when the file is opened, and bins are read from the new one', async () => {
+    const path = join(await tempDir('upgrade'), 'bulwark.db');
+    await new SqliteState(path).close();
+    const db = new Database(path);
+    db.exec('DROP INDEX targets_role_covering; CREATE INDEX targets_role ON targets(role, path)'); // as an earlier release left it
+    db.close();
+
+    const state = new SqliteState(path);
+    await state.initRoles([{ name: 'bins-0', version: 1, expires: '2030-01-01T00:00:00Z', length: 1, sha256: 'a'.repeat(64) }], [row]);
+    assert.deepEqual(await state.roleTargets(['bins-0']), new Map([['bins-0', [{ path: row.path, entry: row.entry }]]]));
+    await state.close();
+    const check = new Database(path, { readonly: true });
+    try {
+      const indexes = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'targets' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+      assert.deepEqual(indexes, ['targets_project', 'targets_role_covering']);
+      const plan = (check.prepare('EXPLAIN QUERY PLAN SELECT path, entry FROM targets WHERE role = ? ORDER BY path').all('bins-0') as { detail: string }[]).map((r) => r.detail).join('; ');
+      assert.match(plan, /USING COVERING INDEX targets_role_covering/);
+    } finally {
+      check.close();
+    }
+  });
+
+  it('postgresql: the old index is replaced at connect, once, and a fresh database has the new one', { skip: pgInfo.skip ?? false }, async () => {
+    const url = await pgInfo.cluster!.createDatabase('upgrade');
+    await (await PgState.connect(url)).close();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const indexes = async () => (await admin.query("SELECT indexname FROM pg_indexes WHERE tablename = 'targets' ORDER BY indexname")).rows.map((r: { indexname: string }) => r.indexname);
+    try {
+      assert.deepEqual(await indexes(), ['targets_pkey', 'targets_project', 'targets_role_covering'], 'a new database');
+      await admin.query('DROP INDEX targets_role_covering; CREATE INDEX targets_role ON targets(role, path)'); // as an earlier release left it
+      const [a, b] = await Promise.all([PgState.connect(url), PgState.connect(url)]); // two processes starting at once
+      await b.close();
+      await a.initRoles([{ name: 'bins-0', version: 1, expires: '2030-01-01T00:00:00Z', length: 1, sha256: 'a'.repeat(64) }], [row]);
+      assert.deepEqual(await a.roleTargets(['bins-0']), new Map([['bins-0', [{ path: row.path, entry: row.entry }]]]));
+      await a.close();
+      assert.deepEqual(await indexes(), ['targets_pkey', 'targets_project', 'targets_role_covering']);
+      const def = (await admin.query("SELECT indexdef FROM pg_indexes WHERE indexname = 'targets_role_covering'")).rows[0] as { indexdef: string };
+      assert.match(def.indexdef, /\(role, path\) INCLUDE \(entry\)/);
+    } finally {
+      await admin.end();
+    }
+  });
+});
