@@ -30,7 +30,7 @@ const flags = parseFlags('node dist/bench/pypi-scale-bench.js [flags]', {
   projects: { default: 0, help: 'projects from the list (0: every line; fewer: every k-th line)' },
   files: { default: 5_000_000, help: 'files spread over the projects (each at least one)' },
   bins: { default: 16384, help: 'hashed bins (power of two)' },
-  uploads: { default: 20, help: 'uploads after the first publication, each timed until published' },
+  uploads: { default: 50, help: 'uploads after the first publication, each timed until published' },
   warmup: { default: 2, help: 'uploads made first and not timed' },
   seed: { default: 1, help: 'seed of every invented value (file counts, sizes, hashes)' },
   list: { default: '/work/shared/data/pypi-projects.tsv.gz', help: 'TSV (name, version, month, rank), gzip' },
