@@ -163,19 +163,29 @@ function toDelegation(r: Row): ProjectDelegation {
 }
 
 /**
+ * Whether a relation exists, read from pg_class with the statement's snapshot. Not to_regclass():
+ * it answers from the backend's catalog cache, which waiting on an advisory lock does not
+ * refresh, so a process that waited while another created the schema would run the DDL again
+ * (CREATE INDEX IF NOT EXISTS still locks its table) and could deadlock with the other's import.
+ */
+async function relationExists(c: pg.PoolClient, name: string): Promise<boolean> {
+  const r = await c.query('SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = $1 AND relnamespace = current_schema()::regnamespace) AS ok', [name]);
+  return r.rows[0]?.ok === true;
+}
+
+/**
  * Brings a schema an earlier release created up to date, once, under the schema lock: for now,
  * targets_role_covering in place of targets_role. Building it on an existing database holds a
  * SHARE lock on targets (writes wait) for as long as it takes: about a minute at PyPI size.
  */
 async function upgradeSchema(c: pg.PoolClient): Promise<void> {
-  if ((await c.query("SELECT to_regclass('targets_role_covering') IS NOT NULL AS ok")).rows[0]?.ok === true) return;
+  if (await relationExists(c, 'targets_role_covering')) return;
   await c.query('BEGIN');
   await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-  // IF NOT EXISTS although we hold the lock: another process may have built it since our check,
-  // and that check may read a stale catalog cache (an advisory lock does not refresh it, the
-  // lock CREATE INDEX takes on targets does).
-  await c.query('CREATE INDEX IF NOT EXISTS targets_role_covering ON targets(role, path) INCLUDE (entry)');
-  await c.query('DROP INDEX IF EXISTS targets_role');
+  if (!(await relationExists(c, 'targets_role_covering'))) {
+    await c.query('CREATE INDEX targets_role_covering ON targets(role, path) INCLUDE (entry)');
+    await c.query('DROP INDEX IF EXISTS targets_role');
+  }
   await c.query('COMMIT');
 }
 
@@ -211,7 +221,7 @@ export class PgState implements StateStore {
       // The whole schema is created in one transaction, publications last: when it exists,
       // everything does, and a process joining a running cluster takes no DDL lock at all
       // (CREATE INDEX IF NOT EXISTS locks its table even when the index exists).
-      const exists = async (c: pg.PoolClient) => (await c.query("SELECT to_regclass('publications') IS NOT NULL AS ok")).rows[0]?.ok === true;
+      const exists = (c: pg.PoolClient) => relationExists(c, 'publications');
       const client = await pool.connect();
       try {
         if (!(await exists(client))) {
