@@ -312,6 +312,7 @@ function report(r: Result): string {
         ['load: waiting for the inserts', fmt.num(l.seconds.waitForInserts), ''],
         ['load: commit', fmt.num(l.seconds.commit), ''],
         ['load: settle', fmt.num(l.seconds.settle), l.settle],
+        ['load: mark every bin dirty', fmt.num(l.seconds.markDirty), ''],
         ['load: total', fmt.num(l.seconds.total), `${Math.round(l.rowsPerSecond).toLocaleString('en')} rows/s overall`],
         ['first publication (every bin)', fmt.num(p.first.wallMs / 1000), `${p.first.roles} roles; build ${fmt.num(p.first.phasesMs.build / 1000)} s, write ${fmt.num(p.first.phasesMs.write / 1000)} s, commit ${fmt.num(p.first.phasesMs.commit / 1000)} s; ${fmt.num(p.first.cpuSeconds)} CPU-s`],
       ]
