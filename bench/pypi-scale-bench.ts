@@ -30,7 +30,7 @@ const flags = parseFlags('node dist/bench/pypi-scale-bench.js [flags]', {
   projects: { default: 0, help: 'projects from the list (0: every line; fewer: every k-th line)' },
   files: { default: 5_000_000, help: 'files spread over the projects (each at least one)' },
   bins: { default: 16384, help: 'hashed bins (power of two)' },
-  uploads: { default: 20, help: 'uploads after the first publication, each timed until published' },
+  uploads: { default: 50, help: 'uploads after the first publication, each timed until published' },
   warmup: { default: 2, help: 'uploads made first and not timed' },
   seed: { default: 1, help: 'seed of every invented value (file counts, sizes, hashes)' },
   list: { default: '/work/shared/data/pypi-projects.tsv.gz', help: 'TSV (name, version, month, rank), gzip' },
@@ -312,6 +312,7 @@ function report(r: Result): string {
         ['load: waiting for the inserts', fmt.num(l.seconds.waitForInserts), ''],
         ['load: commit', fmt.num(l.seconds.commit), ''],
         ['load: settle', fmt.num(l.seconds.settle), l.settle],
+        ['load: mark every bin dirty', fmt.num(l.seconds.markDirty), ''],
         ['load: total', fmt.num(l.seconds.total), `${Math.round(l.rowsPerSecond).toLocaleString('en')} rows/s overall`],
         ['first publication (every bin)', fmt.num(p.first.wallMs / 1000), `${p.first.roles} roles; build ${fmt.num(p.first.phasesMs.build / 1000)} s, write ${fmt.num(p.first.phasesMs.write / 1000)} s, commit ${fmt.num(p.first.phasesMs.commit / 1000)} s; ${fmt.num(p.first.cpuSeconds)} CPU-s`],
       ]

@@ -42,7 +42,7 @@ export interface LoadResult {
   filesPerProject: ReturnType<typeof fileCountStats>;
   dirtyBins: number;
     /** generate overlaps the inserts on PostgreSQL; waitForInserts is the time the loader waited beyond that */
-  seconds: { read: number; generate: number; waitForInserts: number; commit: number; settle: number; total: number };
+  seconds: { read: number; generate: number; waitForInserts: number; commit: number; settle: number; markDirty: number; total: number };
   settle: string;
   memory: { peakSampledRss: number; maxRss: number };
   cpuSeconds: number;
@@ -156,13 +156,16 @@ async function main(args: LoadArgs): Promise<LoadResult> {
     await inserting;
     waitMs += performance.now() - tw;
     bar.stop();
-    const binNames = [...bins.roleNames()];
-    await sink.markDirty(binNames);
     const tc = performance.now();
     await sink.commit();
     const tCommit = performance.now();
     note('load committed; settling the database after the bulk import…');
     const settle = await sink.settle();
+    const tSettled = performance.now();
+    // Bins marked dirty only now: ANALYZE (in settle) must see the roles as they are between
+    // publications, almost none dirty, or PostgreSQL plans the dirty-roles query as a scan.
+    const binNames = [...bins.roleNames()];
+    await sink.markDirty(binNames);
     const tEnd = performance.now();
     const cpu = process.cpuUsage();
     return {
@@ -180,7 +183,8 @@ async function main(args: LoadArgs): Promise<LoadResult> {
         generate: generateMs / 1000,
         waitForInserts: waitMs / 1000,
         commit: (tCommit - tc) / 1000,
-        settle: (tEnd - tCommit) / 1000,
+        settle: (tSettled - tCommit) / 1000,
+        markDirty: (tEnd - tSettled) / 1000,
         total: (tEnd - t0) / 1000,
       },
       settle,

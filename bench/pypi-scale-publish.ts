@@ -7,7 +7,7 @@
 // point and would only add background CPU. Prints one JSON object (PublishPhaseResult).
 //   node dist/bench/pypi-scale-publish.js '<PublishArgs as JSON>'
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BIN_PREFIX, ROLES } from '../src/repository/layout.js';
 import { silentLogger } from '../src/repository/logger.js';
@@ -111,10 +111,14 @@ async function main(args: PublishArgs): Promise<PublishPhaseResult> {
     let roles = 0;
     const bar = progress('uploads, one at a time', args.warmup + args.uploads);
     for (const [k, u] of plan.slice(0, args.warmup + args.uploads).entries()) {
-      // The HTTP layer hands over a file already on disk with its digests: made before timing.
+      // The HTTP layer hands over a file already on disk (fsynced) with its digests
+      // (src/server/http/receive-file.ts): made before timing.
       const bytes = seededBytes(args.seed + k, u.size);
       const tmpPath = join(repo.tmpDir, `bench-upload-${k}`);
-      await writeFile(tmpPath, bytes);
+      const fh = await open(tmpPath, 'w');
+      await fh.writeFile(bytes);
+      await fh.sync();
+      await fh.close();
       const digests = { sha256: sha('sha256', bytes), md5: sha('md5', bytes) };
       const form: UploadForm = new Map([
         [':action', ['file_upload']],

@@ -43,10 +43,10 @@ export interface Sink {
   maxJournalSeq(): Promise<number>;
   begin(): Promise<void>;
   insert<T extends LoadedTable>(table: T, columns: Columns<T>): Promise<void>;
-  /** Every named role gets one more dirty generation, as applyProjectTransaction would. */
+  /** Every named role gets one more dirty generation, as applyProjectTransaction would (its own transaction). */
   markDirty(roles: readonly string[]): Promise<void>;
   commit(): Promise<void>;
-  /** What an operator runs after a bulk import (PostgreSQL: VACUUM ANALYZE; SQLite: a WAL checkpoint). */
+  /** What an operator runs after a bulk import (PostgreSQL: VACUUM ANALYZE and a checkpoint; SQLite: a WAL checkpoint). */
   settle(): Promise<string>;
   close(): Promise<void>;
 }
@@ -90,8 +90,11 @@ export class PgSink implements Sink {
   }
 
   async settle(): Promise<string> {
+    // Statistics and visibility map for the new rows, then their pages written out now rather
+    // than by a background checkpoint competing with the publications for the disk.
     await this.client.query('VACUUM (ANALYZE)');
-    return 'VACUUM (ANALYZE)';
+    await this.client.query('CHECKPOINT');
+    return 'VACUUM (ANALYZE); CHECKPOINT';
   }
 
   async close(): Promise<void> {
@@ -141,7 +144,9 @@ export class SqliteSink implements Sink {
 
   markDirty(roles: readonly string[]): Promise<void> {
     const stmt = this.db.prepare('UPDATE roles SET dirty = dirty + 1 WHERE name = ?');
-    for (const r of roles) stmt.run(r);
+    this.db.transaction(() => {
+      for (const r of roles) stmt.run(r);
+    })();
     return Promise.resolve();
   }
 

@@ -172,19 +172,29 @@ function toDelegation(r: Row): ProjectDelegation {
 }
 
 /**
+ * Whether a relation exists, read from pg_class with the statement's snapshot. Not to_regclass():
+ * it answers from the backend's catalog cache, which waiting on an advisory lock does not
+ * refresh, so a process that waited while another created the schema would run the DDL again
+ * (CREATE INDEX IF NOT EXISTS still locks its table) and could deadlock with the other's import.
+ */
+async function relationExists(c: pg.PoolClient, name: string): Promise<boolean> {
+  const r = await c.query('SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = $1 AND relnamespace = current_schema()::regnamespace) AS ok', [name]);
+  return r.rows[0]?.ok === true;
+}
+
+/**
  * Brings a schema an earlier release created up to date, once, under the schema lock: for now,
  * targets_role_covering in place of targets_role. Building it on an existing database holds a
  * SHARE lock on targets (writes wait) for as long as it takes: about a minute at PyPI size.
  */
 async function upgradeSchema(c: pg.PoolClient): Promise<void> {
-  if ((await c.query("SELECT to_regclass('targets_role_covering') IS NOT NULL AS ok")).rows[0]?.ok === true) return;
+  if (await relationExists(c, 'targets_role_covering')) return;
   await c.query('BEGIN');
   await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-  // IF NOT EXISTS although we hold the lock: another process may have built it since our check,
-  // and that check may read a stale catalog cache (an advisory lock does not refresh it, the
-  // lock CREATE INDEX takes on targets does).
-  await c.query('CREATE INDEX IF NOT EXISTS targets_role_covering ON targets(role, path) INCLUDE (entry)');
-  await c.query('DROP INDEX IF EXISTS targets_role');
+  if (!(await relationExists(c, 'targets_role_covering'))) {
+    await c.query('CREATE INDEX targets_role_covering ON targets(role, path) INCLUDE (entry)');
+    await c.query('DROP INDEX IF EXISTS targets_role');
+  }
   await c.query('COMMIT');
 }
 
@@ -711,16 +721,18 @@ export class PgState implements StateStore {
     return r?.['pending'] === true;
   }
 
-  collectPublishInputs(alsoRebuild: readonly string[]): Promise<PublishInputs> {
-    // One snapshot: the generations and the applied entries belong to the same state.
-    return this.tx(async (c) => {
-      const dirty = (await c.query('SELECT name, dirty FROM roles WHERE dirty > 0')).rows as Row[];
-      const seen = new Set(dirty.map((r) => r['name'] as string));
-      for (const name of alsoRebuild) if (!seen.has(name)) dirty.push({ name, dirty: 0 });
-      const dirtyRoles = dirty.map((r) => ({ name: r['name'] as string, generation: r['dirty'] as number }));
-      const applied = (await c.query("SELECT seq FROM journal WHERE state = 'applied' ORDER BY seq")).rows as Row[];
-      return { dirtyRoles, appliedSeqs: applied.map((r) => r['seq'] as number) };
-    }, 'snapshot');
+  async collectPublishInputs(alsoRebuild: readonly string[]): Promise<PublishInputs> {
+    // One statement, so one snapshot: the generations and the applied entries belong to the same
+    // state. One round trip where a transaction took four: ~3.5 ms of every publication.
+    const r = (await this.one(
+      `SELECT d.names, d.generations, ARRAY(SELECT seq FROM journal WHERE state = 'applied' ORDER BY seq) AS applied
+       FROM (SELECT array_agg(name ORDER BY name) AS names, array_agg(dirty ORDER BY name) AS generations FROM roles WHERE dirty > 0) AS d`
+    )) as { names: string[] | null; generations: number[] | null; applied: number[] };
+    const names = r.names ?? [];
+    const dirtyRoles = names.map((name, i) => ({ name, generation: r.generations?.[i] as number }));
+    const seen = new Set(names);
+    for (const name of alsoRebuild) if (!seen.has(name)) dirtyRoles.push({ name, generation: 0 });
+    return { dirtyRoles, appliedSeqs: r.applied };
   }
 
   async roleTargets(names: readonly string[]): Promise<Map<string, { path: string; entry: string }[]>> {
