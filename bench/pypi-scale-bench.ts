@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { DATABASE_FILE, PUBLIC_DIR } from '../src/repository/paths.js';
 import { startPostgres, type PgCluster } from '../test/helpers/postgres.js';
-import { fmt, machine, machineCpu, note, otherCpu, parseFlags, processCpu, processMemory, table, verdict, type Summary } from './common.js';
+import { fmt, machine, machineCpu, note, otherCpu, parseFlags, processCpu, processMemory, table, verdict, type MachineCpu, type Summary } from './common.js';
 import type { LoadArgs, LoadResult } from './pypi-scale-load.js';
 import type { PublishArgs, PublishPhaseResult } from './pypi-scale-publish.js';
 
@@ -61,17 +61,23 @@ interface ChildRun {
   seconds: number;
 }
 
-/** Runs a node script to completion, following its peak memory from /proc. */
-function runNode(args: string[], nodeArgs: string[] = []): Promise<ChildRun> {
+/**
+ * Runs a node script to completion, following its peak memory from /proc. With `onMark`, the
+ * child may send `{ mark: label }` (process.send) when it starts a part worth its own figures.
+ */
+function runNode(args: string[], nodeArgs: string[] = [], onMark?: (label: string, pid: number) => void): Promise<ChildRun> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: onMark ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'] });
+    child.on('message', (m: { mark?: string }) => {
+      if (m.mark !== undefined && child.pid !== undefined) onMark?.(m.mark, child.pid);
+    });
     let stdout = '';
     let peakRss = 0;
     const timer = setInterval(() => {
       if (child.pid !== undefined) peakRss = Math.max(peakRss, processMemory(child.pid)?.peakRss ?? 0);
     }, 100);
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       clearInterval(timer);
@@ -119,6 +125,31 @@ function ownCpu(): number {
   return me ? me.total + me.children : 0;
 }
 
+/** A point in time with the machine's CPU and the benchmark's own (a running child's given by pid). */
+interface CpuMark {
+  t: number;
+  machine: MachineCpu | undefined;
+  own: number;
+}
+
+function cpuMark(cluster: PgCluster | undefined, runningChild?: number): CpuMark {
+  const child = runningChild === undefined ? 0 : (processCpu(runningChild)?.total ?? 0);
+  return { t: performance.now(), machine: machineCpu(), own: ownCpu() + postgresCpu(cluster) + child };
+}
+
+interface CpuWindow {
+  seconds: number;
+  /** CPU seconds of the benchmark's processes, PostgreSQL included */
+  ownCpuSeconds: number;
+  otherCpuSeconds: number;
+}
+
+function cpuWindow(a: CpuMark | undefined, b: CpuMark | undefined): CpuWindow {
+  if (!a || !b) return { seconds: Number.NaN, ownCpuSeconds: Number.NaN, otherCpuSeconds: Number.NaN };
+  const own = b.own - a.own;
+  return { seconds: (b.t - a.t) / 1000, ownCpuSeconds: own, otherCpuSeconds: otherCpu(a.machine, b.machine, own).otherProcesses };
+}
+
 interface PostgresMemory {
   /** the largest peak RSS (VmHWM) of one server process */
   largestProcess: number;
@@ -126,19 +157,14 @@ interface PostgresMemory {
   cluster: number;
 }
 
-interface PhaseStats {
-  seconds: number;
-  /** CPU seconds of the benchmark's processes, PostgreSQL included */
-  ownCpuSeconds: number;
-  otherCpuSeconds: number;
+interface PhaseStats extends CpuWindow {
   postgres: PostgresMemory | null;
 }
 
 /** Runs a phase, with its CPU accounting and (on PostgreSQL) the server's memory every 200 ms. */
 async function phase<T>(name: string, cluster: PgCluster | undefined, fn: () => Promise<T>): Promise<{ value: T; stats: PhaseStats }> {
   note(`== ${name}`);
-  const m0 = machineCpu();
-  const own0 = ownCpu() + postgresCpu(cluster);
+  const start = cpuMark(cluster);
   const pgMemory: PostgresMemory = { largestProcess: 0, cluster: 0 };
   const sample = () => {
     if (!cluster) return;
@@ -154,13 +180,10 @@ async function phase<T>(name: string, cluster: PgCluster | undefined, fn: () => 
     pgMemory.cluster = Math.max(pgMemory.cluster, anon + shmem);
   };
   const timer = setInterval(sample, 200);
-  const t0 = performance.now();
   try {
     const value = await fn();
     sample();
-    const seconds = (performance.now() - t0) / 1000;
-    const own = ownCpu() + postgresCpu(cluster) - own0;
-    return { value, stats: { seconds, ownCpuSeconds: own, otherCpuSeconds: otherCpu(m0, machineCpu(), own).otherProcesses, postgres: cluster ? pgMemory : null } };
+    return { value, stats: { ...cpuWindow(start, cpuMark(cluster)), postgres: cluster ? pgMemory : null } };
   } finally {
     clearInterval(timer);
   }
@@ -213,7 +236,8 @@ interface Result {
   config: typeof flags & { postgresSettings: typeof PG_SETTINGS | null };
   init: { seconds: number; peakRss: number; userAddSeconds: number; userAddPeakRss: number; stats: PhaseStats };
   load: LoadResult & { peakRssFromProc: number; rowsPerSecond: number; stats: PhaseStats };
-  publish: PublishPhaseResult & { peakRssFromProc: number; stats: PhaseStats };
+  /** windows: CPU while the first publication ran, and while the timed uploads ran */
+  publish: PublishPhaseResult & { peakRssFromProc: number; stats: PhaseStats; windows: { firstPublication: CpuWindow; uploads: CpuWindow } };
   sizes: { database: { total: number; targets: number | null; files: number | null }; metadataOnDisk: { files: number; bytes: number } };
   targets: { publicationMedianMs: number; publicationP95Ms: number; largestProcessBytes: number; verdicts: { publicationMedian: string; publicationP95: string; memory: string } };
 }
@@ -248,8 +272,12 @@ async function main(): Promise<Result> {
       dataDir, databaseUrl: url ?? null, planFile, uploads: flags.uploads, warmup: flags.warmup, seed: flags.seed, user: BENCH_USER,
     };
     const nodeArgs = flags['publish-node-args'].split(/\s+/).filter((a) => a.length > 0);
-    const publish = await phase('publish', cluster, () => runNode([join(here, 'pypi-scale-publish.js'), JSON.stringify(publishArgs)], nodeArgs));
+    const marks = new Map<string, CpuMark>();
+    const publish = await phase('publish', cluster, () =>
+      runNode([join(here, 'pypi-scale-publish.js'), JSON.stringify(publishArgs)], nodeArgs, (label, pid) => marks.set(label, cpuMark(cluster, pid)))
+    );
     const published = lastJsonLine<PublishPhaseResult>(publish.value.stdout);
+    const windows = { firstPublication: cpuWindow(marks.get('first-publication'), marks.get('uploads')), uploads: cpuWindow(marks.get('uploads'), marks.get('end')) };
 
     const sizes = { database: await databaseSize(dataDir, url), metadataOnDisk: directorySize(join(dataDir, PUBLIC_DIR, 'metadata')) };
     const totalRows = Object.values(loaded.rows).reduce((a, b) => a + b, 0);
@@ -264,7 +292,7 @@ async function main(): Promise<Result> {
       config: { ...flags, postgresSettings: cluster ? PG_SETTINGS : null },
       init: { seconds: init.value.made.seconds, peakRss: init.value.made.peakRss, userAddSeconds: init.value.user.seconds, userAddPeakRss: init.value.user.peakRss, stats: init.stats },
       load: { ...loaded, peakRssFromProc: load.value.peakRss, rowsPerSecond: totalRows / loaded.seconds.total, stats: load.stats },
-      publish: { ...published, peakRssFromProc: publish.value.peakRss, stats: publish.stats },
+      publish: { ...published, peakRssFromProc: publish.value.peakRss, stats: publish.stats, windows },
       sizes,
       targets: {
         publicationMedianMs: pub.median,
@@ -371,17 +399,30 @@ function report(r: Result): string {
     )
   );
   out.push('');
-  const cpuRow = (name: string, st: PhaseStats) => [
+  const cpuRow = (name: string, st: CpuWindow) => [
     name,
     fmt.num(st.seconds),
     fmt.num(st.ownCpuSeconds),
     fmt.num(st.otherCpuSeconds),
     st.otherCpuSeconds > 0.1 * st.seconds ? 'WARNING: disturbed' : '',
   ];
-  out.push(table(['phase', 'wall s', 'ours CPU-s', 'others CPU-s', ''], [cpuRow('init', r.init.stats), cpuRow('load', l.stats), cpuRow('publish', p.stats)]));
-  out.push('');
   out.push(
-    `target: a publication at PyPI size ≤ ${PUBLICATION_TARGET_MS} ms: median ${fmt.ms(r.targets.publicationMedianMs)} ms (${r.targets.verdicts.publicationMedian}), p95 ${fmt.ms(r.targets.publicationP95Ms)} ms (${r.targets.verdicts.publicationP95})`
+    table(
+      ['phase', 'wall s', 'ours CPU-s', 'others CPU-s', ''],
+      [
+        cpuRow('init', r.init.stats),
+        cpuRow('load', l.stats),
+        cpuRow('publish', p.stats),
+        cpuRow('  first publication', p.windows.firstPublication),
+        cpuRow('  timed uploads', p.windows.uploads),
+      ]
+    )
+  );
+  out.push('');
+  const w = p.windows.uploads;
+  out.push(
+    `target: a publication at PyPI size ≤ ${PUBLICATION_TARGET_MS} ms: median ${fmt.ms(r.targets.publicationMedianMs)} ms (${r.targets.verdicts.publicationMedian}), p95 ${fmt.ms(r.targets.publicationP95Ms)} ms (${r.targets.verdicts.publicationP95})` +
+      (w.otherCpuSeconds > 0.1 * w.seconds ? ` — WARNING: other processes used ${fmt.num(w.otherCpuSeconds)} CPU-s during the ${fmt.num(w.seconds)} s of timed uploads` : '')
   );
   out.push(`target: no process above 4 GB: the largest peaked at ${gib(r.targets.largestProcessBytes)} (${r.targets.verdicts.memory})\n`);
   return out.join('\n');

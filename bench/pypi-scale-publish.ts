@@ -69,6 +69,7 @@ async function main(args: PublishArgs): Promise<PublishPhaseResult> {
 
     // 1. The first publication: every bin.
     note('first publication: signing and writing every bin…');
+    process.send?.({ mark: 'first-publication' }); // the parent's CPU accounting, per part
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const first = await repo.publisher.publish();
@@ -110,6 +111,7 @@ async function main(args: PublishArgs): Promise<PublishPhaseResult> {
     const phases = { build: [] as number[], write: [] as number[], commit: [] as number[] };
     let roles = 0;
     const bar = progress('uploads, one at a time', args.warmup + args.uploads);
+    process.send?.({ mark: 'uploads' });
     for (const [k, u] of plan.slice(0, args.warmup + args.uploads).entries()) {
       // The HTTP layer hands over a file already on disk (fsynced) with its digests
       // (src/server/http/receive-file.ts): made before timing.
@@ -149,6 +151,7 @@ async function main(args: PublishArgs): Promise<PublishPhaseResult> {
       roles += pub.roles.length;
     }
     bar.stop();
+    process.send?.({ mark: 'end' });
     const n = endToEnd.length;
     const cpu = process.cpuUsage();
     return {
