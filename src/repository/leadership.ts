@@ -104,6 +104,23 @@ export class SnapshotLeadership {
     this.timer.unref();
   }
 
+  /**
+   * Runs `fn` (a publication) with the lease renewed every quarter period, also in a process
+   * that does not renew it all the time (a command that publishes once and exits): a first
+   * publication of 16,384 bins, or a key rotation re-signing them, outlasts a 10 s lease, and
+   * the store refuses the commit of an expired one.
+   */
+  async renewedDuring<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.timer) return fn(); // start() renews already
+    const timer = setInterval(() => void this.refresh().catch((err: unknown) => this.o.log.error({ err }, 'snapshot leadership check failed')), Math.max(50, this.ttlMs / 4));
+    timer.unref();
+    try {
+      return await fn();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   /** Stops renewing and ends the lease, so that another process takes over without waiting. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);

@@ -223,8 +223,10 @@ export class SnapshotProcess {
     const lease = await this.o.leadership.ensure();
     if (!lease) return undefined;
     try {
-      if (this.epoch !== lease.epoch) await this.takeOver(lease);
-      return await this.publishAs(lease);
+      return await this.o.leadership.renewedDuring(async () => {
+        if (this.epoch !== lease.epoch) await this.takeOver(lease);
+        return this.publishAs(lease);
+      });
     } catch (e) {
       if (!(e instanceof NotLeaderError)) throw e;
       // Another process leads now; nothing of this attempt was committed.

@@ -7,10 +7,12 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { initDemoRepository } from '../../src/repository/init.js';
 import { Repository } from '../../src/repository/repository.js';
 import { BlobConflictError } from '../../src/storage/blob-store.js';
 import { Metadata } from '../../src/tuf/index.js';
 import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
+import { removeTempDir, tempDir } from '../helpers/processes.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -117,5 +119,32 @@ describe('the snapshot leader', () => {
     // ... and the failed attempt recorded the name: the retry, as a new leader would, removes it first.
     await index.repo.settle();
     assert.equal(await verifyNewest(), next);
+  });
+});
+
+describe('a publication that outlasts the lease', () => {
+  it('keeps the lease renewed in a process that does not renew it all the time (a command)', async () => {
+    const dataDir = await tempDir('long-publication');
+    await initDemoRepository(dataDir, { bins: 16 });
+    // Not started: like a CLI command that publishes once (a first publication of 16,384 bins,
+    // a key rotation), nothing renews the lease on a timer. The store answers slowly here, so
+    // that the publication takes four lease periods.
+    const repo = await Repository.open(dataDir, { leaderTtlMs: 200 });
+    try {
+      const record = repo.state.recordPublicationIntent.bind(repo.state);
+      repo.state.recordPublicationIntent = async (...args) => {
+        await new Promise((r) => setTimeout(r, 800));
+        return record(...args);
+      };
+      await repo.publisher.init();
+      const before = repo.publisher.snapshotVersion;
+      repo.publisher.forceNext();
+      const published = await repo.publisher.publish();
+      assert.equal(published?.snapshotVersion, before + 1, 'committed under a lease renewed meanwhile');
+      assert.equal((await repo.state.leader())?.holder, repo.leadership.candidate, 'still the leader');
+    } finally {
+      await repo.close();
+      await removeTempDir(dataDir);
+    }
   });
 });
