@@ -1,38 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 // Counts failed sign-ins per key (user name, client address) in a sliding window, so that
-// passwords cannot be guessed at speed. In memory: one index process answers the pages.
-export class FailureLimiter {
-  private readonly failures = new Map<string, number[]>();
+// passwords cannot be guessed at speed. The failures live in the web store, not in memory:
+// on PostgreSQL every `bulwark serve` process counts the same failures, so N servers behind a
+// load balancer do not give a guesser N times the attempts.
+import type { WebStore } from '../storage/state/web-store.js';
 
+export type SignInFailureLog = Pick<WebStore, 'signInFailures' | 'recordSignInFailure' | 'clearSignInFailures'>;
+
+export class FailureLimiter {
   constructor(
+    private readonly log: SignInFailureLog,
+    /** Failures allowed within the window; the next attempt waits. */
     private readonly max: number,
-    private readonly windowMs: number,
-    private readonly maxKeys = 10_000
+    private readonly windowMs: number
   ) {}
 
-  private recent(key: string, now: number): number[] {
-    const list = (this.failures.get(key) ?? []).filter((t) => now - t < this.windowMs);
-    if (list.length === 0) this.failures.delete(key);
-    else this.failures.set(key, list);
-    return list;
-  }
-
   /** Seconds until the key may try again, or 0 when it may now. */
-  retryAfter(key: string, now = Date.now()): number {
-    const list = this.recent(key, now);
-    if (list.length < this.max) return 0;
-    return Math.max(1, Math.ceil(((list[0] as number) + this.windowMs - now) / 1000));
+  async retryAfter(key: string, now = Date.now()): Promise<number> {
+    const recent = await this.log.signInFailures(key, now - this.windowMs);
+    if (recent.length < this.max) return 0;
+    // The oldest failure that still counts against the limit must leave the window first.
+    const oldest = recent[recent.length - this.max] as number;
+    return Math.max(1, Math.ceil((oldest + this.windowMs - now) / 1000));
   }
 
-  fail(key: string, now = Date.now()): void {
-    if (!this.failures.has(key) && this.failures.size >= this.maxKeys) {
-      const oldest = this.failures.keys().next();
-      if (!oldest.done) this.failures.delete(oldest.value);
-    }
-    this.failures.set(key, [...this.recent(key, now), now]);
+  fail(key: string, now = Date.now()): Promise<void> {
+    return this.log.recordSignInFailure(key, now, now - this.windowMs);
   }
 
-  reset(key: string): void {
-    this.failures.delete(key);
+  reset(key: string): Promise<void> {
+    return this.log.clearSignInFailures(key);
   }
 }

@@ -39,6 +39,9 @@ import { parseQuery, rankProjects } from './search.js';
 import { cookieAttributes, CSRF_COOKIE, hashSessionId, isWellFormedSessionId, newSessionId, SESSION_COOKIE, SESSION_LIFETIME_MS } from './sessions.js';
 import { STYLESHEET } from './style.js';
 
+/** How long a failed sign-in counts against the account and the address. */
+const SIGN_IN_WINDOW_MS = 15 * 60_000;
+
 export interface WebOptions {
   clock?: () => Date;
 }
@@ -76,8 +79,10 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
   const store = await openWebStore(repo.dataDir, repo.databaseUrl);
   app.addHook('onClose', async () => store.close());
   const secret = await store.secret('csrf-v1', newCsrfSecret);
-  const perUser = new FailureLimiter(10, 15 * 60_000);
-  const perAddress = new FailureLimiter(50, 15 * 60_000);
+  // Failed sign-ins counted in the store, so every process serving the pages sees them all.
+  // One window for both (a failure older than the window is dropped whichever limiter records).
+  const perUser = new FailureLimiter(store, 10, SIGN_IN_WINDOW_MS);
+  const perAddress = new FailureLimiter(store, 50, SIGN_IN_WINDOW_MS);
   const demo = repo.config.mode === 'demo';
 
   const baseUrl = (req: FastifyRequest) => `${req.protocol}://${req.host}`;
@@ -319,7 +324,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
         send(reply, loginPage({ csrf: csrfToken(secret, `anon:${anonNonce(req, reply)}`), next, username, error }), status, 'no-store');
       const userKey = `user:${username.toLowerCase()}`;
       const addressKey = `ip:${req.ip}`;
-      const wait = Math.max(perUser.retryAfter(userKey), perAddress.retryAfter(addressKey));
+      const wait = Math.max(await perUser.retryAfter(userKey), await perAddress.retryAfter(addressKey));
       if (wait > 0) {
         reply.header('retry-after', String(wait));
         return again(`Too many failed attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, 429);
@@ -329,11 +334,11 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
       const stored = user ? await store.passwordHash(user.id) : undefined;
       const ok = await verifyPassword(password, stored);
       if (!user || !stored || !ok) {
-        perUser.fail(userKey);
-        perAddress.fail(addressKey);
+        await perUser.fail(userKey);
+        await perAddress.fail(addressKey);
         return again('Wrong user name or password.', 400);
       }
-      perUser.reset(userKey);
+      await perUser.reset(userKey);
       if (needsRehash(stored)) await store.rehashPassword(user.id, await hashPassword(password));
       const id = newSessionId();
       await store.createSession(hashSessionId(id), user.id, clock(), SESSION_LIFETIME_MS);

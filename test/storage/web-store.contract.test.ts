@@ -18,6 +18,7 @@ import { SqliteState } from '../../src/storage/state/sqlite-state.js';
 import { SqliteWebStore } from '../../src/storage/state/sqlite-web-store.js';
 import type { StateStore, UserRecord } from '../../src/storage/state/types.js';
 import type { WebStore } from '../../src/storage/state/web-store.js';
+import { FailureLimiter } from '../../src/web/rate-limit.js';
 import { parseQuery } from '../../src/web/search.js';
 import { postgresOrSkip, type PgCluster } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/processes.js';
@@ -135,6 +136,28 @@ for (const backend of backends) {
         await web.createSession('b2', bob.id, new Date(now.getTime() + 5_000), 60_000);
         assert.equal(await web.deleteUserSessions(bob.id), 1, 'the expired session was deleted when b2 was made');
         assert.equal(await web.deleteUserSessions(bob.id), 0);
+      }));
+
+    it('failed sign-ins: counted across connections within the window, forgotten after it or on success', () =>
+      withStores(async ({ web, another }) => {
+        const other = await another(); // another process serving the pages
+        const t = Date.parse('2030-01-01T00:00:00.000Z');
+        const window = 60_000;
+        const [here, there] = [new FailureLimiter(web, 3, window), new FailureLimiter(other, 3, window)];
+        await here.fail('user:alice', t);
+        await there.fail('user:alice', t + 1_000);
+        assert.equal(await here.retryAfter('user:alice', t + 2_000), 0, 'two failures: a third try is allowed');
+        await there.fail('user:alice', t + 2_000);
+        assert.equal(await here.retryAfter('user:alice', t + 2_000), 58, 'three, from two processes: wait until the first leaves the window');
+        assert.equal(await there.retryAfter('user:alice', t + 2_000), 58, 'the other process sees the same');
+        assert.equal(await here.retryAfter('user:bob', t + 2_000), 0, 'keys are counted apart');
+        assert.equal(await here.retryAfter('user:alice', t + window), 0, 'the first failure left the window');
+        assert.deepEqual(await web.signInFailures('user:alice', t - 1), [t, t + 1_000, t + 2_000], 'oldest first, and kept until a later failure sweeps them');
+        await here.fail('user:bob', t + window + 1_500);
+        assert.deepEqual(await web.signInFailures('user:alice', 0), [t + 2_000], 'recording a failure drops those older than the window, any key');
+        await there.reset('user:alice');
+        assert.deepEqual(await web.signInFailures('user:alice', 0), [], 'a successful sign-in forgets the account’s failures');
+        assert.deepEqual(await web.signInFailures('user:bob', 0), [t + window + 1_500]);
       }));
 
     it('passwords: set, rehashed, dated; setting one ends the other sessions but the kept one', () =>

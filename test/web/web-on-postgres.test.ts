@@ -4,9 +4,10 @@
 // with `bulwark user password` while they run lets ada sign in; the session made through one
 // process is valid in the other and signing out through either ends it in both; a login form
 // from one is accepted by the other (one CSRF secret); the home and admin pages of one count an
-// upload made through the other. The web tables are checked in PostgreSQL itself, so the test
-// fails if the pages keep their data in the embedded file. Skipped (with a message) only when
-// PostgreSQL is not installed and CI is not set.
+// upload made through the other; password guesses sent to both count against one limit. The
+// web tables are checked in PostgreSQL itself, so the test fails if the pages keep their data
+// in the embedded file. Skipped (with a message) only when PostgreSQL is not installed and CI
+// is not set.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
@@ -96,5 +97,17 @@ describe('web pages of two `bulwark serve` processes on one PostgreSQL database'
     const after = await stale.request('/manage/account/');
     assert.equal(after.status, 303, 'signed out everywhere');
     assert.match(after.headers.get('location') ?? '', /^\/account\/login\//);
+
+    // Password guesses spread over both processes count once: the 11th gets 429 from either.
+    const guesser = new Client(one!.url);
+    const csrf = Client.csrf((await guesser.request('/account/login/')).body);
+    const guess = async (server: RunningServer, i: number) =>
+      (await guesser.request(`${server.url}/account/login/`, { form: { csrf_token: csrf, next: '/', username: 'ada', password: `guess ${i}` } })).status;
+    for (let i = 0; i < 10; i++) assert.equal(await guess(i % 2 ? one! : two!, i), 400, `guess ${i} is only wrong`);
+    assert.equal(await count('web_signin_failures'), 20, 'ten failures, each by account and by address, in PostgreSQL');
+    assert.equal(await guess(one!, 10), 429, 'the limit holds across processes');
+    assert.equal(await guess(two!, 11), 429);
+    const right = await guesser.request(`${two!.url}/account/login/`, { form: { csrf_token: csrf, next: '/', username: 'ada', password: PASSWORD } });
+    assert.equal(right.status, 429, 'even the right password waits');
   });
 });

@@ -20,8 +20,12 @@ CREATE TABLE IF NOT EXISTS web_sessions (
   created_at TEXT COLLATE "C" NOT NULL, expires_at TEXT COLLATE "C" NOT NULL);
 CREATE INDEX IF NOT EXISTS web_sessions_user ON web_sessions(user_id);
 CREATE TABLE IF NOT EXISTS web_secrets (name TEXT COLLATE "C" PRIMARY KEY, value BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS web_signin_failures (key TEXT COLLATE "C" NOT NULL, at_ms BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS web_signin_failures_key ON web_signin_failures(key, at_ms);
+CREATE INDEX IF NOT EXISTS web_signin_failures_at ON web_signin_failures(at_ms);
 `;
-const LAST_TABLE = 'web_secrets';
+/** Created last: an older database without it gets the missing tables (all IF NOT EXISTS). */
+const LAST_TABLE = 'web_signin_failures';
 
 const numberedSql = new Map<string, string>();
 

@@ -16,6 +16,9 @@ CREATE TABLE IF NOT EXISTS web_sessions (
   created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS web_sessions_user ON web_sessions(user_id);
 CREATE TABLE IF NOT EXISTS web_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS web_signin_failures (key TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS web_signin_failures_key ON web_signin_failures(key, at_ms);
+CREATE INDEX IF NOT EXISTS web_signin_failures_at ON web_signin_failures(at_ms);
 `;
 
 export class SqliteWebStore extends SqlWebStore {

@@ -104,6 +104,23 @@ export abstract class SqlWebStore implements WebStore {
     return this.run('DELETE FROM web_sessions WHERE user_id = ?', [userId]);
   }
 
+  // ---- failed sign-ins ---------------------------------------------------------------------
+
+  async signInFailures(key: string, since: number): Promise<number[]> {
+    const rows = await this.all('SELECT at_ms FROM web_signin_failures WHERE key = ? AND at_ms > ? ORDER BY at_ms', [key, since]);
+    return rows.map((r) => Number(r['at_ms']));
+  }
+
+  async recordSignInFailure(key: string, at: number, forgetBefore: number): Promise<void> {
+    // Old failures go on the way (by the at_ms index), so the table holds one window at most.
+    await this.run('DELETE FROM web_signin_failures WHERE at_ms <= ?', [forgetBefore]);
+    await this.run('INSERT INTO web_signin_failures(key, at_ms) VALUES (?, ?)', [key, at]);
+  }
+
+  async clearSignInFailures(key: string): Promise<void> {
+    await this.run('DELETE FROM web_signin_failures WHERE key = ?', [key]);
+  }
+
   // ---- reads of the index's tables ----------------------------------------------------
 
   async userById(id: number): Promise<UserRecord | undefined> {

@@ -66,6 +66,14 @@ export interface WebStore {
   /** Ends all of a user's sessions; how many there were. */
   deleteUserSessions(userId: number): Promise<number>;
 
+  // ---- failed sign-ins (shared by every process serving the pages) ----------------------
+  /** When each failed sign-in under `key` after `since` happened (ms since the epoch), oldest first. */
+  signInFailures(key: string, since: number): Promise<number[]>;
+  /** Records a failed sign-in under `key`; failures at or before `forgetBefore` (any key) are dropped. */
+  recordSignInFailure(key: string, at: number, forgetBefore: number): Promise<void>;
+  /** Forgets the failures under `key` (after a successful sign-in). */
+  clearSignInFailures(key: string): Promise<void>;
+
   // ---- reads of the index's tables ----------------------------------------------------
   userById(id: number): Promise<UserRecord | undefined>;
   /** A user's API tokens: what they are for and when they were made (never the secret). */
