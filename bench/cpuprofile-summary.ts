@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Summarizes a V8 .cpuprofile (node --cpu-prof): where the main thread's time went.
-//   node dist/bench/cpuprofile-summary.js FILE.cpuprofile [--top 30] [--json]
+//   node dist/bench/cpuprofile-summary.js FILE.cpuprofile [--top 30] [--last SECONDS] [--json]
 // Prints the functions with the most self time, and the inclusive time of every function whose
 // name or file matches one of --focus (comma-separated substrings; defaults to Bulwark's hot paths).
 import { readFileSync } from 'node:fs';
@@ -47,6 +47,7 @@ const flags = parseFlags(
     top: { default: 30, help: 'functions to list by self time' },
     focus: { default: DEFAULT_FOCUS, help: 'comma-separated function names (substring match) to report inclusive time for' },
     json: { default: false, help: 'print JSON' },
+    last: { default: 0, help: 'count only the samples of the last N seconds (a benchmark phase at the end of the run); 0: all' },
   },
   argv.filter((a) => a !== file)
 );
@@ -60,13 +61,17 @@ const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
-// Self time per node (µs), from the sample deltas.
+// Self time per node (µs), from the sample deltas; with --last, only the samples taken in the
+// last N seconds before the profile ended.
 const self = new Map<number, number>();
+const from = flags.last > 0 ? profile.endTime - flags.last * 1e6 : profile.startTime;
+let at = profile.startTime;
 for (let i = 0; i < profile.samples.length; i++) {
   const id = profile.samples[i] as number;
-  self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  at += profile.timeDeltas[i] ?? 0;
+  if (at >= from) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 }
-const totalUs = profile.endTime - profile.startTime;
+const totalUs = profile.endTime - Math.max(from, profile.startTime);
 const idleUs = [...self].filter(([id]) => byId.get(id)?.callFrame.functionName === '(idle)').reduce((a, [, v]) => a + v, 0);
 
 const label = (n: ProfileNode) => {

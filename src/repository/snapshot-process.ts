@@ -75,6 +75,11 @@ export interface SnapshotProcessOptions {
 export class SnapshotProcess {
   private readonly meta = new SnapshotMeta();
   private readonly roles = new Map<string, RoleState>();
+  /**
+   * No online role needs re-signing before this time (ms): the earliest re-sign deadline seen.
+   * Only lowered between scans; a re-signed role's deadline only moves later.
+   */
+  private nextExpiry = Number.NEGATIVE_INFINITY;
   /** The lease epoch this process's view of the published state belongs to. */
   private epoch: number | undefined;
   private enabled = true;
@@ -98,8 +103,9 @@ export class SnapshotProcess {
   /** Loads the published state (any process; a leader reloads it when it takes over). */
   async init(): Promise<void> {
     this.roles.clear();
+    this.nextExpiry = Number.NEGATIVE_INFINITY; // scan at the next check
     for (const r of await this.o.state.roleStates()) {
-      this.roles.set(r.name, r);
+      this.setRole(r);
       // Version 0: a project role recorded but never published yet (not listed until it is).
       if (r.name !== ROLES.root && r.name !== ROLES.snapshot && r.name !== ROLES.timestamp && r.version > 0) this.meta.set(r.name, r.version, r);
     }
@@ -163,14 +169,33 @@ export class SnapshotProcess {
     return this.o.waiters.waitFor(seq);
   }
 
-  /** Online roles that must be re-signed now: less than half their validity left. */
+  private setRole(r: RoleState): void {
+    this.roles.set(r.name, r);
+    const deadline = this.resignDeadline(r);
+    if (deadline !== undefined && deadline < this.nextExpiry) this.nextExpiry = deadline;
+  }
+
+  /** After this time (ms) an online role has less than half its validity left; undefined for offline roles. */
+  private resignDeadline(r: RoleState): number | undefined {
+    const period = this.periodOf(r.name);
+    return period === undefined ? undefined : Date.parse(r.expires) - (period * 1000) / 2;
+  }
+
+  /**
+   * Online roles that must be re-signed now: less than half their validity left. Scans the
+   * roles (16,384 bins: ~8 ms) only once the earliest deadline has come; before that, none.
+   */
   private expiringRoles(now: Date): string[] {
+    if (now.getTime() <= this.nextExpiry) return [];
     const out: string[] = [];
-    for (const [name, r] of this.roles) {
-      const period = this.periodOf(name);
-      if (period === undefined) continue; // offline roles are re-signed in a ceremony
-      if (Date.parse(r.expires) - now.getTime() < (period * 1000) / 2) out.push(name);
+    let next = Number.POSITIVE_INFINITY;
+    for (const r of this.roles.values()) {
+      const deadline = this.resignDeadline(r);
+      if (deadline === undefined) continue; // offline roles are re-signed in a ceremony
+      if (now.getTime() > deadline) out.push(r.name);
+      next = Math.min(next, deadline);
     }
+    this.nextExpiry = next;
     return out;
   }
 
@@ -315,10 +340,8 @@ export class SnapshotProcess {
     crashPoint('publish:after-roles');
 
     // 2. Snapshot over the new working set.
-    const nextMeta = this.meta.clone();
-    for (const s of newStates) nextMeta.set(s.name, s.version, s);
     const snapshotExpires = expiresIn(now, this.o.config.expiry.snapshot);
-    const snapshot = await signCanonical(nextMeta.canonical(snapshotVersion, snapshotExpires), [this.o.signers.snapshot]);
+    const snapshot = await signCanonical(this.meta.canonical(snapshotVersion, snapshotExpires, newStates), [this.o.signers.snapshot]);
     await this.o.blobs.putNew(snapshotPath, snapshot.bytes);
     crashPoint('publish:after-snapshot');
     const snapshotState: RoleState = {
@@ -355,7 +378,7 @@ export class SnapshotProcess {
       now: now.toISOString(),
     });
     crashPoint('publish:after-commit');
-    for (const s of allStates) this.roles.set(s.name, s);
+    for (const s of allStates) this.setRole(s);
     for (const s of newStates) this.meta.set(s.name, s.version, s);
     // A leader whose lease may have run out since the commit leaves timestamp.json to the next
     // leader (which rewrites it from the committed bytes): it might otherwise replace a newer one.

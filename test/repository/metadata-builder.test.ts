@@ -47,6 +47,32 @@ describe('metadata-builder', () => {
     assert.notEqual(copy.canonical(3, expires), meta.canonical(3, expires));
   });
 
+  it('SnapshotMeta stages changes over many chunks without changing itself, as clone + set would', () => {
+    const meta = new SnapshotMeta();
+    const file = (i: number) => ({ length: 1000 + i, sha256: (i % 256).toString(16).padStart(2, '0').repeat(32) });
+    const names = Array.from({ length: 1000 }, (_, i) => `bins-${i.toString(16).padStart(3, '0')}`).reverse();
+    names.forEach((n, i) => meta.set(n, 1, file(i)));
+    const base = meta.canonical(5, expires);
+    const reference = (changes: { name: string; version: number; length: number; sha256: string }[]) => {
+      const copy = meta.clone();
+      for (const c of changes) copy.set(c.name, c.version, c);
+      return copy.canonical(6, expires);
+    };
+    for (const picked of [['bins-000'], ['bins-0ff', 'bins-100', 'bins-3e7'], ['bins-3e7', 'a-new-role', 'bins-001']]) {
+      const changes = picked.map((name, i) => ({ name, version: 9 + i, ...file(500 + i) }));
+      const staged = meta.canonical(6, expires, changes);
+      assert.equal(staged, reference(changes), picked.join(','));
+      assert.notEqual(staged, meta.canonical(6, expires));
+      assert.equal(meta.canonical(5, expires), base, 'staging leaves the meta as it was');
+    }
+    // Committed after staging: the cached chunks follow.
+    meta.set('bins-200', 3, file(3));
+    const model = JSON.parse(meta.canonical(5, expires)) as { meta: Record<string, { version: number; length: number }> };
+    assert.deepEqual(model.meta['bins-200.json'], { hashes: { sha256: file(3).sha256 }, length: file(3).length, version: 3 });
+    assert.equal(Object.keys(model.meta).length, 1000);
+    assert.deepEqual(Object.keys(model.meta), [...Object.keys(model.meta)].sort(), 'in order');
+  });
+
   it('timestampCanonical equals the canonical encoding of the Timestamp model', () => {
     const snap = { version: 9, length: 1234, sha256: '12'.repeat(32) };
     const model = new Timestamp({ version: 5, expires, snapshotMeta: new MetaFile(9, 1234, { sha256: snap.sha256 }) });

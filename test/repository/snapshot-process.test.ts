@@ -104,7 +104,8 @@ describe('snapshot process', () => {
     await index.app.close();
     await index.repo.close();
     const later = new Date(Date.now() + 5 * 24 * 3600 * 1000); // bins & snapshot (7 d) past half-life
-    const repo = await Repository.open(index.dataDir, { clock: () => later });
+    let now = later;
+    const repo = await Repository.open(index.dataDir, { clock: () => now });
     await repo.start();
     await repo.settle();
     const afterStates = new Map((await repo.state.roleStates()).map((r) => [r.name, r]));
@@ -115,6 +116,17 @@ describe('snapshot process', () => {
     for (const name of ['root', 'targets', 'claimed']) {
       assert.equal(afterStates.get(name)?.version, byName.get(name)?.version, `offline role ${name} untouched`);
     }
+    // The same process, days later: the deadlines it noted pass while it runs.
+    assert.equal(repo.publisher.needsPublication(), false, 'everything was just re-signed');
+    now = new Date(later.getTime() + 5 * 24 * 3600 * 1000);
+    assert.equal(repo.publisher.needsPublication(), true, 'half-life passed again while the process ran');
+    repo.publisher.request();
+    await repo.settle();
+    const again = new Map((await repo.state.roleStates()).map((r) => [r.name, r]));
+    for (const name of ['snapshot', 'unclaimed', 'bins-0', 'bins-f']) {
+      assert.ok((again.get(name)?.version ?? 0) > (afterStates.get(name)?.version ?? 0), `${name} re-signed again`);
+    }
+    assert.equal(repo.publisher.needsPublication(), false);
     await repo.close();
     index = await reopenIndex(index);
   });
