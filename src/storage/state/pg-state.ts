@@ -758,12 +758,14 @@ export class PgState implements StateStore {
       await this.checkLease(c, p.lease);
       await c.query('DELETE FROM publication_intents');
       await this.notify(c, `published:${p.snapshotVersion}`);
-      for (const r of [...p.roles].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-        await c.query(
-          'INSERT INTO roles(name, version, expires, length, sha256) VALUES ($1, $2, $3, $4, $5) ON CONFLICT(name) DO UPDATE SET version = excluded.version, expires = excluded.expires, length = excluded.length, sha256 = excluded.sha256',
-          [r.name, r.version, r.expires, r.length, r.sha256]
-        );
-      }
+      // One statement for every role (16,386 in a first publication), in name order as always.
+      const roles = [...p.roles].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      await c.query(
+        `INSERT INTO roles(name, version, expires, length, sha256)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int8[], $5::text[])
+         ON CONFLICT(name) DO UPDATE SET version = excluded.version, expires = excluded.expires, length = excluded.length, sha256 = excluded.sha256`,
+        [roles.map((r) => r.name), roles.map((r) => r.version), roles.map((r) => r.expires), roles.map((r) => r.length), roles.map((r) => r.sha256)]
+      );
       // A role made dirty again after the inputs were read keeps its (newer) generation.
       if (p.clearedDirty.length > 0) {
         await c.query(
