@@ -3,7 +3,7 @@
 // Each publication takes every role changed by applied project transactions, plus online roles
 // close to expiry, and publishes one consistent snapshot:
 //   1. bins (and other changed roles) as VERSION.ROLE.json          — unreferenced until 3
-//   2. VERSION.snapshot.json                                        — unreferenced until 3
+//   2. VERSION.snapshot.json (created together with 1)              — unreferenced until 3
 //   3. database commit: new versions, journal entries → published, the timestamp bytes
 //   4. timestamp.json, atomically                                   — the publication point
 // Every file is written atomically (temp, fsync, rename). A crash before 3 leaves files no
@@ -336,13 +336,20 @@ export class SnapshotProcess {
       }
     }
     const tBuild = performance.now();
-    await this.createFiles(lease, writes, [snapshotPath]);
-    crashPoint('publish:after-roles');
 
-    // 2. Snapshot over the new working set.
+    // 2. Snapshot over the new working set. Its content needs only the new roles' hashes, so it
+    //    is signed while the store records the files' names, and then every file is created at
+    //    once; none before its name is recorded (so a new leader can remove them).
     const snapshotExpires = expiresIn(now, this.o.config.expiry.snapshot);
-    const snapshot = await signCanonical(this.meta.canonical(snapshotVersion, snapshotExpires, newStates), [this.o.signers.snapshot]);
-    await this.o.blobs.putNew(snapshotPath, snapshot.bytes);
+    const intents = this.o.state.recordPublicationIntent(lease, [...writes.map((f) => f.path), snapshotPath]);
+    const [snapshot] = await Promise.all([signCanonical(this.meta.canonical(snapshotVersion, snapshotExpires, newStates), [this.o.signers.snapshot]), intents]);
+    const [rolesWritten, snapshotWritten] = await Promise.allSettled([
+      Promise.all(writes.map((f) => this.o.blobs.putNew(f.path, f.bytes))),
+      this.o.blobs.putNew(snapshotPath, snapshot.bytes),
+    ]);
+    if (rolesWritten.status === 'rejected') throw rolesWritten.reason;
+    crashPoint('publish:after-roles');
+    if (snapshotWritten.status === 'rejected') throw snapshotWritten.reason;
     crashPoint('publish:after-snapshot');
     const snapshotState: RoleState = {
       name: ROLES.snapshot,
