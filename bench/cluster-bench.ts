@@ -19,18 +19,15 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { seedRoot } from '../src/client/client-cache.js';
 import { VerifiedIndex } from '../src/client/verified-index.js';
 import { normalizeProjectName as normalizeName } from '../src/packaging/names.js';
 import { Metadata } from '../src/tuf/index.js';
-import { fmt, machine, machineCpu, note, otherCpu, parseFlags, processCpu, progress, summarize, table, type Summary } from './common.js';
+import { bulwarkBin, fmt, machine, machineCpu, note, otherCpu, parseFlags, processCpu, progress, summarize, table, type Summary } from './common.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bulwarkBin = join(repoRoot, 'bin', 'bulwark.js');
 
 const flags = parseFlags('node dist/bench/cluster-bench.js [flags]', {
   uploads: { default: 5000, help: 'uploads per configuration' },

@@ -4,7 +4,12 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
+
+/** The `bulwark` command of this checkout (benchmarks run from dist/bench/). */
+export const bulwarkBin = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'bin', 'bulwark.js');
 
 // ---- flags ------------------------------------------------------------------------------------
 

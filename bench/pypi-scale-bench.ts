@@ -16,12 +16,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { DATABASE_FILE, PUBLIC_DIR } from '../src/repository/paths.js';
 import { startPostgres, type PgCluster } from '../test/helpers/postgres.js';
-import { fmt, machine, machineCpu, note, otherCpu, parseFlags, processCpu, processMemory, table, verdict, type MachineCpu, type Summary } from './common.js';
+import { bulwarkBin, fmt, machine, machineCpu, note, otherCpu, parseFlags, processCpu, processMemory, table, verdict, type MachineCpu, type Summary } from './common.js';
 import type { LoadArgs, LoadResult } from './pypi-scale-load.js';
 import type { PublishArgs, PublishPhaseResult } from './pypi-scale-publish.js';
 
@@ -45,7 +45,6 @@ if (flags.database !== 'postgres' && flags.database !== 'sqlite') {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bulwarkBin = join(resolve(here, '..', '..'), 'bin', 'bulwark.js');
 const BENCH_USER = 'bench';
 const MEMORY_TARGET = 4 * 2 ** 30;
 const PUBLICATION_TARGET_MS = 50;

@@ -16,8 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { binCanonical, targetEntry, timestampCanonical } from '../src/repository/metadata-builder.js';
 import { BIN_PREFIX, binBitLength, targetPath } from '../src/repository/layout.js';
@@ -30,6 +29,7 @@ import {
 } from '../src/packaging/index.js';
 import { Ed25519Signer, expiresIn, signCanonical, SuccinctRoles } from '../src/tuf/index.js';
 import {
+  bulwarkBin,
   fmt,
   machine,
   machineCpu,
@@ -49,8 +49,6 @@ import {
 } from './common.js';
 import { entryFormat, fullMeta } from './snapshot-entries.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bulwarkBin = join(repoRoot, 'bin', 'bulwark.js');
 
 const flags = parseFlags('node dist/bench/upload-bench.js [flags]', {
   bins: { default: 16384, help: 'hashed bins of the fresh repository (power of two)' },
