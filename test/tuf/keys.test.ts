@@ -1,6 +1,7 @@
 // Keys: the key id is SHA-256 of the canonical JSON of the public key as written (spec §4.2),
 // and Ed25519 verification answers true or false, never throws.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { canonicalize } from '@tufjs/canonical-json';
@@ -78,6 +79,29 @@ describe('Ed25519', () => {
       assert.equal(Key.ed25519(v.publicKey).verify(message, v.signature), true);
     });
   }
+
+  it('generates many keys while the heap churns without deadlocking (Node 20: export under a lock met a key-generation job in GC)', () => {
+    // generateKeyPairSync + export({format:'jwk'}) deadlocked inside Node in about 1 of 30 runs of
+    // the trusted-metadata-set tests (CI hung 20 minutes). A deadlock cannot be caught in-process,
+    // so a child process generates keys under allocation pressure (a 1 MiB young generation: many
+    // collections) and must finish in time; the old code hung here in 5 runs of 5.
+    const signerModule = new URL('../../src/tuf/signer.js', import.meta.url).href;
+    const script = `
+      const { Ed25519Signer } = await import(${JSON.stringify(signerModule)});
+      const junk = [];
+      for (let i = 0; i < 20000; i++) {
+        junk.push(Ed25519Signer.generate().keyId + 'x'.repeat(2000));
+        if (junk.length > 500) junk.length = 0;
+      }
+      console.log('generated');`;
+    const child = spawnSync(process.execPath, ['--max-semi-space-size=1', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(child.error, undefined, 'key generation hung (killed after 60 s)');
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.trim(), 'generated');
+  });
 
   it('round-trips a signer through PKCS#8 PEM', async () => {
     const signer = Ed25519Signer.generate();
