@@ -12,7 +12,15 @@ export function binCanonical(version: number, expires: Date, targets: readonly {
     const t = targets[i] as { path: string; entry: string };
     parts[i] = `${canonicalString(t.path)}:${t.entry}`;
   }
-  return `{"_type":"targets","expires":"${formatExpires(expires)}","spec_version":"${SPEC_VERSION}","targets":{${parts.join(',')}},"version":${version}}`;
+  return binCanonicalFromBody(version, expires, parts.join(','));
+}
+
+/**
+ * The same from the body of its `targets` object, already canonical and in order (as
+ * StateStore.roleTargetsCanonical() gives it).
+ */
+export function binCanonicalFromBody(version: number, expires: Date, targetsBody: string): string {
+  return `{"_type":"targets","expires":"${formatExpires(expires)}","spec_version":"${SPEC_VERSION}","targets":{${targetsBody}},"version":${version}}`;
 }
 
 /** Canonical fragment of one target: `{"hashes":{"sha256":"…"},"length":N}`. */

@@ -40,7 +40,7 @@ import { CoalescingRunner } from './coalescing-runner.js';
 import type { SnapshotLeadership } from './leadership.js';
 import type { PublicationWaiters } from './publication-waiters.js';
 import type { Logger } from './logger.js';
-import { binCanonical, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
+import { binCanonicalFromBody, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -291,17 +291,19 @@ export class SnapshotProcess {
     // Still consistent: each role's generation to clear was read above; its targets, read
     // later, are at least that new; a role changed meanwhile has a higher generation, stays
     // dirty and is published again by the next publication.
-    let chunkTargets = new Map<string, { path: string; entry: string }[]>();
+    let chunkTargets = new Map<string, string>();
     for (const [i, role] of inputs.dirtyRoles.entries()) {
       if (i % BIN_CHUNK === 0) {
         if (writes.length > 0) await this.createFiles(lease, writes.splice(0), [snapshotPath]);
         const chunk = inputs.dirtyRoles.slice(i, i + BIN_CHUNK).filter((r) => r.name.startsWith(`${BIN_PREFIX}-`));
-        chunkTargets = await this.o.state.roleTargets(chunk.map((r) => r.name));
+        chunkTargets = await this.o.state.roleTargetsCanonical(chunk.map((r) => r.name));
       }
       rebuilt.add(role.name);
       if (role.name.startsWith(`${BIN_PREFIX}-`)) {
         const version = nextVersion(role.name);
-        const { bytes } = await signCanonical(binCanonical(version, binExpires, chunkTargets.get(role.name) ?? []), [this.o.signers.unclaimed]);
+        const body = chunkTargets.get(role.name);
+        if (body === undefined) throw new Error(`the targets of ${role.name} were not read`);
+        const { bytes } = await signCanonical(binCanonicalFromBody(version, binExpires, body), [this.o.signers.unclaimed]);
         put(role.name, version, bytes, binExpires);
       } else if (role.name.startsWith(PROJECT_ROLE_PREFIX)) {
         const signed = await this.o.state.latestProjectRole(role.name.slice(PROJECT_ROLE_PREFIX.length));

@@ -52,8 +52,8 @@ describe('snapshot process: dirty bins read in chunks', () => {
     // of the chunk it is about to read.
     let late: TargetRow | undefined;
     const calls: number[] = [];
-    const roleTargets = repo.state.roleTargets.bind(repo.state);
-    repo.state.roleTargets = async (names) => {
+    const roleTargetsCanonical = repo.state.roleTargetsCanonical.bind(repo.state);
+    repo.state.roleTargetsCanonical = async (names) => {
       if (calls.length === 1) {
         for (let k = 0; !late; k++) {
           const candidate = row('late', `late/late-${k}.tar.gz`, 7);
@@ -62,12 +62,12 @@ describe('snapshot process: dirty bins read in chunks', () => {
         await repo.state.applyProjectTransaction('late', [], [late], NOW);
       }
       calls.push(names.length);
-      return roleTargets(names);
+      return roleTargetsCanonical(names);
     };
     try {
       await repo.publisher.publish();
     } finally {
-      repo.state.roleTargets = roleTargets;
+      repo.state.roleTargetsCanonical = roleTargetsCanonical;
     }
     assert.equal(calls.length, Math.ceil(dirty.length / 512), 'one read per chunk');
     assert.ok(Math.max(...calls) <= 512, `at most 512 roles per read: ${calls.join(', ')}`);

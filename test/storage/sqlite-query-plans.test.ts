@@ -25,6 +25,7 @@ describe('SqliteState query plans on the publication path', () => {
       await state.collectPublishInputs([]);
       await state.hasPendingWork();
       await state.roleTargets(['bins-0']);
+      await state.roleTargetsCanonical(['bins-0']);
       await state.applyProjectTransaction('demo', [1], [], '2025-01-01T00:00:00.000Z');
       const lease = await state.acquireLeadership('plans-test', 60_000);
       assert.ok(lease);

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { binCanonical, binCanonicalFromBody } from '../../src/repository/metadata-builder.js';
 import { PgState } from '../../src/storage/state/pg-state.js';
 import { openStateStore, MOVED_TO_SETTING } from '../../src/storage/state/open-state.js';
 import { SqliteState } from '../../src/storage/state/sqlite-state.js';
@@ -469,6 +470,33 @@ for (const backend of backends) {
         assert.deepEqual(got.get('no-such-role'), []);
         assert.deepEqual(await s.roleTargets([]), new Map());
         assert.deepEqual(await dirtyOf(s), dirtyBefore, 'a read: generations unchanged');
+      }));
+
+    it('roleTargetsCanonical: the body binCanonical builds from roleTargets, escapes and byte order included', () =>
+      withStore(async (s) => {
+        // Canonical JSON escapes only " and \ ; é stays as it is. Byte order as above.
+        const paths = ['demo/z', 'demo/é', 'demo/B', 'demo/q"uote', 'demo/back\\slash', 'demo/~', 'demo/-x'];
+        await s.applyProjectTransaction('demo', [], paths.map((path, i) => ({ path, role: 'bins-0', project: 'demo', entry: `{"hashes":{"sha256":"${String(i).repeat(64)}"},"length":${i}}` })), NOW);
+        await s.applyProjectTransaction('other', [], [{ path: 'other/x', role: 'bins-1', project: 'other', entry: '{"length":9}' }], NOW);
+        const names = ['bins-1', 'bins-0', 'unclaimed', 'no-such-role'];
+        const rows = await s.roleTargets(names);
+        const bodies = await s.roleTargetsCanonical(names);
+        assert.deepEqual([...bodies.keys()].sort(), [...names].sort(), 'one entry per name asked, no other');
+        const expires = new Date('2030-01-01T00:00:00Z');
+        for (const name of names) {
+          const body = bodies.get(name) as string;
+          assert.equal(binCanonicalFromBody(3, expires, body), binCanonical(3, expires, rows.get(name) ?? []), name);
+        }
+        assert.equal(bodies.get('bins-1'), '"other/x":{"length":9}');
+        assert.match(bodies.get('bins-0') as string, /"demo\/q\\"uote":\{/);
+        assert.match(bodies.get('bins-0') as string, /"demo\/back\\\\slash":\{/);
+        assert.equal(bodies.get('unclaimed'), '');
+        assert.equal(bodies.get('no-such-role'), '');
+        // What a client parses is what was stored.
+        const parsed = JSON.parse(binCanonicalFromBody(3, expires, bodies.get('bins-0') as string)) as { targets: Record<string, { length: number }> };
+        assert.deepEqual(Object.keys(parsed.targets).sort(), [...paths].sort());
+        assert.equal(parsed.targets['demo/q"uote']?.length, 3);
+        assert.deepEqual(await s.roleTargetsCanonical([]), new Map());
       }));
 
     it('initRoles stores roles and targets; currentTarget reads them', () =>

@@ -37,7 +37,7 @@ import {
   type UserRecord,
 } from './types.js';
 import { connectPool, inTransaction, SCHEMA_LOCK, MAX_ATTEMPTS, RETRYABLE, retryDelay, sqlState, type TransactionMode } from './pg-pool.js';
-import { toFile, toJournal, toUser, type Row } from './rows.js';
+import { canonicalTargetFragmentSql, toFile, toJournal, toUser, type Row } from './rows.js';
 
 export { redactDatabaseUrl } from './pg-pool.js';
 
@@ -743,6 +743,17 @@ export class PgState implements StateStore {
     const rows = (await this.all('SELECT role, path, entry FROM targets WHERE role = ANY($1::text[]) ORDER BY role, path', [names]));
     for (const r of rows) byRole.get(r['role'] as string)?.push({ path: r['path'] as string, entry: r['entry'] as string });
     return byRole;
+  }
+
+  async roleTargetsCanonical(names: readonly string[]): Promise<Map<string, string>> {
+    const bodies = new Map<string, string>(names.map((n) => [n, '']));
+    if (names.length === 0) return bodies;
+    const rows = await this.all(
+      `SELECT role, string_agg(${canonicalTargetFragmentSql('chr')}, ',' ORDER BY path) AS body FROM targets WHERE role = ANY($1::text[]) GROUP BY role`,
+      [names]
+    );
+    for (const r of rows) if (bodies.has(r['role'] as string)) bodies.set(r['role'] as string, r['body'] as string);
+    return bodies;
   }
 
   commitPublication(p: {

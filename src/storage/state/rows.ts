@@ -5,6 +5,18 @@ import type { FileRecord, JournalEntry, UserRecord } from './types.js';
 
 export type Row = Record<string, unknown>;
 
+/**
+ * SQL for one target's canonical JSON fragment, `"path":entry`, on SQLite (`char`) or PostgreSQL
+ * (`chr`). Canonical JSON escapes only `"` and `\` in strings (canonicalString()), and entry is
+ * stored canonical already. Code 92 is a backslash, 34 a double quote: no string literal whose
+ * meaning depends on PostgreSQL's standard_conforming_strings.
+ */
+export function canonicalTargetFragmentSql(charFunction: 'char' | 'chr'): string {
+  const backslash = `${charFunction}(92)`;
+  const quote = `${charFunction}(34)`;
+  return `${quote} || replace(replace(path, ${backslash}, ${backslash} || ${backslash}), ${quote}, ${backslash} || ${quote}) || ${quote} || ':' || entry`;
+}
+
 function flag(v: unknown): boolean {
   return v === true || v === 1;
 }

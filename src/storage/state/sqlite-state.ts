@@ -26,7 +26,7 @@ import {
   type TargetRow,
   type UserRecord,
 } from './types.js';
-import { toFile, toJournal, toUser, type Row } from './rows.js';
+import { canonicalTargetFragmentSql, toFile, toJournal, toUser, type Row } from './rows.js';
 
 /** The journal entries still to apply or publish: the condition of the partial index journal_state. */
 const LIVE_JOURNAL = "state IN ('pending', 'applied')";
@@ -574,6 +574,13 @@ export class SqliteState implements StateStore {
     // query per role, answered from targets_role_covering alone (no sort, no table lookup).
     const targetsOf = this.db.prepare('SELECT path, entry FROM targets WHERE role = ? ORDER BY path');
     const read = this.db.transaction(() => new Map(names.map((name) => [name, targetsOf.all(name) as { path: string; entry: string }[]])));
+    return Promise.resolve(read());
+  }
+
+  roleTargetsCanonical(names: readonly string[]): Promise<Map<string, string>> {
+    // Same transaction and index as roleTargets(); path's BINARY collation is byte order.
+    const bodyOf = this.db.prepare(`SELECT group_concat(${canonicalTargetFragmentSql('char')}, ',' ORDER BY path) AS body FROM targets WHERE role = ?`);
+    const read = this.db.transaction(() => new Map(names.map((name) => [name, ((bodyOf.get(name) as { body: string | null }).body ?? '')])));
     return Promise.resolve(read());
   }
 
