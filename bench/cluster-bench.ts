@@ -39,7 +39,9 @@ const flags = parseFlags('node dist/bench/cluster-bench.js [flags]', {
   configs: { default: 'sqlite,pg-single,pg-cluster', help: 'which configurations to run, in order' },
   'verify-files': { default: 500, help: 'files downloaded and verified from the initial root afterwards, spread over all uploads (0: none)' },
   json: { default: false, help: 'one JSON object on standard output' },
+  'node-args': { default: '', help: 'node flags for every bulwark process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (profiles are named by pid; the pids are printed)' },
 });
+const nodeArgs = flags['node-args'].split(' ').filter((a) => a !== '');
 
 // ---- uploads -------------------------------------------------------------------------------------
 
@@ -121,7 +123,8 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): string {
 }
 
 function startProc(role: string, args: string[], ready: RegExp): Promise<Proc> {
-  const child = spawn(process.execPath, [bulwarkBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BULWARK_DATABASE_URL: '' } });
+  const child = spawn(process.execPath, [...nodeArgs, bulwarkBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BULWARK_DATABASE_URL: '' } });
+  if (nodeArgs.length > 0) note(`${role}: pid ${child.pid ?? '?'}`);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-20_000)));
   let stdout = '';

@@ -13,6 +13,13 @@ export const DEFAULT_LEADER_TTL_MS = 10_000;
 
 /** A lease's local validity is cut short by this share, for clocks that run at other rates. */
 const SAFETY = 0.8;
+/**
+ * A standing candidate that failed to lead asks again on demand at most this often (ms). Every
+ * applied upload asks for a publication in every worker; without this a follower would run four
+ * statements per upload only to learn again that another process leads. Its timer still tries
+ * every quarter period, and a release or a dead holder is noticed within this interval.
+ */
+const FOLLOWER_RETRY_MS = 500;
 
 function processIsGone(pid: number): boolean {
   try {
@@ -48,6 +55,8 @@ export class SnapshotLeadership {
   private validUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<Lease | undefined> | undefined;
+  /** performance.now() of the last attempt that found another leader. */
+  private lastDenied = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: LeadershipOptions) {
     this.ttlMs = o.ttlMs ?? DEFAULT_LEADER_TTL_MS;
@@ -61,6 +70,7 @@ export class SnapshotLeadership {
   /** The lease, renewed or acquired now if it is not surely valid for another half period. */
   async ensure(): Promise<Lease | undefined> {
     if (this.lease && performance.now() < this.validUntil - (this.ttlMs * SAFETY) / 2) return this.lease;
+    if (!this.lease && this.timer && performance.now() - this.lastDenied < Math.min(FOLLOWER_RETRY_MS, this.ttlMs / 4)) return undefined;
     return this.refresh();
   }
 
@@ -83,7 +93,10 @@ export class SnapshotLeadership {
     const info = await this.o.state.leader();
     const replacing = info && !info.expired && info.holder !== this.candidate && holderIsDeadHere(info.holder) ? info : undefined;
     const lease = await this.o.state.acquireLeadership(this.candidate, this.ttlMs, replacing);
-    if (!lease) return undefined;
+    if (!lease) {
+      this.lastDenied = performance.now();
+      return undefined;
+    }
     this.lease = lease;
     this.validUntil = sent + this.ttlMs * SAFETY;
     this.o.log.info({ holder: lease.holder, epoch: lease.epoch, replaced: replacing?.holder }, 'this process is the snapshot leader');

@@ -8,6 +8,9 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initDemoRepository } from '../../src/repository/init.js';
+import { SnapshotLeadership } from '../../src/repository/leadership.js';
+import { silentLogger } from '../../src/repository/logger.js';
+import { SqliteState } from '../../src/storage/state/sqlite-state.js';
 import { Repository } from '../../src/repository/repository.js';
 import { BlobConflictError } from '../../src/storage/blob-store.js';
 import { Metadata } from '../../src/tuf/index.js';
@@ -145,6 +148,38 @@ describe('a publication that outlasts the lease', () => {
     } finally {
       await repo.close();
       await removeTempDir(dataDir);
+    }
+  });
+});
+
+describe('a follower (a candidate another process leads)', () => {
+  it('does not ask the store on every publication request, and still takes over soon after a release', async () => {
+    const dir = await tempDir('follower');
+    const state = new SqliteState(join(dir, 'bulwark.db'));
+    const leader = new SnapshotLeadership({ state, log: silentLogger, ttlMs: 10_000 });
+    const follower = new SnapshotLeadership({ state, log: silentLogger, ttlMs: 10_000 });
+    try {
+      assert.ok(await leader.refresh(), 'the first candidate leads');
+      let attempts = 0;
+      const acquire = state.acquireLeadership.bind(state);
+      state.acquireLeadership = (...args) => {
+        attempts++;
+        return acquire(...args);
+      };
+      follower.start(); // a standing candidate: its timer tries every quarter period
+      // Every applied upload asks every worker for a publication: 200 quick requests.
+      for (let i = 0; i < 200; i++) assert.equal(await follower.ensure(), undefined, 'another process leads');
+      assert.ok(attempts <= 2, `the store was asked ${attempts} times for 200 requests`);
+      await leader.stop(); // releases the lease
+      await new Promise((r) => setTimeout(r, 600));
+      const lease = await follower.ensure();
+      assert.ok(lease, 'a request after the retry interval takes the released lease');
+      assert.equal((await state.leader())?.holder, follower.candidate);
+    } finally {
+      await follower.stop();
+      await leader.stop();
+      await state.close();
+      await removeTempDir(dir);
     }
   });
 });

@@ -126,15 +126,34 @@ export async function connectPool(url: string, maxConnections: number, schema: S
   return pool;
 }
 
-export type TransactionMode = 'serializable' | 'snapshot';
+export type TransactionMode = 'serializable' | 'snapshot' | 'read-committed';
+
+const BEGIN: Record<TransactionMode, string> = {
+  serializable: 'BEGIN ISOLATION LEVEL SERIALIZABLE',
+  snapshot: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+  'read-committed': 'BEGIN ISOLATION LEVEL READ COMMITTED',
+};
+
+/** An advisory transaction lock's two 32-bit keys (class, hash). */
+export type AdvisoryLockKey = readonly [number, number];
 
 /**
- * Runs `fn` as one transaction: SERIALIZABLE, or a REPEATABLE READ READ ONLY snapshot for
- * multi-statement reads. On a serialization failure or deadlock the whole transaction is
- * rolled back and run again (so fn must only touch the database); onRetry counts those.
+ * Runs `fn` as one transaction: SERIALIZABLE; a REPEATABLE READ READ ONLY snapshot for
+ * multi-statement reads; or READ COMMITTED for writes that `lock` (an advisory transaction lock,
+ * taken in the same round trip as BEGIN) serializes instead. On a serialization failure or
+ * deadlock the whole transaction is rolled back and run again (so fn must only touch the
+ * database); onRetry counts those.
  */
-export async function inTransaction<T>(pool: pg.Pool, mode: TransactionMode, fn: (c: pg.PoolClient) => Promise<T>, onRetry?: () => void): Promise<T> {
-  const begin = mode === 'serializable' ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  mode: TransactionMode,
+  fn: (c: pg.PoolClient) => Promise<T>,
+  onRetry?: () => void,
+  lock?: AdvisoryLockKey
+): Promise<T> {
+  // The keys are integers computed by the caller, safe to inline (a multi-statement query takes no parameters).
+  if (lock && !lock.every((k) => Number.isSafeInteger(k))) throw new Error('advisory lock keys must be integers');
+  const begin = lock ? `${BEGIN[mode]}; SELECT pg_advisory_xact_lock(${lock[0]}, ${lock[1]})` : BEGIN[mode];
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken = false;
