@@ -90,12 +90,12 @@ export class UploadService {
     const { name, version, parsed } = this.checkForm(form, file);
     this.checkDigests(form, file);
     const project = normalizeProjectName(name);
-    if (await this.state.getDelegation(project)) throw claimedRefusal(project);
-    const permission = await this.state.canUpload(project, user.id);
-    if (permission === 'forbidden') {
+    const checks = await this.state.uploadChecks(project, user.id, file.filename);
+    if (checks.claimed) throw claimedRefusal(project);
+    if (checks.permission === 'forbidden') {
       throw new UploadError(403, 'FORBIDDEN', `The user '${user.name}' isn't allowed to upload to project '${project}'. Ask an owner to add you as a maintainer.`);
     }
-    if (await this.state.fileByName(file.filename)) {
+    if (checks.fileExists) {
       throw new UploadError(400, 'FILE_EXISTS', `File already exists: ${file.filename}. A file name can be used only once; bump the version.`);
     }
     const metadata = parsed.packagetype === 'bdist_wheel' ? await this.wheelMetadata(file, project, version) : undefined;

@@ -153,6 +153,18 @@ for (const backend of backends) {
         await conflict(s.addProjectRole('demo', 'carol', 'owner'), 'NOT_FOUND');
       }));
 
+    it('uploadChecks: claimed, permission and a taken file name in one read', () =>
+      withStore(async (s) => {
+        const alice = await s.addUser('alice', false, 'ha', NOW);
+        const bob = await s.addUser('bob', false, 'hb', NOW);
+        assert.deepEqual(await s.uploadChecks('demo', alice.id, 'demo-1.0.tar.gz'), { claimed: false, permission: 'new-project', fileExists: false });
+        await s.recordUpload(file('demo', 'demo-1.0.tar.gz', alice.id), 'Demo', NOW);
+        assert.deepEqual(await s.uploadChecks('demo', alice.id, 'demo-1.0.tar.gz'), { claimed: false, permission: 'allowed', fileExists: true });
+        assert.deepEqual(await s.uploadChecks('demo', bob.id, 'demo-2.0.tar.gz'), { claimed: false, permission: 'forbidden', fileExists: false });
+        await s.recordClaim({ project: 'signed', displayName: 'signed', userId: bob.id, delegation: delegation('project-signed'), role: roleBytes('signed', 1), now: NOW });
+        assert.deepEqual(await s.uploadChecks('signed', bob.id, 'signed-1.0.tar.gz'), { claimed: true, permission: 'allowed', fileExists: false });
+      }));
+
     it('setYanked: a release or one file, journaled; NOT_OWNER, NOT_FOUND', () =>
       withStore(async (s) => {
         const alice = await s.addUser('alice', false, 'ha', NOW);

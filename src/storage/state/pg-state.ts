@@ -35,6 +35,7 @@ import {
   type StateStore,
   type TargetRow,
   type UserRecord,
+  type UploadChecks,
 } from './types.js';
 import { connectPool, inTransaction, SCHEMA_LOCK, MAX_ATTEMPTS, RETRYABLE, retryDelay, sqlState, type AdvisoryLockKey, type TransactionMode } from './pg-pool.js';
 import { canonicalTargetFragmentSql, toFile, toJournal, toUser, type Row } from './rows.js';
@@ -334,30 +335,52 @@ export class PgState implements StateStore {
     return this.uploadPermission(this.pool, project, userId);
   }
 
+  async uploadChecks(project: string, userId: number, filename: string): Promise<UploadChecks> {
+    // One round trip for three reads (every upload makes them before storing its bytes).
+    const r = (await this.one(
+      `SELECT EXISTS (SELECT 1 FROM delegations WHERE project = $1) AS claimed,
+              EXISTS (SELECT 1 FROM projects WHERE name = $1) AS project,
+              EXISTS (SELECT 1 FROM project_roles WHERE project = $1 AND user_id = $2) AS role,
+              EXISTS (SELECT 1 FROM files WHERE filename = $3) AS file`,
+      [project, userId, filename]
+    )) as Row;
+    return {
+      claimed: r['claimed'] === true,
+      permission: r['project'] !== true ? 'new-project' : r['role'] === true ? 'allowed' : 'forbidden',
+      fileExists: r['file'] === true,
+    };
+  }
+
   private async newJournal(c: Client, kind: JournalEntry['kind'], project: string, now: string): Promise<number> {
     const r = await c.query("INSERT INTO journal(kind, project, state, created_at) VALUES ($1, $2, 'pending', $3) RETURNING seq", [kind, project, now]);
     return (r.rows[0] as Row)['seq'] as number;
   }
 
   private async insertFile(c: Client, file: NewFile, seq: number): Promise<number> {
-    if ((await c.query('SELECT 1 FROM files WHERE filename = $1', [file.filename])).rowCount) {
-      throw new StateConflictError('FILE_EXISTS', `File already exists: ${file.filename}`);
-    }
+    // One statement: no row back means the name is taken (a concurrent insert of the same name
+    // that this statement could not see yet fails the unique constraint instead; see tx()).
     const r = await c.query(
       `INSERT INTO files(project, version, filename, packagetype, python_version, requires_python, size, sha256, md5,
          metadata_sha256, metadata_size, upload_time, uploader_id, summary, journal_seq)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+       WHERE NOT EXISTS (SELECT 1 FROM files WHERE filename = $3) RETURNING id`,
       [
         file.project, file.version, file.filename, file.packagetype, file.pythonVersion, file.requiresPython, file.size,
         file.sha256, file.md5, file.metadataSha256, file.metadataSize, file.uploadTime, file.uploaderId, file.summary, seq,
       ]
     );
-    return (r.rows[0] as Row)['id'] as number;
+    const row = r.rows[0] as Row | undefined;
+    if (!row) throw new StateConflictError('FILE_EXISTS', `File already exists: ${file.filename}`);
+    return row['id'] as number;
   }
 
   private async createProject(c: Client, name: string, displayName: string, ownerId: number, now: string): Promise<void> {
-    await c.query('INSERT INTO projects(name, display_name, created_at) VALUES ($1, $2, $3)', [name, displayName, now]);
-    await c.query("INSERT INTO project_roles(project, user_id, role) VALUES ($1, $2, 'owner')", [name, ownerId]);
+    // One statement; the foreign key is checked at its end, when both rows exist.
+    await c.query(
+      `WITH p AS (INSERT INTO projects(name, display_name, created_at) VALUES ($1, $2, $3) RETURNING name)
+       INSERT INTO project_roles(project, user_id, role) SELECT name, $4, 'owner' FROM p`,
+      [name, displayName, now, ownerId]
+    );
   }
 
   private async isClaimed(c: Client, project: string): Promise<boolean> {

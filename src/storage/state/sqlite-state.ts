@@ -25,6 +25,7 @@ import {
   type StateStore,
   type TargetRow,
   type UserRecord,
+  type UploadChecks,
 } from './types.js';
 import { canonicalTargetFragmentSql, toFile, toJournal, toUser, type Row } from './rows.js';
 
@@ -212,6 +213,15 @@ export class SqliteState implements StateStore {
 
   canUpload(project: string, userId: number): Promise<'new-project' | 'allowed' | 'forbidden'> {
     return Promise.resolve(this.uploadPermission(project, userId));
+  }
+
+  uploadChecks(project: string, userId: number, filename: string): Promise<UploadChecks> {
+    const read = this.db.transaction(() => ({
+      claimed: this.db.prepare('SELECT 1 FROM delegations WHERE project = ?').get(project) !== undefined,
+      permission: this.uploadPermission(project, userId),
+      fileExists: this.db.prepare('SELECT 1 FROM files WHERE filename = ?').get(filename) !== undefined,
+    }));
+    return Promise.resolve(read());
   }
 
   recordUpload(file: NewFile, displayName: string, now: string): Promise<{ seq: number; fileId: number }> {

@@ -95,6 +95,13 @@ export interface RoleState {
   sha256: string;
 }
 
+/** See StateStore.uploadChecks(). */
+export interface UploadChecks {
+  claimed: boolean;
+  permission: 'new-project' | 'allowed' | 'forbidden';
+  fileExists: boolean;
+}
+
 /** What the snapshot process needs to start a publication, read in one consistent view. */
 export interface PublishInputs {
   /**
@@ -189,6 +196,12 @@ export interface StateStore {
   projectFiles(project: string): Promise<FileRecord[]>;
   fileByName(filename: string): Promise<FileRecord | undefined>;
   canUpload(project: string, userId: number): Promise<'new-project' | 'allowed' | 'forbidden'>;
+  /**
+   * The checks an unsigned upload passes before its bytes are stored, in one read: the project
+   * is claimed, what the user may do with it (canUpload), and the file name is taken.
+   * recordUpload() checks them again in its transaction.
+   */
+  uploadChecks(project: string, userId: number, filename: string): Promise<UploadChecks>;
   /**
    * Records an upload and its journal entry in one transaction; creates the project (the
    * uploader becomes its owner) when it is new. Throws StateConflictError on a duplicate file
