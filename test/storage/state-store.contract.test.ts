@@ -736,6 +736,27 @@ describe('PostgreSQL state store under concurrency', { skip: pgInfo.skip ?? fals
     }
   });
 
+  it('a recovery racing with uploads is a clean cut: each upload is discarded by it or journaled after it', async () => {
+    for (let round = 0; round < 3; round++) {
+      const { stores } = await pools(12);
+      const alice = await stores[0]!.addUser('alice', false, 'ha', NOW);
+      const since = '2000-01-01T00:00:00.000Z';
+      // An upload the recovery will discard, so that it journals a 'recover' entry.
+      await stores[0]!.recordUpload(file('seed', 'seed-1.0.tar.gz', alice.id), 'seed', NOW);
+      const uploads = stores.slice(1).map((s, i) => s.recordUpload(file(`race${i}`, `race${i}-1.0.tar.gz`, alice.id), `race${i}`, NOW));
+      const recovery = stores[0]!.recoverOnlineCompromise({ since, now: NOW });
+      const results = await Promise.all(uploads);
+      const discarded = new Set((await recovery).discarded.map((d) => d.filename));
+      assert.ok(discarded.has('seed-1.0.tar.gz'));
+      const cut = Math.max(...(await stores[0]!.pendingJournal(1000)).filter((e) => e.kind === 'recover').map((e) => e.seq));
+      for (const [i, result] of results.entries()) {
+        const name = `race${i}-1.0.tar.gz`;
+        if (await stores[0]!.fileByName(name)) assert.ok(result.seq > cut, `${name} kept, but journaled (${result.seq}) before the recovery (${cut})`);
+        else assert.ok(discarded.has(name), `${name} gone but not reported as discarded`);
+      }
+    }
+  });
+
   it('concurrent signed uploads of the same project role version: one wins, the rest VERSION_CONFLICT', async () => {
     const { stores } = await pools(10);
     const alice = await stores[0]!.addUser('alice', false, 'ha', NOW);

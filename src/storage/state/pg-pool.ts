@@ -134,13 +134,16 @@ const BEGIN: Record<TransactionMode, string> = {
   'read-committed': 'BEGIN ISOLATION LEVEL READ COMMITTED',
 };
 
-/** An advisory transaction lock's two 32-bit keys (class, hash). */
-export type AdvisoryLockKey = readonly [number, number];
+/** An advisory transaction lock: its two 32-bit keys (class, hash), exclusive unless shared. */
+export interface AdvisoryLock {
+  key: readonly [number, number];
+  shared?: boolean;
+}
 
 /**
  * Runs `fn` as one transaction: SERIALIZABLE; a REPEATABLE READ READ ONLY snapshot for
- * multi-statement reads; or READ COMMITTED for writes that `lock` (an advisory transaction lock,
- * taken in the same round trip as BEGIN) serializes instead. On a serialization failure or
+ * multi-statement reads; or READ COMMITTED for writes that `locks` (advisory transaction locks,
+ * taken in order in the same round trip as BEGIN) serialize instead. On a serialization failure or
  * deadlock the whole transaction is rolled back and run again (so fn must only touch the
  * database); onRetry counts those.
  */
@@ -149,11 +152,12 @@ export async function inTransaction<T>(
   mode: TransactionMode,
   fn: (c: pg.PoolClient) => Promise<T>,
   onRetry?: () => void,
-  lock?: AdvisoryLockKey
+  locks: readonly AdvisoryLock[] = []
 ): Promise<T> {
-  // The keys are integers computed by the caller, safe to inline (a multi-statement query takes no parameters).
-  if (lock && !lock.every((k) => Number.isSafeInteger(k))) throw new Error('advisory lock keys must be integers');
-  const begin = lock ? `${BEGIN[mode]}; SELECT pg_advisory_xact_lock(${lock[0]}, ${lock[1]})` : BEGIN[mode];
+  // The keys are integers computed by the caller, safe to inline (a multi-statement query takes
+  // no parameters); one statement per lock, so they are taken in order.
+  if (!locks.every((l) => l.key.every((k) => Number.isSafeInteger(k)))) throw new Error('advisory lock keys must be integers');
+  const begin = [BEGIN[mode], ...locks.map((l) => `SELECT pg_advisory_xact_lock${l.shared ? '_shared' : ''}(${l.key[0]}, ${l.key[1]})`)].join('; ');
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken = false;

@@ -37,7 +37,7 @@ import {
   type UserRecord,
   type UploadChecks,
 } from './types.js';
-import { connectPool, inTransaction, SCHEMA_LOCK, MAX_ATTEMPTS, RETRYABLE, retryDelay, sqlState, type AdvisoryLockKey, type TransactionMode } from './pg-pool.js';
+import { connectPool, inTransaction, SCHEMA_LOCK, MAX_ATTEMPTS, RETRYABLE, retryDelay, sqlState, type AdvisoryLock, type TransactionMode } from './pg-pool.js';
 import { canonicalTargetFragmentSql, toFile, toJournal, toUser, type Row } from './rows.js';
 
 export { redactDatabaseUrl } from './pg-pool.js';
@@ -109,10 +109,15 @@ export const EVENT_CHANNEL = 'bulwark_events';
  */
 /**
  * Advisory lock classes: `project` keeps two workers off one project, `role` off one bin or
- * delegator; `record` serializes what API servers record for one project (uploads, claims,
- * signed uploads), so that an upload can be recorded at READ COMMITTED.
+ * delegator; `record` serializes what API servers record for one project (uploads and claims),
+ * so that they can be recorded at READ COMMITTED; `gate` (one key) is taken shared by every
+ * such recording and exclusively by a compromise recovery, which so sees all of them or none.
  */
-const LOCK_CLASS = { project: 1, role: 2, record: 3 } as const;
+const LOCK_CLASS = { project: 1, role: 2, record: 3, gate: 4 } as const;
+/** The locks an upload or a claim of `project` is recorded under, in the order they are taken. */
+function recordingLocks(project: string): AdvisoryLock[] {
+  return [{ key: [LOCK_CLASS.gate, 0], shared: true }, { key: lockKey('record', project) }];
+}
 function lockKey(cls: keyof typeof LOCK_CLASS, name: string): [number, number] {
   return [LOCK_CLASS[cls], createHash('sha256').update(name).digest().readInt32BE(0)];
 }
@@ -234,9 +239,9 @@ export class PgState implements StateStore {
    * Runs `fn` as one transaction; on a serialization failure or deadlock the whole transaction
    * is rolled back and run again (fn must only touch the database).
    */
-  private async tx<T>(fn: (c: Client) => Promise<T>, mode: TransactionMode = 'serializable', lock?: AdvisoryLockKey): Promise<T> {
+  private async tx<T>(fn: (c: Client) => Promise<T>, mode: TransactionMode = 'serializable', locks: readonly AdvisoryLock[] = []): Promise<T> {
     try {
-      return await inTransaction(this.pool, mode, fn, () => this.retries++, lock);
+      return await inTransaction(this.pool, mode, fn, () => this.retries++, locks);
     } catch (e) {
       // A concurrent insert of the same file name that PostgreSQL reports as a unique
       // violation rather than a serialization failure is still a duplicate.
@@ -414,7 +419,7 @@ export class PgState implements StateStore {
       )['seq'] as number;
       const fileId = await this.insertFile(c, file, seq);
       return { seq, fileId };
-    }, 'read-committed', lockKey('record', file.project));
+    }, 'read-committed', recordingLocks(file.project));
   }
 
   setYanked(
@@ -572,7 +577,7 @@ export class PgState implements StateStore {
       await c.query("INSERT INTO roles(name, version, expires, length, sha256) VALUES ($1, 0, '', 0, '') ON CONFLICT(name) DO NOTHING", [p.delegation.role]);
       await c.query("UPDATE roles SET dirty = dirty + 1 WHERE name = 'recently-claimed'");
       return { seq };
-    }, 'read-committed', lockKey('record', p.project));
+    }, 'read-committed', recordingLocks(p.project));
   }
 
   recordSignedUpload(p: { project: string; userId: number; files: NewFile[]; role: ProjectRoleVersion; now: string }): Promise<{ seq: number }> {
@@ -616,7 +621,11 @@ export class PgState implements StateStore {
   }
 
   recoverOnlineCompromise(p: { since: string | null; now: string }): Promise<{ unclaimedAgain: string[]; discarded: { project: string; filename: string }[] }> {
+    // A clean cut: READ COMMITTED with the recording gate held exclusively (uploads and claims in
+    // flight finish first, new ones wait) and the new-delegation lock (no promotion meanwhile),
+    // so every statement sees everything recorded before it and nothing is recorded during it.
     return this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', lockKey('role', NEW_DELEGATION_LOCK));
       await this.notify(c, 'journal');
       const rc = ((await c.query("SELECT project FROM delegations WHERE parent = 'recently-claimed' ORDER BY role")).rows as Row[]).map((r) => r['project'] as string);
       for (const project of rc) {
@@ -637,7 +646,7 @@ export class PgState implements StateStore {
         for (const project of new Set(discarded.map((d) => d.project))) if (!rc.includes(project)) await this.newJournal(c, 'recover', project, p.now);
       }
       return { unclaimedAgain: rc, discarded };
-    });
+    }, 'read-committed', [{ key: [LOCK_CLASS.gate, 0] }]);
   }
 
   storeSignedRole(role: string, version: number, bytes: Buffer): Promise<void> {
