@@ -106,12 +106,10 @@ export const EVENT_CHANNEL = 'bulwark_events';
 /**
  * Advisory lock keys (two int4: a class and a 32-bit hash of the name). A hash collision only
  * makes two unrelated transactions wait for each other, never lets two share a lock.
- */
-/**
- * Advisory lock classes: `project` keeps two workers off one project, `role` off one bin or
- * delegator; `record` serializes what API servers record for one project (uploads and claims),
- * so that they can be recorded at READ COMMITTED; `gate` (one key) is taken shared by every
- * such recording and exclusively by a compromise recovery, which so sees all of them or none.
+ * `project` keeps two workers off one project, `role` off one bin or delegator; `record`
+ * serializes what API servers record for one project (uploads and claims), so that they can be
+ * recorded at READ COMMITTED; `gate` (one key) is taken shared by every such recording and
+ * exclusively by a compromise recovery, which so sees all of them or none.
  */
 const LOCK_CLASS = { project: 1, role: 2, record: 3, gate: 4 } as const;
 /** The locks an upload or a claim of `project` is recorded under, in the order they are taken. */
@@ -396,8 +394,9 @@ export class PgState implements StateStore {
    * READ COMMITTED under the project's record lock, not SERIALIZABLE: concurrent uploads of
    * different new projects touch neighbouring index pages, which SERIALIZABLE reported as
    * conflicts (2.7 attempts per upload with four API servers). The lock orders this against the
-   * other uploads, claims and signed uploads of the project, and each statement then sees all
-   * they committed; a file name taken meanwhile by another project fails the unique constraint.
+   * other uploads and the claims of the project (a signed upload needs the project claimed, an
+   * unsigned one unclaimed), and each statement then sees all they committed; a file name taken
+   * meanwhile by another project fails the unique constraint.
    */
   recordUpload(file: NewFile, displayName: string, now: string): Promise<{ seq: number; fileId: number }> {
     return this.tx(async (c) => {
