@@ -106,7 +106,7 @@ export interface UploadChecks {
 export interface PublishInputs {
   /**
    * Roles whose targets changed since their last publication, with a generation to clear.
-   * Their targets are read afterwards with roleTargets(), a chunk of roles at a time.
+   * Their targets are read afterwards with roleTargetsCanonical(), a chunk of roles at a time.
    */
   dirtyRoles: { name: string; generation: number }[];
   /** Journal entries applied but not yet in a published snapshot. */
@@ -301,7 +301,8 @@ export interface StateStore {
   /**
    * The target rows of each named role, by path in byte order (the order a bin lists them);
    * an entry for every name, empty when the role lists nothing. Called with a bounded number of
-   * roles at a time: after a bulk load every bin is dirty, millions of rows in all.
+   * roles at a time: after a bulk load every bin is dirty, millions of rows in all. The snapshot
+   * process reads roleTargetsCanonical() instead; these rows are its reference in the tests.
    */
   roleTargets(names: readonly string[]): Promise<Map<string, { path: string; entry: string }[]>>;
   /**
