@@ -169,7 +169,8 @@ describe('a follower (a candidate another process leads)', () => {
       follower.start(); // a standing candidate: its timer tries every quarter period
       // Every applied upload asks every worker for a publication: 200 quick requests.
       for (let i = 0; i < 200; i++) assert.equal(await follower.ensure(), undefined, 'another process leads');
-      assert.ok(attempts <= 2, `the store was asked ${attempts} times for 200 requests`);
+      // One or two in practice; a little room for a slow machine (a stall past the retry interval).
+      assert.ok(attempts <= 5, `the store was asked ${attempts} times for 200 requests`);
       await leader.stop(); // releases the lease
       await new Promise((r) => setTimeout(r, 600));
       const lease = await follower.ensure();
