@@ -86,6 +86,9 @@ describe('upload routes under a memory and disk attack (real bulwark serve)', ()
     sendRaw(server.url, {
       head: [`POST ${a.path} HTTP/1.1`, 'Host: 127.0.0.1', `Content-Type: ${a.contentType}`, `Content-Length: ${a.length}`, ...(authorization ? [`Authorization: ${authorization}`] : [])].join('\r\n'),
       body: a.body(),
+      // Like twine, which reads the answer only once it has sent the whole body: the server
+      // must cut the connection itself.
+      ignoreAnswer: true,
       maxSendBytes: MAX_SEND,
       answerTimeoutMs: 3_000,
     });
@@ -146,6 +149,7 @@ describe('upload routes under a memory and disk attack (real bulwark serve)', ()
     const r = await sendRaw(server.url, {
       head: ['POST /api/v1/projects/victim/signed-upload HTTP/1.1', 'Host: 127.0.0.1', `Content-Type: multipart/form-data; boundary=${BOUNDARY}`, `Authorization: Bearer ${token}`, 'Transfer-Encoding: chunked'].join('\r\n'),
       body: chunked([partHead(BOUNDARY, 'role', 'role.json'), role, Buffer.from('\r\n'), ...pages]),
+      ignoreAnswer: true,
       maxSendBytes: MAX_SEND,
       answerTimeoutMs: 3_000,
     });

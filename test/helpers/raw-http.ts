@@ -22,6 +22,8 @@ export interface RawRequest {
   body?: Iterable<Buffer>;
   /** Half-close the socket after the body (a short body then ends the request for the server). */
   endAfterBody?: boolean;
+  /** Go on sending after the answer, as clients that read it only at the end do (default: stop). */
+  ignoreAnswer?: boolean;
   /** Stop sending after this many body bytes (default: no limit). */
   maxSendBytes?: number;
   /** How long to wait for an answer once the body is sent (default 10 s). */
@@ -81,16 +83,17 @@ export async function sendRaw(base: string, req: RawRequest): Promise<RawRespons
     return true;
   };
 
+  const stopSending = () => (req.ignoreAnswer ? closed || socket.destroyed : answered());
   socket.write(`${req.head}\r\n\r\n`);
   let sentBytes = 0;
   let sentAll = true;
   for (const chunk of req.body ?? []) {
-    if (answered() || sentBytes >= (req.maxSendBytes ?? Infinity)) {
+    if (stopSending() || sentBytes >= (req.maxSendBytes ?? Infinity)) {
       sentAll = false;
       break;
     }
     sentBytes += chunk.length;
-    if (!socket.write(chunk) && !(await waitUntil(() => answered() || !socket.writableNeedDrain))) {
+    if (!socket.write(chunk) && !(await waitUntil(() => stopSending() || !socket.writableNeedDrain))) {
       sentAll = false; // the server stopped reading without answering
       break;
     }
