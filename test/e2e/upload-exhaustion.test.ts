@@ -20,6 +20,8 @@ const MAX_WRITTEN = 1 * MiB;
 const MAX_SEND = 320 * MiB;
 /** The budget of text fields and in-memory parts per request this test's server runs with. */
 const FORM_BUDGET = 8 * MiB;
+/** The distribution files per signed upload this test's server takes. */
+const MAX_FILES = 2;
 const BOUNDARY = 'exhaustion-boundary';
 
 interface Attack {
@@ -96,17 +98,18 @@ describe('upload routes under a memory and disk attack (real bulwark serve)', ()
   before(async () => {
     dataDir = await tempDir('exhaustion-data');
     assert.equal((await runBulwark(['--data', dataDir, 'init', '--bins', '16'])).code, 0);
-    server = await startBulwark({ dataDir, args: ['--max-form-size', String(FORM_BUDGET)] });
+    server = await startBulwark({ dataDir, args: ['--max-form-size', String(FORM_BUDGET), '--max-files', String(MAX_FILES)] });
     token = (JSON.parse((await runBulwark(['--data', dataDir, 'user', 'add', 'alice', '--json'])).stdout) as { token: string }).token;
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
     baselinePeak = await peakMemory();
   });
   after(() => server?.stop());
 
-  const assertRefusedEarly = (r: RawResponse, status: number, code: string, what: string) => {
+  /** The answer, and (`early`) that the server cut the connection long before the body's end. */
+  const assertRefusedEarly = (r: RawResponse, status: number, code: string, what: string, early = true) => {
     assert.equal(r.status, status, `${what}: expected ${status} ${code}, got ${r.status ?? 'no answer'} after ${r.sentBytes} bytes: ${r.body.slice(0, 300)}`);
     assert.match(r.body, new RegExp(code), `${what}: the answer names ${code}`);
-    assert.ok(!r.sentAll && r.sentBytes < 64 * MiB, `${what}: refused after ${r.sentBytes} body bytes (not early)`);
+    if (early) assert.ok(!r.sentAll && r.sentBytes < 64 * MiB, `${what}: refused after ${r.sentBytes} body bytes (not early)`);
   };
 
   for (const a of ATTACKS) {
@@ -145,7 +148,8 @@ describe('upload routes under a memory and disk attack (real bulwark serve)', ()
 
   it('holds a signed-in user to the budget of in-memory parts (413 FORM_TOO_LARGE on signed-upload)', async () => {
     const role = Buffer.from('{"signed":{},"signatures":[]}');
-    const pages = multipartFlood(BOUNDARY, { name: 'page', filename: 'index.html', count: 40, partBytes: 1 * MiB });
+    // Its two pages (index.html, index.json) of 5 MiB each: under the 16 MiB a page may have, over the budget together.
+    const pages = multipartFlood(BOUNDARY, { name: 'page', filename: 'index.html', count: 2, partBytes: 5 * MiB });
     const r = await sendRaw(server.url, {
       head: ['POST /api/v1/projects/victim/signed-upload HTTP/1.1', 'Host: 127.0.0.1', `Content-Type: multipart/form-data; boundary=${BOUNDARY}`, `Authorization: Bearer ${token}`, 'Transfer-Encoding: chunked'].join('\r\n'),
       body: chunked([partHead(BOUNDARY, 'role', 'role.json'), role, Buffer.from('\r\n'), ...pages]),
@@ -153,11 +157,21 @@ describe('upload routes under a memory and disk attack (real bulwark serve)', ()
       maxSendBytes: MAX_SEND,
       answerTimeoutMs: 3_000,
     });
-    assertRefusedEarly(r, 413, 'FORM_TOO_LARGE', 'pages over the budget');
+    assertRefusedEarly(r, 413, 'FORM_TOO_LARGE', 'pages over the budget', false);
     assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, 'FORM_TOO_LARGE');
     const grown = (await peakMemory()) - baselinePeak;
     assert.ok(grown < MAX_MEMORY_GROWTH, `peak memory grew by ${grown} bytes`);
     assert.equal((await fetch(`${server.url}/health`)).status, 200, 'the server still answers');
+  });
+
+  it('refuses a signed upload of more files than --max-files with 400 TOO_MANY_FILES, and keeps none', async () => {
+    const files = multipartAttack('too many files', '/api/v1/projects/victim/signed-upload', { name: 'content', filename: 'victim-1.0.tar.gz', count: MAX_FILES + 1, partBytes: 1024 });
+    const r = await attack(files, `Bearer ${token}`);
+    assert.equal(r.status, 400, r.body);
+    const error = (JSON.parse(r.body) as { error: { code: string; message: string } }).error;
+    assert.equal(error.code, 'TOO_MANY_FILES');
+    assert.match(error.message, new RegExp(`at most ${MAX_FILES} distributions`));
+    assert.deepEqual(await tmpFiles(), []);
   });
 });
 
