@@ -52,9 +52,10 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
     reply.header('connection', 'close');
     return sendProblem(reply, 503, 'SHUTTING_DOWN', 'The server is shutting down: retry in a moment.', problemFormatFor(req.url));
   });
-  // The rest of a body answered early (a refusal) is discarded, within a bound.
+  // The rest of a body answered early (a refusal) is discarded, up to what one upload may send.
+  const lingerBytes = limits.maxUploadBytes + limits.maxFormBytes;
   app.addHook('onSend', async (req, _reply, payload) => {
-    discardUnreadBody(req.raw);
+    discardUnreadBody(req.raw, lingerBytes);
     return payload;
   });
   // Routes pass their own limits (the number of files differs); these are the strictest.

@@ -4,6 +4,8 @@
 // and a message, as JSON under /api/ and as one line of text elsewhere, never the framework's
 // `{"error":"Bad Request","message":"Client Error","statusCode":400}`.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { basicAuth, startIndex, type IndexUnderTest } from '../helpers/index-under-test.js';
 import { sendRaw, type RawResponse } from '../helpers/raw-http.js';
@@ -82,5 +84,30 @@ describe('errors come in the problem format', () => {
 
   it('the server still answers after all of that', async () => {
     assert.equal((await fetch(`${index.url}/health`)).status, 200);
+  });
+});
+
+describe('a request that comes while the server shuts down', () => {
+  it('gets 503 SHUTTING_DOWN in the problem format, not Fastify\'s own', async () => {
+    const index = await startIndex();
+    const token = await index.user('alice');
+    const socket = connect(Number(new URL(index.url).port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    // A request in flight keeps its connection open while the server closes; the next
+    // request on that connection arrives during the shutdown.
+    const body = '{"version":"1.0"}';
+    socket.write(`POST /api/v1/projects/x/yank HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+    await sleep(200);
+    const closed = index.app.close();
+    await sleep(100);
+    socket.write(`${body.slice(5)}GET /health HTTP/1.1\r\nHost: x\r\n\r\n`);
+    for (let i = 0; i < 100 && !/\r\n\r\n503 /.test(received) && !received.includes('"statusCode":503'); i++) await sleep(50);
+    socket.destroy();
+    await closed;
+    await index.close();
+    assert.match(received, /HTTP\/1\.1 503 [^]*\r\n\r\n503 SHUTTING_DOWN: /, received);
+    assert.doesNotMatch(received, /"statusCode"/);
   });
 });
