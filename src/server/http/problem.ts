@@ -31,9 +31,9 @@ export const PROBLEM_CONTENT_TYPE: Record<ProblemFormat, string> = {
   text: 'text/plain; charset=utf-8',
 };
 
-/** The API under /api/ answers JSON; everything else (twine's /legacy/, pip's /simple/, files) text. */
+/** The JSON APIs (/api/, /pypi/) answer JSON; everything else (twine's /legacy/, pip's /simple/, files) text. */
 export function problemFormatFor(url: string): ProblemFormat {
-  return url.startsWith('/api/') ? 'json' : 'text';
+  return url.startsWith('/api/') || url.startsWith('/pypi/') ? 'json' : 'text';
 }
 
 export function sendProblem(reply: FastifyReply, status: number, code: string, message: string, format: ProblemFormat = 'text'): FastifyReply {
