@@ -22,7 +22,6 @@ export interface ServerOptions extends Partial<RequestLimits> {
   waitForPublishMs?: number;
 }
 
-export const DEFAULT_MAX_UPLOAD_BYTES = DEFAULT_LIMITS.maxUploadBytes;
 /** The largest JSON or form body (API calls, web forms set their own): none needs more. */
 const BODY_LIMIT = 1024 * 1024;
 

@@ -12,7 +12,7 @@ export function requestToken(req: FastifyRequest): string | undefined {
   return bearer ? bearer[1] : basicAuthPassword(header);
 }
 
-export async function requestUser(req: FastifyRequest, repo: Repository): Promise<{ token?: string; user?: UserRecord }> {
+async function requestUser(req: FastifyRequest, repo: Repository): Promise<{ token?: string; user?: UserRecord }> {
   const token = requestToken(req);
   if (!token) return {};
   const user = await repo.accounts.authenticate(token);

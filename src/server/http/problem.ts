@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // One place that turns errors into HTTP answers. The message also goes in the status line's
 // reason phrase, as PyPI does, because that is what twine prints to the user.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 
 export type ProblemFormat = 'text' | 'json';
 
@@ -40,9 +40,4 @@ export function sendProblem(reply: FastifyReply, status: number, code: string, m
   reply.code(status);
   reply.raw.statusMessage = reasonPhrase(message);
   return reply.type(PROBLEM_CONTENT_TYPE[format]).send(problemBody(status, code, message, format));
-}
-
-/** Answers an HttpProblem in the format of the request's route. */
-export function sendHttpProblem(req: FastifyRequest, reply: FastifyReply, problem: HttpProblem): FastifyReply {
-  return sendProblem(reply, problem.status, problem.code, problem.message, problemFormatFor(req.url));
 }
