@@ -11,7 +11,7 @@
 //  - bounded depth. The HTML parser under the sanitizer (htmlparser2) takes time quadratic in
 //    the depth of open elements, so a hostile README must not reach it with 100,000 levels:
 //    blocks nest at most MAX_NESTING deep (markdown-it's own limit, which also bounds its
-//    recursion), emphasis and links at most MAX_INLINE_NESTING (deeper markers stay as text),
+//    recursion; it drops what is nested deeper, and the rest of that top-level block), emphasis and links at most MAX_INLINE_NESTING (deeper markers stay as text),
 //    and a description with more than MAX_RAW_HTML_TAGS raw HTML tags is rendered with raw
 //    HTML shown as text.
 import MarkdownItCallable, { type MarkdownIt, type StateCore, type Token } from 'markdown-it';
