@@ -112,7 +112,8 @@ tr.yanked td { background: #fff7f7; }
 .description .anchor:hover, .description .anchor:focus-visible { color: var(--link); text-decoration: underline; }
 .description img { max-width: 100%; height: auto; vertical-align: middle; }
 .description table { border-collapse: collapse; margin: 0.75rem 0; display: block; overflow-x: auto; }
-.description th, .description td { border: 1px solid var(--line); padding: 0.3rem 0.6rem; }
+.description th, .description td { border: 1px solid var(--line); padding: 0.3rem 0.6rem; text-align: start; }
+.description [align=center] { text-align: center; } .description [align=right] { text-align: right; }
 .description th { background: var(--panel); }
 .description blockquote { margin: 0.75rem 0; padding: 0 1rem; border-left: 4px solid var(--line); color: var(--muted); }
 .description pre code { background: none; padding: 0; }

@@ -14,10 +14,11 @@ import { markdownToUnsafeHtml } from './markdown.js';
 import { sanitizeDescription } from './sanitize.js';
 
 /**
- * Descriptions longer than this are cut (with a note). Wheel METADATA files are at most 4 MiB
- * (packaging/wheel-metadata.ts); a real README is rarely over 100 KiB.
+ * Descriptions longer than this are cut (with a note): rendering is linear but not cheap, and a
+ * real README is rarely over 100 KiB. (Wheel METADATA files may reach 4 MiB:
+ * packaging/wheel-metadata.ts.)
  */
-export const MAX_DESCRIPTION_CHARS = 2 * 1024 * 1024;
+export const MAX_DESCRIPTION_CHARS = 1024 * 1024;
 
 /**
  * What rendered a stored description: this module's rules and the libraries' versions. A
