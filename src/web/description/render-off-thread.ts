@@ -25,10 +25,15 @@ export function unrenderedDescription(description: string, why: string): Descrip
 function renderInWorker(description: string, contentType: string | undefined, timeoutMs: number): Promise<DescriptionHtml> {
   return new Promise((resolve) => {
     const fallback = (why: string) => resolve(unrenderedDescription(description, why));
-    const worker = new Worker(new URL('./render-worker.js', import.meta.url), {
-      workerData: { description, contentType },
-      resourceLimits: { maxOldGenerationSizeMb: 512, stackSizeMb: 4 },
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('./render-worker.js', import.meta.url), {
+        workerData: { description, contentType },
+        resourceLimits: { maxOldGenerationSizeMb: 512, stackSizeMb: 4 },
+      });
+    } catch {
+      return fallback('This description could not be rendered: it is shown as plain text.');
+    }
     const timer = setTimeout(() => {
       void worker.terminate();
       fallback('This description took too long to render: it is shown as plain text.');
@@ -53,6 +58,6 @@ let queue: Promise<unknown> = Promise.resolve();
 /** Renders in a worker thread, after the renderings already waiting (one worker at a time). */
 export function renderOffThread(description: string, contentType: string | undefined, opts: OffThreadOptions = {}): Promise<DescriptionHtml> {
   const run = queue.then(() => renderInWorker(description, contentType, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS));
-  queue = run;
+  queue = run.catch(() => undefined); // one failure must not stop the renderings after it
   return run;
 }
