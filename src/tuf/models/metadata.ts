@@ -85,7 +85,11 @@ function parseSigned(type: TopLevelRole, obj: Record<string, JsonValue>, roleNam
   }
 }
 
-/** Counts each authorized key once, however many signatures it has (spec §5.3.4). */
+/**
+ * Counts distinct keys (spec §5.3.4): a key id counts once however many of its signatures
+ * verify, and a public key listed under two key ids counts once too. Keys this client cannot
+ * verify with (unknown type or scheme) simply never count. Linear in the number of signatures.
+ */
 export function verifyThreshold(
   roleName: string,
   roleKeys: RoleKeys,
@@ -94,11 +98,15 @@ export function verifyThreshold(
   signatures: readonly Signature[]
 ): void {
   const authorized = new Set(roleKeys.keyids);
-  const counted = new Set<string>();
+  const countedIds = new Set<string>();
+  const counted = new Set<string>(); // public keys (Key.identity), not key ids
   for (const { keyid, sig } of signatures) {
-    if (!authorized.has(keyid) || counted.has(keyid)) continue;
+    if (!authorized.has(keyid) || countedIds.has(keyid)) continue;
     const key = keys.get(keyid);
-    if (key?.verify(signedBytes, sig)) counted.add(keyid);
+    if (key?.verify(signedBytes, sig)) {
+      countedIds.add(keyid);
+      counted.add(key.identity as string);
+    }
     if (counted.size >= roleKeys.threshold) return;
   }
   throw new UnsignedMetadataError(roleName, roleKeys.threshold, counted.size);
