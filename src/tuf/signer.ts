@@ -141,3 +141,10 @@ export function offlineSignerFromPem(pem: string): Signer {
   const curve = key.asymmetricKeyDetails?.namedCurve;
   throw new UnsupportedKeyError(`a ${key.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''} key: offline roles are signed with Ed25519 or ECDSA P-256 keys`);
 }
+
+/** Whether `key` is one Bulwark's offline signers make signatures for: Ed25519 or ECDSA P-256. */
+export function isOfflineSigningKey(key: Key): boolean {
+  const ed25519 = key.keytype === 'ed25519' && key.scheme === 'ed25519';
+  const ecdsa = (key.keytype === 'ecdsa' || key.keytype === 'ecdsa-sha2-nistp256') && key.scheme === 'ecdsa-sha2-nistp256';
+  return (ed25519 || ecdsa) && key.isVerifiable;
+}

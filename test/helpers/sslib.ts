@@ -63,6 +63,11 @@ export class Sslib {
     return (await this.request<{ text: string }>({ op: 'sign', signed, keys: [...keys] })).text;
   }
 
+  /** The key ids whose signatures on a metadata file securesystemslib accepts (json.loads reads it). */
+  async verifyFile(text: string, keys: { [keyid: string]: Json }): Promise<string[]> {
+    return (await this.request<{ valid: string[] }>({ op: 'verify_file', text, keys })).valid;
+  }
+
   close(): void {
     this.child.stdin.end();
     this.lines.close();

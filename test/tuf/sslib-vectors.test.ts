@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { BadMetadataError, Key, UnsignedMetadataError, verifyThreshold, type Signature } from '../../src/tuf/index.js';
+import { BadMetadataError, EcdsaP256Signer, Ed25519Signer, Key, Metadata, Root, UnsignedMetadataError, verifyThreshold, type Signature } from '../../src/tuf/index.js';
 import { Sslib, type SslibVector } from '../helpers/sslib.js';
 
 function changeByte(hex: string, at: number): string {
@@ -91,6 +91,31 @@ describe('securesystemslib vectors', () => {
       () => verifyThreshold('snapshot', { keyids: [...keys.keys()], threshold: 2 }, keys, data, sigs),
       (e: unknown) => e instanceof UnsignedMetadataError && e.valid === 1
     );
+  });
+});
+
+describe('Bulwark-signed metadata read by securesystemslib', () => {
+  let sslib: Sslib;
+  before(() => {
+    sslib = Sslib.start();
+  });
+  after(() => sslib.close());
+
+  it('a root with ECDSA P-256 and Ed25519 keys, signed by both: json.loads reads the file, securesystemslib verifies both signatures', async () => {
+    const ecdsa = EcdsaP256Signer.generate();
+    const ed = Ed25519Signer.generate();
+    const ids = [ecdsa.keyId, ed.keyId];
+    const roles = new Map((['root', 'timestamp', 'snapshot', 'targets'] as const).map((r) => [r, { keyids: ids, threshold: 2 }]));
+    const root = new Root({ version: 1, expires: new Date('2031-01-01T00:00:00Z'), keys: new Map([[ecdsa.keyId, ecdsa.publicKey], [ed.keyId, ed.publicKey]]), roles, consistentSnapshot: true });
+    const md = await Metadata.sign(root, [ecdsa, ed]);
+    const text = md.bytes.toString('utf8');
+    assert.doesNotThrow(() => JSON.parse(text), 'the file is JSON (the PEM newlines escaped)');
+    const keys = Object.fromEntries([ecdsa, ed].map((s) => [s.keyId, s.publicKey.toJSON()]));
+    assert.deepEqual((await sslib.verifyFile(text, keys)).sort(), [...ids].sort());
+    // And back through Bulwark's parser: the signatures cover the canonical form it rebuilds.
+    const again = Metadata.parse(md.bytes, 'root');
+    again.verifyRole('root', { keyids: ids, threshold: 2 }, again.signed.keys);
+    assert.deepEqual(again.signedBytes, md.signedBytes);
   });
 });
 

@@ -3,7 +3,7 @@
 // keys, and sign. A parsed Metadata keeps the exact bytes it came from and the canonical
 // bytes its signatures cover: we hash and serve the bytes we verified or wrote, never a
 // re-serialization (a pitfall the STYLE notes call out).
-import { canonicalString, encodeCanonical, type JsonValue } from '../canonical-json.js';
+import { canonicalFileText, canonicalString, encodeCanonical, type JsonValue } from '../canonical-json.js';
 import { BadMetadataError, UnsignedMetadataError } from '../errors.js';
 import type { Key } from '../keys.js';
 import type { Signature, Signer } from '../signer.js';
@@ -114,8 +114,9 @@ export function verifyThreshold(
 
 /**
  * Signs canonical JSON that was built elsewhere (the snapshot process assembles it from
- * cached fragments) and wraps it in the envelope. The whole file is canonical JSON too:
- * "signatures" sorts before "signed".
+ * cached fragments) and wraps it in the envelope. The whole file is canonical JSON too
+ * ("signatures" sorts before "signed"), unless a string holds control characters (a PEM key's
+ * newlines): those are escaped, so that the file is JSON every parser reads.
  */
 export async function signCanonical(
   canonicalSigned: string,
@@ -125,6 +126,8 @@ export async function signCanonical(
   const signatures = await Promise.all(signers.map((s) => s.sign(signedBytes)));
   const sigJson = signatures.map((s) => `{"keyid":${canonicalString(s.keyid)},"sig":${canonicalString(s.sig)}}`).join(',');
   // The signed bytes are copied, not encoded again (2 MiB for a snapshot at PyPI's size).
-  const bytes = Buffer.concat([Buffer.from(`{"signatures":[${sigJson}],"signed":`, 'utf8'), signedBytes, Buffer.from('}')]);
+  const fileText = canonicalFileText(canonicalSigned);
+  const signedInFile = fileText === canonicalSigned ? signedBytes : Buffer.from(fileText, 'utf8');
+  const bytes = Buffer.concat([Buffer.from(`{"signatures":[${sigJson}],"signed":`, 'utf8'), signedInFile, Buffer.from('}')]);
   return { signatures, signedBytes, bytes };
 }
