@@ -77,6 +77,15 @@ describe('securesystemslib vectors', () => {
     assert.doesNotThrow(() => verifyThreshold('root', roleKeys, keys, data, sigs));
     const broken = sigs.map((s, i) => (i === 1 ? { ...s, sig: changeByte(s.sig, 10) } : s));
     assert.throws(() => verifyThreshold('root', roleKeys, keys, data, broken), (e: unknown) => e instanceof UnsignedMetadataError && e.valid === 2);
+     // A key of a type this client does not know, listed and "signing": ignored, not fatal, and
+    // no help toward a threshold of 4.
+    const unknown = Key.fromJSON({ keytype: 'sigstore-oidc', scheme: 'Fulcio', keyval: { public: '', identity: 'a@b' } });
+    keys.set(unknown.keyId, unknown);
+    const withUnknown = { keyids: [...roleKeys.keyids, unknown.keyId], threshold: 4 };
+    assert.throws(
+      () => verifyThreshold('root', withUnknown, keys, data, [...sigs, { keyid: unknown.keyId, sig: 'ab'.repeat(64) }]),
+      (e: unknown) => e instanceof UnsignedMetadataError && e.valid === 3
+    );
   });
 
   it('count a public key listed under two key ids once (a second spelling of its type, or an extra field)', () => {
