@@ -283,7 +283,9 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     };
     web.get('/project/:name/', showProject);
     web.get('/project/:name/:version/', showProject);
-    web.get('/project/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => reply.redirect(`/project/${encodeURIComponent(req.params.name)}/`, 301));
+    web.get('/project/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) =>
+      isValidProjectName(req.params.name) ? reply.redirect(`/project/${normalizeProjectName(req.params.name)}/`, 301) : showProject(req, reply)
+    );
 
     web.get('/help/protection/', async (req, reply) => {
       const days = (seconds: number) => Math.round(seconds / 86_400);
