@@ -159,8 +159,10 @@ describe('PEP 480: key, claim, signed upload', () => {
     // A file signed by a key that is not the claimed key is refused.
     const forged = join(dataDir, '..', 'promote.forged.json');
     await runBulwark(['admin', 'sign', '--in', exported, '--out', forged, '--key', join(dataDir, 'keys', 'online', 'unclaimed.pem'), '--yes']);
-    const refused = await runBulwark(['--data', dataDir, 'admin', 'promote', 'import', '--in', forged]);
-    assert.equal(refused.code, 1);
+    const refused = await runBulwark(['--data', dataDir, '--json', 'admin', 'promote', 'import', '--in', forged]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'CEREMONY');
+    assert.match(refused.stderr, /claimed has 0 valid signature\(s\) of the 1 required/);
     const imported = await runBulwark(['--data', dataDir, 'admin', 'promote', 'import', '--in', signed, '--json']);
     assert.equal(imported.code, 0, imported.stderr);
     // The running index publishes it; then the files are vouched for through claimed.
