@@ -40,7 +40,7 @@ async function runWithHeartbeat(what, cmd, args) {
 const stamp = join(root, 'node_modules', '.bulwark-lock-stamp');
 const lock = readFileSync(join(root, 'package-lock.json'), 'utf8');
 if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lock) {
-  log('installing npm packages (npm ci): the first time takes about two minutes, most of it compiling better-sqlite3…');
+  log('installing npm packages (npm ci): the first time takes about two minutes (better-sqlite3 may compile from source)…');
   await runWithHeartbeat('installing npm packages', 'npm', ['ci', '--no-audit', '--no-fund', '--loglevel=warn']);
   writeFileSync(stamp, lock);
 }
