@@ -26,16 +26,18 @@ export async function readPassphrase(o: PassphraseOptions, prompt: string, confi
 
 /**
  * Reads one line from the terminal without echoing it. The prompt goes to standard error
- * before readline starts, and everything readline writes (its redraw of the prompt, the
+ * directly, and everything readline writes (its redraw of the prompt, the
  * characters typed) goes to a sink. Muting readline's output after question() instead lost
  * the prompt on a real terminal: readline writes it in several pieces, and all but the first
  * were still queued when the mute came on. Node's readline does the line editing; what it
  * lacks is only this, so no library for it.
  */
 export async function askHidden(prompt: string): Promise<string> {
-  process.stderr.write(prompt);
   const sink = new Writable({ write: (_chunk: Buffer, _enc, cb) => cb() });
+  // Raw mode (no echo) is on once the interface exists: only then may the user see the prompt,
+  // or what they type at once would be echoed by the terminal.
   const rl = createInterface({ input: process.stdin, output: sink, terminal: true });
+  process.stderr.write(prompt);
   try {
     return await new Promise<string>((resolve, reject) => {
       rl.once('line', resolve);
