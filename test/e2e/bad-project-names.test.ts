@@ -2,11 +2,11 @@
 // gets 404 on every route that takes one: never a redirect (which would echo the hostile
 // name back as a new address), never a 5xx. Valid but non-normalized names still redirect.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { buildProxy } from '../../src/client/proxy.js';
 import type { VerifiedIndex } from '../../src/client/verified-index.js';
 import { startIndex, type IndexUnderTest } from '../helpers/index-under-test.js';
+import { sendRaw } from '../helpers/raw-http.js';
 
 // Each is one URL path segment as a client sends it (percent-encoded where needed).
 const BAD_NAMES = [
@@ -22,18 +22,11 @@ const BAD_NAMES = [
 ];
 const expected = (name: string) => (name.length > 100 ? 414 : 404);
 
-/** Sends the path exactly as given: fetch() would resolve `%2e%2e` as `..` (WHATWG URL). */
-function send(base: string, method: string, path: string, headers: Record<string, string> = {}, body = ''): Promise<{ status: number; location: string | undefined; body: string }> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+/** The path exactly as given, on a raw socket: fetch() would resolve `%2e%2e` as `..` (WHATWG URL). */
+async function send(base: string, method: string, path: string, headers: string[] = [], body = ''): Promise<{ status: number | undefined; location: string | undefined; body: string }> {
+  const head = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', `Content-Length: ${Buffer.byteLength(body)}`, ...headers].join('\r\n');
+  const r = await sendRaw(base, { head, body: [Buffer.from(body)] });
+  return { status: r.status, location: r.headers['location'], body: r.body };
 }
 
 describe('routes that take a project name answer 404 for an invalid one', () => {
@@ -69,8 +62,8 @@ describe('routes that take a project name answer 404 for an invalid one', () => 
     const before = await index.fingerprint();
     for (const name of BAD_NAMES) {
       for (const action of ['yank', 'claim', 'signed-upload', 'keys']) {
-        const res = await send(index.url, 'POST', `/api/v1/projects/${name}/${action}`, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, '{"version":"1.0"}');
-        assert.ok(res.status >= 400 && res.status < 500, `${action} ${name}: ${res.status} ${res.body}`);
+        const res = await send(index.url, 'POST', `/api/v1/projects/${name}/${action}`, [`Authorization: Bearer ${token}`, 'Content-Type: application/json'], '{"version":"1.0"}');
+        assert.ok(res.status !== undefined && res.status >= 400 && res.status < 500, `${action} ${name}: ${res.status} ${res.body}`);
       }
     }
     assert.deepEqual(await index.fingerprint(), before);
