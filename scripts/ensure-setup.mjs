@@ -9,6 +9,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The Node releases that load ES modules with require() (package.json "engines"; bin/bulwark.js
+// checks the same), said before npm ci spends minutes on a machine that cannot run the result.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (!((major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major >= 23)) {
+  process.stderr.write(`[setup] Bulwark needs Node.js 20.19 or later on 20, or 22.12 or later; this is ${process.version}\n`);
+  process.exit(1);
+}
 const forTests = process.argv.includes('--test');
 // Everything the set-up prints goes to standard error: standard output belongs to the command
 // that follows (`npm run table1 -- --json` prints JSON there).
