@@ -3,24 +3,52 @@
 // nothing changed, so `npm start` and `npm test` can always call it first.
 //   node scripts/ensure-setup.mjs          npm packages + TypeScript build
 //   node scripts/ensure-setup.mjs --test   also the Debian packages the tests drive (twine, chromium, postgresql)
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The Node releases that load ES modules with require() (package.json "engines"; bin/bulwark.js
+// checks the same), said before npm ci spends minutes on a machine that cannot run the result.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (!((major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major >= 23)) {
+  process.stderr.write(`[setup] Bulwark needs Node.js 20.19 or later on 20, or 22.12 or later; this is ${process.version}\n`);
+  process.exit(1);
+}
 const forTests = process.argv.includes('--test');
 // Everything the set-up prints goes to standard error: standard output belongs to the command
 // that follows (`npm run table1 -- --json` prints JSON there).
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 2, 2], ...opts });
 const log = (msg) => process.stderr.write(`[setup] ${msg}\n`);
 
+/** Runs a long command, saying every 15 s that it is still at work (npm ci prints nothing for minutes). */
+async function runWithHeartbeat(what, cmd, args) {
+  const started = Date.now();
+  const seconds = () => Math.round((Date.now() - started) / 1000);
+  const timer = setInterval(() => log(`still ${what}… ${seconds()} s`), 15_000);
+  try {
+    const code = await new Promise((resolve, reject) => {
+      const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 2, 2] });
+      child.on('error', reject);
+      child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+    });
+    if (code !== 0) {
+      log(`${cmd} ${args.join(' ')} failed (exit ${code})`);
+      process.exit(code);
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  log(`done ${what} in ${seconds()} s`);
+}
+
 // 1. npm packages: reinstall when the lock file changed since the last install.
 const stamp = join(root, 'node_modules', '.bulwark-lock-stamp');
 const lock = readFileSync(join(root, 'package-lock.json'), 'utf8');
 if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lock) {
-  log('installing npm packages (npm ci)…');
-  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=warn']);
+  log('installing npm packages (npm ci): the first time takes about two minutes (better-sqlite3 may compile from source)…');
+  await runWithHeartbeat('installing npm packages', 'npm', ['ci', '--no-audit', '--no-fund', '--loglevel=warn']);
   writeFileSync(stamp, lock);
 }
 

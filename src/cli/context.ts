@@ -9,7 +9,13 @@ export const EXIT = {
   failure: 1, // the operation failed (verification, conflict, …)
   usage: 2, // bad command line
   notFound: 3, // no repository / no such thing
+  internal: 70, // a bug (sysexits EX_SOFTWARE): never mistaken for a refusal
+  config: 78, // a setting is wrong: database URL, config.json (sysexits EX_CONFIG)
 } as const;
+
+/** For --help and the README. */
+export const EXIT_CODES_HELP =
+  'Exit codes: 0 ok, 1 the operation failed (verification, refusal, conflict), 2 bad command line, 3 no repository or no such thing, 70 internal error (a bug: please report it), 78 configuration error (database URL, config.json). With --json, an error is {"error": {"code", "message", "exit_code"}} on standard output.';
 
 export interface GlobalOptions {
   data: string;

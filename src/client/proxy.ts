@@ -4,7 +4,7 @@
 // to (`../../files/<project>/<name>`) is the target `<project>/<name>`, each fetched from the
 // index or a mirror and checked against the TUF metadata before a byte reaches pip.
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { negotiateSimpleContentType, normalizeProjectName, SIMPLE_JSON } from '../packaging/index.js';
+import { isValidProjectName, negotiateSimpleContentType, normalizeProjectName, SIMPLE_JSON } from '../packaging/index.js';
 import { describeFailure, type VerifiedIndex } from './verified-index.js';
 
 function reasonPhrase(message: string): string {
@@ -20,6 +20,11 @@ function reasonPhrase(message: string): string {
 function refusalForPip(reply: FastifyReply, message: string): FastifyReply {
   const quoted = reasonPhrase(message).replace(/["\\]/g, "'");
   return reply.code(200).header('content-type', `text/x.bulwark-refused; reason="${quoted}"`).send(`${message}\n`);
+}
+
+/** A URL segment that is no valid project name (e.g. `..%2f`): 404, never a redirect. */
+function notAProject(reply: FastifyReply): FastifyReply {
+  return reply.code(404).type('text/plain; charset=utf-8').send('404 No such project: not a valid project name\n');
 }
 
 export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefined): FastifyInstance {
@@ -40,8 +45,9 @@ export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefi
   );
   app.get('/simple/:project/', async (req, reply) => {
     const { project } = req.params as { project: string };
+    if (!isValidProjectName(project)) return notAProject(reply);
     const normalized = normalizeProjectName(project);
-    if (normalized !== project) return reply.redirect(`/simple/${encodeURIComponent(normalized)}/`, 301);
+    if (normalized !== project) return reply.redirect(`/simple/${normalized}/`, 301);
     reply.header('Vary', 'Accept');
     const type = negotiateSimpleContentType(req.headers.accept);
     if (type === null) return reply.code(406).send('406 Not Acceptable\n');
@@ -54,9 +60,13 @@ export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefi
       return fail(reply, path, e, true);
     }
   });
-  app.get('/simple/:project', (req, reply) => reply.redirect(`/simple/${encodeURIComponent(normalizeProjectName((req.params as { project: string }).project))}/`, 301));
+  app.get('/simple/:project', (req, reply) => {
+    const { project } = req.params as { project: string };
+    return isValidProjectName(project) ? reply.redirect(`/simple/${normalizeProjectName(project)}/`, 301) : notAProject(reply);
+  });
   app.get('/files/:project/:name', async (req, reply) => {
     const { project, name } = req.params as { project: string; name: string };
+    if (!isValidProjectName(project)) return notAProject(reply);
     const path = `${project}/${name}`;
     try {
       const t = await index.get(path);

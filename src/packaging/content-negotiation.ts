@@ -1,13 +1,16 @@
 // PEP 691 content negotiation for the simple pages: pick the best representation the
-// client's Accept header allows, honouring q-values.
+// client's Accept header allows, honouring q-values. JSON only when the client prefers it:
+// `*/*`, a browser's header or no header at all get text/html, as on PyPI.
 
 export const SIMPLE_JSON = 'application/vnd.pypi.simple.v1+json';
 export const SIMPLE_HTML = 'application/vnd.pypi.simple.v1+html';
 
 export type SimpleContentType = typeof SIMPLE_JSON | typeof SIMPLE_HTML | 'text/html';
 
-// In our order of preference, which breaks ties between equal q-values (as PyPI does).
-const OFFERS: readonly SimpleContentType[] = [SIMPLE_JSON, SIMPLE_HTML, 'text/html'];
+// In our order of preference, which breaks ties between equal q-values: Warehouse offers
+// text/html first, so `*/*` (curl, a browser) gets HTML and only a client that ranks the JSON
+// type above the others (pip >= 22.2) gets JSON.
+const OFFERS: readonly SimpleContentType[] = ['text/html', SIMPLE_HTML, SIMPLE_JSON];
 
 // PEP 691: "latest" names whatever the newest API version is, i.e. v1 for us.
 const ALIASES: Readonly<Record<string, string>> = {

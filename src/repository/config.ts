@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-write.js';
+import { ConfigurationError } from '../storage/configuration-error.js';
 import type { OnlineRole } from './layout.js';
 
 const DAY = 24 * 3600;
@@ -54,8 +55,15 @@ export async function loadConfig(dataDir: string): Promise<RepositoryConfig | un
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  const cfg = JSON.parse(text) as RepositoryConfig;
-  if (cfg.formatVersion !== 1) throw new Error(`${join(dataDir, CONFIG_FILE)}: unsupported formatVersion ${String(cfg.formatVersion)}`);
+  let cfg: RepositoryConfig;
+  try {
+    cfg = JSON.parse(text) as RepositoryConfig;
+  } catch (e) {
+    throw new ConfigurationError(`${join(dataDir, CONFIG_FILE)} is not JSON (${(e as Error).message}): fix the file or restore it from a backup`, { cause: e });
+  }
+  if (cfg === null || typeof cfg !== 'object' || cfg.formatVersion !== 1) {
+    throw new ConfigurationError(`${join(dataDir, CONFIG_FILE)}: unsupported formatVersion ${String((cfg as Partial<RepositoryConfig> | null)?.formatVersion)}`);
+  }
   return { ...cfg, expiry: { ...DEFAULT_EXPIRY, ...cfg.expiry } };
 }
 

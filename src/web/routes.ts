@@ -6,6 +6,7 @@
 // non-multipart bodies with 415).
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { compareVersions, isValidProjectName, normalizeProjectName } from '../packaging/index.js';
 import { AccountError } from '../repository/accounts.js';
@@ -35,13 +36,10 @@ import {
   type ReleaseView,
 } from './pages.js';
 import { hashPassword, needsRehash, passwordProblem, verifyPassword } from './passwords.js';
-import { FailureLimiter } from './rate-limit.js';
+import { SignInGuard } from './rate-limit.js';
 import { parseQuery, rankProjects } from './search.js';
 import { cookieAttributes, CSRF_COOKIE, hashSessionId, isWellFormedSessionId, newSessionId, SESSION_COOKIE, SESSION_LIFETIME_MS } from './sessions.js';
 import { STYLESHEET } from './style.js';
-
-/** How long a failed sign-in counts against the account and the address. */
-const SIGN_IN_WINDOW_MS = 15 * 60_000;
 
 export interface WebOptions {
   clock?: () => Date;
@@ -85,10 +83,9 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
   const store = await openWebStore(repo.dataDir, repo.databaseUrl);
   app.addHook('onClose', async () => store.close());
   const secret = await store.secret('csrf-v1', newCsrfSecret);
-  // Failed sign-ins counted in the store, so every process serving the pages sees them all.
-  // One window for both (a failure older than the window is dropped whichever limiter records).
-  const perUser = new FailureLimiter(store, 10, SIGN_IN_WINDOW_MS);
-  const perAddress = new FailureLimiter(store, 50, SIGN_IN_WINDOW_MS);
+  // Failed sign-ins counted in the store, so every process serving the pages sees them all:
+  // refused per (account, address) and per address, only slowed down per account.
+  const signIns = new SignInGuard(store);
   const demo = repo.config.mode === 'demo';
 
   const baseUrl = (req: FastifyRequest) => `${req.protocol}://${req.host}`;
@@ -283,7 +280,9 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     };
     web.get('/project/:name/', showProject);
     web.get('/project/:name/:version/', showProject);
-    web.get('/project/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => reply.redirect(`/project/${encodeURIComponent(req.params.name)}/`, 301));
+    web.get('/project/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) =>
+      isValidProjectName(req.params.name) ? reply.redirect(`/project/${normalizeProjectName(req.params.name)}/`, 301) : showProject(req, reply)
+    );
 
     web.get('/help/protection/', async (req, reply) => {
       const days = (seconds: number) => Math.round(seconds / 86_400);
@@ -320,23 +319,21 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
       const password = field(req.body, 'password') ?? '';
       const again = (error: string, status: number) =>
         send(reply, loginPage({ csrf: csrfToken(secret, `anon:${anonNonce(req, reply)}`), next, username, error }), status, 'no-store');
-      const userKey = `user:${username.toLowerCase()}`;
-      const addressKey = `ip:${req.ip}`;
-      const wait = Math.max(await perUser.retryAfter(userKey), await perAddress.retryAfter(addressKey));
-      if (wait > 0) {
-        reply.header('retry-after', String(wait));
-        return again(`Too many failed attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, 429);
+      const verdict = await signIns.check(username, req.ip);
+      if (verdict.retryAfter > 0) {
+        reply.header('retry-after', String(verdict.retryAfter));
+        return again(`Too many failed attempts from here. Try again in ${Math.ceil(verdict.retryAfter / 60)} minute(s).`, 429);
       }
       if (username === '' || password === '') return again('Enter your user name and password.', 400);
+      if ('delayMs' in verdict && verdict.delayMs > 0) await sleep(verdict.delayMs);
       const user = await repo.state.userByName(username);
       const stored = user ? await store.passwordHash(user.id) : undefined;
       const ok = await verifyPassword(password, stored);
       if (!user || !stored || !ok) {
-        await perUser.fail(userKey);
-        await perAddress.fail(addressKey);
+        await signIns.failed(username, req.ip);
         return again('Wrong user name or password.', 400);
       }
-      await perUser.reset(userKey);
+      await signIns.succeeded(username, req.ip);
       if (needsRehash(stored)) await store.rehashPassword(user.id, await hashPassword(password));
       const id = newSessionId();
       await store.createSession(hashSessionId(id), user.id, clock(), SESSION_LIFETIME_MS);

@@ -43,7 +43,9 @@ describe('bulwark tuf-client (conformance protocol)', () => {
   it('init refuses a file that is not root metadata (exit 1)', async () => {
     const bad = join(await tempDir('tuf-client-bad'), 'root.json');
     await writeFile(bad, '{"signed": {}, "signatures": []}');
-    assert.equal((await runBulwark(['tuf-client', '--metadata-dir', await tempDir('x'), 'init', bad])).code, 1);
+    const r = await runBulwark(['tuf-client', '--metadata-dir', await tempDir('x'), 'init', bad]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^tuf-client: BAD_METADATA: /m);
   });
 
   it('refresh stores the top-level metadata as ROLE.json', async () => {
@@ -71,12 +73,16 @@ describe('bulwark tuf-client (conformance protocol)', () => {
     const targetDir = await tempDir('tuf-client-targets-2');
     const missing = await client('--metadata-url', `${index.url}/metadata`, '--target-base-url', `${index.url}/targets`, '--target-dir', targetDir, '--target-name', 'cpkg/nope.tar.gz', 'download');
     assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^tuf-client: UNKNOWN_TARGET: target cpkg\/nope.tar.gz is not listed in the TUF metadata/m);
     const otherRoot = await tempDir('tuf-client-other');
     const other = await startIndex({ bins: 16 });
     try {
       // A client that trusts another repository's root refuses this one's metadata.
       assert.equal((await runBulwark(['tuf-client', '--metadata-dir', otherRoot, 'init', join(other.dataDir, 'root.json')])).code, 0);
-      assert.equal((await runBulwark(['tuf-client', '--metadata-dir', otherRoot, '--metadata-url', `${index.url}/metadata`, 'refresh'])).code, 1);
+      const refused = await runBulwark(['tuf-client', '--metadata-dir', otherRoot, '--metadata-url', `${index.url}/metadata`, 'refresh']);
+      assert.equal(refused.code, 1);
+      // The typed reason, not any failure: a crash exits 70 (see below).
+      assert.match(refused.stderr, /^tuf-client: UNSIGNED_METADATA: /m);
     } finally {
       await other.close();
     }

@@ -39,6 +39,9 @@ describe('PEP 480: key, claim, signed upload', () => {
       '1.0': await buildDist({ name: 'signed_pkg', version: '1.0', kind: 'wheel', outDir: out }),
       '2.0': await buildDist({ name: 'signed_pkg', version: '2.0', kind: 'both', moduleCode: 'SIGNED = True', outDir: out }),
       '3.0': await buildDist({ name: 'signed_pkg', version: '3.0', kind: 'sdist', outDir: out }),
+      '2.1': await buildDist({ name: 'signed_pkg', version: '2.1', kind: 'sdist', outDir: out }),
+      // The same file name as the 1.0 wheel uploaded below, with other bytes.
+      rebuilt: await buildDist({ name: 'signed_pkg', version: '1.0', kind: 'wheel', moduleCode: 'REBUILT = True', outDir: await tempDir('pep480-rebuilt') }),
     };
     const up = await twineUpload({ repositoryUrl: `${server.url}/legacy/`, token, files: dists['1.0'] as string[] });
     assert.equal(up.code, 0, up.stdout + up.stderr);
@@ -135,6 +138,28 @@ describe('PEP 480: key, claim, signed upload', () => {
     assert.equal(api.status, 409);
   });
 
+  it('upload --skip-existing leaves out the files the index has, and refuses other bytes under their names', async () => {
+    const all = [...(dists['1.0'] as string[]), ...(dists['2.0'] as string[]), ...(dists['2.1'] as string[])];
+    const plain = await bulwark(['upload', ...all]);
+    assert.equal(plain.code, 1, plain.stdout + plain.stderr);
+    assert.match(plain.stderr, /already exists on the index/);
+    const nothing = await bulwark(['upload', ...(dists['1.0'] as string[]), ...(dists['2.0'] as string[]), '--skip-existing', '--json']);
+    assert.equal(nothing.code, 0, nothing.stdout + nothing.stderr);
+    assert.equal((JSON.parse(nothing.stdout) as { status: string }).status, 'nothing-to-upload');
+    const r = await bulwark(['upload', ...all, '--skip-existing', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const out = JSON.parse(r.stdout) as { status: string; role_version: number; files: { filename: string }[]; skipped: string[] };
+    assert.equal(out.status, 'published');
+    assert.equal(out.role_version, 4, 'after the yank (3)');
+    assert.deepEqual(out.files.map((f) => f.filename), (dists['2.1'] as string[]).map((d) => basename(d)));
+    assert.deepEqual(out.skipped.sort(), [...(dists['1.0'] as string[]), ...(dists['2.0'] as string[])].map((d) => basename(d)).sort());
+    assert.match(r.stderr, /Skipping signed_pkg-2\.0\.tar\.gz: the index has it already/);
+    const rebuilt = await bulwark(['upload', ...(dists['rebuilt'] as string[]), '--skip-existing', '--json']);
+    assert.equal(rebuilt.code, 1, rebuilt.stdout + rebuilt.stderr);
+    assert.equal((JSON.parse(rebuilt.stdout) as { error: { code: string } }).error.code, 'BAD_RELEASE');
+    assert.match(rebuilt.stderr, /differs from the signed_pkg-1\.0-py3-none-any\.whl the index has/);
+  });
+
   it('adds a second machine\'s key with a change signed by the first, then promotes the project offline', async () => {
     const made = await bulwark(['key', 'new', 'laptop2', '--label', 'dev@laptop2', '--json']);
     assert.equal(made.code, 0, made.stderr);
@@ -159,8 +184,10 @@ describe('PEP 480: key, claim, signed upload', () => {
     // A file signed by a key that is not the claimed key is refused.
     const forged = join(dataDir, '..', 'promote.forged.json');
     await runBulwark(['admin', 'sign', '--in', exported, '--out', forged, '--key', join(dataDir, 'keys', 'online', 'unclaimed.pem'), '--yes']);
-    const refused = await runBulwark(['--data', dataDir, 'admin', 'promote', 'import', '--in', forged]);
-    assert.equal(refused.code, 1);
+    const refused = await runBulwark(['--data', dataDir, '--json', 'admin', 'promote', 'import', '--in', forged]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'CEREMONY');
+    assert.match(refused.stderr, /claimed has 0 valid signature\(s\) of the 1 required/);
     const imported = await runBulwark(['--data', dataDir, 'admin', 'promote', 'import', '--in', signed, '--json']);
     assert.equal(imported.code, 0, imported.stderr);
     // The running index publishes it; then the files are vouched for through claimed.

@@ -67,6 +67,12 @@ describe('twine → bulwark serve → pip and tuf-js', () => {
     assert.deepEqual(page.files.map((f) => f.filename).sort(), dists.map((d) => basename(d)).sort());
     const wheelEntry = page.files.find((f) => f.filename.endsWith('.whl'));
     assert.ok(wheelEntry && typeof wheelEntry['core-metadata'] === 'object', 'the wheel has PEP 658 metadata');
+    // curl, python-requests and fetch send `Accept: */*`: HTML, as PyPI answers (PEP 691).
+    for (const path of ['/simple/', '/simple/shiny-widget/']) {
+      const any = await fetch(`${server.url}${path}`, { headers: { accept: '*/*' } });
+      assert.match(any.headers.get('content-type') ?? '', /^text\/html/, path);
+      assert.match(await any.text(), /<a /, path);
+    }
     const redirect = await fetch(`${server.url}/simple/Shiny.Widget/`, { redirect: 'manual' });
     assert.equal(redirect.status, 301);
     assert.equal(redirect.headers.get('location'), '/simple/shiny-widget/');
@@ -74,8 +80,10 @@ describe('twine → bulwark serve → pip and tuf-js', () => {
 
   it('pip installs the wheel from /simple/', async () => {
     const target = await tempDir('e2e-pip');
-    const r = await pipInstall({ indexUrl: `${server.url}/simple/`, packages: ['shiny-widget==1.2.0'], target });
+    const r = await pipInstall({ indexUrl: `${server.url}/simple/`, packages: ['shiny-widget==1.2.0'], target, extraArgs: ['-vv'] });
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    // pip's own Accept header asks for JSON first (PEP 691), and gets it.
+    assert.match(r.stdout, /Fetched page http:\/\/[^ ]+\/simple\/shiny-widget\/ as application\/vnd\.pypi\.simple\.v1\+json/);
     const run = await runPython(['-c', 'import Shiny_Widget as m; print(m.__version__, m.MAGIC)'], { PYTHONPATH: target });
     assert.equal(run.stdout.trim(), '1.2.0 42', run.stderr);
   });
@@ -132,6 +140,9 @@ describe('twine → bulwark serve → pip and tuf-js', () => {
     const target = await tempDir('e2e-pip-yanked');
     const unpinned = await pipInstall({ indexUrl: `${server.url}/simple/`, packages: ['shiny-widget'], target });
     assert.notEqual(unpinned.code, 0, 'pip must not pick a yanked release for an unpinned requirement');
+    // Refused for the right reason: pip saw the release and skipped it as yanked, not a crash or a network error.
+    assert.match(unpinned.stderr, /No matching distribution found for shiny-widget/, unpinned.stdout + unpinned.stderr);
+    assert.doesNotMatch(unpinned.stdout + unpinned.stderr, /Could not fetch URL|Retrying|Traceback/);
     const pinned = await pipInstall({ indexUrl: `${server.url}/simple/`, packages: ['shiny-widget==1.2.0'], target });
     assert.equal(pinned.code, 0, pinned.stdout + pinned.stderr);
     const denied = await runBulwark(['yank', 'shiny-widget', '1.2.0', '--undo', '--index', server.url, '--token', 'bulwark-wrong']);

@@ -45,12 +45,16 @@ describe('production init through an offline ceremony', () => {
     await sign('init-claimed.json', targets!.pem, 'claimed.wrong.json');
 
     const complete = (rootFile: string, claimedFile = 'claimed.signed.json') =>
-      runBulwark(['--data', data, 'init', '--complete', '--root', join(out, rootFile), '--targets', join(out, 'targets.signed.json'), '--claimed', join(out, claimedFile)]);
+      runBulwark(['--data', data, '--json', 'init', '--complete', '--root', join(out, rootFile), '--targets', join(out, 'targets.signed.json'), '--claimed', join(out, claimedFile)]);
+    const errorCode = (stdout: string) => (JSON.parse(stdout) as { error: { code: string } }).error.code;
     const half = await complete('root.half.json');
-    assert.equal(half.code, 1);
+    assert.equal(half.code, 1, half.stderr);
+    assert.equal(errorCode(half.stdout), 'UNSIGNED_METADATA');
     assert.match(half.stderr, /1 valid signature\(s\) of the 2 required/);
     const wrong = await complete('root.signed.json', 'claimed.wrong.json');
     assert.equal(wrong.code, 1, 'claimed signed by the targets key is refused');
+    assert.equal(errorCode(wrong.stdout), 'UNSIGNED_METADATA', wrong.stderr);
+    assert.match(wrong.stderr, /claimed/);
     const ok = await complete('root.signed.json');
     assert.equal(ok.code, 0, ok.stderr);
 

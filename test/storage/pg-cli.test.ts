@@ -23,9 +23,11 @@ describe('bulwark --database', { skip: pgInfo.skip ?? false }, () => {
     try {
       assert.equal((await state.userByName('bob'))?.name, 'bob');
       // Without --database the embedded file refuses: the state moved.
+      // A configuration error (78), with the message and no stack: not a crash (70).
       const embedded = await runBulwark(['--data', data, 'user', 'add', 'carol'], { env });
-      assert.notEqual(embedded.code, 0);
-      assert.match(embedded.stderr, /moved to PostgreSQL/);
+      assert.equal(embedded.code, 78, embedded.stderr);
+      assert.match(embedded.stderr, /moved to PostgreSQL .*: pass --database or set BULWARK_DATABASE_URL/);
+      assert.doesNotMatch(embedded.stderr, /\n\s+at /);
       // $BULWARK_DATABASE_URL is the default.
       const carol = await runBulwark(['--data', data, 'user', 'add', 'carol'], { env: { BULWARK_DATABASE_URL: url } });
       assert.equal(carol.code, 0, carol.stderr);

@@ -18,7 +18,7 @@ import { SqliteState } from '../../src/storage/state/sqlite-state.js';
 import { SqliteWebStore } from '../../src/storage/state/sqlite-web-store.js';
 import type { StateStore, UserRecord } from '../../src/storage/state/types.js';
 import type { WebStore } from '../../src/storage/state/web-store.js';
-import { FailureLimiter } from '../../src/web/rate-limit.js';
+import { FailureLimiter, SIGN_IN_POLICY, SignInGuard } from '../../src/web/rate-limit.js';
 import { parseQuery } from '../../src/web/search.js';
 import { postgresOrSkip, type PgCluster } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/processes.js';
@@ -158,6 +158,33 @@ for (const backend of backends) {
         await there.reset('user:alice');
         assert.deepEqual(await web.signInFailures('user:alice', 0), [], 'a successful sign-in forgets the account’s failures');
         assert.deepEqual(await web.signInFailures('user:bob', 0), [t + window + 1_500]);
+      }));
+
+    it('sign-in guard: an attacker failing 50 times from one address locks that pair, never the owner elsewhere', () =>
+      withStores(async ({ web, another }) => {
+        const [here, there] = [new SignInGuard(web), new SignInGuard(await another())];
+        const t = Date.parse('2030-01-01T00:00:00.000Z');
+        let refused = 0;
+        for (let i = 0; i < 50; i++) {
+          const guard = i % 2 ? here : there; // spread over two processes
+          const v = await guard.check('Alice', '192.0.2.1', t + i);
+          if (v.retryAfter > 0) refused++;
+          else await guard.failed('Alice', '192.0.2.1', t + i);
+        }
+        assert.equal(refused, 50 - SIGN_IN_POLICY.perPair, 'the pair is refused after its limit, whichever process it reaches');
+        assert.ok((await here.check('alice', '192.0.2.1', t + 60)).retryAfter > 0, 'the attacker waits, even with the right password (case folded)');
+        const owner = await there.check('alice', '198.51.100.7', t + 60);
+        assert.equal(owner.retryAfter, 0, 'the owner at another address is not refused');
+        assert.ok('delayMs' in owner && owner.delayMs > 0 && owner.delayMs <= SIGN_IN_POLICY.slowMaxMs, 'only slowed down, within the bound');
+        assert.deepEqual(await here.check('bob', '198.51.100.7', t + 60), { retryAfter: 0, delayMs: 0 }, 'other accounts are untouched');
+        // Many attacker addresses: the account's count grows, the owner's wait stays bounded.
+        for (let a = 2; a < 12; a++) for (let i = 0; i < SIGN_IN_POLICY.perPair; i++) await here.failed('alice', `192.0.2.${a}`, t + 100 + i);
+        const later = await here.check('alice', '198.51.100.7', t + 200);
+        assert.deepEqual(later, { retryAfter: 0, delayMs: SIGN_IN_POLICY.slowMaxMs });
+        // The owner's own failures at their address are forgiven when they sign in.
+        await here.failed('alice', '198.51.100.7', t + 300);
+        await here.succeeded('alice', '198.51.100.7');
+        assert.deepEqual(await web.signInFailures(`pair:${JSON.stringify(['alice', '198.51.100.7'])}`, 0), []);
       }));
 
     it('passwords: set, rehashed, dated; setting one ends the other sessions but the kept one', () =>

@@ -245,7 +245,7 @@ describe('web pages over HTTP', () => {
     assert.equal((await a.request('/manage/account/password/', { form: { csrf_token: csrf2, current: 'a new long password', password: BOB_PASSWORD, confirm: BOB_PASSWORD } })).status, 303);
   });
 
-  it('slows down password guessing: too many failures for an account answer 429', async () => {
+  it('refuses password guessing: too many failures from one address on an account answer 429', async () => {
     const c = new Client(w.url);
     const csrf = Client.csrf((await c.request('/account/login/')).body);
     let last = 0;

@@ -98,16 +98,16 @@ describe('web pages of two `bulwark serve` processes on one PostgreSQL database'
     assert.equal(after.status, 303, 'signed out everywhere');
     assert.match(after.headers.get('location') ?? '', /^\/account\/login\//);
 
-    // Password guesses spread over both processes count once: the 11th gets 429 from either.
+    // Password guesses spread over both processes count once: the 11th from this address gets 429 from either.
     const guesser = new Client(one!.url);
     const csrf = Client.csrf((await guesser.request('/account/login/')).body);
     const guess = async (server: RunningServer, i: number) =>
       (await guesser.request(`${server.url}/account/login/`, { form: { csrf_token: csrf, next: '/', username: 'ada', password: `guess ${i}` } })).status;
     for (let i = 0; i < 10; i++) assert.equal(await guess(i % 2 ? one! : two!, i), 400, `guess ${i} is only wrong`);
-    assert.equal(await count('web_signin_failures'), 20, 'ten failures, each by account and by address, in PostgreSQL');
+    assert.equal(await count('web_signin_failures'), 30, 'ten failures, each by (account, address), by address and by account, in PostgreSQL');
     assert.equal(await guess(one!, 10), 429, 'the limit holds across processes');
     assert.equal(await guess(two!, 11), 429);
     const right = await guesser.request(`${two!.url}/account/login/`, { form: { csrf_token: csrf, next: '/', username: 'ada', password: PASSWORD } });
-    assert.equal(right.status, 429, 'even the right password waits');
+    assert.equal(right.status, 429, 'even the right password waits, from this address');
   });
 });

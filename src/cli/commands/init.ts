@@ -79,9 +79,8 @@ export function registerInit(program: Command): void {
       const bins = parseBins(o.bins);
       // With --database the new state moves into PostgreSQL as soon as init is complete.
       const database = o.production ? undefined : opts.database;
-      if (database !== undefined) await assertEmptyDatabase(database).catch((e: unknown) => {
-        throw new CliError(e instanceof Error ? e.message : String(e), EXIT.failure, 'DATABASE');
-      });
+      // A database that cannot be used, or holds a repository already, is a configuration error (78).
+      if (database !== undefined) await assertEmptyDatabase(database);
       const moveState = async () => {
         if (database !== undefined) await (await openStateStore(opts.data, database)).close();
       };

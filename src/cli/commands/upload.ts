@@ -7,6 +7,10 @@
 //   bulwark upload dist/* --partial release.json        (first maintainer: sign, write, don't send)
 //   bulwark upload dist/* --cosign release.json         (each other one: check, add a signature;
 //                                                        sent as soon as the threshold is met)
+//
+// --skip-existing (as twine's): files the project already has, byte for byte as the verified
+// project role lists them, are left out; a file of the same name with other bytes is refused
+// (an index never replaces a file, and silently skipping would hide a different build).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -33,6 +37,27 @@ interface PartialRelease {
 interface UploadOptions extends DeveloperOptions {
   partial?: string;
   cosign?: string;
+  skipExisting?: boolean;
+}
+
+/**
+ * The files to upload, without those the project has already (same name, same bytes, as TUF
+ * vouches for them). Throws when a file of the same name has other bytes.
+ */
+export function withoutExisting(project: string, files: readonly LocalFile[], current: ReadonlyMap<string, TargetFile>): { upload: LocalFile[]; skipped: LocalFile[] } {
+  const upload: LocalFile[] = [];
+  const skipped: LocalFile[] = [];
+  for (const f of files) {
+    const existing = current.get(`${project}/${f.filename}`);
+    if (!existing) upload.push(f);
+    else if (existing.hashes['sha256'] === f.sha256 && existing.length === f.bytes.length) skipped.push(f);
+    else {
+      throw new ReleaseError(
+        `${f.path} differs from the ${f.filename} the index has (sha256 ${existing.hashes['sha256'] ?? '?'}, ${existing.length} bytes): a file is never replaced; build a new version`
+      );
+    }
+  }
+  return { upload, skipped };
 }
 
 export function registerUpload(program: Command): void {
@@ -42,6 +67,7 @@ export function registerUpload(program: Command): void {
       .description('upload distributions; signed with your developer key when the project is claimed')
       .option('--partial <file>', 'sign, and write the release for other maintainers to co-sign instead of sending it')
       .option('--cosign <file>', "check another maintainer's partial release against these files, add your signature, send when enough")
+      .option('--skip-existing', 'leave out files the project already has (same name and bytes), as twine does; other bytes under the same name are still refused')
   ).action(async (paths: string[], o: UploadOptions, cmd: Command) => {
     const opts = globalOptions(cmd);
     let projects: Set<string>;
@@ -65,7 +91,16 @@ export function registerUpload(program: Command): void {
     const roleKeys: RoleKeys | undefined = delegator?.roles?.get(role);
     if (!delegator || !roleKeys) throw new CliError(`cannot find the delegation of ${project}`, EXIT.failure, 'NOT_CLAIMED');
     try {
-      const files = await Promise.all(paths.map((p) => readLocalFile(p, project)));
+      let files = await Promise.all(paths.map((p) => readLocalFile(p, project)));
+      let skipped: LocalFile[] = [];
+      if (o.skipExisting) {
+        ({ upload: files, skipped } = withoutExisting(project, files, state.targets));
+        for (const f of skipped) process.stderr.write(`Skipping ${f.filename}: the index has it already\n`);
+        if (files.length === 0) {
+          output(opts, { project, status: 'nothing-to-upload', skipped: skipped.map((f) => f.filename) }, `Nothing to upload: ${project} has every file already`);
+          return;
+        }
+      }
       let signed: unknown;
       let pages: { name: string; bytes: Buffer }[];
       let signatures: Signature[];
@@ -93,7 +128,7 @@ export function registerUpload(program: Command): void {
         return;
       }
       const r = await sendSignedUpload(ctx.indexUrl, ctx.token, project, bytes, files, pages);
-      output(opts, { ...r, files: files.map((f) => ({ filename: f.filename, sha256: f.sha256 })), role_version: version }, `Uploaded and signed ${files.map((f) => f.filename).join(', ')}: ${project} role version ${version} (${r.status})`);
+      output(opts, { ...r, files: files.map((f) => ({ filename: f.filename, sha256: f.sha256 })), skipped: skipped.map((f) => f.filename), role_version: version }, `Uploaded and signed ${files.map((f) => f.filename).join(', ')}: ${project} role version ${version} (${r.status})`);
     } catch (e) {
       if (e instanceof IndexApiError) throw new CliError(e.message, EXIT.failure, e.code);
       if (e instanceof ReleaseError || e instanceof PackagingError || e instanceof PageConsistencyError) throw new CliError(e.message, EXIT.failure, 'BAD_RELEASE');

@@ -5,26 +5,13 @@
 // sessions end. Works while the index runs; with --database (or $BULWARK_DATABASE_URL), in the
 // PostgreSQL database every `bulwark serve` of the index reads.
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { Repository } from '../../repository/repository.js';
 import { openWebStore } from '../../storage/state/open-web-store.js';
 import type { WebStore } from '../../storage/state/web-store.js';
 import { hashPassword, passwordProblem } from '../../web/passwords.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
-
-async function ask(prompt: string): Promise<string> {
-  let muted = false;
-  const out = new Writable({ write: (chunk: Buffer, _enc, cb) => (muted ? cb() : process.stderr.write(chunk, () => cb())) });
-  const rl = createInterface({ input: process.stdin, output: out, terminal: true });
-  const answer = new Promise<string>((resolve) => rl.question(prompt, resolve));
-  muted = true;
-  const value = await answer;
-  rl.close();
-  process.stderr.write('\n');
-  return value;
-}
+import { askHidden } from '../passphrase.js';
 
 export async function readPassword(o: { passwordFd?: string }, name: string): Promise<string> {
   if (o.passwordFd !== undefined) {
@@ -35,8 +22,8 @@ export async function readPassword(o: { passwordFd?: string }, name: string): Pr
   const env = process.env['BULWARK_PASSWORD'];
   if (env !== undefined) return env;
   if (!process.stdin.isTTY) throw new CliError('no password: set BULWARK_PASSWORD or use --password-fd N (no terminal to ask on)', EXIT.usage, 'NO_PASSWORD');
-  const first = await ask(`New web password for ${name}: `);
-  if ((await ask('Again, to confirm: ')) !== first) throw new CliError('the passwords differ', EXIT.usage, 'USAGE');
+  const first = await askHidden(`New web password for ${name}: `);
+  if ((await askHidden('Again, to confirm: ')) !== first) throw new CliError('the passwords differ', EXIT.usage, 'USAGE');
   return first;
 }
 

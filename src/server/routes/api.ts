@@ -2,7 +2,7 @@
 // Small JSON endpoints: the status of a project transaction (is my upload in a published
 // snapshot yet?), PyPI's JSON API (/pypi/<project>/json), and a health check.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { compareVersions, normalizeProjectName } from '../../packaging/index.js';
+import { compareVersions, isValidProjectName, normalizeProjectName } from '../../packaging/index.js';
 import type { Repository } from '../../repository/repository.js';
 import { fileUrl } from '../../repository/simple-index.js';
 import type { FileRecord } from '../../storage/state/types.js';
@@ -44,6 +44,7 @@ export function registerApiRoutes(app: FastifyInstance, repo: Repository): void 
   });
 
   const projectJson = async (req: FastifyRequest<{ Params: { project: string; version?: string } }>, reply: import('fastify').FastifyReply) => {
+    if (!isValidProjectName(req.params.project)) return sendProblem(reply, 404, 'NOT_FOUND', 'No such project: not a valid project name.', 'json');
     const name = normalizeProjectName(req.params.project);
     const project = await repo.state.getProject(name);
     if (!project) return sendProblem(reply, 404, 'NOT_FOUND', `No project named ${name}.`, 'json');

@@ -4,6 +4,7 @@
 // verifying client checks against the bins.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  isValidProjectName,
   negotiateSimpleContentType,
   normalizeProjectName,
   renderIndexHtml,
@@ -39,6 +40,9 @@ export function registerSimpleRoutes(app: FastifyInstance, repo: Repository): vo
 
   const projectPage = async (req: FastifyRequest<{ Params: { project: string } }>, reply: FastifyReply) => {
     const { project } = req.params;
+    // Fastify has decoded the segment: `..%2f` arrives as `../`. An invalid name is no
+    // project, and redirecting would echo it back as an address of ours.
+    if (!isValidProjectName(project)) return sendProblem(reply, 404, 'NOT_FOUND', 'No such project: not a valid project name.');
     const normalized = normalizeProjectName(project);
     if (normalized !== project || !req.url.split('?')[0]?.endsWith('/')) {
       return reply.redirect(`/simple/${encodeURIComponent(normalized)}/`, 301);

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DATABASE_FILE } from '../../repository/paths.js';
+import { ConfigurationError } from '../configuration-error.js';
 import { PgState, redactDatabaseUrl, TABLES_IN_ORDER, type PgStateOptions } from './pg-state.js';
 import { SqliteState } from './sqlite-state.js';
 import type { StateStore } from './types.js';
@@ -25,7 +26,7 @@ export function isPostgresUrl(url: string): boolean {
 
 /** `url` when it is a postgres:// URL; otherwise an error that names it without its password. */
 export function requirePostgresUrl(url: string): string {
-  if (!isPostgresUrl(url)) throw new Error(`unsupported database URL ${redactDatabaseUrl(url)}: expected postgres://…`);
+  if (!isPostgresUrl(url)) throw new ConfigurationError(`unsupported database URL ${redactDatabaseUrl(url)}: expected postgres://…`);
   return url;
 }
 
@@ -43,7 +44,7 @@ export async function openStateStore(dataDir: string, databaseUrl?: string, opts
     const moved = await state.getSetting(MOVED_TO_SETTING);
     if (moved !== undefined) {
       await state.close();
-      throw new Error(`the state of ${dataDir} moved to PostgreSQL (${moved}): pass --database or set ${DATABASE_URL_ENV}`);
+      throw new ConfigurationError(`the state of ${dataDir} moved to PostgreSQL (${moved}): pass --database or set ${DATABASE_URL_ENV}`);
     }
     return state;
   }
@@ -64,7 +65,7 @@ export async function openStateStore(dataDir: string, databaseUrl?: string, opts
 export async function assertEmptyDatabase(url: string): Promise<void> {
   const state = await PgState.connect(requirePostgresUrl(url));
   try {
-    if (!(await state.isEmpty())) throw new Error(`${redactDatabaseUrl(url)} already holds a repository: give each repository a database of its own`);
+    if (!(await state.isEmpty())) throw new ConfigurationError(`${redactDatabaseUrl(url)} already holds a repository: give each repository a database of its own`);
   } finally {
     await state.close();
   }

@@ -10,6 +10,7 @@
 //  - messages name the database by a URL without its password.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { ConfigurationError } from '../configuration-error.js';
 
 /** Key for the advisory lock that serializes schema creation between processes. */
 export const SCHEMA_LOCK = 0x42756c77; // "Bulw"
@@ -80,6 +81,18 @@ export interface SchemaSpec {
 }
 
 /**
+ * The URL leads nowhere usable: no server there, refused credentials, no such database. The
+ * setting is what to fix; any other failure while creating the tables is ours.
+ */
+function isUnreachable(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string') return false;
+  // SQLSTATE classes 08 (connection exception), 28 (invalid authorization), 3D (no such database).
+  if (/^(08|28|3D)[0-9A-Z]{3}$/.test(code)) return true;
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT'].includes(code);
+}
+
+/**
  * A pool on `url` whose tables exist: creates them when missing (safe when several processes
  * start at once). Errors name the database by its redacted URL.
  */
@@ -121,7 +134,8 @@ export async function connectPool(url: string, maxConnections: number, schema: S
     }
   } catch (e) {
     await pool.end().catch(() => {});
-    throw new Error(`cannot open the PostgreSQL ${schema.what} at ${redactDatabaseUrl(url)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    const message = `cannot open the PostgreSQL ${schema.what} at ${redactDatabaseUrl(url)}: ${e instanceof Error ? e.message : String(e)}`;
+    throw isUnreachable(e) ? new ConfigurationError(message, { cause: e }) : new Error(message, { cause: e });
   }
   return pool;
 }
