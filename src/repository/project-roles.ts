@@ -15,7 +15,7 @@ import {
 import type { BlobStore } from '../storage/blob-store.js';
 import { StateConflictError, type NewFile, type StateStore, type UserRecord } from '../storage/state/types.js';
 import { Key, Metadata, RepositoryError, type Targets, type TargetFile } from '../tuf/index.js';
-import { fileBlobPath, projectRoleName, SIMPLE_HTML, SIMPLE_JSON, targetBlobPath, targetPath } from './layout.js';
+import { projectRoleName, SIMPLE_HTML, SIMPLE_JSON, targetBlobPath, targetPath } from './layout.js';
 import { DelegationChangeError, verifyDelegationChange } from './delegation-change.js';
 import { checkPagesMatchTargets, PageConsistencyError } from './page-consistency.js';
 import type { ReceivedFile } from './uploads.js';
@@ -223,14 +223,9 @@ export class ProjectRoleService {
         uploaderId: user.id,
         summary: null,
       });
-      if (metadata) {
-        const metaBlob = targetBlobPath(targetPath(project, `${f.filename}.metadata`), sha256(metadata));
-        await this.blobs.put(metaBlob, metadata);
-        await this.blobs.alias(fileBlobPath(project, `${f.filename}.metadata`), metaBlob);
-      }
-      const fileBlob = targetBlobPath(targetPath(project, f.filename), f.sha256);
-      await this.blobs.putFile(fileBlob, f.tmpPath);
-      await this.blobs.alias(fileBlobPath(project, f.filename), fileBlob);
+      // The pip-facing names (files/…) come once the upload is recorded (transaction worker).
+      if (metadata) await this.blobs.put(targetBlobPath(targetPath(project, `${f.filename}.metadata`), sha256(metadata)), metadata);
+      await this.blobs.putFile(targetBlobPath(targetPath(project, f.filename), f.sha256), f.tmpPath);
     }
     await this.storePages(project, targets, req.pages);
     await this.checkTargetsStored(targets);

@@ -18,7 +18,7 @@ import {
 import type { BlobStore } from '../storage/blob-store.js';
 import { crashPoint } from '../storage/crash-points.js';
 import { StateConflictError, type NewFile, type StateStore, type UserRecord } from '../storage/state/types.js';
-import { fileBlobPath, targetBlobPath, targetPath } from './layout.js';
+import { targetBlobPath, targetPath } from './layout.js';
 
 export type UploadErrorCode =
   | 'BAD_FORM'
@@ -101,16 +101,12 @@ export class UploadService {
     const metadata = parsed.packagetype === 'bdist_wheel' ? await this.wheelMetadata(file, project, version) : undefined;
 
     // Durable store first, then the journal entry: an acknowledged upload always has its bytes.
-    // Each under its TUF name (targets/…/HASH.NAME) and the name pip asks for (files/…/NAME).
+    // Stored under its TUF name (targets/…/HASH.NAME), which no other bytes can take; the name
+    // pip asks for (files/…/NAME) is given by the transaction worker once this upload is recorded
+    // as the file name's owner (uploads racing for the name all get here).
     const filePath = targetPath(project, file.filename);
-    if (metadata) {
-      const metaBlob = targetBlobPath(`${filePath}.metadata`, metadata.sha256);
-      await this.blobs.put(metaBlob, metadata.bytes);
-      await this.blobs.alias(fileBlobPath(project, `${file.filename}.metadata`), metaBlob);
-    }
-    const fileBlob = targetBlobPath(filePath, file.sha256);
-    await this.blobs.putFile(fileBlob, file.tmpPath);
-    await this.blobs.alias(fileBlobPath(project, file.filename), fileBlob);
+    if (metadata) await this.blobs.put(targetBlobPath(`${filePath}.metadata`, metadata.sha256), metadata.bytes);
+    await this.blobs.putFile(targetBlobPath(filePath, file.sha256), file.tmpPath);
     crashPoint('upload:before-journal');
 
     const now = this.clock();
