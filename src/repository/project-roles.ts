@@ -10,7 +10,7 @@ import {
   normalizeProjectName,
   PackagingError,
   parseDistributionFilename,
-  readWheelMetadata,
+  readDistributionMetadata,
 } from '../packaging/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { StateConflictError, type NewFile, type StateStore, type UserRecord } from '../storage/state/types.js';
@@ -196,14 +196,17 @@ export class ProjectRoleService {
       if (parsed.project !== project) throw bad(`${f.filename} is not a file of ${project}`, 'INVALID_FILE');
       const t = targets.get(targetPath(project, f.filename));
       if (!t || t.length !== f.size || t.hashes['sha256'] !== f.sha256) throw bad(`${f.filename} is not the file the role lists (length or sha256 differ)`, 'LENGTH_OR_HASH_MISMATCH');
-      let metadata: Buffer | undefined;
-      if (parsed.packagetype === 'bdist_wheel') {
-        try {
-          metadata = (await readWheelMetadata(f.tmpPath, { project, version: parsed.version })).bytes;
-        } catch (e) {
-          if (e instanceof PackagingError) throw bad(e.message, 'INVALID_FILE');
-          throw e;
-        }
+      // The file's own core metadata (a wheel's METADATA, an sdist's PKG-INFO) says what twine
+      // would have sent as form fields: Requires-Python and Summary are recorded from it.
+      let dist;
+      try {
+        dist = await readDistributionMetadata(f.tmpPath, parsed, parsed.version);
+      } catch (e) {
+        if (e instanceof PackagingError) throw bad(e.message, 'INVALID_FILE');
+        throw e;
+      }
+      const metadata = dist.servedAsPep658 ? dist.bytes : undefined;
+      if (metadata) {
         const mt = targets.get(targetPath(project, `${f.filename}.metadata`));
         if (mt && (mt.length !== metadata.length || mt.hashes['sha256'] !== sha256(metadata))) throw bad(`${f.filename}.metadata in the role does not match the wheel's METADATA`, 'LENGTH_OR_HASH_MISMATCH');
       }
@@ -213,7 +216,7 @@ export class ProjectRoleService {
         filename: f.filename,
         packagetype: parsed.packagetype,
         pythonVersion: parsed.packagetype === 'sdist' ? 'source' : (parsed.pythonTag ?? 'any'),
-        requiresPython: null,
+        requiresPython: dist.metadata.requiresPython || null,
         size: f.size,
         sha256: f.sha256,
         md5: f.md5,
@@ -221,7 +224,7 @@ export class ProjectRoleService {
         metadataSize: metadata?.length ?? null,
         uploadTime: now.toISOString(),
         uploaderId: user.id,
-        summary: null,
+        summary: dist.metadata.summary?.slice(0, 512) || null,
       });
       // The pip-facing names (files/…) come once the upload is recorded (transaction worker).
       if (metadata) await this.blobs.put(targetBlobPath(targetPath(project, `${f.filename}.metadata`), sha256(metadata)), metadata);

@@ -8,12 +8,14 @@ import { createHash } from 'node:crypto';
 import {
   checkFilenameMatches,
   isValidProjectName,
+  isValidSpecifierSet,
   isValidVersion,
   normalizeProjectName,
   PackagingError,
   parseDistributionFilename,
-  readWheelMetadata,
+  readDistributionMetadata,
   type DistributionFilename,
+  type DistributionMetadata,
 } from '../packaging/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { crashPoint } from '../storage/crash-points.js';
@@ -98,7 +100,8 @@ export class UploadService {
     if (checks.fileExists) {
       throw new UploadError(400, 'FILE_EXISTS', `File already exists: ${file.filename}. A file name can be used only once; bump the version.`);
     }
-    const metadata = parsed.packagetype === 'bdist_wheel' ? await this.wheelMetadata(file, project, version) : undefined;
+    const dist = await this.distMetadata(file, parsed, version);
+    const metadata = dist.servedAsPep658 ? { bytes: dist.bytes, sha256: createHash('sha256').update(dist.bytes).digest('hex') } : undefined;
 
     // Durable store first, then the journal entry: an acknowledged upload always has its bytes.
     // Stored under its TUF name (targets/…/HASH.NAME), which no other bytes can take; the name
@@ -116,7 +119,7 @@ export class UploadService {
       filename: file.filename,
       packagetype: parsed.packagetype,
       pythonVersion: field(form, 'pyversion') ?? (parsed.packagetype === 'sdist' ? 'source' : (parsed.pythonTag ?? 'any')),
-      requiresPython: field(form, 'requires_python') ?? null,
+      requiresPython: field(form, 'requires_python') ?? dist.metadata.requiresPython ?? null,
       size: file.size,
       sha256: file.sha256,
       md5: file.md5,
@@ -124,7 +127,7 @@ export class UploadService {
       metadataSize: metadata?.bytes.length ?? null,
       uploadTime: now.toISOString(),
       uploaderId: user.id,
-      summary: field(form, 'summary')?.slice(0, 512) ?? null,
+      summary: (field(form, 'summary') ?? dist.metadata.summary)?.slice(0, 512) ?? null,
     };
     try {
       const { seq } = await this.state.recordUpload(record, name, now.toISOString());
@@ -146,6 +149,10 @@ export class UploadService {
     const version = required(form, 'version');
     if (!isValidProjectName(name)) throw new UploadError(400, 'BAD_FORM', `Invalid project name "${name.slice(0, 100)}": see PEP 508 for valid names.`);
     if (!isValidVersion(version)) throw new UploadError(400, 'BAD_FORM', `Invalid version "${version.slice(0, 100)}": use a PEP 440 version.`);
+    const requiresPython = field(form, 'requires_python');
+    if (requiresPython !== undefined && !isValidSpecifierSet(requiresPython)) {
+      throw new UploadError(400, 'BAD_FORM', `Invalid requires_python ${JSON.stringify(requiresPython.slice(0, 100))}: use a PEP 440 version specifier such as ">=3.8" or ">=3.8, !=3.9.*".`);
+    }
     const filetype = required(form, 'filetype');
     let parsed: DistributionFilename;
     try {
@@ -175,10 +182,10 @@ export class UploadService {
     }
   }
 
-  private async wheelMetadata(file: ReceivedFile, project: string, version: string): Promise<{ bytes: Buffer; sha256: string }> {
+  /** The file is the archive its name says, of this release: its core metadata, and for wheels the PEP 658 bytes. */
+  private async distMetadata(file: ReceivedFile, parsed: DistributionFilename, version: string): Promise<DistributionMetadata> {
     try {
-      const { bytes } = await readWheelMetadata(file.tmpPath, { project, version });
-      return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+      return await readDistributionMetadata(file.tmpPath, parsed, version);
     } catch (e) {
       if (e instanceof PackagingError) throw new UploadError(400, 'INVALID_FILE', e.message);
       throw e;

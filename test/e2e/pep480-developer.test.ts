@@ -3,13 +3,13 @@
 // adopted), upload a signed release (reading ~/.pypirc as twine does), and see that an
 // unsigned twine upload is refused while pip and tuf-js install and verify the signed files.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Updater } from 'tuf-js';
 import { buildDist } from '../helpers/dists.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
-import { pipInstall, runPython, twineUpload } from '../helpers/python-tools.js';
+import { pipDownload, pipInstall, runPython, twineUpload } from '../helpers/python-tools.js';
 
 describe('PEP 480: key, claim, signed upload', () => {
   let server: RunningServer;
@@ -220,5 +220,31 @@ describe('PEP 480: key, claim, signed upload', () => {
     const done = await bulwark(['upload', ...v5, '--cosign', partial5, '--key', 'laptop2', '--json']);
     assert.equal(done.code, 0, done.stdout + done.stderr);
     assert.equal((JSON.parse(done.stdout) as { status: string }).status, 'published');
+  });
+
+  it("records a signed release's core metadata from its files, as twine's form fields would (sdist and wheel alike)", async () => {
+    const v6 = await buildDist({ name: 'signed_pkg', version: '6.0', kind: 'both', requiresPython: '>=3.99', summary: 'Needs a future Python', outDir: await tempDir('pep480-dists-6') });
+    const partial6 = join(dataDir, '..', 'release-6.json');
+    assert.equal((await bulwark(['upload', ...v6, '--partial', partial6])).code, 0);
+    const done = await bulwark(['upload', ...v6, '--cosign', partial6, '--key', 'laptop2', '--json']);
+    assert.equal(done.code, 0, done.stdout + done.stderr);
+    assert.equal((JSON.parse(done.stdout) as { status: string }).status, 'published');
+
+    const html = await (await fetch(`${server.url}/simple/signed-pkg/`, { headers: { accept: 'text/html' } })).text();
+    for (const f of v6) {
+      const link = html.split('\n').find((line) => line.includes(`${basename(f)}#sha256=`));
+      assert.match(link ?? '', /data-requires-python="&gt;=3\.99"/, `the link to ${basename(f)} carries Requires-Python`);
+    }
+    const api = (await (await fetch(`${server.url}/pypi/signed-pkg/json`)).json()) as { info: { version: string; summary: string | null; requires_python: string | null }; urls: { filename: string; requires_python: string | null }[] };
+    assert.equal(api.info.version, '6.0');
+    assert.equal(api.info.summary, 'Needs a future Python');
+    assert.equal(api.info.requires_python, '>=3.99');
+    assert.deepEqual(api.urls.map((u) => [u.filename, u.requires_python]).sort(), v6.map((f) => [basename(f), '>=3.99']).sort());
+
+    // pip on this Python skips 6.0 (sdist included) for the newest release it can run.
+    const dest = await tempDir('pep480-pip-choice');
+    const r = await pipDownload({ indexUrl: `${server.url}/simple/`, packages: ['signed-pkg'], dest });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(await readdir(dest), ['signed_pkg-5.0.tar.gz']);
   });
 });

@@ -4,7 +4,7 @@
 // that upload one file name with different contents. The tar writer also builds hostile
 // archives (any member names) that real tools refuse to produce.
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { crc32, gzipSync } from 'node:zlib';
 import { buildZip } from '../packaging/zip-writer.js';
 
 export interface MemoryDistOptions {
@@ -14,6 +14,8 @@ export interface MemoryDistOptions {
   requiresPython?: string;
   /** Anything: written into the package so that two salts give two different files. */
   salt?: string;
+  /** sdists: extra bytes stored as a file in the archive (e.g. random ones, for a file of a given size). */
+  payload?: Buffer;
 }
 
 export interface MemoryDist {
@@ -53,30 +55,77 @@ function octal(n: number, width: number): string {
   return `${n.toString(8).padStart(width - 1, '0')}\0`;
 }
 
-/** A ustar archive (names up to 100 bytes; longer ones need a pax 'x' member before them). */
+/** The 512-byte ustar header of one member. */
+export function tarHeader(name: string, size: number, type = '0'): Buffer {
+  const h = Buffer.alloc(512);
+  // ustar: a name over 100 bytes is split at a '/' into prefix (155) and name (100).
+  const cut = name.length > 100 ? name.lastIndexOf('/', 155) : -1;
+  h.write(cut > 0 ? name.slice(cut + 1, cut + 101) : name.slice(0, 100), 0, 'utf8');
+  if (cut > 0) h.write(name.slice(0, cut), 345, 'utf8');
+  h.write(octal(0o644, 8), 100, 'ascii');
+  h.write(octal(0, 8), 108, 'ascii');
+  h.write(octal(0, 8), 116, 'ascii');
+  h.write(octal(size, 12), 124, 'ascii');
+  h.write(octal(315532800, 12), 136, 'ascii');
+  h.write('        ', 148, 'ascii'); // checksum field counts as spaces while summing
+  h.write(type, 156, 'ascii');
+  h.write('ustar\x0000', 257, 'binary');
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  return h;
+}
+
+const padding = (size: number) => Buffer.alloc((512 - (size % 512)) % 512);
+
+/** A ustar archive (names up to 256 bytes, cut at a '/'; longer ones need a pax 'x' member before them). */
 export function buildTar(members: readonly TarMember[]): Buffer {
   const blocks: Buffer[] = [];
   for (const m of members) {
     const data = Buffer.isBuffer(m.data) ? m.data : Buffer.from(m.data ?? '', 'utf8');
-    const h = Buffer.alloc(512);
-    h.write(m.name.slice(0, 100), 0, 'utf8');
-    h.write(octal(0o644, 8), 100, 'ascii');
-    h.write(octal(0, 8), 108, 'ascii');
-    h.write(octal(0, 8), 116, 'ascii');
-    h.write(octal(data.length, 12), 124, 'ascii');
-    h.write(octal(315532800, 12), 136, 'ascii');
-    h.write('        ', 148, 'ascii'); // checksum field counts as spaces while summing
-    h.write(m.type ?? '0', 156, 'ascii');
-    h.write('ustar\x0000', 257, 'binary');
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-    blocks.push(h, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+    blocks.push(tarHeader(m.name, data.length, m.type), data, padding(data.length));
   }
   blocks.push(Buffer.alloc(1024));
   return Buffer.concat(blocks);
 }
 
+/**
+ * The same sdist as memorySdist, as buffers that reference `payload` instead of copying it:
+ * gzip with stored (uncompressed) deflate blocks, for benchmarks that send megabytes of a
+ * shared random pool. Concatenated, the buffers are a valid .tar.gz.
+ */
+export function sdistParts(o: MemoryDistOptions, payload: readonly Buffer[]): Buffer[] {
+  const stem = `${escape(o.name)}-${o.version}`;
+  const pkgInfo = Buffer.from(coreMetadata(o), 'utf8');
+  const size = payload.reduce((a, p) => a + p.length, 0);
+  const tar = [tarHeader(`${stem}/PKG-INFO`, pkgInfo.length), pkgInfo, padding(pkgInfo.length), tarHeader(`${stem}/payload.bin`, size), ...payload, padding(size), Buffer.alloc(1024)];
+  const out: Buffer[] = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])]; // gzip header, no name, mtime 0
+  let crc = 0;
+  let total = 0;
+  const pieces = tar.filter((b) => b.length > 0);
+  for (let i = 0; i < pieces.length; i++) {
+    let piece = pieces[i] as Buffer;
+    crc = crc32(piece, crc);
+    total += piece.length;
+    while (piece.length > 0) {
+      const block = piece.subarray(0, 65535);
+      piece = piece.subarray(block.length);
+      const last = i === pieces.length - 1 && piece.length === 0;
+      const head = Buffer.alloc(5);
+      head[0] = last ? 1 : 0; // BFINAL, BTYPE 00 (stored)
+      head.writeUInt16LE(block.length, 1);
+      head.writeUInt16LE(~block.length & 0xffff, 3);
+      out.push(head, block);
+    }
+  }
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(total % 2 ** 32, 4);
+  out.push(trailer);
+  return out;
+}
+
+/** A PEP 625 sdist: `{name with _}-{version}.tar.gz`, its PKG-INFO in the directory of that name. */
 export function memorySdist(o: MemoryDistOptions): MemoryDist {
   const stem = `${escape(o.name)}-${o.version}`;
   const bytes = gzipSync(
@@ -84,6 +133,7 @@ export function memorySdist(o: MemoryDistOptions): MemoryDist {
       { name: `${stem}/`, type: '5' },
       { name: `${stem}/PKG-INFO`, data: coreMetadata(o) },
       { name: `${stem}/setup.py`, data: `# ${o.salt ?? ''}\n` },
+      ...(o.payload ? [{ name: `${stem}/payload.bin`, data: o.payload }] : []),
     ])
   );
   return { filename: `${stem}.tar.gz`, bytes, sha256: sha256(bytes) };
