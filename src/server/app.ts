@@ -2,6 +2,7 @@
 // Builds the HTTP application from an open repository: routes and limits, nothing else.
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
+import { MAX_NAME_SEGMENT_LENGTH } from '../packaging/index.js';
 import type { Repository } from '../repository/repository.js';
 import { sendProblem } from './http/problem.js';
 import { registerApiRoutes } from './routes/api.js';
@@ -28,6 +29,7 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
   const app = fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     return503OnClosing: true,
+    maxParamLength: MAX_NAME_SEGMENT_LENGTH, // every valid project and file name reaches its routes
   });
   await app.register(fastifyMultipart, {
     limits: {
