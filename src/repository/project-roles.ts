@@ -295,6 +295,6 @@ export async function changeProjectKeys(
 
 function mapConflict(e: unknown): unknown {
   if (!(e instanceof StateConflictError)) return e;
-  const status = e.code === 'NOT_OWNER' ? 403 : e.code === 'NOT_FOUND' || e.code === 'NOT_CLAIMED' ? 404 : e.code === 'FILE_EXISTS' ? 400 : 409;
+  const status = e.code === 'NOT_OWNER' ? 403 : e.code === 'NOT_FOUND' || e.code === 'NOT_CLAIMED' ? 404 : e.code === 'FILE_EXISTS' || e.code === 'NAME_TOO_SIMILAR' ? 400 : 409;
   return new SignedUploadError(status, e.code, e.message);
 }

@@ -19,6 +19,7 @@ import {
 } from '../packaging/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { crashPoint } from '../storage/crash-points.js';
+import { tooSimilar } from '../storage/state/similar-names.js';
 import { StateConflictError, type NewFile, type StateStore, type UserRecord } from '../storage/state/types.js';
 import { targetBlobPath, targetPath } from './layout.js';
 
@@ -29,6 +30,7 @@ export type UploadErrorCode =
   | 'FILE_EXISTS'
   | 'FORBIDDEN'
   | 'CLAIMED'
+  | 'NAME_TOO_SIMILAR'
   | 'TOO_LARGE';
 
 export class UploadError extends Error {
@@ -97,6 +99,7 @@ export class UploadService {
     if (checks.permission === 'forbidden') {
       throw new UploadError(403, 'FORBIDDEN', `The user '${user.name}' isn't allowed to upload to project '${project}'. Ask an owner to add you as a maintainer.`);
     }
+    if (checks.similarTo !== undefined) throw new UploadError(400, 'NAME_TOO_SIMILAR', tooSimilar(name, checks.similarTo).message);
     if (checks.fileExists) {
       throw new UploadError(400, 'FILE_EXISTS', `File already exists: ${file.filename}. A file name can be used only once; bump the version.`);
     }
@@ -138,6 +141,7 @@ export class UploadService {
       if (e instanceof StateConflictError && e.code === 'FILE_EXISTS') throw new UploadError(400, 'FILE_EXISTS', `${e.message}. Bump the version.`);
       if (e instanceof StateConflictError && e.code === 'NOT_OWNER') throw new UploadError(403, 'FORBIDDEN', e.message);
       if (e instanceof StateConflictError && e.code === 'ALREADY_CLAIMED') throw claimedRefusal(project);
+      if (e instanceof StateConflictError && e.code === 'NAME_TOO_SIMILAR') throw new UploadError(400, 'NAME_TOO_SIMILAR', e.message);
       throw e;
     }
   }

@@ -133,6 +133,15 @@ describe('upload: bad input is refused and changes nothing', () => {
         return post(uploadForm({ ...fieldsFor({ name: s.filename, bytes: s.bytes }, 'goodpkg', '5.0'), requires_python: 'python 3, please' }, { name: s.filename, bytes: s.bytes }), { authorization: basicAuth(alice) });
       },
     },
+    {
+      name: 'a new name too similar to an existing project',
+      status: 400,
+      reason: /'G0od\.Pkg' is too similar to the existing project 'goodpkg'/,
+      send: () => {
+        const s = memorySdist({ name: 'G0od.Pkg', version: '1.0' });
+        return post(uploadForm(fieldsFor({ name: s.filename, bytes: s.bytes }, 'G0od.Pkg', '1.0'), { name: s.filename, bytes: s.bytes }), { authorization: basicAuth(mallory) });
+      },
+    },
     { name: 'missing file', status: 400, reason: /content/, send: () => post(uploadForm(fieldsFor(wheel, 'goodpkg', '4.0')), { authorization: basicAuth(alice) }) },
     { name: 'wrong :action', status: 400, reason: /action/, send: () => post(uploadForm({ ...fieldsFor(other, 'otherpkg', '2.0'), ':action': 'submit' }, other), { authorization: basicAuth(alice) }) },
   ];
