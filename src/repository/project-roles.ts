@@ -20,6 +20,14 @@ import { DelegationChangeError, verifyDelegationChange } from './delegation-chan
 import { checkPagesMatchTargets, PageConsistencyError } from './page-consistency.js';
 import type { ReceivedFile } from './uploads.js';
 
+/** Why a role signed only by keys the project does not trust is refused, and what to do (index and CLI alike). */
+export function untrustedKeyMessage(project: string, used: readonly string[], trusted: readonly string[]): string {
+  return (
+    `${project} does not trust the key ${used.join(', ')} that signed this (it trusts ${trusted.join(', ')}). ` +
+    `From a machine whose key ${project} trusts, run \`bulwark key add ${project} --public-key KEY.json\` with this key's \`bulwark key show --json\`, then upload again.`
+  );
+}
+
 export class SignedUploadError extends Error {
   constructor(
     readonly status: 400 | 403 | 404 | 409,
@@ -64,6 +72,16 @@ export class ProjectRoleService {
     let md: Metadata<Targets>;
     try {
       md = Metadata.parse(roleBytes, 'targets', name);
+    } catch (e) {
+      if (e instanceof RepositoryError) throw bad(`${name}: ${e.message}`, e.code);
+      throw e;
+    }
+    const untrusted = md.signatures.map((sig) => sig.keyid).filter((id) => !keyids.includes(id));
+    if (untrusted.length > 0 && untrusted.length === md.signatures.length) {
+      // The common mistake (a new machine's key) deserves more than "0 of 1 signatures".
+      throw new SignedUploadError(403, 'UNTRUSTED_KEY', untrustedKeyMessage(project, untrusted, keyids));
+    }
+    try {
       md.verifyRole(name, { keyids, threshold }, keys);
     } catch (e) {
       if (e instanceof RepositoryError) {

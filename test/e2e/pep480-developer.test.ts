@@ -7,6 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Updater } from 'tuf-js';
+import { Ed25519Signer, encodeCanonical, expiresIn, signCanonical, Targets } from '../../src/tuf/index.js';
 import { buildDist } from '../helpers/dists.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
 import { pipDownload, pipInstall, runPython, twineUpload } from '../helpers/python-tools.js';
@@ -143,7 +144,19 @@ describe('PEP 480: key, claim, signed upload', () => {
     // Before the change, the new key is not trusted: the index refuses what it signs.
     const early = await bulwark(['upload', ...(dists['3.0'] as string[]), '--key', 'laptop2']);
     assert.equal(early.code, 1);
-    assert.match(early.stderr, /signature/);
+    const laptop2 = (JSON.parse((await bulwark(['key', 'show', 'laptop2', '--json'])).stdout) as { keyid: string }).keyid;
+    assert.match(early.stderr, new RegExp(`signed-pkg does not trust the key ${laptop2}`), 'says which key and that the project does not trust it');
+    assert.match(early.stderr, /bulwark key add signed-pkg --public-key/, 'and what to do');
+    // The index says the same to a client that sends such a role anyway.
+    const stranger = Ed25519Signer.generate();
+    const strangerRole = new Targets({ version: 99, expires: expiresIn(new Date(), 86400), targets: new Map(), delegations: undefined }).toJSON();
+    const form = new FormData();
+    form.append('role', new Blob([encodeCanonical({ signed: strangerRole, signatures: (await signCanonical(encodeCanonical(strangerRole), [stranger])).signatures })]), 'role.json');
+    const byStranger = await fetch(`${server.url}/api/v1/projects/signed-pkg/signed-upload`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+    assert.equal(byStranger.status, 403);
+    const problem = (await byStranger.json()) as { error: { code: string; message: string } };
+    assert.equal(problem.error.code, 'UNTRUSTED_KEY');
+    assert.match(problem.error.message, new RegExp(`signed-pkg does not trust the key ${stranger.keyId}.*bulwark key add signed-pkg`));
     const add = await bulwark(['key', 'add', 'signed-pkg', '--public-key', pub, '--json']);
     assert.equal(add.code, 0, add.stdout + add.stderr);
     assert.equal((JSON.parse(add.stdout) as { status: string }).status, 'published');
