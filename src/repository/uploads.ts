@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The upload path, PyPI's checks in order (each step a function, not one long handler):
-//   form fields → file name → digests → permission → duplicate → archive metadata
+//   form fields → file name → digests → permission → look-alike name → duplicate
+//   → archive check and core metadata (wheel METADATA, sdist PKG-INFO)
 //   → store the file (durable) → journal entry (durable) → acknowledged.
 // Bad input changes nothing: every check runs before anything is stored, and the database
 // repeats the permission and duplicate checks inside the transaction that records the upload.
