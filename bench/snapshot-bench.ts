@@ -12,7 +12,7 @@
 //                    (quadratic: smaller sizes, extrapolated, the full size only under a cap)
 //
 // Run: node dist/bench/snapshot-bench.js [--bins 16384] [--iterations 200] [--json]
-import { createHash } from 'node:crypto';
+import { constants, createHash, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ import { SnapshotProcess } from '../src/repository/snapshot-process.js';
 import { writeFileAtomic } from '../src/storage/atomic-write.js';
 import type { BlobStore } from '../src/storage/blob-store.js';
 import type { RoleState, StateStore } from '../src/storage/state/types.js';
-import { Ed25519Signer, expiresIn, formatExpires, Key, Metadata, signCanonical, Snapshot, type Signer } from '../src/tuf/index.js';
+import { EcdsaP256Signer, Ed25519Signer, expiresIn, formatExpires, Key, Metadata, signCanonical, Snapshot, type Signer } from '../src/tuf/index.js';
 import { binsOf, DELEGATORS, entryFormat, fullMeta, metaFile, roleFile, setEntry, useVersionOnlyEntries } from './snapshot-entries.js';
 import { fmt, machine, machineCpu, note, otherCpu, parseFlags, progress, summarize, table, timeRuns, verdict, type Summary } from './common.js';
 
@@ -201,6 +201,15 @@ async function expiryScan(n: number, iterations: number): Promise<Summary> {
   return timeRuns(iterations, () => sp.needsPublication());
 }
 
+/** An RSA-3072 RSASSA-PSS-SHA256 signer, for the load benchmark only (Bulwark signs with Ed25519 and ECDSA). */
+function rsaPssSigner(): Signer {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+  const key = new Key('rsa', 'rsassa-pss-sha256', publicKey.export({ format: 'pem', type: 'spki' }).toString());
+  const keyId = key.keyId;
+  const options = { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
+  return { publicKey: key, keyId, sign: (data) => Promise.resolve({ keyid: keyId, sig: cryptoSign('sha256', data, options).toString('hex') }) };
+}
+
 // ---- main ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -277,6 +286,17 @@ async function main(): Promise<void> {
   const roleKeys = { keyids: [signer.keyId], threshold: 1 };
   const loadOursMs = await timeRuns(Math.min(it, 100), () => Metadata.parse(bytes, 'snapshot').verifyRole('snapshot', roleKeys, keys));
   const parseOnlyMs = await timeRuns(Math.min(it, 100), () => JSON.parse(bytes.toString('utf8')));
+  // Load + verify per key type: the same snapshot signed by an Ed25519, an ECDSA P-256 and an
+  // RSA-3072 (PSS) key; each run also reads the key from its JSON, as a fresh root load does.
+  const loadByKeyTypeMs: Record<string, Summary> = {};
+  for (const s of [signer, EcdsaP256Signer.generate(), rsaPssSigner()]) {
+    const signedBytes = (await signCanonical(canonicalText, [s])).bytes;
+    const keyJson = s.publicKey.toJSON();
+    loadByKeyTypeMs[s.publicKey.scheme] = await timeRuns(Math.min(it, 100), () => {
+      const key = Key.fromJSON(keyJson);
+      Metadata.parse(signedBytes, 'snapshot').verifyRole('snapshot', { keyids: [s.keyId], threshold: 1 }, new Map([[s.keyId, key]]));
+    });
+  }
 
   const sizes = flags['tufjs-sizes'].split(',').map(Number).filter((s) => Number.isInteger(s) && s >= 64 && s < n && (s & (s - 1)) === 0);
   const tufjs: { bins: number; loadMs: number | null; parseMs: number | null; note: string }[] = [];
@@ -320,7 +340,7 @@ async function main(): Promise<void> {
     asPublishCallsIt: { cloneSetSerializeSignMs: asPublishMs, sameWithSortedOriginalMs: asPublishSortedMs, cloneMs, expiryScanMs },
     beside: { writeDurableMs: writeMs, writeNotDurableMs: writeNoSyncMs, gzip6Ms: gzipMs, brotli5Ms: brotliMs },
     genericPath: { buildModelEncodeSignMs: genericMs },
-    load: { oursParseVerifyMs: loadOursMs, jsonParseOnlyMs: parseOnlyMs, tufjs, tufjsFullPredictedMs: predictedMs },
+    load: { oursParseVerifyMs: loadOursMs, byKeyTypeMs: loadByKeyTypeMs, jsonParseOnlyMs: parseOnlyMs, tufjs, tufjsFullPredictedMs: predictedMs },
     publication: publish,
     target: { serializeAndSignMs: 10, value: fastMs.median, verdict: verdict(fastMs.median, 10) },
   };
@@ -352,6 +372,7 @@ async function main(): Promise<void> {
         row('brotli quality 5', brotliMs),
         row('generic path: Snapshot model + Metadata.sign', genericMs),
         row('load + verify, ours (Metadata.parse + verifyRole)', loadOursMs),
+        ...Object.entries(loadByKeyTypeMs).map(([scheme, ms]) => row(`  key read + load + verify, ${scheme}`, ms)),
         row('  JSON.parse alone', parseOnlyMs),
       ]
     )

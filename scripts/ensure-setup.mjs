@@ -38,6 +38,11 @@ if (forTests) {
     // The PostgreSQL state store's tests start a throwaway cluster with initdb / pg_ctl, found
     // under /usr/lib/postgresql/<major version>/bin whatever the version.
     { present: hasPostgresServer, pkg: 'postgresql' },
+    // TUF keys and signatures from an independent implementation (test/fixtures/sslib_tuf.py);
+    // its crypto back ends are only Recommends, which --no-install-recommends skips.
+    { bin: '/usr/lib/python3/dist-packages/securesystemslib/__init__.py', pkg: 'python3-securesystemslib' },
+    { bin: '/usr/lib/python3/dist-packages/nacl/__init__.py', pkg: 'python3-nacl' },
+    { bin: '/usr/lib/python3/dist-packages/cryptography/__init__.py', pkg: 'python3-cryptography' },
   ];
   const missing = wanted.filter((w) => (w.present ? !w.present() : !existsSync(w.bin))).map((w) => w.pkg);
   if (missing.length > 0) {

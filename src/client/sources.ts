@@ -21,12 +21,14 @@ export class Sources {
     return new Sources([...mirrors, index].map((u) => `${u.replace(/\/+$/, '')}/${area}`), fetcher);
   }
 
+  /** `path` is already percent-encoded (role names as python-tuf quotes them, target path segments). */
   url(base: string, path: string): string {
-    return `${base}/${path.split('/').map(encodeURIComponent).join('/')}`;
+    return `${base}/${path}`;
   }
 
   /**
-   * Fetches `path` from each source in turn until `verify` accepts the bytes. A source that
+   * Fetches `path` (percent-encoded, relative to each base) from each source in turn until
+   * `verify` accepts the bytes. A source that
    * serves bad data is remembered: if every source fails, the error reported is the one that
    * points at an attack (a RepositoryError) rather than a network failure.
    */

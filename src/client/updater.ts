@@ -21,6 +21,7 @@ import {
 } from '../tuf/index.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { HttpFetcher, type Fetcher } from './fetcher.js';
+import { localFileName, quoteName } from './quote.js';
 import { Sources } from './sources.js';
 
 export interface UpdaterLimits {
@@ -57,9 +58,9 @@ export interface UpdaterOptions {
   limits?: Partial<UpdaterLimits>;
 }
 
-/** Role names become file names: keep them to one path segment. */
+/** The cache file of a role: its quoted name, one path segment inside the metadata directory. */
 function roleFile(role: string): string {
-  return `${encodeURIComponent(role)}.json`;
+  return localFileName(role, '.json');
 }
 
 export class Updater {
@@ -227,7 +228,9 @@ export class Updater {
     }
     const meta = this.set.snapshot?.signed.meta.get(`${role}.json`);
     if (!meta) throw new RepositoryError('UNKNOWN_ROLE', `snapshot does not list ${role}.json`);
-    const name = this.set.root.signed.consistentSnapshot ? `${meta.version}.${encodeURIComponent(role)}.json` : roleFile(role);
+    // Requested as python-tuf requests it: the role name percent-encoded, never a path.
+    const quoted = quoteName(role);
+    const name = this.set.root.signed.consistentSnapshot ? `${meta.version}.${quoted}.json` : `${quoted}.json`;
     let loaded: Metadata<Targets> | undefined;
     const bytes = await this.metadataSources.fetchVerified(name, meta.length ?? this.limits.targetsMaxLength, (b) => {
       loaded = update(b);
@@ -298,8 +301,8 @@ export class Updater {
     const slash = target.path.lastIndexOf('/');
     const dir = target.path.slice(0, slash + 1);
     const base = target.path.slice(slash + 1);
-    const names = this.set.root.signed.consistentSnapshot ? Object.values(target.hashes).slice(0, 1).map((h) => `${dir}${h}.${base}`) : [target.path];
-    return this.targetSources.fetchVerified(names[0] as string, target.length, (b) => {
+    const name = this.set.root.signed.consistentSnapshot ? `${dir}${Object.values(target.hashes)[0] as string}.${base}` : target.path;
+    return this.targetSources.fetchVerified(name.split('/').map(encodeURIComponent).join('/'), target.length, (b) => {
       target.verify(b);
       return b;
     });

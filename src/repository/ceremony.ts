@@ -14,7 +14,9 @@ import {
   DelegatedRole,
   Delegations,
   Ed25519Signer,
+  canonicalFileText,
   encodeCanonical,
+  isOfflineSigningKey,
   expiresIn,
   formatExpires,
   Key,
@@ -111,7 +113,7 @@ export async function signCeremonyFile(file: CeremonyFile, signers: readonly Sig
 export async function importPromotion(repo: Repository, file: CeremonyFile, now = new Date()): Promise<CeremonySummary> {
   let bytes: Buffer;
   try {
-    bytes = Buffer.from(encodeCanonical(file.metadata), 'utf8');
+    bytes = Buffer.from(canonicalFileText(encodeCanonical(file.metadata)), 'utf8');
   } catch (e) {
     throw new CeremonyError(`not a ceremony file: ${(e as Error).message}`);
   }
@@ -146,6 +148,13 @@ export async function importPromotion(repo: Repository, file: CeremonyFile, now 
   return expected.summary;
 }
 
+/** New offline key holders' keys must be keys `bulwark admin sign` can sign with. */
+function checkOfflineKeys(keys: readonly Key[]): void {
+  for (const k of keys) {
+    if (!isOfflineSigningKey(k)) throw new CeremonyError(`key ${k.keyId.slice(0, 12)} is a ${k.keytype}/${k.scheme} key; offline roles take Ed25519 or ECDSA P-256 keys`);
+  }
+}
+
 // --- root rotation ----------------------------------------------------------------------------
 
 export interface RootRotationOptions {
@@ -174,6 +183,7 @@ async function publishedRoot(repo: Repository): Promise<Metadata<Root>> {
  * must be signed by a threshold of the current root keys AND of its own (TUF §5.3.4).
  */
 export async function exportRootRotation(repo: Repository, opts: RootRotationOptions, now = new Date()): Promise<CeremonyFile> {
+  checkOfflineKeys([...(opts.addRootKeys ?? []), ...(opts.targetsKeys ?? [])]);
   const current = (await publishedRoot(repo)).signed;
   const keys = new Map(current.keys);
   const roles = new Map(current.roles);
@@ -233,7 +243,7 @@ export async function importRootRotation(repo: Repository, file: CeremonyFile): 
   let bytes: Buffer;
   let md: Metadata<Root>;
   try {
-    bytes = Buffer.from(encodeCanonical(file.metadata), 'utf8');
+    bytes = Buffer.from(canonicalFileText(encodeCanonical(file.metadata)), 'utf8');
     md = Metadata.parse(bytes, 'root');
   } catch (e) {
     throw new CeremonyError(`not root metadata: ${(e as Error).message}`);
@@ -290,6 +300,7 @@ const PENDING_TARGETS = 'ceremony:targets';
  * recently-claimed, unclaimed and every bin with the new online keys in the same snapshot.
  */
 export async function exportTargetsRotation(repo: Repository, opts: TargetsRotationOptions, now = new Date()): Promise<CeremonyFile> {
+  checkOfflineKeys(opts.claimedKeys ?? []);
   const st = (await repo.state.roleStates()).find((r) => r.name === ROLES.targets);
   const bytes = st && (await repo.blobs.get(metadataBlobPath(ROLES.targets, st.version)));
   if (!bytes) throw new CeremonyError('the published targets role is missing');
@@ -337,7 +348,7 @@ export async function importTargetsRotation(repo: Repository, file: CeremonyFile
   if (!pending) throw new CeremonyError('no targets rotation was exported: run `bulwark admin targets export` first');
   let md: Metadata<Targets>;
   try {
-    md = Metadata.parse(Buffer.from(encodeCanonical(file.metadata), 'utf8'), 'targets');
+    md = Metadata.parse(Buffer.from(canonicalFileText(encodeCanonical(file.metadata)), 'utf8'), 'targets');
   } catch (e) {
     throw new CeremonyError(`not targets metadata: ${(e as Error).message}`);
   }

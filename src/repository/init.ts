@@ -9,6 +9,8 @@ import {
   DelegatedRole,
   Delegations,
   Ed25519Signer,
+  isOfflineSigningKey,
+  canonicalFileText,
   encodeCanonical,
   Metadata,
   Root,
@@ -310,6 +312,8 @@ export async function prepareProductionInit(dataDir: string, holders: OfflineKey
   const expiry: ExpiryPeriods = { ...DEFAULT_EXPIRY, ...opts.expiry };
   for (const [role, h] of Object.entries(holders)) {
     if (h.keys.length === 0 || h.threshold < 1 || h.threshold > h.keys.length) throw new RangeError(`${role}: give at least one key and a threshold from 1 to the number of keys`);
+    // A role whose keys nobody can sign with could never be published, or rotated away from.
+    for (const k of h.keys) if (!isOfflineSigningKey(k)) throw new RangeError(`${role}: a ${k.keytype}/${k.scheme} key; offline roles take Ed25519 or ECDSA P-256 keys`);
   }
   await mkdir(dataDir, { recursive: true });
   const { online } = await makeOnlineKeys(dataDir);
@@ -353,7 +357,7 @@ export async function completeProductionInit(
   for (const role of ['root', 'targets', 'claimed'] as const) {
     if (encodeCanonical(signed[role].signed) !== pending.roles[role]) throw new Error(`the signed ${role} differs from the one prepared: sign the files written by \`bulwark init --production\``);
   }
-  const parse = <T extends 'root' | 'targets'>(m: InitCeremony['metadata'], type: T, name: string) => Metadata.parse(Buffer.from(encodeCanonical(m), 'utf8'), type, name);
+  const parse = <T extends 'root' | 'targets'>(m: InitCeremony['metadata'], type: T, name: string) => Metadata.parse(Buffer.from(canonicalFileText(encodeCanonical(m)), 'utf8'), type, name);
   const root = parse(signed.root, 'root', 'root');
   const targets = parse(signed.targets, 'targets', 'targets');
   const claimed = parse(signed.claimed, 'targets', 'claimed');

@@ -4,7 +4,10 @@ import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
 import { MAX_NAME_SEGMENT_LENGTH } from '../packaging/index.js';
 import type { Repository } from '../repository/repository.js';
-import { sendProblem } from './http/problem.js';
+import { DEFAULT_LIMITS, multipartLimits, type RequestLimits } from './http/form-limits.js';
+import { answerClientError, sendError } from './http/framework-errors.js';
+import { problemFormatFor, sendProblem } from './http/problem.js';
+import { discardUnreadBody } from './http/unread-body.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerWebRoutes } from '../web/routes.js';
 import { registerManageRoutes } from './routes/manage.js';
@@ -13,47 +16,59 @@ import { registerSimpleRoutes } from './routes/simple.js';
 import { registerStaticTree } from './routes/static-tree.js';
 import { registerUploadRoutes } from './routes/upload.js';
 
-export interface ServerOptions {
+export interface ServerOptions extends Partial<RequestLimits> {
   /** A pino logger for request and error logs (none by default). */
   logger?: FastifyBaseLogger;
-  /** Largest distribution file accepted (bytes; PyPI's default is 100 MiB). */
-  maxUploadBytes?: number;
   /** How long an upload waits for its snapshot before answering (ms). */
   waitForPublishMs?: number;
 }
 
-export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+/** The largest JSON or form body (API calls, web forms set their own): none needs more. */
+const BODY_LIMIT = 1024 * 1024;
 
 export async function buildServer(repo: Repository, opts: ServerOptions = {}): Promise<FastifyInstance> {
-  const maxUploadBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  const limits: RequestLimits = {
+    maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_LIMITS.maxUploadBytes,
+    maxFiles: opts.maxFiles ?? DEFAULT_LIMITS.maxFiles,
+    maxFields: opts.maxFields ?? DEFAULT_LIMITS.maxFields,
+    maxFieldBytes: opts.maxFieldBytes ?? DEFAULT_LIMITS.maxFieldBytes,
+    maxFormBytes: opts.maxFormBytes ?? DEFAULT_LIMITS.maxFormBytes,
+  };
   const app = fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
-    return503OnClosing: true,
+    bodyLimit: BODY_LIMIT,
     maxParamLength: MAX_NAME_SEGMENT_LENGTH, // every valid project and file name reaches its routes
+    // Fastify's and Node's own errors get the project's problem format (./http/framework-errors.ts).
+    frameworkErrors: sendError,
+    clientErrorHandler: answerClientError,
+    // Answered below in the problem format instead.
+    return503OnClosing: false,
   });
-  await app.register(fastifyMultipart, {
-    limits: {
-      fileSize: maxUploadBytes,
-      files: 2,
-      fields: 500,
-      fieldSize: 4 * 1024 * 1024, // the long description travels as a field
-      parts: 600,
-      headerPairs: 200,
-    },
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
   });
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `Not found: ${req.url.slice(0, 200)}`));
-  app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
-    const status = err.statusCode ?? 500;
-    if (status === 415) return sendProblem(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', `Unsupported content type "${req.headers['content-type'] ?? ''}": uploads are multipart/form-data (use twine).`);
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    return sendProblem(reply, status, status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', status >= 500 ? 'Internal error; see the server log.' : (err.message ?? 'Bad request'));
+  app.addHook('onRequest', async (req, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close');
+    return sendProblem(reply, 503, 'SHUTTING_DOWN', 'The server is shutting down: retry in a moment.', problemFormatFor(req.url));
   });
+  // The rest of a body answered early (a refusal) is discarded, up to what one upload may send.
+  const lingerBytes = limits.maxUploadBytes + limits.maxFormBytes;
+  app.addHook('onSend', async (req, _reply, payload) => {
+    discardUnreadBody(req.raw, lingerBytes);
+    return payload;
+  });
+  // Routes pass their own limits (the number of files differs); these are the strictest.
+  await app.register(fastifyMultipart, { limits: multipartLimits(limits, 1) });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `Not found: ${req.url.slice(0, 200)}`, problemFormatFor(req.url)));
+  app.setErrorHandler(sendError);
   await registerWebRoutes(app, repo);
   registerSimpleRoutes(app, repo);
   const waitForPublishMs = opts.waitForPublishMs ?? 10_000;
-  registerUploadRoutes(app, repo, { maxUploadBytes, waitForPublishMs });
+  registerUploadRoutes(app, repo, { limits, waitForPublishMs });
   registerManageRoutes(app, repo, { waitForPublishMs });
-  registerProjectRoleRoutes(app, repo, { maxUploadBytes, waitForPublishMs });
+  registerProjectRoleRoutes(app, repo, { limits, waitForPublishMs });
   registerApiRoutes(app, repo);
   await registerStaticTree(app, repo.dataDir);
   return app;

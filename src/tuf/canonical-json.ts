@@ -97,3 +97,17 @@ export function encodeCanonical(value: unknown): string {
 export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(encodeCanonical(value), 'utf8');
 }
+
+const CONTROL = /[\u0000-\u001f]/;
+const CONTROL_ALL = /[\u0000-\u001f]/g;
+
+/**
+ * Canonical JSON made fit for a file: the same text, but control characters (the newlines of a
+ * PEM public key) written as JSON escapes. Canonical JSON leaves them raw, which no JSON parser
+ * accepts (JSON.parse, python's json.loads). Outside strings canonical JSON has no whitespace, so
+ * every control character is inside a string. The file parses to the same value, so the
+ * signatures, made over the canonical form, still verify: readers rebuild that form.
+ */
+export function canonicalFileText(canonical: string): string {
+  return CONTROL.test(canonical) ? canonical.replace(CONTROL_ALL, (c) => JSON.stringify(c).slice(1, -1)) : canonical;
+}

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The signer port: anything that can sign bytes with one key (a key in memory today; a KMS or
-// HSM later). Private key material never leaves the object that holds it.
-import { createPrivateKey, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
+// HSM later). Private key material never leaves the object that holds it. Online roles and
+// developer keys are Ed25519; offline roles may also be ECDSA P-256 (hardware tokens).
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { Key } from './keys.js';
 
 export interface Signature {
@@ -74,4 +75,76 @@ export class Ed25519Signer implements Signer {
   sign(data: Uint8Array): Promise<Signature> {
     return Promise.resolve(this.signSync(data));
   }
+}
+
+/**
+ * An ECDSA P-256 key (scheme ecdsa-sha2-nistp256): what most hardware tokens sign with, for the
+ * offline roles. Signatures are DER-encoded (r, s), as securesystemslib makes them.
+ */
+export class EcdsaP256Signer implements Signer {
+  readonly publicKey: Key;
+  readonly keyId: string;
+
+  private constructor(private readonly privateKey: KeyObject) {
+    if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      throw new Error('not an ECDSA P-256 private key');
+    }
+    this.publicKey = Key.ecdsaP256(createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString());
+    this.keyId = this.publicKey.keyId;
+  }
+
+  static generate(): EcdsaP256Signer {
+    // Encoded output only, for the reason Ed25519Signer.generate gives.
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { format: 'pem', type: 'pkcs8' }, publicKeyEncoding: { format: 'pem', type: 'spki' } });
+    return new EcdsaP256Signer(createPrivateKey(pair.privateKey));
+  }
+
+  /** PKCS#8 ("PRIVATE KEY") or SEC 1 ("EC PRIVATE KEY") PEM, unencrypted. */
+  static fromPem(pem: string): EcdsaP256Signer {
+    return new EcdsaP256Signer(createPrivateKey({ key: pem, format: 'pem' }));
+  }
+
+  exportPkcs8Pem(): string {
+    return this.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  }
+
+  signSync(data: Uint8Array): Signature {
+    return { keyid: this.keyId, sig: cryptoSign('sha256', data, { key: this.privateKey, dsaEncoding: 'der' }).toString('hex') };
+  }
+
+  sign(data: Uint8Array): Promise<Signature> {
+    return Promise.resolve(this.signSync(data));
+  }
+}
+
+/** A private key file that is neither an Ed25519 nor an ECDSA P-256 key. */
+export class UnsupportedKeyError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnsupportedKeyError';
+  }
+}
+
+/**
+ * The signer for an offline key file: Ed25519 or ECDSA P-256, told apart by the key itself.
+ * @throws UnsupportedKeyError for anything else, or a file that is no private key
+ */
+export function offlineSignerFromPem(pem: string): Signer {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: pem, format: 'pem' });
+  } catch (e) {
+    throw new UnsupportedKeyError('not an unencrypted PEM private key', { cause: e });
+  }
+  if (key.asymmetricKeyType === 'ed25519') return Ed25519Signer.fromPkcs8Pem(pem);
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return EcdsaP256Signer.fromPem(pem);
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  throw new UnsupportedKeyError(`a ${key.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''} key: offline roles are signed with Ed25519 or ECDSA P-256 keys`);
+}
+
+/** Whether `key` is one Bulwark's offline signers make signatures for: Ed25519 or ECDSA P-256. */
+export function isOfflineSigningKey(key: Key): boolean {
+  const ed25519 = key.keytype === 'ed25519' && key.scheme === 'ed25519';
+  const ecdsa = (key.keytype === 'ecdsa' || key.keytype === 'ecdsa-sha2-nistp256') && key.scheme === 'ecdsa-sha2-nistp256';
+  return (ed25519 || ecdsa) && key.isVerifiable;
 }

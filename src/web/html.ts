@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // HTML that escapes by default: every value interpolated into an html`…` template is escaped
 // unless it is itself Html (made by this module). Pages are built only from these templates,
-// so no value — a project summary, a file name, a query — reaches the page unescaped.
+// so no value — a project summary, a file name, a query — reaches the page unescaped. The one
+// exception is a rendered description, which the sanitizer in src/web/description/ made.
+import type { DescriptionHtml } from './description/render.js';
 
 /** A fragment of markup that is already safe to send. Only this module makes them. */
 export class Html {
@@ -32,6 +34,11 @@ function render(value: Renderable): string {
   if (value === null || value === undefined || value === false || value === true) return '';
   if (Array.isArray(value)) return (value as readonly Renderable[]).map(render).join('');
   return escapeHtml(String(value as string | number));
+}
+
+/** A description rendered by src/web/description/ (sanitized, or escaped text), sent as it is. */
+export function descriptionMarkup(markup: DescriptionHtml): Html {
+  return Html.trusted(markup);
 }
 
 /** Tagged template: the literal parts are markup, every interpolated value is escaped. */

@@ -4,7 +4,8 @@
 import type { RepositoryStatus } from '../repository/status.js';
 import type { ProjectDelegation, ProjectRecord, UserRecord } from '../storage/state/types.js';
 import type { JournalSummary, ProjectListing, TokenInfo, UserProject } from '../storage/state/web-store.js';
-import { formatBytes, formatDate, html, type Html } from './html.js';
+import type { DescriptionHtml } from './description/render.js';
+import { descriptionMarkup, formatBytes, formatDate, html, type Html } from './html.js';
 import { csrfInput, page, type Viewer } from './layout.js';
 import { PROTECTION, PROTECTION_ORDER, protectionBadge, type Protection } from './protection.js';
 
@@ -131,7 +132,8 @@ export interface ProjectData {
   version: string | undefined;
   latest: string | undefined;
   summary: string | null;
-  description: string | null;
+  /** The rendered description (src/web/description/), or null. */
+  description: DescriptionHtml | null;
   requiresPython: string | null;
   releases: ReleaseView[];
   files: FileView[];
@@ -190,7 +192,7 @@ ${protectionPanel(p.protection, delegationNote)}
 <h2 id="files">Files${d.version ? ` for ${d.version}` : ''}</h2>
 ${filesTable}
 <h2 id="description">Description</h2>
-${d.description ? html`<pre class="description">${d.description}</pre>` : html`<p>${d.summary ?? 'No description.'}</p>`}
+${d.description ? html`<div class="description">${descriptionMarkup(d.description)}</div>` : html`<p>${d.summary ?? 'No description.'}</p>`}
 <h2 id="history">Release history</h2>
 ${d.releases.length
   ? html`<ul class="releases">${d.releases.map(

@@ -7,13 +7,14 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { compareVersions, isValidProjectName, normalizeProjectName, parseCoreMetadata } from '../packaging/index.js';
+import { compareVersions, isValidProjectName, normalizeProjectName } from '../packaging/index.js';
 import { AccountError } from '../repository/accounts.js';
 import { fileBlobPath, SIMPLE_JSON, targetBlobPath, targetPath } from '../repository/layout.js';
 import type { Repository } from '../repository/repository.js';
 import { repositoryStatus } from '../repository/status.js';
 import { openWebStore } from '../storage/state/open-web-store.js';
 import type { ProjectDelegation, UserRecord } from '../storage/state/types.js';
+import { RenderedDescriptions } from './description/rendered-descriptions.js';
 import { checkCsrfToken, csrfToken, CSRF_FIELD, newCsrfNonce, newCsrfSecret, sameOriginRequest } from './csrf.js';
 import { safeLocalPath, type Html } from './html.js';
 import type { Viewer } from './layout.js';
@@ -46,8 +47,15 @@ export interface WebOptions {
   clock?: () => Date;
 }
 
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/**
+ * A project page shows its README's images (badges, logos) from their https addresses: the
+ * reader's browser fetches them, never the server. Still no script, style or frame.
+ */
+const PROJECT_PAGE_CSP = CSP.replace("img-src 'self'", "img-src 'self' https:");
+
 const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy': CSP,
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'same-origin',
@@ -56,8 +64,6 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 const SEARCH_PAGE_SIZE = 50;
 const SEARCH_CANDIDATES = 1000;
-const MAX_METADATA_BYTES = 1024 * 1024;
-const MAX_DESCRIPTION_CHARS = 100_000;
 
 type Body = Record<string, unknown> | undefined;
 
@@ -131,15 +137,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     }
   };
 
-  const coreMetadata = async (project: string, filename: string) => {
-    const bytes = await repo.blobs.get(fileBlobPath(project, `${filename}.metadata`));
-    if (!bytes || bytes.length > MAX_METADATA_BYTES) return undefined;
-    try {
-      return parseCoreMetadata(bytes.toString('utf8'));
-    } catch {
-      return undefined;
-    }
-  };
+  const descriptions = new RenderedDescriptions(store, repo.blobs);
 
   const projectData = async (req: FastifyRequest, name: string, version: string | undefined): Promise<ProjectData | undefined> => {
     const project = await repo.state.getProject(name);
@@ -179,16 +177,15 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     const selectedFiles = (selected ? (byVersion.get(selected) ?? []) : []).sort((a, b) => (a.filename < b.filename ? -1 : 1));
     const selectedRecords = records.filter((r) => r.version === selected);
     const wheel = selectedRecords.find((r) => r.metadataSha256);
-    const meta = wheel ? await coreMetadata(name, wheel.filename) : undefined;
+    const meta = wheel ? await descriptions.ofFile(wheel) : undefined;
     const delegation = project.protection === 'unclaimed' ? undefined : await repo.state.getDelegation(name);
-    const description = meta?.description?.trim();
     return {
       project,
       baseUrl: baseUrl(req),
       version: selected,
       latest,
       summary: selectedRecords.find((r) => r.summary)?.summary ?? meta?.summary ?? records.find((r) => r.summary)?.summary ?? null,
-      description: description ? description.slice(0, MAX_DESCRIPTION_CHARS) : null,
+      description: meta?.html ?? null,
       requiresPython: selectedRecords.find((r) => r.requiresPython)?.requiresPython ?? meta?.requiresPython ?? null,
       releases,
       files: selectedFiles,
@@ -223,7 +220,8 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     await web.register(fastifyCookie);
     await web.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
     web.addHook('onSend', async (_req, reply, payload) => {
-      for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+      // A route may set its own Content-Security-Policy (the project page's images).
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(k)) reply.header(k, v);
       return payload;
     });
 
@@ -281,7 +279,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
         }
         return notFound();
       }
-      return send(reply, projectPage(viewer, data));
+      return send(reply.header('content-security-policy', PROJECT_PAGE_CSP), projectPage(viewer, data));
     };
     web.get('/project/:name/', showProject);
     web.get('/project/:name/:version/', showProject);

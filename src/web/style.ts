@@ -104,7 +104,21 @@ tr.yanked td { background: #fff7f7; }
 .hero .field { margin: 0; flex: 1 1 20rem; }
 .hero input[type=search] { max-width: none; }
 .token { font-size: 1rem; word-break: break-all; display: block; padding: 0.6rem; border: 2px dashed var(--ok-line); background: #fff; }
-.description { white-space: pre-wrap; word-wrap: break-word; background: #fff; border: 1px solid var(--line); }
+.description { background: #fff; border: 1px solid var(--line); border-radius: 4px; padding: 0.25rem 1.25rem 1rem; overflow-wrap: anywhere; max-width: 100%; overflow-x: auto; }
+.description h1, .description h2, .description h3, .description h4, .description h5, .description h6 { border-bottom: 0; padding-bottom: 0; margin: 1.2em 0 0.4em; line-height: 1.25; }
+.description h1 { font-size: 1.5rem; } .description h2 { font-size: 1.3rem; } .description h3 { font-size: 1.12rem; }
+.description h4, .description h5, .description h6 { font-size: 1rem; }
+.description .anchor { margin-left: 0.3em; color: var(--muted); text-decoration: none; font-weight: 400; }
+.description .anchor:hover, .description .anchor:focus-visible { color: var(--link); text-decoration: underline; }
+.description img { max-width: 100%; height: auto; vertical-align: middle; }
+.description table { border-collapse: collapse; margin: 0.75rem 0; display: block; overflow-x: auto; }
+.description th, .description td { border: 1px solid var(--line); padding: 0.3rem 0.6rem; text-align: start; }
+.description [align=center] { text-align: center; } .description [align=right] { text-align: right; }
+.description th { background: var(--panel); }
+.description blockquote { margin: 0.75rem 0; padding: 0 1rem; border-left: 4px solid var(--line); color: var(--muted); }
+.description pre code { background: none; padding: 0; }
+.description pre.plain { white-space: pre-wrap; word-wrap: break-word; background: #fff; padding: 0.5rem 0; }
+.description-note { color: var(--muted); font-style: italic; }
 ul.keys { list-style: none; padding: 0; margin: 0.2rem 0 0; }
 .keyid { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.85rem; word-break: break-all; }
 .levels th[scope=row] { width: 16rem; }

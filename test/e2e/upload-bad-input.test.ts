@@ -38,7 +38,7 @@ describe('upload: bad input is refused and changes nothing', () => {
   const sendSdist = (file: { name: string; bytes: Buffer }, version: string) => post(uploadForm(fieldsFor(file, 'goodpkg', version), file), { authorization: basicAuth(alice) });
 
   before(async () => {
-    index = await startIndex({ server: { maxUploadBytes: 64 * 1024 } });
+    index = await startIndex({ server: { maxUploadBytes: 64 * 1024, maxFieldBytes: 64 * 1024 } });
     alice = await index.user('alice');
     mallory = await index.user('mallory');
     const dir = await tempDir('bad-input');
@@ -140,6 +140,27 @@ describe('upload: bad input is refused and changes nothing', () => {
       send: () => {
         const s = memorySdist({ name: 'G0od.Pkg', version: '1.0' });
         return post(uploadForm(fieldsFor({ name: s.filename, bytes: s.bytes }, 'G0od.Pkg', '1.0'), { name: s.filename, bytes: s.bytes }), { authorization: basicAuth(mallory) });
+      },
+    },
+    {
+      name: 'three files (a twine upload carries one, and maybe its signature)',
+      status: 400,
+      reason: /TOO_MANY_FILES.*at most 2/,
+      send: () => {
+        const w2 = { name: wheel.name.replace('1.0', '1.4'), bytes: wheel.bytes };
+        const form = uploadForm(fieldsFor(w2, 'goodpkg', '1.4'), w2);
+        form.append('gpg_signature', new Blob(['sig']), `${w2.name}.asc`);
+        form.append('content', new Blob([w2.bytes]), w2.name);
+        return post(form, { authorization: basicAuth(alice) });
+      },
+    },
+    {
+      name: 'a text field over the field size limit (it used to be cut silently)',
+      status: 413,
+      reason: /FIELD_TOO_LARGE.*description/,
+      send: () => {
+        const w2 = { name: wheel.name.replace('1.0', '1.5'), bytes: wheel.bytes };
+        return post(uploadForm({ ...fieldsFor(w2, 'goodpkg', '1.5'), description: 'd'.repeat(64 * 1024 + 1) }, w2), { authorization: basicAuth(alice) });
       },
     },
     { name: 'missing file', status: 400, reason: /content/, send: () => post(uploadForm(fieldsFor(wheel, 'goodpkg', '4.0')), { authorization: basicAuth(alice) }) },

@@ -14,6 +14,10 @@ export interface DistOptions {
   moduleCode?: string;
   /** Requires-Dist lines, e.g. ['other>=1.0']. */
   requiresDist?: string[];
+  /** A file whose text is the description, instead of the default one. */
+  descriptionFile?: string;
+  /** Description-Content-Type (default text/markdown; '' for none). */
+  descriptionContentType?: string;
   outDir: string;
 }
 
@@ -25,6 +29,8 @@ export async function buildDist(opts: DistOptions): Promise<string[]> {
   if (opts.summary !== undefined) args.push('--summary', opts.summary);
   if (opts.moduleCode !== undefined) args.push('--module-code', opts.moduleCode);
   for (const req of opts.requiresDist ?? []) args.push('--requires-dist', req);
+  if (opts.descriptionFile !== undefined) args.push('--description-file', opts.descriptionFile);
+  if (opts.descriptionContentType !== undefined) args.push('--description-content-type', opts.descriptionContentType);
   const r = await runCommand('python3', args, { timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error(`make_dist.py failed (${r.code}):\n${r.stderr}${r.stdout}`);
   return r.stdout.split('\n').filter((line) => line !== '');

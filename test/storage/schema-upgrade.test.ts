@@ -9,7 +9,10 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { PgState } from '../../src/storage/state/pg-state.js';
+import { PgWebStore } from '../../src/storage/state/pg-web-store.js';
 import { SqliteState } from '../../src/storage/state/sqlite-state.js';
+import { SqliteWebStore } from '../../src/storage/state/sqlite-web-store.js';
+import type { WebStore } from '../../src/storage/state/web-store.js';
 import { tempDir } from '../helpers/processes.js';
 import { file, NOW } from '../helpers/state-records.js';
 import { StateConflictError, type StateStore } from '../../src/storage/state/types.js';
@@ -119,6 +122,41 @@ describe('schema upgrade: projects.ultranormal', () => {
       await checkLookAlikesAfterUpgrade(a);
     } finally {
       await a.close();
+    }
+  });
+});
+
+describe('schema upgrade: the web store gets web_descriptions (issue 17)', () => {
+  const described = { html: '<p>x</p>', summary: null, requiresPython: null };
+  const check = async (web: WebStore) => {
+    await web.storeDescription('a'.repeat(64), 'r1', described);
+    assert.deepEqual(await web.storedDescription('a'.repeat(64), 'r1'), described);
+    await web.close();
+  };
+
+  it('sqlite: a file an earlier release made gets the table when the web store opens it', async () => {
+    const path = join(await tempDir('upgrade-web'), 'bulwark.db');
+    const state = new SqliteState(path);
+    await new SqliteWebStore(path).close();
+    const db = new Database(path);
+    db.exec('DROP TABLE web_descriptions'); // as an earlier release left it
+    db.close();
+    await check(new SqliteWebStore(path));
+    await state.close();
+  });
+
+  it('postgresql: a database an earlier release made gets the table at connect', { skip: pgInfo.skip ?? false }, async () => {
+    const url = await pgInfo.cluster!.createDatabase('upgrade_web');
+    const state = await PgState.connect(url);
+    await (await PgWebStore.connect(url)).close();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query('DROP TABLE web_descriptions'); // as an earlier release left it
+      await check(await PgWebStore.connect(url));
+    } finally {
+      await admin.end();
+      await state.close();
     }
   });
 });

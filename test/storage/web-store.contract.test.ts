@@ -259,6 +259,24 @@ for (const backend of backends) {
         assert.deepEqual(await search('\\'), []);
       }));
 
+    it('descriptions: stored per METADATA file and renderer, replaced by a newer renderer, one row when written at once', () =>
+      withStores(async ({ web, another }) => {
+        const sha = 'a'.repeat(64);
+        const d = { html: '<p>Hello <em>there</em> — ünïcode</p>', summary: 'A summary', requiresPython: '>=3.9' };
+        assert.equal(await web.storedDescription(sha, 'r1'), undefined);
+        await web.storeDescription(sha, 'r1', d);
+        assert.deepEqual(await web.storedDescription(sha, 'r1'), d);
+        assert.equal(await web.storedDescription(sha, 'r2'), undefined, 'another renderer made nothing yet');
+        assert.equal(await web.storedDescription('b'.repeat(64), 'r1'), undefined);
+        const none = { html: null, summary: null, requiresPython: null };
+        await web.storeDescription(sha, 'r2', none);
+        assert.deepEqual(await web.storedDescription(sha, 'r2'), none);
+        assert.equal(await web.storedDescription(sha, 'r1'), undefined, 'replaced, not kept beside');
+        const other = await another();
+        await Promise.all([web, other, web, other].map((w, i) => w.storeDescription('c'.repeat(64), 'r1', { ...d, summary: `writer ${i % 2}` })));
+        assert.match((await other.storedDescription('c'.repeat(64), 'r1'))?.summary ?? '', /^writer [01]$/);
+      }));
+
     it('recent projects: latest upload first, projects without files last, then by name', () =>
       withStores(async ({ state, web }) => {
         await seed(state);

@@ -2,10 +2,10 @@
 // and Ed25519 verification answers true or false, never throws.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { canonicalize } from '@tufjs/canonical-json';
-import { BadMetadataError, Ed25519Signer, Key, keysFromJSON, keysToJSON } from '../../src/tuf/index.js';
+import { BadMetadataError, EcdsaP256Signer, Ed25519Signer, isOfflineSigningKey, Key, keysFromJSON, keysToJSON, offlineSignerFromPem, UnsupportedKeyError } from '../../src/tuf/index.js';
 
 // RFC 8032 §7.1, tests 1 and 2.
 const RFC8032 = [
@@ -145,5 +145,48 @@ describe('Ed25519', () => {
 
   it('accepts upper-case hex, as securesystemslib does (bytes.fromhex)', () => {
     assert.equal(key.verify(message, v.signature.toUpperCase()), true);
+  });
+});
+
+describe('offline signers', () => {
+  const pem = (type: 'ec' | 'ed25519' | 'rsa', curve?: string, format: 'pkcs8' | 'sec1' = 'pkcs8') =>
+    generateKeyPairSync(type as 'ec', { namedCurve: curve ?? 'P-256', modulusLength: 2048 } as { namedCurve: string }).privateKey.export({ format: 'pem', type: format }).toString();
+
+  it('sign with ECDSA P-256 (PKCS#8 or SEC 1 PEM) and Ed25519 keys; the signatures verify as TUF keys', async () => {
+    for (const key of [pem('ec'), pem('ec', 'P-256', 'sec1'), pem('ed25519')]) {
+      const signer = offlineSignerFromPem(key);
+      assert.ok(isOfflineSigningKey(signer.publicKey));
+      const again = Key.fromJSON(signer.publicKey.toJSON());
+      assert.equal(again.keyId, signer.keyId);
+      const sig = await signer.sign(Buffer.from('data'));
+      assert.equal(sig.keyid, signer.keyId);
+      assert.equal(again.verify(Buffer.from('data'), sig.sig), true);
+      assert.equal(again.verify(Buffer.from('datb'), sig.sig), false);
+    }
+    const ecdsa = offlineSignerFromPem(pem('ec'));
+    assert.ok(ecdsa instanceof EcdsaP256Signer);
+    assert.deepEqual([ecdsa.publicKey.keytype, ecdsa.publicKey.scheme], ['ecdsa', 'ecdsa-sha2-nistp256']);
+    assert.match(ecdsa.publicKey.publicValue, /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
+  });
+
+  it('refuse other keys and non-keys with an UnsupportedKeyError that names the key type', () => {
+    const cases: [string, RegExp][] = [
+      [pem('rsa'), /a rsa key: offline roles are signed with Ed25519 or ECDSA P-256/],
+      [pem('ec', 'P-384'), /secp384r1/],
+      ['not a key', /not an unencrypted PEM private key/],
+      [generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString(), /not an unencrypted PEM private key/],
+    ];
+    for (const [text, reason] of cases) assert.throws(() => offlineSignerFromPem(text), (e: unknown) => e instanceof UnsupportedKeyError && reason.test(e.message));
+  });
+
+  it('public keys from PEM: Ed25519 and ECDSA P-256 become TUF keys, anything else is refused', () => {
+    const ed = Ed25519Signer.generate();
+    const edPem = createPublicKey(createPrivateKey(ed.exportPkcs8Pem())).export({ format: 'pem', type: 'spki' }).toString();
+    assert.equal(Key.fromPublicKeyPem(edPem).keyId, ed.keyId);
+    const ec = EcdsaP256Signer.generate();
+    assert.equal(Key.fromPublicKeyPem(ec.publicKey.publicValue).keyId, ec.keyId);
+    const rsaPub = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    assert.throws(() => Key.fromPublicKeyPem(rsaPub), /a rsa key/);
+    assert.equal(isOfflineSigningKey(Key.ed25519('zz')), false);
   });
 });

@@ -20,6 +20,7 @@ import { DelegatedRole as TufDelegatedRole, Role as TufRole, SuccinctRoles as Tu
 import {
   BadMetadataError,
   Ed25519Signer,
+  Key,
   encodeCanonical,
   Metadata,
   RepositoryError,
@@ -309,6 +310,18 @@ describe('thresholds', () => {
     assert.throws(() => md.verifyRole('timestamp', { keyids: [a.keyId, b.keyId], threshold: 2 }, keys), UnsignedMetadataError);
     const ok = Metadata.parse(await repo.sign('timestamp', [a, b]), 'timestamp');
     ok.verifyRole('timestamp', { keyids: [a.keyId, b.keyId], threshold: 2 }, keys);
+  });
+
+  it('one public key listed under two key ids (an extra field changes the id) counts once', () => {
+    const twin = Key.fromJSON({ ...a.publicKey.toJSON(), 'x-owner': 'again' });
+    assert.notEqual(twin.keyId, a.keyId);
+    const twoIds = new Map([...keys, [twin.keyId, twin]]);
+    const sigs = [sig(a), { keyid: twin.keyId, sig: sig(a).sig }];
+    assert.throws(
+      () => verifyThreshold('snapshot', { keyids: [a.keyId, twin.keyId], threshold: 2 }, twoIds, data, sigs),
+      (e: unknown) => e instanceof UnsignedMetadataError && e.valid === 1
+    );
+    verifyThreshold('snapshot', { keyids: [a.keyId, twin.keyId, b.keyId], threshold: 2 }, twoIds, data, [...sigs, sig(b)]);
   });
 
   it('signatures cover the canonical form, not the layout: re-indenting keeps them valid', async () => {

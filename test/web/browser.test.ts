@@ -90,8 +90,57 @@ describe('web pages in a real browser (chromium, no JavaScript)', { skip, timeou
   it('shows markup in a summary as text, and runs nothing', async () => {
     await page.goto(`${w.url}/project/tricky/`);
     assert.equal(await page.locator('p.summary').innerText(), HOSTILE_SUMMARY);
-    assert.equal(await page.locator('main b').count(), 0);
+    assert.equal(await page.locator('.project-head b, p.summary b').count(), 0);
     assert.deepEqual(dialogs, []);
+  });
+
+  it('renders a hostile README with JavaScript on: nothing runs, links and images are tame, anchors work', async () => {
+    // A second context with JavaScript enabled: only then would a script that got through run.
+    const js = await browser.newContext({ javaScriptEnabled: true, viewport: { width: 1280, height: 900 } });
+    try {
+      const p = await js.newPage();
+      const ran: string[] = [];
+      p.on('dialog', (d) => {
+        ran.push(d.message());
+        void d.dismiss();
+      });
+      // Requests leaving the index are answered here, never by the network: which did the page make?
+      const outside: string[] = [];
+      await js.route((url) => !url.href.startsWith(w.url), (route) => {
+        outside.push(route.request().url());
+        void route.fulfill({ status: 204 });
+      });
+      await p.goto(`${w.url}/project/hostile-readme/`);
+      await p.waitForLoadState('load');
+      const readme = p.locator('.description');
+      assert.equal(await readme.locator('h1').innerText(), 'Hostile README #');
+      await readme.getByText('hover me').hover();
+      await readme.getByText('toggle').click();
+      assert.equal(await p.locator('script, iframe, object, embed, base, style, link:not([rel=stylesheet])').count(), 0);
+      const bad = await readme.evaluate((root) => {
+        const found: string[] = [];
+        for (const el of root.querySelectorAll('*')) {
+          for (const a of el.getAttributeNames()) if (a.startsWith('on') || a === 'style' || a === 'srcdoc' || a === 'target') found.push(`${el.tagName} ${a}`);
+          if (['FORM', 'INPUT', 'BUTTON', 'TEXTAREA', 'SVG', 'MATH', 'META'].includes(el.tagName.toUpperCase())) found.push(el.tagName);
+          const href = el.getAttribute('href');
+          if (href !== null && !/^(https?:\/\/|mailto:|#readme-)/.test(href)) found.push(`href ${href}`);
+          if (el.tagName === 'A' && el.getAttribute('rel') !== 'nofollow ugc') found.push(`rel ${el.getAttribute('rel')}`);
+        }
+        return found;
+      });
+      assert.deepEqual(bad, []);
+      assert.deepEqual(ran, [], 'no script ran');
+      assert.ok(outside.includes('https://img.example/badge.svg'), `the browser loads the README's https images: ${outside.join(', ')}`);
+      assert.ok(!outside.some((u) => u.startsWith('http://')), 'plain-http images are not loaded (CSP: https only)');
+      assert.ok(!outside.some((u) => /evil\.example/.test(u)), `nothing from the attacks was fetched: ${outside.join(', ')}`);
+      // In-page anchors: the README's own link to its Install heading.
+      await readme.getByRole('link', { name: 'Install', exact: true }).click();
+      assert.equal(new URL(p.url()).hash, '#readme-install');
+      assert.equal(await p.locator('#readme-install').innerText(), 'Install #');
+      assert.equal(await p.locator('#files').count(), 1, "the page's own #files is still one element");
+    } finally {
+      await js.close();
+    }
   });
 
   it('searches from the header with the keyboard; better-protected projects come first among equal matches', async () => {
@@ -145,7 +194,7 @@ describe('web pages in a real browser (chromium, no JavaScript)', { skip, timeou
       const row = rows.nth(i);
       byName[await row.locator('td').first().innerText()] = await row.locator('.badge').getAttribute('data-protection');
     }
-    assert.deepEqual(byName, { plainpkg: 'unclaimed', sigil: 'claimed', tricky: 'unclaimed', warden: 'recently-claimed' });
+    assert.deepEqual(byName, { 'hostile-readme': 'unclaimed', plainpkg: 'unclaimed', sigil: 'claimed', tricky: 'unclaimed', warden: 'recently-claimed' });
   });
 
   it('shows administrators the projects waiting for promotion, pending key changes and role expiry', async () => {

@@ -6,6 +6,7 @@
 //             change signed by its developer that waits for the next ceremony
 //   warden    recently-claimed: claimed after that ceremony
 //   tricky    (optional) unclaimed, with markup in its summary, to check escaping
+//   hostile-readme  (optional, with tricky) unclaimed, a wheel whose README attacks the page
 // Accounts: ada (administrator, owns every project) and bob, both with web passwords set by
 // `bulwark user password`.
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { Ed25519Signer } from '../../src/tuf/index.js';
 import { buildDist } from '../helpers/dists.js';
 import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
 import { runBulwark, tempDir } from '../helpers/processes.js';
+import { HOSTILE_README } from './hostile-readme.js';
 
 export const ADA_PASSWORD = 'lovelace analytical engine';
 export const BOB_PASSWORD = 'correct horse battery staple';
@@ -35,7 +37,7 @@ export interface WebIndex {
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 
-async function legacyUpload(index: IndexUnderTest, token: string, path: string, project: string, version: string, summary: string): Promise<void> {
+export async function legacyUpload(index: IndexUnderTest, token: string, path: string, project: string, version: string, summary: string): Promise<void> {
   const bytes = await readFile(path);
   const name = basename(path);
   const form = uploadForm(
@@ -77,8 +79,10 @@ async function populate(index: IndexUnderTest, opts: { developerProjects?: boole
   }
   const out = await tempDir('web-dists');
   const hashes = new Map<string, string>();
-  const upload = async (project: string, version: string, summary: string, kind: 'wheel' | 'both' = 'both') => {
-    for (const f of await buildDist({ name: project, version, kind, summary, outDir: out })) {
+  const upload = async (project: string, version: string, summary: string, kind: 'wheel' | 'both' = 'both', readme?: string) => {
+    let descriptionFile: string | undefined;
+    if (readme !== undefined) await writeFile((descriptionFile = join(out, `${project}-README.md`)), readme);
+    for (const f of await buildDist({ name: project, version, kind, summary, outDir: out, ...(descriptionFile ? { descriptionFile } : {}) })) {
       await legacyUpload(index, adaToken, f, project, version, summary);
       hashes.set(basename(f), sha256(await readFile(f)));
     }
@@ -92,7 +96,10 @@ async function populate(index: IndexUnderTest, opts: { developerProjects?: boole
     body: JSON.stringify({ version: '1.0', reason: 'broken build: use 1.1' }),
   });
   assert.equal(yank.status, 200, await yank.text());
-  if (opts.hostile) await upload('tricky', '0.1', HOSTILE_SUMMARY, 'wheel');
+  if (opts.hostile) {
+    await upload('tricky', '0.1', HOSTILE_SUMMARY, 'wheel');
+    await upload('hostile-readme', '1.0', 'A README that attacks the page', 'wheel', HOSTILE_README);
+  }
 
   if (opts.developerProjects !== false) {
     const home = await tempDir('web-dev-home');

@@ -20,7 +20,7 @@ import {
 import { Repository } from '../../repository/repository.js';
 import { StateConflictError } from '../../storage/state/types.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
-import { Ed25519Signer } from '../../tuf/index.js';
+import { offlineSignerFromPem } from '../../tuf/index.js';
 import { readPublicKeyFiles } from '../public-keys.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 
@@ -174,7 +174,7 @@ export function registerAdmin(program: Command): void {
     .description('sign a ceremony file with offline keys (run on the offline machine)')
     .requiredOption('--in <file>', 'the exported file')
     .requiredOption('--out <file>', 'where to write the signed file')
-    .requiredOption('--key <pem>', 'offline private key file (PKCS#8 PEM); repeatable', (v: string, p: string[]) => [...p, v], [] as string[])
+    .requiredOption('--key <pem>', 'offline private key file (Ed25519 or ECDSA P-256, unencrypted PEM); repeatable', (v: string, p: string[]) => [...p, v], [] as string[])
     .option('--yes', 'do not ask for confirmation')
     .action(async (o: { in: string; out: string; key: string[]; yes?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd);
@@ -190,9 +190,9 @@ export function registerAdmin(program: Command): void {
       const signers = [];
       for (const k of o.key) {
         try {
-          signers.push(Ed25519Signer.fromPkcs8Pem(await readFile(k, 'utf8')));
+          signers.push(offlineSignerFromPem(await readFile(k, 'utf8')));
         } catch (e) {
-          throw new CliError(`${k}: not an Ed25519 PKCS#8 private key (${(e as Error).name})`, EXIT.usage, 'KEY');
+          throw new CliError(`${k}: ${(e as Error).message}`, EXIT.usage, 'KEY');
         }
       }
       const signed = await signCeremonyFile(file, signers);

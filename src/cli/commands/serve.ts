@@ -6,16 +6,16 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../repository/config.js';
 import { Repository } from '../../repository/repository.js';
-import { buildServer, DEFAULT_MAX_UPLOAD_BYTES } from '../../server/app.js';
+import { buildServer } from '../../server/app.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { createDemo, DEMO_WARNING, parseBins } from './init.js';
+import { addLimitOptions, parseLimitOptions, type LimitOptions } from './limit-options.js';
 import { addProcessOptions, parseProcessOptions, requirePostgres, stopOnSignals, type ProcessOptions } from './process-options.js';
 
-interface ServeOptions extends ProcessOptions {
+interface ServeOptions extends ProcessOptions, LimitOptions {
   host: string;
   port: string;
   bins: string;
-  maxUploadSize: string;
   worker: boolean;
 }
 
@@ -27,19 +27,19 @@ function parsePort(value: string): number {
 
 export function registerServe(program: Command): void {
   addProcessOptions(
-    program
-      .command('serve')
-      .description('run the package index (creates a demo repository on first run)')
-      .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <port>', 'port to listen on (0 picks a free one)', '8080')
-      .option('--bins <n>', 'hashed bins for a new demo repository', '16384')
-      .option('--max-upload-size <bytes>', 'largest distribution accepted', String(DEFAULT_MAX_UPLOAD_BYTES))
-      .option('--no-worker', 'leave project transactions to `bulwark worker` processes (PostgreSQL)')
+    addLimitOptions(
+      program
+        .command('serve')
+        .description('run the package index (creates a demo repository on first run)')
+        .option('--host <host>', 'address to listen on', '127.0.0.1')
+        .option('--port <port>', 'port to listen on (0 picks a free one)', '8080')
+        .option('--bins <n>', 'hashed bins for a new demo repository', '16384')
+        .option('--no-worker', 'leave project transactions to `bulwark worker` processes (PostgreSQL)')
+    )
   ).action(async (cmdOpts: ServeOptions, cmd: Command) => {
     const opts = globalOptions(cmd);
     const port = parsePort(cmdOpts.port);
-    const maxUploadBytes = Number(cmdOpts.maxUploadSize);
-    if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1) throw new CliError('--max-upload-size must be a positive integer', EXIT.usage, 'USAGE');
+    const limits = parseLimitOptions(cmdOpts);
     if (!(await loadConfig(opts.data))) {
       process.stderr.write(`No repository in ${opts.data}: creating a demo repository…\n`);
       await createDemo(opts.data, parseBins(cmdOpts.bins), !opts.json);
@@ -62,7 +62,7 @@ export function registerServe(program: Command): void {
         'BUSY'
       );
     }
-    const app = await buildServer(repo, { logger: log, maxUploadBytes });
+    const app = await buildServer(repo, { logger: log, ...limits });
     const address = await app.listen({ host: cmdOpts.host, port });
     const url = address.replace('[::1]', 'localhost');
     output(

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // `bulwark tuf-client`: the command-line protocol TUF client conformance suites drive.
-// Exit code 0 on success, 1 on any failure; metadata in --metadata-dir as ROLE.json.
+// Exit code 0 on success, 1 on any failure, with the typed reason on standard error
+// ("tuf-client: CODE: message"); metadata in --metadata-dir as ROLE.json, the role name
+// percent-encoded as python-tuf does it.
 //   --metadata-dir D init ROOT_FILE
 //   --metadata-dir D --metadata-url U refresh
 //   --metadata-dir D --metadata-url U --target-name P [--target-name P2 …]
@@ -9,7 +11,8 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Updater } from '../../client/updater.js';
-import { Metadata } from '../../tuf/index.js';
+import { localFileName } from '../../client/quote.js';
+import { Metadata, TufError } from '../../tuf/index.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
 import { CliError, EXIT } from '../context.js';
 import { collect } from './fetch.js';
@@ -58,7 +61,7 @@ export function registerTufClient(program: Command): void {
           for (const name of o.targetName) {
             const info = await updater.getTargetInfo(name);
             if (!info) throw new Error(`target ${name} not found`);
-            const local = join(o.targetDir, encodeURIComponent(name));
+            const local = join(o.targetDir, localFileName(name));
             const present = await readFile(local).then(
               (b) => {
                 try {
@@ -77,7 +80,9 @@ export function registerTufClient(program: Command): void {
           throw new Error(`unknown command ${command} (init, refresh or download)`);
         }
       } catch (e) {
-        process.stderr.write(`tuf-client: ${(e as Error).message}\n`);
+        // The typed reason first (UNSIGNED_METADATA, BAD_VERSION, EXPIRED_METADATA…), for harnesses.
+        const code = e instanceof TufError ? `${e.code}: ` : '';
+        process.stderr.write(`tuf-client: ${code}${(e as Error).message}\n`);
         process.exit(1);
       }
     });

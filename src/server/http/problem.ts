@@ -3,6 +3,8 @@
 // reason phrase, as PyPI does, because that is what twine prints to the user.
 import type { FastifyReply } from 'fastify';
 
+export type ProblemFormat = 'text' | 'json';
+
 export class HttpProblem extends Error {
   constructor(
     readonly status: number,
@@ -15,13 +17,27 @@ export class HttpProblem extends Error {
 }
 
 /** A reason phrase must be one line of visible Latin-1 characters. */
-function reasonPhrase(message: string): string {
+export function reasonPhrase(message: string): string {
   return message.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
 }
 
-export function sendProblem(reply: FastifyReply, status: number, code: string, message: string, format: 'text' | 'json' = 'text'): FastifyReply {
+/** The body of a problem: `{"error": {"code", "message"}}`, or one line of text for people and twine. */
+export function problemBody(status: number, code: string, message: string, format: ProblemFormat): string {
+  return format === 'json' ? JSON.stringify({ error: { code, message } }) : `${status} ${code}: ${message}\n`;
+}
+
+export const PROBLEM_CONTENT_TYPE: Record<ProblemFormat, string> = {
+  json: 'application/json',
+  text: 'text/plain; charset=utf-8',
+};
+
+/** The JSON APIs (/api/, /pypi/) answer JSON; everything else (twine's /legacy/, pip's /simple/, files) text. */
+export function problemFormatFor(url: string): ProblemFormat {
+  return url.startsWith('/api/') || url.startsWith('/pypi/') ? 'json' : 'text';
+}
+
+export function sendProblem(reply: FastifyReply, status: number, code: string, message: string, format: ProblemFormat = 'text'): FastifyReply {
   reply.code(status);
   reply.raw.statusMessage = reasonPhrase(message);
-  if (format === 'json') return reply.type('application/json').send({ error: { code, message } });
-  return reply.type('text/plain; charset=utf-8').send(`${status} ${message}\n`);
+  return reply.type(PROBLEM_CONTENT_TYPE[format]).send(problemBody(status, code, message, format));
 }

@@ -9,13 +9,16 @@ import type {} from '@fastify/multipart';
 import type { Repository } from '../../repository/repository.js';
 import { changeProjectKeys, SignedUploadError } from '../../repository/project-roles.js';
 import type { ReceivedFile } from '../../repository/uploads.js';
-import { requestUser } from '../http/auth.js';
-import { sendProblem } from '../http/problem.js';
+import { requireUser, signedInUser } from '../http/auth.js';
+import { FormBudget, multipartLimits, multipartProblem, type RequestLimits } from '../http/form-limits.js';
+import { HttpProblem, sendProblem } from '../http/problem.js';
 import { waitForPublication } from '../http/publication.js';
 import { streamToTempFile } from '../http/receive-file.js';
 
 const MAX_ROLE_BYTES = 8 * 1024 * 1024;
 const MAX_PAGE_BYTES = 16 * 1024 * 1024;
+/** Besides its distributions, a request carries the role and its two pages (index.html, index.json). */
+const OTHER_FILE_PARTS = 3;
 
 interface Parsed {
   fields: Map<string, string>;
@@ -24,52 +27,42 @@ interface Parsed {
   files: ReceivedFile[];
 }
 
-async function readCapped(stream: AsyncIterable<unknown>, max: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const c of stream) {
-    const b = c as Buffer;
-    total += b.length;
-    if (total > max) throw new SignedUploadError(400, 'TOO_LARGE', `${what} is larger than ${max} bytes`);
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks);
-}
-
-async function parseParts(req: FastifyRequest, repo: Repository, maxUploadBytes: number): Promise<Parsed> {
+/** Reads the form: the role and pages into memory (within the request's budget), distributions to disk. */
+async function parseParts(req: FastifyRequest, repo: Repository, limits: RequestLimits): Promise<Parsed> {
   const parsed: Parsed = { fields: new Map(), pages: [], files: [] };
+  const budget = new FormBudget(limits);
+  const tooManyFiles = `Too many files: a signed upload carries at most ${limits.maxFiles} distributions, besides its role and pages.`;
   try {
-    for await (const part of req.parts({ limits: { files: 200, fileSize: maxUploadBytes } })) {
+    for await (const part of req.parts({ limits: multipartLimits(limits, limits.maxFiles + OTHER_FILE_PARTS) })) {
       if (part.type === 'field') {
-        parsed.fields.set(part.fieldname, String(part.value));
+        parsed.fields.set(part.fieldname, budget.field(part));
       } else if (part.fieldname === 'role') {
-        parsed.role = await readCapped(part.file, MAX_ROLE_BYTES, 'the role');
+        parsed.role = await budget.buffer(part, MAX_ROLE_BYTES, 'the role');
       } else if (part.fieldname === 'page') {
-        parsed.pages.push({ name: part.filename, bytes: await readCapped(part.file, MAX_PAGE_BYTES, part.filename) });
+        parsed.pages.push({ name: part.filename, bytes: await budget.buffer(part, MAX_PAGE_BYTES, `page ${part.filename}`) });
       } else if (part.fieldname === 'content') {
+        if (parsed.files.length === limits.maxFiles) throw new HttpProblem(400, 'TOO_MANY_FILES', tooManyFiles);
         const f = await streamToTempFile(part.file, repo.tmpDir);
         parsed.files.push({ ...f, filename: part.filename });
-        if (part.file.truncated) throw new SignedUploadError(400, 'TOO_LARGE', `${part.filename} is larger than ${maxUploadBytes} bytes`);
+        if (part.file.truncated) throw new HttpProblem(413, 'FILE_TOO_LARGE', `${part.filename} is larger than ${limits.maxUploadBytes} bytes.`);
       } else {
         part.file.resume();
       }
     }
   } catch (e) {
     await Promise.all(parsed.files.map((f) => unlink(f.tmpPath).catch(() => undefined)));
-    if (e instanceof SignedUploadError) throw e;
-    throw new SignedUploadError(400, 'BAD_FORM', `malformed multipart body: ${(e as Error).message}`);
+    throw multipartProblem(e, limits, tooManyFiles);
   }
   return parsed;
 }
 
-export function registerProjectRoleRoutes(app: FastifyInstance, repo: Repository, opts: { maxUploadBytes: number; waitForPublishMs: number }): void {
+export function registerProjectRoleRoutes(app: FastifyInstance, repo: Repository, opts: { limits: RequestLimits; waitForPublishMs: number }): void {
   const handle = (kind: 'claim' | 'signed-upload') => async (req: FastifyRequest<{ Params: { project: string } }>, reply: FastifyReply) => {
+    const user = signedInUser(req);
     if (!req.isMultipart()) return sendProblem(reply, 400, 'BAD_FORM', 'Expected multipart/form-data (use bulwark claim / bulwark upload).', 'json');
-    const { user } = await requestUser(req, repo);
     let parsed: Parsed | undefined;
     try {
-      parsed = await parseParts(req, repo, opts.maxUploadBytes);
-      if (!user) return sendProblem(reply, 401, 'UNAUTHENTICATED', 'Send an API token (Authorization: Bearer TOKEN).', 'json');
+      parsed = await parseParts(req, repo, opts.limits);
       if (!parsed.role) return sendProblem(reply, 400, 'BAD_FORM', 'Missing the signed project role (part "role").', 'json');
       let result: { seq: number; project: string };
       if (kind === 'claim') {
@@ -93,15 +86,15 @@ export function registerProjectRoleRoutes(app: FastifyInstance, repo: Repository
       const published = await waitForPublication(repo, result.seq, opts.waitForPublishMs);
       return { ok: true, ...result, transaction: result.seq, status: published === undefined ? 'pending' : 'published', snapshot_version: published ?? null };
     } catch (e) {
-      if (e instanceof SignedUploadError) return sendProblem(reply, e.status, e.code, e.message, 'json');
+      if (e instanceof SignedUploadError || e instanceof HttpProblem) return sendProblem(reply, e.status, e.code, e.message, 'json');
       throw e;
     } finally {
       if (parsed) await Promise.all(parsed.files.map((f) => unlink(f.tmpPath).catch(() => undefined)));
     }
   };
-  app.post('/api/v1/projects/:project/keys', async (req: FastifyRequest<{ Params: { project: string } }>, reply) => {
-    const { user } = await requestUser(req, repo);
-    if (!user) return sendProblem(reply, 401, 'UNAUTHENTICATED', 'Send an API token (Authorization: Bearer TOKEN).', 'json');
+  const onRequest = requireUser(repo, 'json');
+  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/keys', { onRequest }, async (req: FastifyRequest<{ Params: { project: string } }>, reply) => {
+    const user = signedInUser(req);
     try {
       const r = await changeProjectKeys(repo.state, user, req.params.project, req.body);
       repo.worker.kick();
@@ -118,6 +111,6 @@ export function registerProjectRoleRoutes(app: FastifyInstance, repo: Repository
       throw e;
     }
   });
-  app.post('/api/v1/projects/:project/claim', handle('claim'));
-  app.post('/api/v1/projects/:project/signed-upload', handle('signed-upload'));
+  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/claim', { onRequest }, handle('claim'));
+  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/signed-upload', { onRequest }, handle('signed-upload'));
 }

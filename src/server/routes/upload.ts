@@ -6,32 +6,36 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/multipart'; // request.parts() and isMultipart()
 import type { Repository } from '../../repository/repository.js';
 import { UploadError, type ReceivedFile } from '../../repository/uploads.js';
-import { requestUser } from '../http/auth.js';
+import { requireUser, signedInUser } from '../http/auth.js';
+import { FormBudget, multipartLimits, multipartProblem, type RequestLimits } from '../http/form-limits.js';
 import { sendProblem } from '../http/problem.js';
 import { streamToTempFile } from '../http/receive-file.js';
 import { waitForPublication } from '../http/publication.js';
 
+/** twine sends the distribution ("content") and, with --sign, its GPG signature. */
+const FILES_PER_UPLOAD = 2;
+
 export interface UploadRouteOptions {
-  maxUploadBytes: number;
+  limits: RequestLimits;
   /** How long a successful upload waits for its snapshot before answering (ms). */
   waitForPublishMs: number;
 }
 
 export function registerUploadRoutes(app: FastifyInstance, repo: Repository, opts: UploadRouteOptions): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const user = signedInUser(req);
     if (!req.isMultipart()) return sendProblem(reply, 400, 'BAD_FORM', 'Expected a multipart/form-data upload (use twine).');
-    const { token, user } = await requestUser(req, repo);
 
+    const budget = new FormBudget(opts.limits);
     const form = new Map<string, string[]>();
     let received: (ReceivedFile & { truncated: boolean }) | undefined;
     let extraFile = false;
     try {
-      for await (const part of req.parts()) {
+      for await (const part of req.parts({ limits: multipartLimits(opts.limits, FILES_PER_UPLOAD) })) {
         if (part.type === 'file') {
-          // Without valid credentials, or for anything but the one `content` file, the bytes
-          // are read and dropped: answering before the body is read breaks clients.
-          if (!user || part.fieldname !== 'content' || received) {
-            if (part.fieldname !== 'content' || received) extraFile = true;
+          // Anything but the one `content` file (a GPG signature) is read and dropped, then refused.
+          if (part.fieldname !== 'content' || received) {
+            extraFile = true;
             part.file.resume();
             await new Promise((r) => part.file.on('end', r));
             continue;
@@ -40,32 +44,24 @@ export function registerUploadRoutes(app: FastifyInstance, repo: Repository, opt
           received = { ...file, filename: part.filename, truncated: part.file.truncated };
         } else {
           const values = form.get(part.fieldname) ?? [];
-          values.push(String(part.value));
+          values.push(budget.field(part));
           form.set(part.fieldname, values);
         }
       }
     } catch (e) {
       if (received) await unlink(received.tmpPath).catch(() => undefined);
-      const err = e as { code?: string; message?: string };
-      if (err.code === 'FST_REQ_FILE_TOO_LARGE' || err.code === 'FST_FILES_LIMIT' || err.code === 'FST_PARTS_LIMIT' || err.code === 'FST_FIELDS_LIMIT') {
-        return sendProblem(reply, 413, 'TOO_LARGE', `Upload too large: the limit is ${opts.maxUploadBytes} bytes per file.`);
-      }
-      req.log.info({ err: err.message }, 'malformed upload');
-      return sendProblem(reply, 400, 'BAD_FORM', 'Malformed multipart/form-data body.');
+      const problem = multipartProblem(e, opts.limits, `Too many files: an upload carries at most ${FILES_PER_UPLOAD}, the distribution in "content" and its GPG signature (which Bulwark does not take).`);
+      req.log.info({ err: (e as Error).message, code: problem.code }, 'upload refused while reading');
+      return sendProblem(reply, problem.status, problem.code, problem.message);
     }
 
     try {
-      if (!token) {
-        reply.header('WWW-Authenticate', 'Basic realm="bulwark"');
-        return sendProblem(reply, 401, 'UNAUTHENTICATED', 'Authentication required: use username __token__ and an API token as password.');
-      }
-      if (!user) return sendProblem(reply, 403, 'INVALID_TOKEN', 'Invalid or non-existent authentication information: check your API token.');
       const action = form.get(':action')?.[0];
       if (action !== 'file_upload') return sendProblem(reply, 400, 'BAD_FORM', `Unsupported :action ${JSON.stringify(action ?? null)}: only file_upload is supported.`);
       if (extraFile) return sendProblem(reply, 400, 'BAD_FORM', 'Only one file, in the "content" field, may be uploaded (GPG signatures are not supported: Bulwark signs with TUF).');
       if (!received) return sendProblem(reply, 400, 'BAD_FORM', 'Missing the file in the "content" field.');
       if (received.truncated) {
-        return sendProblem(reply, 413, 'TOO_LARGE', `File too large: the limit is ${opts.maxUploadBytes} bytes.`);
+        return sendProblem(reply, 413, 'FILE_TOO_LARGE', `File too large: the limit is ${opts.limits.maxUploadBytes} bytes per file.`);
       }
       const receipt = await repo.uploads.upload(user, form, received);
       received = undefined; // moved into the store
@@ -90,6 +86,7 @@ export function registerUploadRoutes(app: FastifyInstance, repo: Repository, opt
       if (received) await unlink(received.tmpPath).catch(() => undefined);
     }
   };
-  app.post('/legacy/', handler);
-  app.post('/legacy', handler);
+  const onRequest = requireUser(repo, 'text');
+  app.post('/legacy/', { onRequest }, handler);
+  app.post('/legacy', { onRequest }, handler);
 }

@@ -23,9 +23,12 @@ CREATE TABLE IF NOT EXISTS web_secrets (name TEXT COLLATE "C" PRIMARY KEY, value
 CREATE TABLE IF NOT EXISTS web_signin_failures (key TEXT COLLATE "C" NOT NULL, at_ms BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS web_signin_failures_key ON web_signin_failures(key, at_ms);
 CREATE INDEX IF NOT EXISTS web_signin_failures_at ON web_signin_failures(at_ms);
+CREATE TABLE IF NOT EXISTS web_descriptions (
+  metadata_sha256 TEXT COLLATE "C" PRIMARY KEY, renderer TEXT COLLATE "C" NOT NULL,
+  html TEXT, summary TEXT, requires_python TEXT);
 `;
 /** Created last: an older database without it gets the missing tables (all IF NOT EXISTS). */
-const LAST_TABLE = 'web_signin_failures';
+const LAST_TABLE = 'web_descriptions';
 
 const numberedSql = new Map<string, string>();
 

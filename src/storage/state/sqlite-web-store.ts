@@ -19,6 +19,9 @@ CREATE TABLE IF NOT EXISTS web_secrets (name TEXT PRIMARY KEY, value BLOB NOT NU
 CREATE TABLE IF NOT EXISTS web_signin_failures (key TEXT NOT NULL, at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS web_signin_failures_key ON web_signin_failures(key, at_ms);
 CREATE INDEX IF NOT EXISTS web_signin_failures_at ON web_signin_failures(at_ms);
+CREATE TABLE IF NOT EXISTS web_descriptions (
+  metadata_sha256 TEXT PRIMARY KEY, renderer TEXT NOT NULL,
+  html TEXT, summary TEXT, requires_python TEXT);
 `;
 
 export class SqliteWebStore extends SqlWebStore {

@@ -11,7 +11,7 @@
 // What needs a transaction (secret, setPassword, createSession) each backend writes itself.
 import type { ProjectRecord, UserRecord } from './types.js';
 import { toUser, type Row } from './rows.js';
-import type { JournalSummary, ProjectListing, TokenInfo, UserProject, WebStore } from './web-store.js';
+import type { JournalSummary, ProjectListing, StoredDescription, TokenInfo, UserProject, WebStore } from './web-store.js';
 
 export interface SqlDialect {
   /** The LIKE operator that ignores the case of ASCII letters only. */
@@ -119,6 +119,23 @@ export abstract class SqlWebStore implements WebStore {
 
   async clearSignInFailures(key: string): Promise<void> {
     await this.run('DELETE FROM web_signin_failures WHERE key = ?', [key]);
+  }
+
+  // ---- descriptions ----------------------------------------------------------------------
+
+  async storedDescription(metadataSha256: string, renderer: string): Promise<StoredDescription | undefined> {
+    const row = await this.one('SELECT html, summary, requires_python FROM web_descriptions WHERE metadata_sha256 = ? AND renderer = ?', [metadataSha256, renderer]);
+    if (!row) return undefined;
+    return { html: (row['html'] as string | null) ?? null, summary: (row['summary'] as string | null) ?? null, requiresPython: (row['requires_python'] as string | null) ?? null };
+  }
+
+  async storeDescription(metadataSha256: string, renderer: string, d: StoredDescription): Promise<void> {
+    // One statement: processes that render the same file at once each write the same row.
+    await this.run(
+      `INSERT INTO web_descriptions(metadata_sha256, renderer, html, summary, requires_python) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(metadata_sha256) DO UPDATE SET renderer = excluded.renderer, html = excluded.html, summary = excluded.summary, requires_python = excluded.requires_python`,
+      [metadataSha256, renderer, d.html, d.summary, d.requiresPython]
+    );
   }
 
   // ---- reads of the index's tables ----------------------------------------------------

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the web pages keep besides the index's state: password hashes, browser sessions and the
-// CSRF secret, in tables of their own (web_passwords, web_sessions, web_secrets) next to the
+// What the web pages keep besides the index's state: password hashes, browser sessions, the
+// CSRF secret and the rendered descriptions, in tables of their own (web_passwords,
+// web_sessions, web_secrets, web_signin_failures, web_descriptions) next to the
 // index's, in the same database: the embedded SQLite file (sqlite-web-store.ts) or PostgreSQL
 // (pg-web-store.ts), chosen like the state store by openWebStore() (open-web-store.ts). The
 // store also reads the index's tables for pages — search, a user's tokens and projects, the
@@ -40,6 +41,16 @@ export interface JournalSummary {
   lastPublication: { snapshotVersion: number; createdAt: string } | undefined;
 }
 
+/**
+ * What a project page shows from a wheel's METADATA file: its description rendered to HTML
+ * (src/web/description/), and the summary and Requires-Python that the upload form may lack.
+ */
+export interface StoredDescription {
+  html: string | null;
+  summary: string | null;
+  requiresPython: string | null;
+}
+
 export interface WebStore {
   close(): Promise<void>;
 
@@ -73,6 +84,12 @@ export interface WebStore {
   recordSignInFailure(key: string, at: number, forgetBefore: number): Promise<void>;
   /** Forgets the failures under `key` (after a successful sign-in). */
   clearSignInFailures(key: string): Promise<void>;
+
+  // ---- descriptions, rendered once per METADATA file ----------------------------------------
+  /** The rendering of the METADATA file with this SHA-256, if `renderer` made it. */
+  storedDescription(metadataSha256: string, renderer: string): Promise<StoredDescription | undefined>;
+  /** Keeps a rendering, replacing one an earlier renderer made. */
+  storeDescription(metadataSha256: string, renderer: string, description: StoredDescription): Promise<void>;
 
   // ---- reads of the index's tables ----------------------------------------------------
   userById(id: number): Promise<UserRecord | undefined>;
