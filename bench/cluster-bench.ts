@@ -27,6 +27,7 @@ import { VerifiedIndex } from '../src/client/verified-index.js';
 import { normalizeProjectName as normalizeName } from '../src/packaging/names.js';
 import { Metadata } from '../src/tuf/index.js';
 import { bulwarkBin, fmt, machine, machineCpu, note, otherCpu, parseFlags, processCpu, progress, summarize, table, type Summary } from './common.js';
+import { memorySdist } from '../test/helpers/memory-dists.js';
 
 
 const flags = parseFlags('node dist/bench/cluster-bench.js [flags]', {
@@ -74,7 +75,7 @@ function pickDistributions(total: number): Dist[] {
     const second = i % 10 === 9;
     const name = second ? (names[Math.floor(i / 10)] as string) : (names[i - Math.floor(i / 10)] as string);
     const version = second ? '2.0' : '1.0';
-    const bytes = Buffer.concat([Buffer.from(`${name} ${version} `), randomBytes(flags.size)]);
+    const { bytes } = memorySdist({ name, version, payload: randomBytes(flags.size) });
     // PEP 625: the sdist's name part is the normalized name with '_' for '-'.
     dists.push({ name, version, filename: `${normalizeName(name).replace(/-/g, '_')}-${version}.tar.gz`, bytes, sha256: createHash('sha256').update(bytes).digest('hex') });
   }

@@ -16,6 +16,7 @@ import type { PublicationResult } from '../src/repository/snapshot-process.js';
 import type { UploadForm } from '../src/repository/uploads.js';
 import { note, progress, seededBytes, summarize, watchMemory, type Summary } from './common.js';
 import type { PlannedUpload } from './pypi-scale-data.js';
+import { sdistParts } from '../test/helpers/memory-dists.js';
 
 export interface PublishArgs {
   dataDir: string;
@@ -115,7 +116,7 @@ async function main(args: PublishArgs): Promise<PublishPhaseResult> {
     for (const [k, u] of plan.slice(0, args.warmup + args.uploads).entries()) {
       // The HTTP layer hands over a file already on disk (fsynced) with its digests
       // (src/server/http/receive-file.ts): made before timing.
-      const bytes = seededBytes(args.seed + k, u.size);
+      const bytes = Buffer.concat(sdistParts({ name: u.displayName, version: u.version }, [seededBytes(args.seed + k, u.size)]));
       const tmpPath = join(repo.tmpDir, `bench-upload-${k}`);
       const fh = await open(tmpPath, 'w');
       await fh.writeFile(bytes);
@@ -133,7 +134,7 @@ async function main(args: PublishArgs): Promise<PublishPhaseResult> {
         ['md5_digest', [digests.md5]],
       ]);
       const ta = performance.now();
-      const receipt = await repo.uploads.upload(user, form, { tmpPath, filename: u.filename, size: u.size, ...digests });
+      const receipt = await repo.uploads.upload(user, form, { tmpPath, filename: u.filename, size: bytes.length, ...digests });
       const tb = performance.now();
       await repo.publisher.waitForSeq(receipt.seq);
       const tc = performance.now();

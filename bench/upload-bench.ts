@@ -48,6 +48,7 @@ import {
   type Summary,
 } from './common.js';
 import { entryFormat, fullMeta } from './snapshot-entries.js';
+import { sdistParts } from '../test/helpers/memory-dists.js';
 
 
 const flags = parseFlags('node dist/bench/upload-bench.js [flags]', {
@@ -141,8 +142,9 @@ function pickDistributions(total: number, bins: SuccinctRoles): { dists: Dist[];
   return { dists, pool, step, listed: rows.length };
 }
 
+/** The sdist (the server checks it is one): PKG-INFO, then the header and the pool slice as a file, uncompressed. */
 function body(d: Dist, pool: Buffer): Buffer[] {
-  return [d.header, pool.subarray(d.offset, d.offset + d.size - HEADER_BYTES)];
+  return sdistParts({ name: d.project, version: d.version }, [d.header, pool.subarray(d.offset, d.offset + d.size - HEADER_BYTES)]);
 }
 
 function computeDigests(dists: Dist[], pool: Buffer): void {

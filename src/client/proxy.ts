@@ -4,7 +4,7 @@
 // to (`../../files/<project>/<name>`) is the target `<project>/<name>`, each fetched from the
 // index or a mirror and checked against the TUF metadata before a byte reaches pip.
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { isValidProjectName, negotiateSimpleContentType, normalizeProjectName, SIMPLE_JSON } from '../packaging/index.js';
+import { isValidProjectName, MAX_NAME_SEGMENT_LENGTH, negotiateSimpleContentType, normalizeProjectName, SIMPLE_JSON } from '../packaging/index.js';
 import { describeFailure, type VerifiedIndex } from './verified-index.js';
 
 function reasonPhrase(message: string): string {
@@ -28,7 +28,8 @@ function notAProject(reply: FastifyReply): FastifyReply {
 }
 
 export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefined): FastifyInstance {
-  const app = fastify(log ? { loggerInstance: log } : { logger: false });
+  // maxParamLength: every valid project and file name reaches its routes.
+  const app = fastify({ ...(log ? { loggerInstance: log } : { logger: false }), maxParamLength: MAX_NAME_SEGMENT_LENGTH });
   const fail = (reply: FastifyReply, path: string, e: unknown, page = false) => {
     const f = describeFailure(e);
     if (f.status === 502) reply.log.error({ target: path, code: f.code }, `ATTACK? ${f.message}`);

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   parseDistributionFilename,
-  readWheelMetadata,
+  readDistributionMetadata,
   renderProjectHtml,
   renderProjectJson,
   type SimpleFile,
@@ -91,11 +91,10 @@ export async function readLocalFile(path: string, project: string): Promise<Loca
   if (parsed.project !== project) throw new ReleaseError(`${filename} is a file of ${parsed.project}, not of ${project}`);
   const bytes = await readFile(path);
   const file: LocalFile = { path, filename, bytes, sha256: sha256(bytes) };
-  if (parsed.packagetype === 'bdist_wheel') {
-    const { bytes: metadata, metadata: meta } = await readWheelMetadata(path, { project, version: parsed.version });
-    file.metadata = metadata;
-    if (meta.requiresPython) file.requiresPython = meta.requiresPython;
-  }
+  // What the page says of the file comes from the file itself, as the index records it.
+  const dist = await readDistributionMetadata(path, parsed, parsed.version);
+  if (dist.servedAsPep658) file.metadata = dist.bytes;
+  if (dist.metadata.requiresPython) file.requiresPython = dist.metadata.requiresPython;
   return file;
 }
 

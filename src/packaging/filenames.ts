@@ -3,7 +3,7 @@
 // ({name}-{version}.tar.gz, plus legacy .zip).
 
 import { PackagingError, quote } from './errors.js';
-import { isValidProjectName, normalizeProjectName } from './names.js';
+import { isValidProjectName, MAX_PROJECT_NAME_LENGTH, normalizeProjectName } from './names.js';
 import { isValidVersion, normalizeVersion } from './versions.js';
 
 export type DistributionFilename = {
@@ -20,6 +20,11 @@ export type DistributionFilename = {
  * 188-character name made the stored name too long, and the upload failed with a 500.)
  */
 const MAX_FILENAME_LENGTH = 190;
+/** A wheel's PEP 658 metadata is stored as `<sha256 hex>.<filename>.metadata`: 9 more. */
+const PEP658_SUFFIX = '.metadata';
+
+/** The longest path segment a valid project or file name makes (URL routes must allow it). */
+export const MAX_NAME_SEGMENT_LENGTH = Math.max(MAX_PROJECT_NAME_LENGTH, MAX_FILENAME_LENGTH);
 // Wheel compatibility tags (py3, cp311, manylinux_2_17_x86_64, py2.py3, ...).
 const TAG_RE = /^[A-Za-z0-9_.]+$/;
 const BUILD_TAG_RE = /^[0-9]+[A-Za-z0-9_.]*$/;
@@ -59,6 +64,9 @@ const REFUSED: ReadonlyArray<readonly [string, string]> = [
 ];
 
 function parseWheel(filename: string): DistributionFilename {
+  if (filename.length + PEP658_SUFFIX.length > MAX_FILENAME_LENGTH) {
+    throw unsafe(filename, `a wheel's name may be at most ${MAX_FILENAME_LENGTH - PEP658_SUFFIX.length} characters (its metadata file adds "${PEP658_SUFFIX}")`);
+  }
   const parts = filename.slice(0, -'.whl'.length).split('-');
   if (parts.length !== 5 && parts.length !== 6) {
     throw invalid(

@@ -4,12 +4,17 @@ export { PackagingError } from './errors.js';
 export type { PackagingErrorCode } from './errors.js';
 export { isValidProjectName, normalizeProjectName } from './names.js';
 export { compareVersions, isValidVersion, normalizeVersion } from './versions.js';
-export { checkFilenameMatches, parseDistributionFilename } from './filenames.js';
+export { checkFilenameMatches, MAX_NAME_SEGMENT_LENGTH, parseDistributionFilename } from './filenames.js';
 export type { DistributionFilename } from './filenames.js';
 export { parseCoreMetadata } from './core-metadata.js';
 export type { CoreMetadata } from './core-metadata.js';
 export { readWheelMetadata } from './wheel-metadata.js';
 export type { WheelMetadataLimits } from './wheel-metadata.js';
+export { readSdistMetadata } from './sdist-metadata.js';
+export type { SdistMetadataLimits } from './sdist-metadata.js';
+export { isValidSpecifierSet } from './specifiers.js';
+export { readDistributionMetadata } from './distribution-metadata.js';
+export type { DistributionMetadata } from './distribution-metadata.js';
 export {
   renderIndexHtml,
   renderIndexJson,

@@ -10,15 +10,23 @@ import {
   normalizeProjectName,
   PackagingError,
   parseDistributionFilename,
-  readWheelMetadata,
+  readDistributionMetadata,
 } from '../packaging/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { StateConflictError, type NewFile, type StateStore, type UserRecord } from '../storage/state/types.js';
 import { Key, Metadata, RepositoryError, type Targets, type TargetFile } from '../tuf/index.js';
-import { fileBlobPath, projectRoleName, SIMPLE_HTML, SIMPLE_JSON, targetBlobPath, targetPath } from './layout.js';
+import { projectRoleName, SIMPLE_HTML, SIMPLE_JSON, targetBlobPath, targetPath } from './layout.js';
 import { DelegationChangeError, verifyDelegationChange } from './delegation-change.js';
 import { checkPagesMatchTargets, PageConsistencyError } from './page-consistency.js';
 import type { ReceivedFile } from './uploads.js';
+
+/** Why a role signed only by keys the project does not trust is refused, and what to do (index and CLI alike). */
+export function untrustedKeyMessage(project: string, used: readonly string[], trusted: readonly string[]): string {
+  return (
+    `${project} does not trust the key ${used.join(', ')} that signed this (it trusts ${trusted.join(', ')}). ` +
+    `From a machine whose key ${project} trusts, run \`bulwark key add ${project} --public-key KEY.json\` with this key's \`bulwark key show --json\`, then upload again.`
+  );
+}
 
 export class SignedUploadError extends Error {
   constructor(
@@ -64,6 +72,16 @@ export class ProjectRoleService {
     let md: Metadata<Targets>;
     try {
       md = Metadata.parse(roleBytes, 'targets', name);
+    } catch (e) {
+      if (e instanceof RepositoryError) throw bad(`${name}: ${e.message}`, e.code);
+      throw e;
+    }
+    const untrusted = md.signatures.map((sig) => sig.keyid).filter((id) => !keyids.includes(id));
+    if (untrusted.length > 0 && untrusted.length === md.signatures.length) {
+      // The common mistake (a new machine's key) deserves more than "0 of 1 signatures".
+      throw new SignedUploadError(403, 'UNTRUSTED_KEY', untrustedKeyMessage(project, untrusted, keyids));
+    }
+    try {
       md.verifyRole(name, { keyids, threshold }, keys);
     } catch (e) {
       if (e instanceof RepositoryError) {
@@ -196,14 +214,17 @@ export class ProjectRoleService {
       if (parsed.project !== project) throw bad(`${f.filename} is not a file of ${project}`, 'INVALID_FILE');
       const t = targets.get(targetPath(project, f.filename));
       if (!t || t.length !== f.size || t.hashes['sha256'] !== f.sha256) throw bad(`${f.filename} is not the file the role lists (length or sha256 differ)`, 'LENGTH_OR_HASH_MISMATCH');
-      let metadata: Buffer | undefined;
-      if (parsed.packagetype === 'bdist_wheel') {
-        try {
-          metadata = (await readWheelMetadata(f.tmpPath, { project, version: parsed.version })).bytes;
-        } catch (e) {
-          if (e instanceof PackagingError) throw bad(e.message, 'INVALID_FILE');
-          throw e;
-        }
+      // The file's own core metadata (a wheel's METADATA, an sdist's PKG-INFO) says what twine
+      // would have sent as form fields: Requires-Python and Summary are recorded from it.
+      let dist;
+      try {
+        dist = await readDistributionMetadata(f.tmpPath, parsed, parsed.version);
+      } catch (e) {
+        if (e instanceof PackagingError) throw bad(e.message, 'INVALID_FILE');
+        throw e;
+      }
+      const metadata = dist.servedAsPep658 ? dist.bytes : undefined;
+      if (metadata) {
         const mt = targets.get(targetPath(project, `${f.filename}.metadata`));
         if (mt && (mt.length !== metadata.length || mt.hashes['sha256'] !== sha256(metadata))) throw bad(`${f.filename}.metadata in the role does not match the wheel's METADATA`, 'LENGTH_OR_HASH_MISMATCH');
       }
@@ -213,7 +234,7 @@ export class ProjectRoleService {
         filename: f.filename,
         packagetype: parsed.packagetype,
         pythonVersion: parsed.packagetype === 'sdist' ? 'source' : (parsed.pythonTag ?? 'any'),
-        requiresPython: null,
+        requiresPython: dist.metadata.requiresPython || null,
         size: f.size,
         sha256: f.sha256,
         md5: f.md5,
@@ -221,16 +242,11 @@ export class ProjectRoleService {
         metadataSize: metadata?.length ?? null,
         uploadTime: now.toISOString(),
         uploaderId: user.id,
-        summary: null,
+        summary: dist.metadata.summary?.slice(0, 512) || null,
       });
-      if (metadata) {
-        const metaBlob = targetBlobPath(targetPath(project, `${f.filename}.metadata`), sha256(metadata));
-        await this.blobs.put(metaBlob, metadata);
-        await this.blobs.alias(fileBlobPath(project, `${f.filename}.metadata`), metaBlob);
-      }
-      const fileBlob = targetBlobPath(targetPath(project, f.filename), f.sha256);
-      await this.blobs.putFile(fileBlob, f.tmpPath);
-      await this.blobs.alias(fileBlobPath(project, f.filename), fileBlob);
+      // The pip-facing names (files/…) come once the upload is recorded (transaction worker).
+      if (metadata) await this.blobs.put(targetBlobPath(targetPath(project, `${f.filename}.metadata`), sha256(metadata)), metadata);
+      await this.blobs.putFile(targetBlobPath(targetPath(project, f.filename), f.sha256), f.tmpPath);
     }
     await this.storePages(project, targets, req.pages);
     await this.checkTargetsStored(targets);
@@ -297,6 +313,6 @@ export async function changeProjectKeys(
 
 function mapConflict(e: unknown): unknown {
   if (!(e instanceof StateConflictError)) return e;
-  const status = e.code === 'NOT_OWNER' ? 403 : e.code === 'NOT_FOUND' || e.code === 'NOT_CLAIMED' ? 404 : e.code === 'FILE_EXISTS' ? 400 : 409;
+  const status = e.code === 'NOT_OWNER' ? 403 : e.code === 'NOT_FOUND' || e.code === 'NOT_CLAIMED' ? 404 : e.code === 'FILE_EXISTS' || e.code === 'NAME_TOO_SIMILAR' ? 400 : 409;
   return new SignedUploadError(status, e.code, e.message);
 }

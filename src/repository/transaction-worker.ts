@@ -6,12 +6,17 @@
 // the same project or the same bin (PEP 480 concurrency rules 1 and 2) and never two new claims
 // at once (rules 3–5): the store's withProjectTransaction holds those locks across processes.
 // A project another worker holds is skipped; that worker, or the next pass, applies it.
+//
+// The worker also gives each newly recorded file its pip-facing name (`files/<p>/<name>`, and
+// `….metadata`), before the transaction commits: only the upload the store recorded as the
+// owner of a file name ever gets it (uploads that lost a race for the name stored bytes too),
+// and a crash before the commit leaves the transaction pending, so it is done again on restart.
 import { encodeCanonical, Metadata, type SuccinctRoles } from '../tuf/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { crashPoint } from '../storage/crash-points.js';
 import { NEW_DELEGATION_LOCK, type FileRecord, type JournalEntry, type ProjectTransaction, type StateStore, type TargetRow } from '../storage/state/types.js';
 import { CoalescingRunner } from './coalescing-runner.js';
-import { targetBlobPath, targetPath } from './layout.js';
+import { fileBlobPath, targetBlobPath, targetPath } from './layout.js';
 import type { Logger } from './logger.js';
 import { targetEntry } from './metadata-builder.js';
 import { renderProjectPages } from './simple-index.js';
@@ -46,6 +51,23 @@ export function projectTargets(
   }
   for (const p of pages) add(p.path, p.sha256, p.bytes.length);
   return rows;
+}
+
+/** Gives the files recorded by journal entries `seqs` (and their PEP 658 metadata) their pip-facing names. */
+async function aliasRecordedFiles(blobs: BlobStore, files: readonly FileRecord[], seqs: readonly number[]): Promise<void> {
+  const recorded = new Set(seqs);
+  await Promise.all(
+    files
+      .filter((f) => recorded.has(f.journalSeq))
+      .flatMap((f) => {
+        const links = [blobs.alias(fileBlobPath(f.project, f.filename), targetBlobPath(targetPath(f.project, f.filename), f.sha256))];
+        if (f.metadataSha256) {
+          const name = `${f.filename}.metadata`;
+          links.push(blobs.alias(fileBlobPath(f.project, name), targetBlobPath(targetPath(f.project, name), f.metadataSha256)));
+        }
+        return links;
+      })
+  );
 }
 
 function shuffled<T>(items: T[]): T[] {
@@ -138,6 +160,7 @@ export class TransactionWorker {
     const rows = projectTargets(project, files, pages, binOf);
     await tx.lock([...rows.map((r) => r.role), ...(await tx.currentRoles())]);
     await Promise.all(pages.map((p) => this.o.blobs.put(targetBlobPath(p.path, p.sha256), p.bytes)));
+    await aliasRecordedFiles(this.o.blobs, files, seqs);
     crashPoint('apply:before-commit');
     await tx.apply(seqs, rows, this.clock().toISOString());
   }
@@ -152,6 +175,7 @@ export class TransactionWorker {
     const targets = Metadata.parse(latest.bytes, 'targets', role).signed.targets;
     const rows: TargetRow[] = [...targets.values()].map((t) => ({ path: t.path, role, project: latest.project, entry: encodeCanonical(t.toJSON()) }));
     await tx.lock([role, parent, ...(await tx.currentRoles()), ...(newDelegation ? [NEW_DELEGATION_LOCK] : [])]);
+    await aliasRecordedFiles(this.o.blobs, await tx.files(), seqs);
     await tx.apply(seqs, rows, this.clock().toISOString(), [role]);
   }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The upload path, PyPI's checks in order (each step a function, not one long handler):
-//   form fields → file name → digests → permission → duplicate → archive metadata
+//   form fields → file name → digests → permission → look-alike name → duplicate
+//   → archive check and core metadata (wheel METADATA, sdist PKG-INFO)
 //   → store the file (durable) → journal entry (durable) → acknowledged.
 // Bad input changes nothing: every check runs before anything is stored, and the database
 // repeats the permission and duplicate checks inside the transaction that records the upload.
@@ -8,17 +9,20 @@ import { createHash } from 'node:crypto';
 import {
   checkFilenameMatches,
   isValidProjectName,
+  isValidSpecifierSet,
   isValidVersion,
   normalizeProjectName,
   PackagingError,
   parseDistributionFilename,
-  readWheelMetadata,
+  readDistributionMetadata,
   type DistributionFilename,
+  type DistributionMetadata,
 } from '../packaging/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { crashPoint } from '../storage/crash-points.js';
+import { tooSimilar } from '../storage/state/similar-names.js';
 import { StateConflictError, type NewFile, type StateStore, type UserRecord } from '../storage/state/types.js';
-import { fileBlobPath, targetBlobPath, targetPath } from './layout.js';
+import { targetBlobPath, targetPath } from './layout.js';
 
 export type UploadErrorCode =
   | 'BAD_FORM'
@@ -27,6 +31,7 @@ export type UploadErrorCode =
   | 'FILE_EXISTS'
   | 'FORBIDDEN'
   | 'CLAIMED'
+  | 'NAME_TOO_SIMILAR'
   | 'TOO_LARGE';
 
 export class UploadError extends Error {
@@ -95,22 +100,20 @@ export class UploadService {
     if (checks.permission === 'forbidden') {
       throw new UploadError(403, 'FORBIDDEN', `The user '${user.name}' isn't allowed to upload to project '${project}'. Ask an owner to add you as a maintainer.`);
     }
+    if (checks.similarTo !== undefined) throw new UploadError(400, 'NAME_TOO_SIMILAR', tooSimilar(name, checks.similarTo).message);
     if (checks.fileExists) {
       throw new UploadError(400, 'FILE_EXISTS', `File already exists: ${file.filename}. A file name can be used only once; bump the version.`);
     }
-    const metadata = parsed.packagetype === 'bdist_wheel' ? await this.wheelMetadata(file, project, version) : undefined;
+    const dist = await this.distMetadata(file, parsed, version);
+    const metadata = dist.servedAsPep658 ? { bytes: dist.bytes, sha256: createHash('sha256').update(dist.bytes).digest('hex') } : undefined;
 
     // Durable store first, then the journal entry: an acknowledged upload always has its bytes.
-    // Each under its TUF name (targets/…/HASH.NAME) and the name pip asks for (files/…/NAME).
+    // Stored under its TUF name (targets/…/HASH.NAME), which no other bytes can take; the name
+    // pip asks for (files/…/NAME) is given by the transaction worker once this upload is recorded
+    // as the file name's owner (uploads racing for the name all get here).
     const filePath = targetPath(project, file.filename);
-    if (metadata) {
-      const metaBlob = targetBlobPath(`${filePath}.metadata`, metadata.sha256);
-      await this.blobs.put(metaBlob, metadata.bytes);
-      await this.blobs.alias(fileBlobPath(project, `${file.filename}.metadata`), metaBlob);
-    }
-    const fileBlob = targetBlobPath(filePath, file.sha256);
-    await this.blobs.putFile(fileBlob, file.tmpPath);
-    await this.blobs.alias(fileBlobPath(project, file.filename), fileBlob);
+    if (metadata) await this.blobs.put(targetBlobPath(`${filePath}.metadata`, metadata.sha256), metadata.bytes);
+    await this.blobs.putFile(targetBlobPath(filePath, file.sha256), file.tmpPath);
     crashPoint('upload:before-journal');
 
     const now = this.clock();
@@ -120,7 +123,7 @@ export class UploadService {
       filename: file.filename,
       packagetype: parsed.packagetype,
       pythonVersion: field(form, 'pyversion') ?? (parsed.packagetype === 'sdist' ? 'source' : (parsed.pythonTag ?? 'any')),
-      requiresPython: field(form, 'requires_python') ?? null,
+      requiresPython: field(form, 'requires_python') ?? dist.metadata.requiresPython ?? null,
       size: file.size,
       sha256: file.sha256,
       md5: file.md5,
@@ -128,7 +131,7 @@ export class UploadService {
       metadataSize: metadata?.bytes.length ?? null,
       uploadTime: now.toISOString(),
       uploaderId: user.id,
-      summary: field(form, 'summary')?.slice(0, 512) ?? null,
+      summary: (field(form, 'summary') ?? dist.metadata.summary)?.slice(0, 512) ?? null,
     };
     try {
       const { seq } = await this.state.recordUpload(record, name, now.toISOString());
@@ -139,6 +142,7 @@ export class UploadService {
       if (e instanceof StateConflictError && e.code === 'FILE_EXISTS') throw new UploadError(400, 'FILE_EXISTS', `${e.message}. Bump the version.`);
       if (e instanceof StateConflictError && e.code === 'NOT_OWNER') throw new UploadError(403, 'FORBIDDEN', e.message);
       if (e instanceof StateConflictError && e.code === 'ALREADY_CLAIMED') throw claimedRefusal(project);
+      if (e instanceof StateConflictError && e.code === 'NAME_TOO_SIMILAR') throw new UploadError(400, 'NAME_TOO_SIMILAR', e.message);
       throw e;
     }
   }
@@ -150,6 +154,10 @@ export class UploadService {
     const version = required(form, 'version');
     if (!isValidProjectName(name)) throw new UploadError(400, 'BAD_FORM', `Invalid project name "${name.slice(0, 100)}": see PEP 508 for valid names.`);
     if (!isValidVersion(version)) throw new UploadError(400, 'BAD_FORM', `Invalid version "${version.slice(0, 100)}": use a PEP 440 version.`);
+    const requiresPython = field(form, 'requires_python');
+    if (requiresPython !== undefined && !isValidSpecifierSet(requiresPython)) {
+      throw new UploadError(400, 'BAD_FORM', `Invalid requires_python ${JSON.stringify(requiresPython.slice(0, 100))}: use a PEP 440 version specifier such as ">=3.8" or ">=3.8, !=3.9.*".`);
+    }
     const filetype = required(form, 'filetype');
     let parsed: DistributionFilename;
     try {
@@ -179,10 +187,10 @@ export class UploadService {
     }
   }
 
-  private async wheelMetadata(file: ReceivedFile, project: string, version: string): Promise<{ bytes: Buffer; sha256: string }> {
+  /** The file is the archive its name says, of this release: its core metadata, and for wheels the PEP 658 bytes. */
+  private async distMetadata(file: ReceivedFile, parsed: DistributionFilename, version: string): Promise<DistributionMetadata> {
     try {
-      const { bytes } = await readWheelMetadata(file.tmpPath, { project, version });
-      return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+      return await readDistributionMetadata(file.tmpPath, parsed, version);
     } catch (e) {
       if (e instanceof PackagingError) throw new UploadError(400, 'INVALID_FILE', e.message);
       throw e;

@@ -2,6 +2,7 @@
 // Builds the HTTP application from an open repository: routes and limits, nothing else.
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
+import { MAX_NAME_SEGMENT_LENGTH } from '../packaging/index.js';
 import type { Repository } from '../repository/repository.js';
 import { DEFAULT_LIMITS, multipartLimits, type RequestLimits } from './http/form-limits.js';
 import { answerClientError, sendError } from './http/framework-errors.js';
@@ -36,6 +37,7 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
   const app = fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
+    maxParamLength: MAX_NAME_SEGMENT_LENGTH, // every valid project and file name reaches its routes
     // Fastify's and Node's own errors get the project's problem format (./http/framework-errors.ts).
     frameworkErrors: sendError,
     clientErrorHandler: answerClientError,

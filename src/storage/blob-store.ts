@@ -4,7 +4,8 @@
 // The file system backend lays them out so that any static web server or CDN can serve the
 // tree as it is; an object store can implement the same interface.
 import { createReadStream } from 'node:fs';
-import { access, link, mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, link, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { join, normalize, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -32,7 +33,10 @@ export interface BlobStore {
   putFile(path: string, localTmpFile: string): Promise<void>;
   /**
    * Makes `path` a second name of the existing blob `existing` (a hard link on a file system,
-   * a copy in an object store). Both names must be immutable. An existing alias is kept.
+   * a copy in an object store), durably. An alias already naming those bytes is kept; one naming
+   * other bytes (left by an upload that was never recorded) is replaced atomically, so readers
+   * see the old bytes or the new ones, never a missing or torn file. Callers alias only bytes
+   * the state store recorded (the transaction worker does it), so this is the only writer.
    */
   alias(path: string, existing: string): Promise<void>;
   get(path: string): Promise<Buffer | undefined>;
@@ -74,14 +78,29 @@ export class FsBlobStore implements BlobStore {
 
   async alias(path: string, existing: string): Promise<void> {
     const target = this.localPath(path);
+    const source = this.localPath(existing);
     await mkdir(dirname(target), { recursive: true });
     try {
-      await link(this.localPath(existing), target);
+      await link(source, target);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const [have, want] = await Promise.all([stat(target), stat(source)]);
+      if (have.ino !== want.ino || have.dev !== want.dev) await this.replaceLink(source, target);
     }
     crashPoint('link:files');
     await fsyncDir(dirname(target));
+  }
+
+  /** Points `target` at `source`'s bytes in one rename (a dot name: the static tree hides it). */
+  private async replaceLink(source: string, target: string): Promise<void> {
+    const tmp = join(dirname(target), `.alias-${randomBytes(6).toString('hex')}`);
+    await link(source, tmp);
+    try {
+      await rename(tmp, target);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
   }
 
   async get(path: string): Promise<Buffer | undefined> {

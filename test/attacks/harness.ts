@@ -35,6 +35,7 @@ import {
   type Signer,
 } from '../../src/tuf/index.js';
 import { removeTempDir, runBulwark, tempDir, type CommandResult } from '../helpers/processes.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
@@ -131,7 +132,7 @@ export class AttackRepository {
   /** Uploads an sdist (bytes unique to this call) as an unclaimed project and waits for its snapshot. */
   async upload(project: string, version: string, content?: Buffer): Promise<Uploaded> {
     const filename = `${project}-${version}.tar.gz`;
-    const bytes = content ?? gzipSync(Buffer.from(`${filename}: the genuine release (${randomBytes(8).toString('hex')})\n`));
+    const bytes = content ?? memorySdist({ name: project, version, salt: `${filename}: the genuine release (${randomBytes(8).toString('hex')})` }).bytes;
     const tmpPath = join(this.repo.tmpDir, `upload-${randomUUID()}`);
     await writeFile(tmpPath, bytes);
     const form = new Map<string, string[]>([

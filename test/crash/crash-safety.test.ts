@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { Updater } from '../../src/client/updater.js';
 import { basicAuth, uploadForm } from '../helpers/index-under-test.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -58,7 +59,7 @@ describe('crash safety under SIGKILL', () => {
     const n = ++counter;
     const project = `crashpkg${n % 7}`;
     const filename = `${project}-1.${n}.tar.gz`;
-    const bytes = Buffer.from(`crash test file ${n} `.repeat(1 + (n % 50)));
+    const { bytes } = memorySdist({ name: project, version: `1.${n}`, payload: Buffer.from(`crash test file ${n} `.repeat(1 + (n % 50))) });
     stats.uploadsTried++;
     try {
       // Every other upload is acknowledged as soon as it is journaled, before it is published:

@@ -3,13 +3,14 @@
 // adopted), upload a signed release (reading ~/.pypirc as twine does), and see that an
 // unsigned twine upload is refused while pip and tuf-js install and verify the signed files.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Updater } from 'tuf-js';
+import { Ed25519Signer, encodeCanonical, expiresIn, signCanonical, Targets } from '../../src/tuf/index.js';
 import { buildDist } from '../helpers/dists.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
-import { pipInstall, runPython, twineUpload } from '../helpers/python-tools.js';
+import { pipDownload, pipInstall, runPython, twineUpload } from '../helpers/python-tools.js';
 
 describe('PEP 480: key, claim, signed upload', () => {
   let server: RunningServer;
@@ -168,7 +169,19 @@ describe('PEP 480: key, claim, signed upload', () => {
     // Before the change, the new key is not trusted: the index refuses what it signs.
     const early = await bulwark(['upload', ...(dists['3.0'] as string[]), '--key', 'laptop2']);
     assert.equal(early.code, 1);
-    assert.match(early.stderr, /signature/);
+    const laptop2 = (JSON.parse((await bulwark(['key', 'show', 'laptop2', '--json'])).stdout) as { keyid: string }).keyid;
+    assert.match(early.stderr, new RegExp(`signed-pkg does not trust the key ${laptop2}`), 'says which key and that the project does not trust it');
+    assert.match(early.stderr, /bulwark key add signed-pkg --public-key/, 'and what to do');
+    // The index says the same to a client that sends such a role anyway.
+    const stranger = Ed25519Signer.generate();
+    const strangerRole = new Targets({ version: 99, expires: expiresIn(new Date(), 86400), targets: new Map(), delegations: undefined }).toJSON();
+    const form = new FormData();
+    form.append('role', new Blob([encodeCanonical({ signed: strangerRole, signatures: (await signCanonical(encodeCanonical(strangerRole), [stranger])).signatures })]), 'role.json');
+    const byStranger = await fetch(`${server.url}/api/v1/projects/signed-pkg/signed-upload`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+    assert.equal(byStranger.status, 403);
+    const problem = (await byStranger.json()) as { error: { code: string; message: string } };
+    assert.equal(problem.error.code, 'UNTRUSTED_KEY');
+    assert.match(problem.error.message, new RegExp(`signed-pkg does not trust the key ${stranger.keyId}.*bulwark key add signed-pkg`));
     const add = await bulwark(['key', 'add', 'signed-pkg', '--public-key', pub, '--json']);
     assert.equal(add.code, 0, add.stdout + add.stderr);
     assert.equal((JSON.parse(add.stdout) as { status: string }).status, 'published');
@@ -247,5 +260,31 @@ describe('PEP 480: key, claim, signed upload', () => {
     const done = await bulwark(['upload', ...v5, '--cosign', partial5, '--key', 'laptop2', '--json']);
     assert.equal(done.code, 0, done.stdout + done.stderr);
     assert.equal((JSON.parse(done.stdout) as { status: string }).status, 'published');
+  });
+
+  it("records a signed release's core metadata from its files, as twine's form fields would (sdist and wheel alike)", async () => {
+    const v6 = await buildDist({ name: 'signed_pkg', version: '6.0', kind: 'both', requiresPython: '>=3.99', summary: 'Needs a future Python', outDir: await tempDir('pep480-dists-6') });
+    const partial6 = join(dataDir, '..', 'release-6.json');
+    assert.equal((await bulwark(['upload', ...v6, '--partial', partial6])).code, 0);
+    const done = await bulwark(['upload', ...v6, '--cosign', partial6, '--key', 'laptop2', '--json']);
+    assert.equal(done.code, 0, done.stdout + done.stderr);
+    assert.equal((JSON.parse(done.stdout) as { status: string }).status, 'published');
+
+    const html = await (await fetch(`${server.url}/simple/signed-pkg/`, { headers: { accept: 'text/html' } })).text();
+    for (const f of v6) {
+      const link = html.split('\n').find((line) => line.includes(`${basename(f)}#sha256=`));
+      assert.match(link ?? '', /data-requires-python="&gt;=3\.99"/, `the link to ${basename(f)} carries Requires-Python`);
+    }
+    const api = (await (await fetch(`${server.url}/pypi/signed-pkg/json`)).json()) as { info: { version: string; summary: string | null; requires_python: string | null }; urls: { filename: string; requires_python: string | null }[] };
+    assert.equal(api.info.version, '6.0');
+    assert.equal(api.info.summary, 'Needs a future Python');
+    assert.equal(api.info.requires_python, '>=3.99');
+    assert.deepEqual(api.urls.map((u) => [u.filename, u.requires_python]).sort(), v6.map((f) => [basename(f), '>=3.99']).sort());
+
+    // pip on this Python skips 6.0 (sdist included) for the newest release it can run.
+    const dest = await tempDir('pep480-pip-choice');
+    const r = await pipDownload({ indexUrl: `${server.url}/simple/`, packages: ['signed-pkg'], dest });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(await readdir(dest), ['signed_pkg-5.0.tar.gz']);
   });
 });

@@ -5,7 +5,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { buildDist } from '../helpers/dists.js';
+import { buildTar, memorySdist } from '../helpers/memory-dists.js';
 import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
 import { tempDir } from '../helpers/processes.js';
 
@@ -33,6 +35,7 @@ describe('upload: bad input is refused and changes nothing', () => {
 
   const post = (form: FormData | string, headers: Record<string, string> = {}) =>
     fetch(`${index.url}/legacy/`, { method: 'POST', body: form, headers });
+  const sendSdist = (file: { name: string; bytes: Buffer }, version: string) => post(uploadForm(fieldsFor(file, 'goodpkg', version), file), { authorization: basicAuth(alice) });
 
   before(async () => {
     index = await startIndex({ server: { maxUploadBytes: 64 * 1024, maxFieldBytes: 64 * 1024 } });
@@ -108,6 +111,35 @@ describe('upload: bad input is refused and changes nothing', () => {
       send: () => {
         const w2 = { name: wheel.name.replace('1.0', '1.3'), bytes: wheel.bytes };
         return post(uploadForm(fieldsFor(w2, 'goodpkg', '1.3'), w2), { authorization: basicAuth(alice) });
+      },
+    },
+    // Issue 13, finding 6: an sdist must be the archive its name says, with a PKG-INFO.
+    { name: 'an empty sdist', status: 400, reason: /not a gzip-compressed tar archive/, send: () => sendSdist({ name: 'goodpkg-5.0.tar.gz', bytes: Buffer.alloc(0) }, '5.0') },
+    { name: 'zip bytes named .tar.gz', status: 400, reason: /not a gzip-compressed tar archive/, send: () => sendSdist({ name: 'goodpkg-5.0.tar.gz', bytes: wheel.bytes }, '5.0') },
+    { name: 'gzip of something that is not a tar archive', status: 400, reason: /not a valid tar archive/, send: () => sendSdist({ name: 'goodpkg-5.0.tar.gz', bytes: gzipSync('not a tar archive '.repeat(100)) }, '5.0') },
+    {
+      name: 'an sdist without PKG-INFO',
+      status: 400,
+      reason: /no PKG-INFO/,
+      send: () => sendSdist({ name: 'goodpkg-5.0.tar.gz', bytes: gzipSync(buildTar([{ name: 'goodpkg-5.0/setup.py', data: '' }])) }, '5.0'),
+    },
+    { name: 'a .zip sdist that is not a zip', status: 400, reason: /not a readable zip archive/, send: () => sendSdist({ name: 'goodpkg-5.0.zip', bytes: memorySdist({ name: 'goodpkg', version: '5.0' }).bytes }, '5.0') },
+    {
+      name: 'garbage requires_python',
+      status: 400,
+      reason: /Invalid requires_python "python 3, please"/,
+      send: () => {
+        const s = memorySdist({ name: 'goodpkg', version: '5.0' });
+        return post(uploadForm({ ...fieldsFor({ name: s.filename, bytes: s.bytes }, 'goodpkg', '5.0'), requires_python: 'python 3, please' }, { name: s.filename, bytes: s.bytes }), { authorization: basicAuth(alice) });
+      },
+    },
+    {
+      name: 'a new name too similar to an existing project',
+      status: 400,
+      reason: /'G0od\.Pkg' is too similar to the existing project 'goodpkg'/,
+      send: () => {
+        const s = memorySdist({ name: 'G0od.Pkg', version: '1.0' });
+        return post(uploadForm(fieldsFor({ name: s.filename, bytes: s.bytes }, 'G0od.Pkg', '1.0'), { name: s.filename, bytes: s.bytes }), { authorization: basicAuth(mallory) });
       },
     },
     {

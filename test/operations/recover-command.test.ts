@@ -11,6 +11,7 @@ import { Metadata } from '../../src/tuf/index.js';
 import { basicAuth, uploadForm } from '../helpers/index-under-test.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
 import { waitForPublishedRole } from '../helpers/published.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -22,7 +23,7 @@ describe('bulwark recover online-keys', () => {
   let compromise: string;
 
   const upload = async (project: string, version: string) => {
-    const bytes = Buffer.from(`${project} ${version}`);
+    const { bytes } = memorySdist({ name: project, version });
     const res = await fetch(`${index.url}/legacy/`, {
       method: 'POST',
       headers: { authorization: basicAuth(token) },

@@ -13,6 +13,7 @@ import { Ed25519Signer, Metadata, RepositoryError, signCanonical } from '../../s
 import { basicAuth, uploadForm } from '../helpers/index-under-test.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
 import { waitForPublishedRole } from '../helpers/published.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -20,7 +21,7 @@ describe('rotating the recently-claimed and unclaimed keys', () => {
   let dataDir: string;
   let index: RunningServer;
   let oldUnclaimed: Ed25519Signer;
-  const file = Buffer.from('rotation test release');
+  const file = memorySdist({ name: 'rotpkg', version: '1.0' }).bytes;
 
   before(async () => {
     dataDir = await tempDir('rotate-targets');

@@ -11,6 +11,7 @@ import { collectGarbage } from '../../src/repository/gc.js';
 import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
 import { tempDir } from '../helpers/processes.js';
 import { copyFile } from 'node:fs/promises';
+import { memorySdist } from '../helpers/memory-dists.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -21,7 +22,7 @@ describe('garbage collection', () => {
 
   const upload = async () => {
     uploaded++;
-    const bytes = Buffer.from(`release ${uploaded}`);
+    const { bytes } = memorySdist({ name: 'gcpkg', version: `1.${uploaded}` });
     const name = `gcpkg-1.${uploaded}.tar.gz`;
     const res = await fetch(`${index.url}/legacy/`, {
       method: 'POST',

@@ -16,6 +16,7 @@ import { BlobConflictError } from '../../src/storage/blob-store.js';
 import { Metadata } from '../../src/tuf/index.js';
 import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
 import { removeTempDir, tempDir } from '../helpers/processes.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -27,7 +28,7 @@ describe('the snapshot leader', () => {
 
   const upload = async (wait: boolean) => {
     n++;
-    const bytes = Buffer.from(`leader test ${n}`);
+    const { bytes } = memorySdist({ name: 'leadpkg', version: `1.${n}` });
     const res = await fetch(`${index.url}/legacy/${wait ? '' : '?wait=0'}`, {
       method: 'POST',
       headers: { authorization: basicAuth(token) },

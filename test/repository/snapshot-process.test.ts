@@ -9,11 +9,12 @@ import { after, before, describe, it } from 'node:test';
 import { Repository } from '../../src/repository/repository.js';
 import { Metadata } from '../../src/tuf/index.js';
 import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function sdist(project: string, version: string, size = 100) {
-  const bytes = Buffer.alloc(size, `${project}-${version}`);
+  const { bytes } = memorySdist({ name: project, version, payload: Buffer.alloc(size, `${project}-${version}`) });
   const name = `${project}-${version}.tar.gz`;
   const fields = {
     ':action': 'file_upload',

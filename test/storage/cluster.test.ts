@@ -21,6 +21,7 @@ import { Metadata } from '../../src/tuf/index.js';
 import { basicAuth, uploadForm } from '../helpers/index-under-test.js';
 import { postgresOrSkip } from '../helpers/postgres.js';
 import { runBulwark, startBulwark, startWorker, tempDir, type RunningServer } from '../helpers/processes.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 
 const pgInfo = await postgresOrSkip();
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -69,7 +70,7 @@ describe('a cluster: API servers, workers and one snapshot leader on PostgreSQL'
       const uploads = Array.from({ length: PROJECTS * PER_PROJECT }, (_, i) => {
         const project = `clu${i % PROJECTS}`;
         const version = `1.${Math.floor(i / PROJECTS)}`;
-        return { project, filename: `${project}-${version}.tar.gz`, version, bytes: Buffer.from(`${project} ${version} `.repeat(20 + i)) };
+        return { project, filename: `${project}-${version}.tar.gz`, version, bytes: memorySdist({ name: project, version, payload: Buffer.from(`${project} ${version} `.repeat(20 + i)) }).bytes };
       });
       const answers: { status: number; body: { status?: string } }[] = [];
       let next = 0;

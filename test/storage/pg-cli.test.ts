@@ -8,6 +8,7 @@ import { initDemoRepository } from '../../src/repository/init.js';
 import { PgState } from '../../src/storage/state/pg-state.js';
 import { postgresOrSkip } from '../helpers/postgres.js';
 import { runBulwark, startBulwark, tempDir } from '../helpers/processes.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 
 const pgInfo = await postgresOrSkip();
 
@@ -38,7 +39,7 @@ describe('bulwark --database', { skip: pgInfo.skip ?? false }, () => {
       const server = await startBulwark({ dataDir: data, args: ['--database', url], env });
       try {
         const token = (JSON.parse(added.stdout) as { token: string }).token;
-        const bytes = Buffer.alloc(64, 'x');
+        const { bytes } = memorySdist({ name: 'cliproj', version: '1.0' });
         const form = new FormData();
         for (const [k, v] of Object.entries({ ':action': 'file_upload', protocol_version: '1', name: 'cliproj', version: '1.0', filetype: 'sdist', pyversion: 'source', sha256_digest: createHash('sha256').update(bytes).digest('hex') })) form.append(k, v);
         form.append('content', new Blob([bytes]), 'cliproj-1.0.tar.gz');

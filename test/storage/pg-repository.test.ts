@@ -19,11 +19,12 @@ import { SqliteState } from '../../src/storage/state/sqlite-state.js';
 import { Metadata } from '../../src/tuf/index.js';
 import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
 import { postgresOrSkip } from '../helpers/postgres.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function sdist(project: string, version: string, size = 100) {
-  const bytes = Buffer.alloc(size, `${project}-${version}`);
+  const { bytes } = memorySdist({ name: project, version, payload: Buffer.alloc(size, `${project}-${version}`) });
   const fields = {
     ':action': 'file_upload',
     protocol_version: '1',

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // A state created by an earlier release gets the current indexes when it is opened: the index
 // on targets(role, path) became targets_role_covering, which holds each row's entry too, so that
-// a publication reads a bin's rows from the index alone.
+// a publication reads a bin's rows from the index alone; projects got their ultranormalized name
+// (unique), with look-alike names that already existed kept working.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -13,6 +14,8 @@ import { SqliteState } from '../../src/storage/state/sqlite-state.js';
 import { SqliteWebStore } from '../../src/storage/state/sqlite-web-store.js';
 import type { WebStore } from '../../src/storage/state/web-store.js';
 import { tempDir } from '../helpers/processes.js';
+import { file, NOW } from '../helpers/state-records.js';
+import { StateConflictError, type StateStore } from '../../src/storage/state/types.js';
 import { postgresOrSkip } from '../helpers/postgres.js';
 
 const pgInfo = await postgresOrSkip();
@@ -60,6 +63,65 @@ describe('schema upgrade: targets_role → targets_role_covering', () => {
       assert.match(def.indexdef, /\(role, path\) INCLUDE \(entry\)/);
     } finally {
       await admin.end();
+    }
+  });
+});
+
+/** Two look-alike projects an earlier release let in; after the upgrade, the older holds the name. */
+async function checkLookAlikesAfterUpgrade(state: StateStore): Promise<void> {
+  const alice = await state.userByName('alice');
+  const bob = await state.userByName('bob');
+  assert.ok(alice && bob);
+  await assert.rejects(state.recordUpload(file('alice-lib', 'alice_lib-1.0.tar.gz', bob.id), 'alice-lib', NOW), (e: unknown) => {
+    assert.ok(e instanceof StateConflictError && e.code === 'NAME_TOO_SIMILAR', String(e));
+    assert.match(e.message, /existing project 'alicelib'/, 'the oldest look-alike holds the name');
+    return true;
+  });
+  // Both old projects keep taking uploads.
+  await state.recordUpload(file('alicelib', 'alicelib-2.0.tar.gz', alice.id, { version: '2.0' }), 'alicelib', NOW);
+  await state.recordUpload(file('alice1ib', 'alice1ib-2.0.tar.gz', bob.id, { version: '2.0' }), 'alice1ib', NOW);
+  assert.equal((await state.uploadChecks('alice1ib', bob.id, 'alice1ib-3.0.tar.gz')).similarTo, undefined);
+}
+
+const OLD_PROJECTS = [
+  "INSERT INTO users(id, name, created_at) VALUES (1, 'alice', 'x'), (2, 'bob', 'x')",
+  "INSERT INTO projects(name, display_name, created_at) VALUES ('alice1ib', 'alice1ib', '2024-02-01'), ('alicelib', 'alicelib', '2024-01-01')",
+  "INSERT INTO project_roles(project, user_id, role) VALUES ('alicelib', 1, 'owner'), ('alice1ib', 2, 'owner')",
+];
+
+describe('schema upgrade: projects.ultranormal', () => {
+  it('sqlite: added when the file is opened; the oldest of existing look-alikes holds the name', async () => {
+    const path = join(await tempDir('upgrade-names'), 'bulwark.db');
+    await new SqliteState(path).close();
+    const db = new Database(path);
+    db.exec('DROP INDEX projects_ultranormal; ALTER TABLE projects DROP COLUMN ultranormal'); // as an earlier release left it
+    for (const sql of OLD_PROJECTS) db.exec(sql);
+    db.close();
+    const state = new SqliteState(path);
+    try {
+      await checkLookAlikesAfterUpgrade(state);
+    } finally {
+      await state.close();
+    }
+  });
+
+  it('postgresql: added at connect, once, by one of two processes starting at once', { skip: pgInfo.skip ?? false }, async () => {
+    const url = await pgInfo.cluster!.createDatabase('upgrade-names');
+    await (await PgState.connect(url)).close();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query('DROP INDEX projects_ultranormal; ALTER TABLE projects DROP COLUMN ultranormal'); // as an earlier release left it
+      for (const sql of OLD_PROJECTS) await admin.query(sql);
+    } finally {
+      await admin.end();
+    }
+    const [a, b] = await Promise.all([PgState.connect(url), PgState.connect(url)]);
+    await b.close();
+    try {
+      await checkLookAlikesAfterUpgrade(a);
+    } finally {
+      await a.close();
     }
   });
 });

@@ -165,6 +165,29 @@ for (const backend of backends) {
         assert.deepEqual(await s.uploadChecks('signed', bob.id, 'signed-1.0.tar.gz'), { claimed: true, permission: 'allowed', fileExists: false });
       }));
 
+    it('a new name too similar to an existing project is refused, naming it (PyPI ultranormalized names)', () =>
+      withStore(async (s) => {
+        const alice = await s.addUser('alice', false, 'ha', NOW);
+        const bob = await s.addUser('bob', false, 'hb', NOW);
+        await s.recordUpload(file('alicelib', 'alicelib-1.0.tar.gz', alice.id), 'AliceLib', NOW);
+        assert.deepEqual(await s.uploadChecks('alice1ib', bob.id, 'alice1ib-1.0.tar.gz'), { claimed: false, permission: 'new-project', fileExists: false, similarTo: 'alicelib' });
+        for (const lookAlike of ['alice1ib', 'aiicelib', 'a-l-i-c-e-lib', 'alice-lib']) {
+          await assert.rejects(s.recordUpload(file(lookAlike, `${lookAlike}-1.0.tar.gz`, bob.id), lookAlike, NOW), (e: unknown) => {
+            assert.ok(e instanceof StateConflictError && e.code === 'NAME_TOO_SIMILAR', String(e));
+            assert.match(e.message, new RegExp(`'${lookAlike}' is too similar to the existing project 'alicelib'`));
+            return true;
+          });
+          assert.equal(await s.getProject(lookAlike), undefined);
+        }
+        await conflict(s.recordClaim({ project: 'al1celib', displayName: 'al1celib', userId: bob.id, delegation: delegation('project-al1celib'), role: roleBytes('al1celib', 1), now: NOW }), 'NAME_TOO_SIMILAR');
+        assert.equal(await s.getProject('al1celib'), undefined);
+        // Not look-alikes: the project itself, and names that differ in anything but those characters.
+        await s.recordUpload(file('alicelib', 'alicelib-2.0.tar.gz', alice.id, { version: '2.0' }), 'alicelib', NOW);
+        await s.recordUpload(file('alicelab', 'alicelab-1.0.tar.gz', bob.id), 'alicelab', NOW);
+        assert.equal((await s.uploadChecks('alicelib', alice.id, 'alicelib-3.0.tar.gz')).similarTo, undefined);
+        assert.equal((await s.pendingJournal(100)).length, 3, 'no journal entry for a refused name');
+      }));
+
     it('setYanked: a release or one file, journaled; NOT_OWNER, NOT_FOUND', () =>
       withStore(async (s) => {
         const alice = await s.addUser('alice', false, 'ha', NOW);
@@ -683,6 +706,22 @@ describe('PostgreSQL state store under concurrency', { skip: pgInfo.skip ?? fals
     assert.deepEqual(await stores[0]!.projectRoles('fresh'), [{ user: 'alice', role: 'owner' }]);
     const seqs = results.map((r) => (r as PromiseFulfilledResult<{ seq: number }>).value.seq);
     assert.equal(new Set(seqs).size, 20);
+  });
+
+  it('look-alike new names uploaded at once: one project is created, the others are NAME_TOO_SIMILAR', async () => {
+    const { stores } = await pools(8);
+    const alice = await stores[0]!.addUser('alice', false, 'ha', NOW);
+    const names = ['racelib', 'race1ib', 'raceiib', 'race-lib', 'racel1b', 'r-acelib', 'ra-celib', 'rac-elib'];
+    const results = await Promise.allSettled(stores.map((s, i) => s.recordUpload(file(names[i]!, `${names[i]!}-1.0.tar.gz`, alice.id), names[i]!, NOW)));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join('; '));
+    const winner = names[results.findIndex((r) => r.status === 'fulfilled')]!;
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        assert.ok(r.reason instanceof StateConflictError && r.reason.code === 'NAME_TOO_SIMILAR', String(r.reason));
+        assert.match(r.reason.message, new RegExp(`existing project '${winner}'`));
+      }
+    }
+    assert.deepEqual((await stores[0]!.listProjects()).map((p) => p.name), [winner]);
   });
 
   it('a new name claimed by two users at once: one owner, one delegation', async () => {

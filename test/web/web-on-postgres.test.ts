@@ -16,6 +16,7 @@ import { basicAuth, uploadForm } from '../helpers/index-under-test.js';
 import { postgresOrSkip } from '../helpers/postgres.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
 import { Client } from './client.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 
 const pgInfo = await postgresOrSkip();
 const PASSWORD = 'a long and shared password';
@@ -66,7 +67,7 @@ describe('web pages of two `bulwark serve` processes on one PostgreSQL database'
 
     // An upload through one shows on the other's pages.
     assert.equal(projectCount((await browser.request(`${two!.url}/`)).body), 0);
-    const bytes = Buffer.from('webpg sdist bytes');
+    const { bytes } = memorySdist({ name: 'webpg', version: '1.0' });
     const form = uploadForm(
       { ':action': 'file_upload', protocol_version: '1', name: 'webpg', version: '1.0', filetype: 'sdist', pyversion: 'source', summary: 'Seen everywhere', sha256_digest: createHash('sha256').update(bytes).digest('hex') },
       { name: 'webpg-1.0.tar.gz', bytes }

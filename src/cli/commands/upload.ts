@@ -20,6 +20,7 @@ import { currentProjectState, nextRelease, readLocalFile, ReleaseError, type Loc
 import { PackagingError, parseDistributionFilename } from '../../packaging/index.js';
 import { projectRoleName } from '../../repository/layout.js';
 import { checkPagesMatchTargets, PageConsistencyError } from '../../repository/page-consistency.js';
+import { untrustedKeyMessage } from '../../repository/project-roles.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
 import { encodeCanonical, expiresIn, Metadata, signCanonical, Targets, type RoleKeys, type Signature, type TargetFile } from '../../tuf/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
@@ -113,6 +114,9 @@ export function registerUpload(program: Command): void {
         signatures = [];
       }
       const mine = (await signCanonical(encodeCanonical(signed), await ctx.signers())).signatures;
+      if (!mine.some((m) => roleKeys.keyids.includes(m.keyid))) {
+        throw new CliError(untrustedKeyMessage(project, mine.map((m) => m.keyid), roleKeys.keyids), EXIT.failure, 'UNTRUSTED_KEY');
+      }
       signatures = [...signatures.filter((s) => !mine.some((m) => m.keyid === s.keyid)), ...mine];
       const valid = signatures.filter((s) => roleKeys.keyids.includes(s.keyid)).length;
       const bytes = Buffer.from(encodeCanonical({ signatures, signed }), 'utf8');

@@ -37,6 +37,7 @@ import {
   type UserRecord,
   type UploadChecks,
 } from './types.js';
+import { similarProjectSql, tooSimilar, ultranormalSql } from './similar-names.js';
 import { connectPool, inTransaction, SCHEMA_LOCK, MAX_ATTEMPTS, RETRYABLE, retryDelay, sqlState, type AdvisoryLock, type TransactionMode } from './pg-pool.js';
 import { canonicalTargetFragmentSql, toFile, toJournal, toUser, type Row } from './rows.js';
 
@@ -52,7 +53,8 @@ CREATE TABLE IF NOT EXISTS tokens (
   token_hash TEXT NOT NULL UNIQUE, description TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS projects (
   name TEXT COLLATE "C" PRIMARY KEY, display_name TEXT NOT NULL, created_at TEXT NOT NULL,
-  protection TEXT NOT NULL DEFAULT 'unclaimed');
+  protection TEXT NOT NULL DEFAULT 'unclaimed', ultranormal TEXT COLLATE "C");
+CREATE UNIQUE INDEX IF NOT EXISTS projects_ultranormal ON projects(ultranormal);
 CREATE TABLE IF NOT EXISTS project_roles (
   project TEXT COLLATE "C" NOT NULL REFERENCES projects(name), user_id INTEGER NOT NULL REFERENCES users(id),
   role TEXT COLLATE "C" NOT NULL CHECK (role IN ('owner', 'maintainer')), PRIMARY KEY (project, user_id));
@@ -192,19 +194,32 @@ async function relationExists(c: pg.PoolClient, name: string): Promise<boolean> 
 }
 
 /**
- * Brings a schema an earlier release created up to date, once, under the schema lock: for now,
- * targets_role_covering in place of targets_role. Building it on an existing database holds a
- * SHARE lock on targets (writes wait) for as long as it takes: about a minute at PyPI size.
+ * Brings a schema an earlier release created up to date, once each, under the schema lock:
+ * targets_role_covering in place of targets_role (building it on an existing database holds a
+ * SHARE lock on targets, writes wait, for about a minute at PyPI size), and projects.ultranormal
+ * with its unique index (similar-names.ts).
  */
 async function upgradeSchema(c: pg.PoolClient): Promise<void> {
-  if (await relationExists(c, 'targets_role_covering')) return;
-  await c.query('BEGIN');
-  await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-  if (!(await relationExists(c, 'targets_role_covering'))) {
-    await c.query('CREATE INDEX targets_role_covering ON targets(role, path) INCLUDE (entry)');
-    await c.query('DROP INDEX IF EXISTS targets_role');
+  const upgrades: [index: string, sql: string[]][] = [
+    ['targets_role_covering', ['CREATE INDEX targets_role_covering ON targets(role, path) INCLUDE (entry)', 'DROP INDEX IF EXISTS targets_role']],
+    [
+      'projects_ultranormal',
+      [
+        'ALTER TABLE projects ADD COLUMN IF NOT EXISTS ultranormal TEXT COLLATE "C"',
+        // Look-alike names from before the rule: the oldest of each group holds the form.
+        `UPDATE projects SET ultranormal = ${ultranormalSql('name')} WHERE name IN (
+           SELECT DISTINCT ON (${ultranormalSql('name')}) name FROM projects ORDER BY ${ultranormalSql('name')}, created_at, name)`,
+        'CREATE UNIQUE INDEX projects_ultranormal ON projects(ultranormal)',
+      ],
+    ],
+  ];
+  for (const [index, statements] of upgrades) {
+    if (await relationExists(c, index)) continue;
+    await c.query('BEGIN');
+    await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+    if (!(await relationExists(c, index))) for (const sql of statements) await c.query(sql);
+    await c.query('COMMIT');
   }
-  await c.query('COMMIT');
 }
 
 function parseEvent(payload: string): StoreEvent | undefined {
@@ -344,14 +359,17 @@ export class PgState implements StateStore {
       `SELECT EXISTS (SELECT 1 FROM delegations WHERE project = $1) AS claimed,
               EXISTS (SELECT 1 FROM projects WHERE name = $1) AS project,
               EXISTS (SELECT 1 FROM project_roles WHERE project = $1 AND user_id = $2) AS role,
-              EXISTS (SELECT 1 FROM files WHERE filename = $3) AS file`,
+              EXISTS (SELECT 1 FROM files WHERE filename = $3) AS file,
+              (${similarProjectSql('$1')} LIMIT 1) AS similar`,
       [project, userId, filename]
     )) as Row;
-    return {
+    const checks: UploadChecks = {
       claimed: r['claimed'] === true,
       permission: r['project'] !== true ? 'new-project' : r['role'] === true ? 'allowed' : 'forbidden',
       fileExists: r['file'] === true,
     };
+    if (checks.permission === 'new-project' && typeof r['similar'] === 'string') checks.similarTo = r['similar'];
+    return checks;
   }
 
   private async newJournal(c: Client, kind: JournalEntry['kind'], project: string, now: string): Promise<number> {
@@ -378,12 +396,19 @@ export class PgState implements StateStore {
   }
 
   private async createProject(c: Client, name: string, displayName: string, ownerId: number, now: string): Promise<void> {
-    // One statement; the foreign key is checked at its end, when both rows exist.
-    await c.query(
-      `WITH p AS (INSERT INTO projects(name, display_name, created_at) VALUES ($1, $2, $3) RETURNING name)
+    const similar = async () => ((await c.query(similarProjectSql('$1'), [name])).rows[0] as Row | undefined)?.['name'] as string | undefined;
+    const existing = await similar();
+    if (existing) throw tooSimilar(displayName, existing);
+    // One statement; the foreign key is checked at its end, when both rows exist. A look-alike
+    // name another upload is creating (under its own project lock) makes the insert wait for
+    // it; once it commits, nothing is inserted, and its name is read for the refusal.
+    const r = await c.query(
+      `WITH p AS (INSERT INTO projects(name, display_name, created_at, ultranormal) VALUES ($1, $2, $3, ${ultranormalSql('$1')})
+                  ON CONFLICT (ultranormal) DO NOTHING RETURNING name)
        INSERT INTO project_roles(project, user_id, role) SELECT name, $4, 'owner' FROM p`,
       [name, displayName, now, ownerId]
     );
+    if (r.rowCount === 0) throw tooSimilar(displayName, (await similar()) ?? 'a project created at the same time');
   }
 
   private async isClaimed(c: Client, project: string): Promise<boolean> {

@@ -28,6 +28,7 @@ import {
   type UploadChecks,
 } from './types.js';
 import { canonicalTargetFragmentSql, toFile, toJournal, toUser, type Row } from './rows.js';
+import { similarProjectSql, tooSimilar, ultranormalSql } from './similar-names.js';
 
 /** The journal entries still to apply or publish: the condition of the partial index journal_state. */
 const LIVE_JOURNAL = "state IN ('pending', 'applied')";
@@ -42,7 +43,7 @@ CREATE TABLE IF NOT EXISTS tokens (
   token_hash TEXT NOT NULL UNIQUE, description TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS projects (
   name TEXT PRIMARY KEY, display_name TEXT NOT NULL, created_at TEXT NOT NULL,
-  protection TEXT NOT NULL DEFAULT 'unclaimed');
+  protection TEXT NOT NULL DEFAULT 'unclaimed', ultranormal TEXT);
 CREATE TABLE IF NOT EXISTS project_roles (
   project TEXT NOT NULL REFERENCES projects(name), user_id INTEGER NOT NULL REFERENCES users(id),
   role TEXT NOT NULL CHECK (role IN ('owner', 'maintainer')), PRIMARY KEY (project, user_id));
@@ -112,6 +113,7 @@ export class SqliteState implements StateStore {
       ['delegations', 'pending_keys', 'TEXT'],
       ['delegations', 'pending_keyids', 'TEXT'],
       ['delegations', 'pending_threshold', 'INTEGER'],
+      ['projects', 'ultranormal', 'TEXT'], // unique once filled in, below
     ];
     for (const [table, column, decl] of added) {
       const cols = this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
@@ -119,6 +121,22 @@ export class SqliteState implements StateStore {
     }
     // Replaced by targets_role_covering (built by SCHEMA above).
     this.db.exec('DROP INDEX IF EXISTS targets_role');
+    if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'projects_ultranormal'").get()) {
+      // Look-alike names from before the rule: the oldest of each group holds the form.
+      this.db.transaction(() => {
+        this.db.exec(`UPDATE projects SET ultranormal = ${ultranormalSql('name')} WHERE name IN (
+          SELECT name FROM (SELECT name, ROW_NUMBER() OVER (PARTITION BY ${ultranormalSql('name')} ORDER BY created_at, name) AS n FROM projects) WHERE n = 1)`);
+        this.db.exec('CREATE UNIQUE INDEX projects_ultranormal ON projects(ultranormal)');
+      })();
+    }
+  }
+
+  /** Registers a new project with its owner; refuses a name too similar to an existing one. */
+  private createProject(name: string, displayName: string, ownerId: number, now: string): void {
+    const similar = this.db.prepare(similarProjectSql('@name')).get({ name }) as Row | undefined;
+    if (similar) throw tooSimilar(displayName, similar['name'] as string);
+    this.db.prepare(`INSERT INTO projects(name, display_name, created_at, ultranormal) VALUES (?, ?, ?, ${ultranormalSql('?')})`).run(name, displayName, now, name);
+    this.db.prepare("INSERT INTO project_roles(project, user_id, role) VALUES (?, ?, 'owner')").run(name, ownerId);
   }
 
   private tx<T>(fn: () => T): Promise<T> {
@@ -216,11 +234,16 @@ export class SqliteState implements StateStore {
   }
 
   uploadChecks(project: string, userId: number, filename: string): Promise<UploadChecks> {
-    const read = this.db.transaction(() => ({
-      claimed: this.db.prepare('SELECT 1 FROM delegations WHERE project = ?').get(project) !== undefined,
-      permission: this.uploadPermission(project, userId),
-      fileExists: this.db.prepare('SELECT 1 FROM files WHERE filename = ?').get(filename) !== undefined,
-    }));
+    const read = this.db.transaction((): UploadChecks => {
+      const checks: UploadChecks = {
+        claimed: this.db.prepare('SELECT 1 FROM delegations WHERE project = ?').get(project) !== undefined,
+        permission: this.uploadPermission(project, userId),
+        fileExists: this.db.prepare('SELECT 1 FROM files WHERE filename = ?').get(filename) !== undefined,
+      };
+      const similar = checks.permission === 'new-project' ? (this.db.prepare(similarProjectSql('@name')).get({ name: project }) as Row | undefined) : undefined;
+      if (similar) checks.similarTo = similar['name'] as string;
+      return checks;
+    });
     return Promise.resolve(read());
   }
 
@@ -230,10 +253,7 @@ export class SqliteState implements StateStore {
       if (permission === 'forbidden') {
         throw new StateConflictError('NOT_OWNER', `you are not an owner or maintainer of project ${file.project}`);
       }
-      if (permission === 'new-project') {
-        this.db.prepare('INSERT INTO projects(name, display_name, created_at) VALUES (?, ?, ?)').run(file.project, displayName, now);
-        this.db.prepare("INSERT INTO project_roles(project, user_id, role) VALUES (?, ?, 'owner')").run(file.project, file.uploaderId);
-      }
+      if (permission === 'new-project') this.createProject(file.project, displayName, file.uploaderId, now);
       if (this.db.prepare('SELECT 1 FROM delegations WHERE project = ?').get(file.project)) {
         throw new StateConflictError('ALREADY_CLAIMED', `project ${file.project} is claimed`);
       }
@@ -390,10 +410,7 @@ export class SqliteState implements StateStore {
     now: string;
   }): Promise<{ seq: number }> {
     return this.tx(() => {
-      if (!this.db.prepare('SELECT 1 FROM projects WHERE name = ?').get(p.project)) {
-        this.db.prepare('INSERT INTO projects(name, display_name, created_at) VALUES (?, ?, ?)').run(p.project, p.displayName, p.now);
-        this.db.prepare("INSERT INTO project_roles(project, user_id, role) VALUES (?, ?, 'owner')").run(p.project, p.userId);
-      }
+      if (!this.db.prepare('SELECT 1 FROM projects WHERE name = ?').get(p.project)) this.createProject(p.project, p.displayName, p.userId, p.now);
       const owner = this.db.prepare("SELECT 1 FROM project_roles WHERE project = ? AND user_id = ? AND role = 'owner'").get(p.project, p.userId);
       if (!owner) throw new StateConflictError('NOT_OWNER', `only an owner of ${p.project} can claim it`);
       if (this.db.prepare('SELECT 1 FROM delegations WHERE project = ?').get(p.project)) {

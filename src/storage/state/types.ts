@@ -100,6 +100,8 @@ export interface UploadChecks {
   claimed: boolean;
   permission: 'new-project' | 'allowed' | 'forbidden';
   fileExists: boolean;
+  /** A new project only: the existing project its name is too similar to (see similar-names.ts). */
+  similarTo?: string;
 }
 
 /** What the snapshot process needs to start a publication, read in one consistent view. */
@@ -169,7 +171,7 @@ export type StoreEvent = { kind: 'journal' } | { kind: 'applied' } | { kind: 'pu
 
 export class StateConflictError extends Error {
   constructor(
-    readonly code: 'FILE_EXISTS' | 'NOT_OWNER' | 'USER_EXISTS' | 'PROJECT_NAME_TAKEN' | 'NOT_FOUND' | 'ALREADY_CLAIMED' | 'NOT_CLAIMED' | 'VERSION_CONFLICT',
+    readonly code: 'FILE_EXISTS' | 'NOT_OWNER' | 'USER_EXISTS' | 'PROJECT_NAME_TAKEN' | 'NAME_TOO_SIMILAR' | 'NOT_FOUND' | 'ALREADY_CLAIMED' | 'NOT_CLAIMED' | 'VERSION_CONFLICT',
     message: string
   ) {
     super(message);
@@ -205,7 +207,8 @@ export interface StateStore {
   /**
    * Records an upload and its journal entry in one transaction; creates the project (the
    * uploader becomes its owner) when it is new. Throws StateConflictError on a duplicate file
-   * name or a project the user may not upload to.
+   * name, a project the user may not upload to, or a new name too similar to an existing
+   * project's (NAME_TOO_SIMILAR, also for two look-alike new names recorded at once).
    */
   recordUpload(file: NewFile, displayName: string, now: string): Promise<{ seq: number; fileId: number }>;
 
@@ -232,7 +235,7 @@ export interface StateStore {
   /**
    * Claims an unclaimed project for its developers' keys, with their first signed project role,
    * as one journaled transaction; a new name is registered with the claimer as owner.
-   * Throws StateConflictError NOT_OWNER / ALREADY_CLAIMED.
+   * Throws StateConflictError NOT_OWNER / ALREADY_CLAIMED / NAME_TOO_SIMILAR.
    */
   recordClaim(p: {
     project: string;
