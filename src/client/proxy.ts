@@ -29,7 +29,7 @@ function notAProject(reply: FastifyReply): FastifyReply {
 
 export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefined): FastifyInstance {
   // maxParamLength: every valid project and file name reaches its routes.
-  const app = fastify({ ...(log ? { loggerInstance: log } : { logger: false }), maxParamLength: MAX_NAME_SEGMENT_LENGTH });
+  const app = fastify({ ...(log ? { loggerInstance: log } : { logger: false }), routerOptions: { maxParamLength: MAX_NAME_SEGMENT_LENGTH } });
   const fail = (reply: FastifyReply, path: string, e: unknown, page = false) => {
     const f = describeFailure(e);
     if (f.status === 502) reply.log.error({ target: path, code: f.code }, `ATTACK? ${f.message}`);

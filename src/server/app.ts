@@ -37,7 +37,7 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
   const app = fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
-    maxParamLength: MAX_NAME_SEGMENT_LENGTH, // every valid project and file name reaches its routes
+    routerOptions: { maxParamLength: MAX_NAME_SEGMENT_LENGTH }, // every valid project and file name reaches its routes
     // Fastify's and Node's own errors get the project's problem format (./http/framework-errors.ts).
     frameworkErrors: sendError,
     clientErrorHandler: answerClientError,
