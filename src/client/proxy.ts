@@ -2,10 +2,23 @@
 // `bulwark proxy`: a PEP 503/691 index on 127.0.0.1 for pip, serving only verified bytes. A
 // project page is the TUF target `<project>/index.json` (or `.html`), and every file it links
 // to (`../../files/<project>/<name>`) is the target `<project>/<name>`, each fetched from the
-// index or a mirror and checked against the TUF metadata before a byte reaches pip.
+// index or a mirror and checked against the TUF metadata before a byte reaches pip. With a
+// level policy, a project below the minimum is refused before its page or a file is fetched;
+// what was served, and at which level, is recorded for `GET /-/report`.
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { isValidProjectName, MAX_NAME_SEGMENT_LENGTH, negotiateSimpleContentType, normalizeProjectName, SIMPLE_JSON } from '../packaging/index.js';
-import { describeFailure, type VerifiedIndex } from './verified-index.js';
+import type { LevelPolicy } from './level-policy.js';
+import { IdleTimer, ServedReport } from './served-report.js';
+import { describeFailure, type AdmitLevel, type VerifiedIndex } from './verified-index.js';
+
+export interface ProxyOptions {
+  /** `--min-level` and `--allow`: without it every verified project is served. */
+  policy?: LevelPolicy;
+  /** Where served projects and files are recorded (default: a new one). */
+  report?: ServedReport;
+  /** Log the summary line after this long without requests, following a burst (ms; default 2 s). */
+  idleSummaryMs?: number;
+}
 
 function reasonPhrase(message: string): string {
   return message.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
@@ -27,9 +40,15 @@ function notAProject(reply: FastifyReply): FastifyReply {
   return reply.code(404).type('text/plain; charset=utf-8').send('404 No such project: not a valid project name\n');
 }
 
-export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefined): FastifyInstance {
+export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefined, o: ProxyOptions = {}): FastifyInstance {
   // maxParamLength: every valid project and file name reaches its routes.
   const app = fastify({ ...(log ? { loggerInstance: log } : { logger: false }), routerOptions: { maxParamLength: MAX_NAME_SEGMENT_LENGTH } });
+  const report = o.report ?? new ServedReport();
+  const idle = new IdleTimer(o.idleSummaryMs ?? 2000, () => {
+    if (report.toJSON().projects.length > 0) app.log.info({ summary: report.toJSON().summary }, report.summaryLine());
+  });
+  app.addHook('onClose', async () => idle.stop());
+  const admit = (project: string): AdmitLevel | undefined => (o.policy ? (level) => o.policy?.admit(project, level) : undefined);
   const fail = (reply: FastifyReply, path: string, e: unknown, page = false) => {
     const f = describeFailure(e);
     if (f.status === 502) reply.log.error({ target: path, code: f.code }, `ATTACK? ${f.message}`);
@@ -44,7 +63,9 @@ export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefi
   app.get('/simple/', (_req, reply) =>
     reply.type('text/html; charset=utf-8').send('<!DOCTYPE html><html><body><p>Bulwark verifying proxy: ask for /simple/&lt;project&gt;/</p></body></html>\n')
   );
+  app.get('/-/report', (_req, reply) => reply.send(report.toJSON()));
   app.get('/simple/:project/', async (req, reply) => {
+    idle.touch();
     const { project } = req.params as { project: string };
     if (!isValidProjectName(project)) return notAProject(reply);
     const normalized = normalizeProjectName(project);
@@ -54,8 +75,9 @@ export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefi
     if (type === null) return reply.code(406).send('406 Not Acceptable\n');
     const path = `${normalized}/${type === SIMPLE_JSON ? 'index.json' : 'index.html'}`;
     try {
-      const t = await index.get(path);
-      req.log.info({ target: path, role: t.role }, 'verified project page');
+      const t = await index.get(path, admit(normalized));
+      req.log.info({ target: path, role: t.role, level: t.level }, 'verified project page');
+      report.page(normalized, t.level);
       return reply.type(type === 'text/html' ? 'text/html; charset=utf-8' : type).send(t.bytes);
     } catch (e) {
       return fail(reply, path, e, true);
@@ -66,12 +88,14 @@ export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefi
     return isValidProjectName(project) ? reply.redirect(`/simple/${normalizeProjectName(project)}/`, 301) : notAProject(reply);
   });
   app.get('/files/:project/:name', async (req, reply) => {
+    idle.touch();
     const { project, name } = req.params as { project: string; name: string };
     if (!isValidProjectName(project)) return notAProject(reply);
     const path = `${project}/${name}`;
     try {
-      const t = await index.get(path);
-      req.log.info({ target: path, role: t.role, bytes: t.bytes.length }, 'verified file');
+      const t = await index.get(path, admit(project));
+      req.log.info({ target: path, role: t.role, level: t.level, bytes: t.bytes.length }, 'verified file');
+      report.file(normalizeProjectName(project), { filename: name, sha256: t.target.hashes['sha256'] ?? '', level: t.level });
       return reply.type('application/octet-stream').send(t.bytes);
     } catch (e) {
       return fail(reply, path, e);

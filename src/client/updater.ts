@@ -58,6 +58,14 @@ export interface UpdaterOptions {
   limits?: Partial<UpdaterLimits>;
 }
 
+/** A target found by a search, with the role that lists it and the delegations walked to it. */
+export interface FoundTarget {
+  target: TargetFile;
+  role: string;
+  /** From 'targets' down to `role`, each delegated by the one before it. */
+  delegationPath: readonly string[];
+}
+
 /** The cache file of a role: its quoted name, one path segment inside the metadata directory. */
 function roleFile(role: string): string {
   return localFileName(role, '.json');
@@ -258,28 +266,32 @@ export class Updater {
     return (await this.findTarget(path))?.target;
   }
 
-  /** Like getTargetInfo, also naming the role that vouched for the target. */
-  async findTarget(path: string): Promise<{ target: TargetFile; role: string } | undefined> {
-    const stack: { role: string; delegator: string }[] = [{ role: 'targets', delegator: 'root' }];
+  /**
+   * Like getTargetInfo, also naming the role that vouched for the target and the chain of
+   * verified delegations that led to it (`['targets', 'recently-claimed', 'project-x']`): each
+   * role in it was verified with the keys its predecessor delegated to it.
+   */
+  async findTarget(path: string): Promise<FoundTarget | undefined> {
+    const stack: { role: string; chain: readonly string[] }[] = [{ role: 'targets', chain: ['targets'] }];
     const visited = new Set<string>();
     while (stack.length > 0 && visited.size < this.limits.maxDelegations) {
-      const { role, delegator } = stack.pop() as { role: string; delegator: string };
+      const { role, chain } = stack.pop() as { role: string; chain: readonly string[] };
       if (visited.has(role)) continue;
       visited.add(role);
-      const md = await this.loadTargets(role, delegator);
+      const md = await this.loadTargets(role, chain.at(-2) ?? 'root');
       const target = md.signed.targets.get(path);
-      if (target) return { target, role };
+      if (target) return { target, role, delegationPath: chain };
       const delegations = md.signed.delegations;
       if (!delegations) continue;
-      const children: { role: string; delegator: string }[] = [];
+      const children: { role: string; chain: readonly string[] }[] = [];
       for (const child of delegations.rolesForTarget(path)) {
-        children.push({ role: child.name, delegator: role });
+        children.push({ role: child.name, chain: [...chain, child.name] });
         if (child.terminating) {
           stack.length = 0; // no backtracking past a terminating delegation
           break;
         }
       }
-      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] as { role: string; delegator: string });
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] as { role: string; chain: readonly string[] });
     }
     return undefined;
   }

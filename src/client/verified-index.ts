@@ -4,8 +4,11 @@
 // `bulwark fetch` and by the pip proxy. Metadata is refreshed at most every `maxAgeMs`, one
 // refresh at a time; target searches on one updater are serialised.
 import { DownloadError, RepositoryError, type TargetFile } from '../tuf/index.js';
+import type { ProtectionLevelName } from '../repository/protection-levels.js';
 import type { Fetcher } from './fetcher.js';
+import { BelowMinimumLevelError } from './level-policy.js';
 import { Updater, type UpdaterLimits } from './updater.js';
+import { verifiedLevel } from './verified-level.js';
 
 export class TargetNotFoundError extends Error {
   constructor(readonly path: string) {
@@ -28,8 +31,13 @@ export interface VerifiedTarget {
   path: string;
   role: string;
   target: TargetFile;
+  /** The protection level the delegations walked to this target prove. */
+  level: ProtectionLevelName;
   bytes: Buffer;
 }
+
+/** Called with a target's verified level before its bytes are downloaded; throws to refuse it. */
+export type AdmitLevel = (level: ProtectionLevelName) => void;
 
 export class VerifiedIndex {
   private updater: Updater | undefined;
@@ -64,27 +72,29 @@ export class VerifiedIndex {
 
   /**
    * Finds, downloads and verifies one target.
-   * @throws TargetNotFoundError, RepositoryError (verification failed), DownloadError
+   * @throws TargetNotFoundError, RepositoryError (verification failed), DownloadError, or what `admit` throws
    */
-  async get(path: string): Promise<VerifiedTarget> {
+  async get(path: string, admit?: AdmitLevel): Promise<VerifiedTarget> {
     try {
-      return await this.getOnce(path);
+      return await this.getOnce(path, admit);
     } catch (e) {
       // Metadata or a target removed by garbage collection since our last refresh: refresh
       // now and look again, once.
       if (!(e instanceof DownloadError && e.code === 'NOT_FOUND')) throw e;
       this.refreshedAt = 0;
-      return this.getOnce(path);
+      return this.getOnce(path, admit);
     }
   }
 
-  private async getOnce(path: string): Promise<VerifiedTarget> {
+  private async getOnce(path: string, admit: AdmitLevel | undefined): Promise<VerifiedTarget> {
     const updater = await this.current();
     const run = this.queue.then(async () => {
       const found = await updater.findTarget(path);
       if (!found) throw new TargetNotFoundError(path);
+      const level = verifiedLevel(found);
+      admit?.(level);
       const bytes = await updater.downloadTarget(found.target);
-      return { path, role: found.role, target: found.target, bytes };
+      return { path, role: found.role, target: found.target, level, bytes };
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -94,6 +104,7 @@ export class VerifiedIndex {
 /** A one-line, user-facing description of why verification failed. */
 export function describeFailure(e: unknown): { status: number; code: string; message: string } {
   if (e instanceof TargetNotFoundError) return { status: 404, code: 'NOT_FOUND', message: e.message };
+  if (e instanceof BelowMinimumLevelError) return { status: 403, code: e.code, message: e.message };
   // More bytes than the metadata vouches for is an endless-data attack, not a network fault.
   if (e instanceof RepositoryError || (e instanceof DownloadError && e.code === 'LENGTH_EXCEEDED')) {
     return { status: 502, code: e.code, message: `TUF verification failed (${e.code}): ${e.message}. Refusing to serve it: the index or a mirror may be compromised.` };

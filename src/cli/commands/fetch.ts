@@ -5,10 +5,12 @@ import type { Command } from 'commander';
 import { compareVersions, normalizeProjectName, normalizeVersion, parseDistributionFilename } from '../../packaging/index.js';
 import { metadataDirFor, seedRoot } from '../../client/client-cache.js';
 import { describeFailure, VerifiedIndex } from '../../client/verified-index.js';
+import type { ProtectionLevelName } from '../../repository/protection-levels.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
+import { addLevelOptions, levelPolicyFrom, type LevelOptions } from './level-options.js';
 
-interface FetchOptions {
+interface FetchOptions extends LevelOptions {
   version?: string;
   file?: string;
   index: string;
@@ -28,7 +30,7 @@ export function collect(value: string, previous: string[]): string[] {
 }
 
 export function registerFetch(program: Command): void {
-  program
+  const cmd = program
     .command('fetch <project>')
     .description('download verified files of a project (default: every file of the newest release)')
     .requiredOption('--index <url>', 'base URL of the index (metadata under URL/metadata/, targets under URL/targets/)')
@@ -37,21 +39,24 @@ export function registerFetch(program: Command): void {
     .option('--file <name>', 'just this file')
     .option('--dest <dir>', 'where to write the files', '.')
     .option('--mirror <url>', 'a mirror with the same layout, tried before the index (repeatable)', collect, [])
-    .option('--cache <dir>', 'metadata cache directory (default: per index under ~/.cache/bulwark)')
+    .option('--cache <dir>', 'metadata cache directory (default: per index under ~/.cache/bulwark)');
+  addLevelOptions(cmd)
     .action(async (project: string, o: FetchOptions, cmd: Command) => {
       const opts = globalOptions(cmd);
       const name = normalizeProjectName(project);
+      const policy = await levelPolicyFrom(o, 'bulwark fetch');
+      const admit = policy ? (level: ProtectionLevelName) => policy.admit(name, level) : undefined;
       const metadataDir = o.cache ? resolve(o.cache) : metadataDirFor(o.index);
       await seedRoot(metadataDir, o.root).catch((e: Error) => {
         throw new CliError(e.message, EXIT.usage, 'NO_ROOT');
       });
       const index = new VerifiedIndex({ indexUrl: o.index, mirrors: o.mirror, metadataDir, maxAgeMs: 60_000 });
-      const written: { file: string; path: string; sha256: string; size: number; role: string }[] = [];
+      const written: { file: string; path: string; sha256: string; size: number; role: string; level: ProtectionLevelName }[] = [];
       try {
         let wanted: string[];
         if (o.file) wanted = [o.file];
         else {
-          const page = JSON.parse((await index.get(`${name}/index.json`)).bytes.toString('utf8')) as { versions?: string[]; files: PageFile[] };
+          const page = JSON.parse((await index.get(`${name}/index.json`, admit)).bytes.toString('utf8')) as { versions?: string[]; files: PageFile[] };
           const versionOf = (f: string) => {
             try {
               return normalizeVersion(parseDistributionFilename(f).version);
@@ -66,16 +71,16 @@ export function registerFetch(program: Command): void {
           if (wanted.length === 0) throw new CliError(`${name} has no files${o.version ? ` for version ${o.version}` : ''}`, EXIT.notFound, 'NOT_FOUND');
         }
         for (const file of wanted) {
-          const t = await index.get(`${name}/${file}`);
+          const t = await index.get(`${name}/${file}`, admit);
           const path = join(resolve(o.dest), file);
           await writeFileAtomic(path, t.bytes);
-          written.push({ file, path, sha256: t.target.hashes['sha256'] ?? '', size: t.bytes.length, role: t.role });
+          written.push({ file, path, sha256: t.target.hashes['sha256'] ?? '', size: t.bytes.length, role: t.role, level: t.level });
         }
       } catch (e) {
         if (e instanceof CliError) throw e;
         const f = describeFailure(e);
         throw new CliError(f.message, f.status === 404 ? EXIT.notFound : EXIT.failure, f.code);
       }
-      output(opts, { project: name, files: written }, written.map((w) => `${w.path}  (${w.size} bytes, vouched for by ${w.role})`).join('\n'));
+      output(opts, { project: name, files: written }, written.map((w) => `${w.path}  (${w.size} bytes, ${w.level}, vouched for by ${w.role})`).join('\n'));
     });
 }
