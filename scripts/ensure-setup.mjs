@@ -71,6 +71,7 @@ if (forTests) {
     { bin: '/usr/lib/python3/dist-packages/securesystemslib/__init__.py', pkg: 'python3-securesystemslib' },
     { bin: '/usr/lib/python3/dist-packages/nacl/__init__.py', pkg: 'python3-nacl' },
     { bin: '/usr/lib/python3/dist-packages/cryptography/__init__.py', pkg: 'python3-cryptography' },
+    { bin: '/usr/bin/strace', pkg: 'strace' }, // test/crash/fsync-order: the order of fsyncs, renames and acks
   ];
   const missing = wanted.filter((w) => (w.present ? !w.present() : !existsSync(w.bin))).map((w) => w.pkg);
   if (missing.length > 0) {

@@ -15,10 +15,22 @@ function crashHook(step: 'write' | 'fsync' | 'rename' | 'dirsync', path: string)
 }
 
 const knownDirs = new Set<string>();
-async function ensureDir(dir: string): Promise<void> {
-  if (knownDirs.has(dir)) return;
-  await mkdir(dir, { recursive: true });
+const durableDirs = new Set<string>();
+/**
+ * Creates `dir` if needed. Durably by default: a new directory is an entry of its parent, and a
+ * power cut can lose it (and the fsynced files in it) until the parent is fsynced too. Once per
+ * directory and process, also when it exists: a process killed before that fsync left it so.
+ */
+export async function ensureDir(dir: string, durable = true): Promise<void> {
+  if (durableDirs.has(dir) || (!durable && knownDirs.has(dir))) return;
+  const first = await mkdir(dir, { recursive: true });
   knownDirs.add(dir);
+  if (!durable) return;
+  for (let d = dir; ; d = dirname(d)) {
+    await fsyncDir(dirname(d));
+    if (first === undefined || d === first) break;
+  }
+  durableDirs.add(dir);
 }
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -40,7 +52,7 @@ export interface AtomicWriteOptions {
 /** Writes `data` to a new temporary file beside `path` (fsynced when durable); returns its name. */
 async function writeTemp(path: string, data: Uint8Array | string, durable: boolean, mode: number): Promise<string> {
   const dir = dirname(path);
-  await ensureDir(dir);
+  await ensureDir(dir, durable);
   const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
   const fh = await open(tmp, 'wx', mode);
   try {

@@ -5,11 +5,11 @@
 // tree as it is; an object store can implement the same interface.
 import { createReadStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { access, link, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { access, link, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { join, normalize, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createFileExclusive, fsyncDir, moveFileAtomic, writeFileAtomic } from './atomic-write.js';
+import { createFileExclusive, ensureDir, fsyncDir, moveFileAtomic, writeFileAtomic } from './atomic-write.js';
 import { crashPoint } from './crash-points.js';
 
 /** `putNew` found a different blob under the name: someone else wrote that version. */
@@ -79,7 +79,7 @@ export class FsBlobStore implements BlobStore {
   async alias(path: string, existing: string): Promise<void> {
     const target = this.localPath(path);
     const source = this.localPath(existing);
-    await mkdir(dirname(target), { recursive: true });
+    await ensureDir(dirname(target));
     try {
       await link(source, target);
     } catch (e) {

@@ -6,9 +6,11 @@
 // The fetcher's grace period and minimum speed are made small so each test takes about a
 // second, not minutes.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_LIMITS } from '../../src/client/updater.js';
 import { describeFailure } from '../../src/client/verified-index.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 import { AttackRepository, assertCacheUnchanged, Client, dropRoleHashes, type Mirror, Published, refused, republish, type Uploaded } from './harness.js';
 
 describe('endless data', () => {
@@ -195,12 +197,38 @@ describe('slow retrieval', () => {
     assert.ok(await slowMirror.hungUp(victim.blob), 'the client hung up on the slow mirror');
   });
 
-  it('control: a server that is slow but above the minimum speed is not cut off', async () => {
-    const mirror = await fx.mirror('slow-but-fine');
-    mirror.drip('metadata/timestamp.json', { chunk: 128, intervalMs: 20 }); // 6.4 KB/s
-    mirror.drip(victim.blob, { chunk: 16, intervalMs: 5 });
-    const client = await Client.create(fx.rootBytes);
-    const got = await client.fetchTarget({ index: mirror.url, fetcher }, victim.path);
-    assert.ok(got.bytes.equals(victim.bytes));
+  // The speed rule itself, on a target that takes four grace periods to arrive: just as slow as
+  // allowed and more is fine however long it takes; below the minimum is cut off. Each case is
+  // far from the line (4x above, 2x below), so a loaded machine cannot tip it.
+  describe('the minimum speed, past the grace period', () => {
+    const rule = { connectTimeoutMs: 2000, graceMs: 250, minBytesPerSecond: 2048 };
+    const chunk = 256;
+    let big: Uploaded;
+    before(async () => {
+      big = await fx.upload('big', '1.0', memorySdist({ name: 'big', version: '1.0', payload: randomBytes(8192) }).bytes);
+    });
+    const interval = (bytesPerSecond: number) => (chunk * 1000) / bytesPerSecond;
+
+    it('control: 4x the minimum speed for four grace periods is not cut off', async () => {
+      const speed = 4 * rule.minBytesPerSecond;
+      // By construction the drip lasts 32 intervals of 31 ms: the speed is checked (every 250 ms,
+      // once the grace period is over) at least twice before the last byte.
+      assert.ok((big.bytes.length / chunk) * interval(speed) >= 4 * rule.graceMs);
+      const mirror = await fx.mirror('slow-but-fine');
+      mirror.drip(big.blob, { chunk, intervalMs: interval(speed) });
+      const client = await Client.create(fx.rootBytes);
+      const got = await client.fetchTarget({ index: mirror.url, fetcher: rule }, big.path);
+      assert.ok(got.bytes.equals(big.bytes));
+      assert.equal(mirror.stats.get(big.blob)?.bytesSent, big.bytes.length);
+    });
+
+    it('half the minimum speed, same file and grace: TIMEOUT, the client hangs up', async () => {
+      const mirror = await fx.mirror('slow');
+      mirror.drip(big.blob, { chunk, intervalMs: interval(rule.minBytesPerSecond / 2) });
+      const client = await Client.create(fx.rootBytes);
+      await refused(client.fetchTarget({ index: mirror.url, fetcher: rule }, big.path), 'TIMEOUT', 'download');
+      assert.ok(await mirror.hungUp(big.blob), 'the client hung up');
+      assert.ok((mirror.stats.get(big.blob)?.bytesSent ?? 0) < big.bytes.length, 'cut off before the end');
+    });
   });
 });

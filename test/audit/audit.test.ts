@@ -10,8 +10,21 @@ import type { AuditArchive } from '../../src/audit/archive.js';
 import type { CompareReport } from '../../src/audit/compare.js';
 import { syncMirror } from '../../src/mirror/sync.js';
 import { startIndex, type IndexUnderTest } from '../helpers/index-under-test.js';
-import { runBulwark, tempDir } from '../helpers/processes.js';
+import { runBulwark, runCommand, tempDir } from '../helpers/processes.js';
 import { buildWheels, sha256, upload, type Wheel } from '../mirror/fixture.js';
+
+/** sha256 of the wheel's `*.dist-info/METADATA`, read by Python's zipfile (not by Bulwark's code). */
+async function wheelMetadataSha256(wheel: Buffer): Promise<string> {
+  const script = [
+    'import base64, hashlib, io, sys, zipfile',
+    'z = zipfile.ZipFile(io.BytesIO(base64.b64decode(sys.stdin.read())))',
+    "[name] = [n for n in z.namelist() if n.endswith('.dist-info/METADATA') and n.count('/') == 1]",
+    'print(hashlib.sha256(z.read(name)).hexdigest())',
+  ].join('\n');
+  const r = await runCommand('python3', ['-c', script], { input: wheel.toString('base64') });
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
 
 describe('audit archive, compare and snapshot-hash', () => {
   let index: IndexUnderTest;
@@ -132,13 +145,16 @@ describe('audit archive, compare and snapshot-hash', () => {
     await upload(index, token, gamma);
     const { code, report } = await compare(index.url);
     assert.equal(code, 1);
+    // The expected hashes come from the bytes, not from the report: the wheel's METADATA read
+    // by Python's zipfile, the simple pages as the index serves them to pip.
+    const page = async (accept: string) => sha256(Buffer.from(await (await fetch(`${index.url}/simple/gamma/`, { headers: { accept } })).arrayBuffer()));
     assert.deepEqual(
       report.differences.map((d) => [d.kind, d.path, d.expected, d.actual]),
       [
         ['added', `gamma/${gamma.name}`, null, sha256(gamma.bytes)],
-        ['added', `gamma/${gamma.name}.metadata`, null, report.differences[1]?.actual],
-        ['added', 'gamma/index.html', null, report.differences[2]?.actual],
-        ['added', 'gamma/index.json', null, report.differences[3]?.actual],
+        ['added', `gamma/${gamma.name}.metadata`, null, await wheelMetadataSha256(gamma.bytes)],
+        ['added', 'gamma/index.html', null, await page('text/html')],
+        ['added', 'gamma/index.json', null, await page('application/vnd.pypi.simple.v1+json')],
       ]
     );
     assert.ok(report.differences.every((d) => d.actual !== null && /^bins-/.test(d.role ?? '')));

@@ -1,23 +1,37 @@
 // Crash safety: the index is killed with SIGKILL at least 200 times while it takes uploads and
-// publishes snapshots — at every injected point between the writes, fsyncs and renames of the
-// upload, transaction and publication paths, and at random times. After each restart:
-//  - the metadata verifies from the initial root (our client, fresh cache),
-//  - every acknowledged upload is present, published and served with its exact bytes,
-//  - nothing is half-written: every metadata file parses, every target's bytes match its hash.
+// publishes snapshots. Two kills in three are at an injected point between the writes, fsyncs
+// and renames of the upload, transaction and publication paths: each of the 18 points in turn,
+// the 1st, 2nd, 3rd, 4th or 6th time it is reached. The process writes `fired NAME N` to a log
+// just before it kills itself there, and the test requires that line: a kill counts as "at the
+// point" only if the point fired. One kill in three is at a random moment.
+//
+// Each restarted process is first verified, then becomes the next victim:
+//  - every acknowledged upload gets published (the journal brings back those acknowledged before
+//    their publication);
+//  - nothing is half-written: every metadata file parses, every target's bytes match its hash;
+//  - the metadata verifies from the initial root with Bulwark's client and with tuf-js (an
+//    independent TUF client), each with a fresh cache; both download every project's simple
+//    pages and the exact bytes of every upload acknowledged since the last check, as does
+//    /files/; and at least every 10 kills both find every upload ever acknowledged, with its
+//    length and hash.
+// A point reached while the restarted process recovers counts as fired too; the next restart
+// then verifies. (A SIGKILL keeps the page cache: missing fsyncs are test/crash/fsync-order.)
 // BULWARK_CRASH_ITERATIONS overrides the number of kills (default 200).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFile, readdir, readFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Updater as TufJsUpdater } from 'tuf-js';
 import { Updater } from '../../src/client/updater.js';
 import { basicAuth, uploadForm } from '../helpers/index-under-test.js';
-import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
 import { memorySdist } from '../helpers/memory-dists.js';
+import { removeTempDir, runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-const INJECTED = [
+const POINTS = [
   ...['write', 'fsync', 'rename', 'dirsync'].flatMap((step) => ['targets', 'metadata'].map((kind) => `${step}:${kind}`)),
   'link:files',
   'upload:received',
@@ -30,6 +44,21 @@ const INJECTED = [
   'publish:after-commit',
   'publish:after-timestamp',
 ];
+/** The N-th time a point is reached: later ones kill deeper into a publication or a batch. */
+const NTH = [1, 2, 3, 4, 6];
+/**
+ * Rounds of 3 concurrent uploads a victim gets at most. Each round publishes at least once (one
+ * of its uploads waits for its snapshot), so 8 rounds reach every point 6 times.
+ */
+const MAX_ROUNDS = 8;
+const FULL_CHECK_EVERY = 10;
+
+/** Kill `i`: two in three at a point (every point, then every N, in turn), one in three random. */
+function schedule(i: number): { point: string; nth: number } | undefined {
+  if (i % 3 === 2) return undefined;
+  const k = i - Math.floor(i / 3); // injected kills before this one
+  return { point: POINTS[k % POINTS.length] as string, nth: NTH[Math.floor(k / POINTS.length) % NTH.length] as number };
+}
 
 interface Acked {
   project: string;
@@ -40,19 +69,28 @@ interface Acked {
 
 describe('crash safety under SIGKILL', () => {
   let dataDir: string;
+  let logDir: string;
   let token: string;
   const acked: Acked[] = [];
+  /** Acknowledged, not yet seen published / not yet downloaded by both clients. */
+  let unpublished: Acked[] = [];
+  let notDownloaded: Acked[] = [];
+  /** Files of the public tree already checked, with the size and mtime they had then. */
+  const checkedFiles = new Map<string, string>();
   let counter = 0;
   const iterations = Number(process.env['BULWARK_CRASH_ITERATIONS'] ?? 200);
-  const stats = { injected: 0, random: 0, crashedAtPoint: 0, uploadsTried: 0 };
+  const stats = { injected: 0, firedAtPoint: 0, firedWhileRecovering: 0, random: 0, uploadsTried: 0, fullChecks: 0, verifications: 0 };
+  const firedPairs = new Set<string>();
+  const missed: string[] = [];
 
   before(async () => {
     dataDir = await tempDir('crash');
+    logDir = await tempDir('crash-logs');
     assert.equal((await runBulwark(['--data', dataDir, 'init', '--bins', '16'])).code, 0);
     token = (JSON.parse((await runBulwark(['--data', dataDir, 'user', 'add', 'crash', '--json'])).stdout) as { token: string }).token;
   });
   after(() => {
-    process.stdout.write(`# crash safety: ${JSON.stringify({ ...stats, acknowledged: acked.length })}\n`);
+    process.stdout.write(`# crash safety: ${JSON.stringify({ ...stats, acknowledged: acked.length, missed })}\n`);
   });
 
   const uploadOne = async (url: string): Promise<void> => {
@@ -70,85 +108,208 @@ describe('crash safety under SIGKILL', () => {
         body: uploadForm({ ':action': 'file_upload', name: project, version: `1.${n}`, filetype: 'sdist', sha256_digest: sha256(bytes) }, { name: filename, bytes }),
         signal: AbortSignal.timeout(15_000),
       });
-      if (res.status === 200) acked.push({ project, filename, bytes, seq: ((await res.json()) as { transaction: number }).transaction });
-      else await res.arrayBuffer();
+      if (res.status !== 200) {
+        await res.arrayBuffer();
+        return;
+      }
+      const a = { project, filename, bytes, seq: ((await res.json()) as { transaction: number }).transaction };
+      acked.push(a);
+      unpublished.push(a);
+      notDownloaded.push(a);
     } catch {
       // The server died mid-request: not acknowledged, so no promise was made.
     }
   };
+  const round = (url: string) => Promise.all(Array.from({ length: 3 }, () => uploadOne(url)));
 
+  const status = async (url: string, seq: number): Promise<string> =>
+    ((await (await fetch(`${url}/api/v1/transactions/${seq}`, { signal: AbortSignal.timeout(15_000) })).json()) as { status: string }).status;
+
+  /** Every acknowledged upload not yet seen published gets published by this process. */
   const waitPublished = async (server: RunningServer): Promise<void> => {
-    for (const a of acked.slice(-10)) {
-      for (let i = 0; ; i++) {
-        const r = (await (await fetch(`${server.url}/api/v1/transactions/${a.seq}`)).json()) as { status: string };
-        if (r.status === 'published') break;
-        assert.ok(i < 200, `transaction ${a.seq} of ${a.filename} was acknowledged but never published (${r.status})`);
-        await new Promise((res) => setTimeout(res, 25));
+    for (const a of unpublished) {
+      const deadline = Date.now() + 60_000; // a generous bound for a loaded machine
+      for (let s = await status(server.url, a.seq); s !== 'published'; s = await status(server.url, a.seq)) {
+        assert.ok(Date.now() < deadline, `transaction ${a.seq} of ${a.filename} was acknowledged but never published (${s})`);
+        await sleep(25);
       }
     }
+    unpublished = [];
+  };
+
+  /** Parses every metadata file and hashes every target not checked before (or changed since). */
+  const checkTree = async (): Promise<Set<string>> => {
+    const present = new Set<string>();
+    const pub = join(dataDir, 'public');
+    for (const entry of await readdir(pub, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || entry.name.startsWith('.')) continue;
+      const rel = join(entry.parentPath, entry.name).slice(pub.length + 1);
+      present.add(rel);
+      const st = await stat(join(pub, rel));
+      const seen = `${st.size}/${st.mtimeMs}`;
+      if (checkedFiles.get(rel) === seen) continue;
+      if (rel.startsWith('metadata/') && rel.endsWith('.json')) {
+        JSON.parse(await readFile(join(pub, rel), 'utf8'));
+      } else if (rel.startsWith('targets/')) {
+        assert.equal(sha256(await readFile(join(pub, rel))), entry.name.slice(0, 64), `${rel} is torn`);
+      }
+      checkedFiles.set(rel, seen);
+    }
+    return present;
   };
 
   const verify = async (server: RunningServer, full: boolean): Promise<void> => {
-    // Nothing half-written under a published name.
-    for (const f of await readdir(join(dataDir, 'public', 'metadata'))) {
-      if (f.startsWith('.') || !f.endsWith('.json')) continue;
-      JSON.parse(await readFile(join(dataDir, 'public', 'metadata', f), 'utf8'));
-    }
-    const targetsDir = join(dataDir, 'public', 'targets');
-    for (const project of await readdir(targetsDir).catch(() => [])) {
-      for (const f of await readdir(join(targetsDir, project))) {
-        if (f.startsWith('.')) continue;
-        const bytes = await readFile(join(targetsDir, project, f));
-        assert.equal(sha256(bytes), f.slice(0, 64), `targets/${project}/${f} is torn`);
+    await waitPublished(server);
+    const present = await checkTree();
+
+    // Two clients, each with nothing but the initial root: Bulwark's and tuf-js.
+    const ours = await tempDir('crash-client');
+    const theirs = await tempDir('crash-tufjs');
+    try {
+      await copyFile(join(dataDir, 'root.json'), join(ours, 'root.json'));
+      await copyFile(join(dataDir, 'root.json'), join(theirs, 'root.json'));
+      const updater = new Updater({ metadataDir: ours, indexUrl: server.url });
+      const tufjs = new TufJsUpdater({ metadataDir: theirs, metadataBaseUrl: `${server.url}/metadata`, targetDir: theirs, targetBaseUrl: `${server.url}/targets` });
+      await updater.refresh();
+      await tufjs.refresh();
+      for (const a of full ? acked : notDownloaded) {
+        const path = `${a.project}/${a.filename}`;
+        const digest = sha256(a.bytes);
+        const info = await updater.getTargetInfo(path);
+        assert.ok(info, `acknowledged ${path} is missing from the published metadata`);
+        const theirInfo = await tufjs.getTargetInfo(path);
+        assert.ok(theirInfo, `tuf-js does not find acknowledged ${path}`);
+        assert.deepEqual([theirInfo.length, theirInfo.hashes['sha256']], [a.bytes.length, digest], `tuf-js: ${path} is listed with other bytes`);
+        assert.ok(present.has(`targets/${a.project}/${digest}.${a.filename}`) && present.has(`files/${a.project}/${a.filename}`), `${path} is not stored`);
       }
+      // The simple pages the metadata lists are there, with the bytes it lists.
+      for (const project of new Set(acked.map((a) => a.project))) {
+        for (const page of ['index.html', 'index.json']) {
+          const path = `${project}/${page}`;
+          const info = await updater.getTargetInfo(path);
+          assert.ok(info, `${path} is missing from the published metadata`);
+          await updater.downloadTarget(info);
+          const theirInfo = await tufjs.getTargetInfo(path);
+          assert.ok(theirInfo, `tuf-js does not find ${path}`);
+          await tufjs.downloadTarget(theirInfo, join(theirs, `${project}.${page}`));
+        }
+      }
+      for (const a of notDownloaded) {
+        const path = `${a.project}/${a.filename}`;
+        const info = await updater.getTargetInfo(path);
+        assert.deepEqual(info && (await updater.downloadTarget(info)), a.bytes, `${path}: Bulwark's client got other bytes`);
+        const theirInfo = await tufjs.getTargetInfo(path);
+        assert.ok(theirInfo);
+        assert.deepEqual(await readFile(await tufjs.downloadTarget(theirInfo, join(theirs, `${a.seq}.download`))), a.bytes, `${path}: tuf-js got other bytes`);
+        const served = await fetch(`${server.url}/files/${path}`);
+        assert.deepEqual(Buffer.from(await served.arrayBuffer()), a.bytes, `/files/${path} serves other bytes`);
+      }
+    } finally {
+      await removeTempDir(ours);
+      await removeTempDir(theirs);
     }
-    // The metadata verifies from the initial root, and acknowledged uploads are served.
-    const metadataDir = await tempDir('crash-client');
-    await copyFile(join(dataDir, 'root.json'), join(metadataDir, 'root.json'));
-    const updater = new Updater({ metadataDir, indexUrl: server.url });
-    await updater.refresh();
-    for (const a of full ? acked : acked.slice(-8)) {
-      const info = await updater.getTargetInfo(`${a.project}/${a.filename}`);
-      assert.ok(info, `acknowledged ${a.filename} is missing from the published metadata`);
-      assert.deepEqual(await updater.downloadTarget(info), a.bytes);
-      const served = await fetch(`${server.url}/files/${a.project}/${a.filename}`);
-      assert.deepEqual(Buffer.from(await served.arrayBuffer()), a.bytes);
-    }
+    notDownloaded = [];
+    stats.verifications++;
+    if (full) stats.fullChecks++;
   };
 
-  it(`survives ${iterations} kills at injected points and random times`, { timeout: 30 * 60_000 }, async () => {
+  /** The victim's log: `fired NAME N` if its point fired (and nothing else). */
+  const firedLine = async (log: string): Promise<string> => (await readFile(log, 'utf8').catch(() => '')).trim();
+
+  it(`survives ${iterations} kills at every injected point and at random times`, { timeout: 60 * 60_000 }, async () => {
     // The helpers unref their children; keep the event loop alive while we wait on exits.
     const keepAlive = setInterval(() => undefined, 1000);
     after(() => clearInterval(keepAlive));
-    for (let i = 0; i < iterations; i++) {
-      const injected = i % 3 !== 2 ? INJECTED[(i * 7) % INJECTED.length] : undefined;
-      const env: Record<string, string> = injected ? { BULWARK_CRASH_AT: `${injected}:${1 + (i % 3)}` } : {};
-      const victim = await startBulwark({ dataDir, env, args: ['--log-level', 'error'] });
-      const exited = new Promise<void>((r) => victim.proc.once('exit', () => r()));
-      const uploads = Promise.all(Array.from({ length: 3 }, () => uploadOne(victim.url)));
-      if (injected) {
-        stats.injected++;
-        const crashed = await Promise.race([exited.then(() => true), uploads.then(() => new Promise<boolean>((r) => setTimeout(() => r(false), 300)))]);
-        if (crashed) stats.crashedAtPoint++;
-        else victim.kill('SIGKILL'); // the point was not reached this time: a kill at an arbitrary moment
+    let killsSinceFullCheck = 0;
+    for (let i = 0; i <= iterations; i++) {
+      const last = i === iterations; // one more start, only to verify after the last kill
+      const plan = last ? undefined : schedule(i);
+      const log = join(logDir, `victim-${i}.log`);
+      const expected = plan && `fired ${plan.point} ${plan.nth}`;
+      const env: Record<string, string> = plan ? { BULWARK_CRASH_AT: `${plan.point}:${plan.nth}`, BULWARK_CRASH_LOG: log } : {};
+      if (plan) stats.injected++;
+      else if (!last) stats.random++;
+
+      // A point may fire while the process recovers, before it listens or while it is verified.
+      const firedEarly = async (e: unknown): Promise<void> => {
+        const line = await firedLine(log);
+        if (!expected || line !== expected) throw e;
+        stats.firedAtPoint++;
+        stats.firedWhileRecovering++;
+        firedPairs.add(line);
+      };
+      let victim: RunningServer;
+      try {
+        victim = await startBulwark({ dataDir, env, args: ['--log-level', 'error'] });
+      } catch (e) {
+        await firedEarly(e);
+        killsSinceFullCheck++;
+        continue;
+      }
+      const exited = new Promise<void>((r) => (victim.proc.exitCode !== null || victim.proc.signalCode !== null ? r() : victim.proc.once('exit', () => r())));
+      let alive = true;
+      void exited.then(() => (alive = false));
+
+      const full = last || killsSinceFullCheck >= FULL_CHECK_EVERY - 1;
+      try {
+        await verify(victim, full);
+        if (full) killsSinceFullCheck = 0;
+      } catch (e) {
+        await Promise.race([exited, sleep(5_000)]);
+        if (alive) throw e;
+        await firedEarly(e);
+        killsSinceFullCheck++;
+        continue;
+      }
+      if (last) {
+        await victim.stop();
+        break;
+      }
+
+      let killedByUs = false;
+      if (plan) {
+        for (let r = 0; r < MAX_ROUNDS && alive; r++) await round(victim.url);
+        // Let what was acknowledged be published: the publication points may come only then.
+        const deadline = Date.now() + 60_000;
+        for (const a of [...unpublished]) {
+          while (alive && Date.now() < deadline && (await status(victim.url, a.seq).catch(() => 'gone')) !== 'published') await sleep(25);
+        }
+        await Promise.race([exited, sleep(200)]);
       } else {
-        stats.random++;
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));
+        const uploads = round(victim.url);
+        await sleep(Math.floor(Math.random() * 120));
+        victim.kill('SIGKILL');
+        killedByUs = true;
+        await uploads;
+      }
+      if (alive) {
+        killedByUs = true;
         victim.kill('SIGKILL');
       }
-      await uploads;
       await exited;
-      const server = await startBulwark({ dataDir, args: ['--log-level', 'error'] });
-      try {
-        await waitPublished(server);
-        await verify(server, i === iterations - 1 || i % 50 === 49);
-      } finally {
-        server.kill('SIGKILL');
-        await new Promise<void>((r) => (server.proc.exitCode !== null ? r() : server.proc.once('exit', () => r())));
+      killsSinceFullCheck++;
+      if (plan) {
+        const line = await firedLine(log);
+        if (killedByUs && line === '') {
+          missed.push(expected as string); // never reached: reported below
+        } else {
+          // It died at its point, and of nothing else.
+          assert.equal(line, expected, `victim ${i} died of something else than its crash point`);
+          stats.firedAtPoint++;
+          firedPairs.add(line);
+        }
       }
     }
     clearInterval(keepAlive);
-    assert.ok(stats.crashedAtPoint > iterations / 3, `crash points were reached (${stats.crashedAtPoint})`);
+
+    assert.deepEqual(missed, [], 'every injected point fired');
+    assert.equal(stats.firedAtPoint, stats.injected);
+    const scheduled = new Set(Array.from({ length: iterations }, (_, i) => schedule(i)).flatMap((p) => (p ? [`fired ${p.point} ${p.nth}`] : [])));
+    assert.deepEqual([...scheduled].filter((p) => !firedPairs.has(p)), [], 'every (point, N) scheduled fired');
+    if (iterations >= 200) {
+      assert.equal(scheduled.size, POINTS.length * NTH.length, 'every point, the 1st to the 6th time');
+      assert.ok(stats.fullChecks >= Math.floor(iterations / FULL_CHECK_EVERY), `every acknowledged upload checked every ${FULL_CHECK_EVERY} kills`);
+    }
     assert.ok(acked.length > iterations / 2, 'uploads were acknowledged');
   });
 });

@@ -131,20 +131,36 @@ describe('a publication that outlasts the lease', () => {
     const dataDir = await tempDir('long-publication');
     await initDemoRepository(dataDir, { bins: 16 });
     // Not started: like a CLI command that publishes once (a first publication of 16,384 bins,
-    // a key rotation), nothing renews the lease on a timer. The store answers slowly here, so
-    // that the publication takes four lease periods.
-    const repo = await Repository.open(dataDir, { leaderTtlMs: 200 });
+    // a key rotation), nothing renews the lease on a timer. The store answers slowly here: until
+    // the lease the publication had when it asked has run out, and has been renewed twice since.
+    // A lease of 2 s (renewed every 500 ms, locally valid for 1.6 s) leaves a loaded machine
+    // about a second of stall before the lease lapses for real.
+    const repo = await Repository.open(dataDir, { leaderTtlMs: 2000 });
     try {
+      let renewals = 0;
+      const renew = repo.state.renewLeadership.bind(repo.state);
+      repo.state.renewLeadership = async (...args) => {
+        const renewed = await renew(...args);
+        if (renewed) renewals++;
+        return renewed;
+      };
+      let outlasted: { leaseExpired: string; renewals: number } | undefined;
       const record = repo.state.recordPublicationIntent.bind(repo.state);
       repo.state.recordPublicationIntent = async (...args) => {
-        await new Promise((r) => setTimeout(r, 800));
+        const lease = await repo.state.leader();
+        assert.ok(lease);
+        const renewedBefore = renewals;
+        const giveUp = Date.parse(lease.expiresAt) + 2 * repo.leadership.ttlMs; // nothing renews it: the commit must fail
+        while ((Date.now() <= Date.parse(lease.expiresAt) || renewals < renewedBefore + 2) && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 50));
+        outlasted = { leaseExpired: lease.expiresAt, renewals: renewals - renewedBefore };
         return record(...args);
       };
       await repo.publisher.init();
       const before = repo.publisher.snapshotVersion;
       repo.publisher.forceNext();
       const published = await repo.publisher.publish();
-      assert.equal(published?.snapshotVersion, before + 1, 'committed under a lease renewed meanwhile');
+      assert.ok(outlasted, 'the publication went through the slow store');
+      assert.equal(published?.snapshotVersion, before + 1, `committed under a lease renewed meanwhile (${JSON.stringify(outlasted)})`);
       assert.equal((await repo.state.leader())?.holder, repo.leadership.candidate, 'still the leader');
     } finally {
       await repo.close();

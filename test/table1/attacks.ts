@@ -12,7 +12,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Updater } from '../../src/client/updater.js';
-import { SuccinctRoles, TufError, type Signer } from '../../src/tuf/index.js';
+import { RepositoryError, SuccinctRoles, type RepositoryErrorCode, type Signer } from '../../src/tuf/index.js';
 import { Ed25519Signer } from '../../src/tuf/index.js';
 import { delegatesPath, Forgery, type HonestTree, type SnapshotSigned, type TargetsSigned } from './forge.js';
 import type { AttackerMirror } from './mirror.js';
@@ -31,7 +31,20 @@ export interface Outcome {
   attempts: number;
   /** Forgeries with a file the attacker changed but could not sign (served once per victim). */
   unsignable: number;
+  /** How the refused forgeries were refused (each the way its forgery had to be): refusal → count. */
+  refusals: Partial<Record<Refusal, number>>;
 }
+
+/**
+ * How a client refuses a forgery: a verification error, or `not chosen` when everything verifies
+ * but the attacker's data is not what the search finds (a terminating delegation ends the search
+ * before the attacker's role, the client still sees the security fix, the versions differ).
+ * A download error (a 404, a timeout) is never a refusal: the attack was not even tested.
+ */
+export type Refusal = RepositoryErrorCode | 'not chosen';
+
+/** A forgery was refused otherwise than it had to be: the harness or the client is wrong. */
+export class UnexpectedRefusalError extends Error {}
 
 export interface AttackContext {
   scenario: Scenario;
@@ -97,19 +110,41 @@ interface Strategy {
 class NotApplicable extends Error {}
 
 /** One attempt: serve the forged files and let a new client with its own cache decide. */
-async function attempt(ctx: AttackContext, files: ReadonlyMap<string, Buffer>, victim: Victim, accepted: (u: Updater) => Promise<boolean>): Promise<boolean> {
+async function attempt(ctx: AttackContext, files: ReadonlyMap<string, Buffer>, victim: Victim, accepted: (u: Updater) => Promise<boolean>): Promise<Refusal | 'accepted'> {
   ctx.mirror.serve(files);
   const dir = await clientDir(ctx.scenario, victim.cache);
   try {
     const u = new Updater({ metadataDir: dir, indexUrl: ctx.mirror.url, now: victim.clock });
     await u.refresh();
-    return await accepted(u);
+    return (await accepted(u)) ? 'accepted' : 'not chosen';
   } catch (e) {
-    if (e instanceof TufError) return false; // refused: verification failed, or nothing to fetch
-    throw e; // anything else is a bug of this harness or of the client
+    if (e instanceof RepositoryError) return e.code; // verification failed
+    throw e; // a download error, or a bug of this harness or of the client
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The version of `role` in a victim's cache (0 when it has none). */
+async function cachedVersion(victim: Victim, role: string): Promise<number> {
+  if (!victim.cache) return 0;
+  const bytes = await readFile(join(victim.cache, `${encodeURIComponent(role)}.json`)).catch(() => undefined);
+  return bytes ? (JSON.parse(bytes.toString('utf8')) as { signed: { version: number } }).signed.version : 0;
+}
+
+/**
+ * How the client must refuse a forgery, from what the forgery is, in the order the client checks:
+ * a file the attacker changed but could not sign fails its signatures; a replayed timestamp that
+ * has expired at the victim's clock is expired; a role rolled back below the version the victim
+ * trusts is a rollback; anything else verifies, and only the search may keep the attacker's file
+ * out (`not chosen`).
+ */
+async function expectedRefusal(forgery: Forgery, files: ReadonlyMap<string, Buffer>, unsigned: readonly string[], victim: Victim): Promise<Refusal> {
+  if (unsigned.length > 0) return 'UNSIGNED_METADATA';
+  const timestamp = JSON.parse((files.get('metadata/timestamp.json') as Buffer).toString('utf8')) as { signed: { expires: string } };
+  if (Date.parse(timestamp.signed.expires) <= victim.clock.getTime()) return 'EXPIRED_METADATA';
+  for (const [role, version] of forgery.rolledBack) if ((await cachedVersion(victim, role)) > version) return 'BAD_VERSION';
+  return 'not chosen';
 }
 
 /**
@@ -124,6 +159,7 @@ async function campaign(
 ): Promise<boolean> {
   let attempts = 0;
   let unsignable = 0;
+  const refusals: Partial<Record<Refusal, number>> = {};
   for (const victim of o.victims) {
     let triedUnsigned = false;
     for (const strategy of o.strategies) {
@@ -141,13 +177,21 @@ async function campaign(
         triedUnsigned = true;
       }
       attempts++;
-      if (await attempt(ctx, files, victim, o.accepted)) {
-        ctx.outcomes.set(attack, { success: true, victim: victim.kind, strategy: strategy.name, attempts, unsignable });
+      const expected = await expectedRefusal(forgery, files, unsigned, victim);
+      const result = await attempt(ctx, files, victim, o.accepted);
+      if (result === 'accepted') {
+        ctx.outcomes.set(attack, { success: true, victim: victim.kind, strategy: strategy.name, attempts, unsignable, refusals });
         return true;
       }
+      if (result !== expected) {
+        throw new UnexpectedRefusalError(
+          `${attack} with ${ctx.compromised.join('+')}: "${strategy.name}" was refused by the ${victim.kind} client with ${result}, but this forgery must be refused with ${expected}`
+        );
+      }
+      refusals[result] = (refusals[result] ?? 0) + 1;
     }
   }
-  ctx.outcomes.set(attack, { success: false, attempts, unsignable });
+  ctx.outcomes.set(attack, { success: false, attempts, unsignable, refusals });
   return false;
 }
 

@@ -177,6 +177,8 @@ export class Forgery {
   private forceSnapshot = false;
   /** What was done, for reports. */
   readonly steps: string[] = [];
+  /** Roles replaced by an older honest version, and that version. */
+  readonly rolledBack = new Map<string, number>();
 
   constructor(o: ForgeryOptions) {
     this.tree = o.tree;
@@ -271,6 +273,7 @@ export class Forgery {
   /** Replaces a role by an older honest version (unchanged bytes, honest signatures). */
   rollback(name: string, version: number): void {
     this.docs.set(name, this.load(name, version));
+    this.rolledBack.set(name, version);
     this.steps.push(`roll ${name} back to version ${version}`);
   }
 

@@ -7,6 +7,7 @@ import type { HonestTree } from './forge.js';
 
 export class AttackerMirror {
   private overrides = new Map<string, Buffer>();
+  private down = false;
   requests = 0;
 
   private constructor(
@@ -26,7 +27,7 @@ export class AttackerMirror {
         res.writeHead(400).end();
         return;
       }
-      const body = req.method === 'GET' && !path.split('/').includes('..') ? (m.overrides.get(path) ?? tree.file(path)) : undefined;
+      const body = req.method === 'GET' && !m.down && !path.split('/').includes('..') ? (m.overrides.get(path) ?? tree.file(path)) : undefined;
       if (!body) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
         return;
@@ -43,6 +44,11 @@ export class AttackerMirror {
   /** From now on, serve these files (paths under the static tree) instead of or beside the honest ones. */
   serve(files: ReadonlyMap<string, Buffer>): void {
     this.overrides = new Map(files);
+  }
+
+  /** From now on, answer every request with 404, as a mirror that lost its files: no attack can be tested. */
+  breakDown(): void {
+    this.down = true;
   }
 
   async close(): Promise<void> {

@@ -46,9 +46,15 @@ export interface Observation {
 }
 
 /** Runs one row: an attacker with these keys, its own mirror, every attack. */
-export async function runCombination(scenario: Scenario, tree: HonestTree, compromised: readonly CompromisedRole[]): Promise<Observation> {
+export async function runCombination(
+  scenario: Scenario,
+  tree: HonestTree,
+  compromised: readonly CompromisedRole[],
+  opts: { onMirror?: (m: AttackerMirror) => void } = {}
+): Promise<Observation> {
   const started = performance.now();
   const mirror = await AttackerMirror.start(tree);
+  opts.onMirror?.(mirror);
   const ctx: AttackContext = { scenario, tree, mirror, compromised, outcomes: new Map() };
   try {
     const row: Row = {
