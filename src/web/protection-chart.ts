@@ -14,42 +14,37 @@ import { html, type Html } from './html.js';
 const W = 640;
 const H = 300;
 const M = { left: 48, right: 16, top: 16, bottom: 40 };
-/** Points per line at most: enough for a smooth line on a 640-pixel chart. */
-const MAX_POINTS = 400;
+/** Past the first 100 projects, a point every 2 % more projects: about 300 points for PyPI. */
+const DENSE = 100;
+const GROWTH = 1.02;
 
 const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
 
-/** How many projects the x axis spans: past the 80 % point of developer signing, within the curve. */
-export function chartSpan(dev: InviteCurve, twoFactor: InviteCurve): number {
-  const longest = Math.max(dev.order.length, twoFactor.order.length);
-  const at80 = dev.order.findIndex((o) => o.share >= 0.8);
-  return Math.max(1, Math.min(longest, Math.max(10, Math.ceil(((at80 < 0 ? longest : at80 + 1) * 3) / 2))));
-}
-
-function points(curve: InviteCurve, span: number): [number, number][] {
-  const n = Math.min(span, curve.order.length);
-  const step = Math.max(1, Math.ceil(n / MAX_POINTS));
+function points(curve: InviteCurve): [number, number][] {
+  const n = curve.order.length;
   const out: [number, number][] = [[0, curve.today]];
-  for (let i = step; i < n; i += step) out.push([i, curve.order[i - 1]!.share]);
-  if (n > 0) out.push([n, curve.order[n - 1]!.share]);
+  for (let i = 1; i <= n; i = i < DENSE ? i + 1 : Math.max(i + 1, Math.floor(i * GROWTH))) out.push([i, curve.order[i - 1]!.share]);
+  if (n > 0 && out[out.length - 1]![0] !== n) out.push([n, curve.order[n - 1]!.share]);
   return out;
 }
 
 export function protectionChart(dev: InviteCurve, twoFactor: InviteCurve): Html {
-  const span = chartSpan(dev, twoFactor);
-  const x = (i: number) => M.left + ((W - M.left - M.right) * i) / span;
+  // A logarithmic axis: downloads fall as a power of the rank, so the first ten, hundred and
+  // thousand projects each get their share of the width.
+  const span = Math.max(1, dev.order.length, twoFactor.order.length);
+  const x = (i: number) => M.left + ((W - M.left - M.right) * Math.log1p(i)) / Math.log1p(span);
   const y = (share: number) => M.top + (H - M.top - M.bottom) * (1 - share);
-  const line = (c: InviteCurve) => points(c, span).map(([i, s]) => `${x(i).toFixed(1)},${y(s).toFixed(1)}`).join(' ');
+  const line = (c: InviteCurve) => points(c).map(([i, s]) => `${x(i).toFixed(1)},${y(s).toFixed(1)}`).join(' ');
   const yTicks = [0, 0.5, 0.8, 1];
-  const xTicks = [0, Math.round(span / 2), span];
+  const xTicks = [0, ...[1, 10, 100, 1000, 10_000, 100_000, 1_000_000].filter((t) => t * 3 < span), span];
   return html`<figure class="chart">
 <svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-labelledby="protection-chart-title" data-chart="protection">
 <title id="protection-chart-title">Share of downloads developer-signed against projects invited: ${pct(dev.today)} today</title>
 ${yTicks.map((t) => html`<line x1="${M.left}" x2="${W - M.right}" y1="${y(t)}" y2="${y(t)}" stroke="#bbb" stroke-width="1"${t === 0.5 || t === 0.8 ? html` stroke-dasharray="4 3"` : ''}/><text x="${M.left - 6}" y="${y(t) + 4}" text-anchor="end" font-size="11">${Math.round(t * 100)} %</text>`)}
 ${xTicks.map((t) => html`<text x="${x(t)}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="11">${t}</text>`)}
-<text x="${(M.left + W - M.right) / 2}" y="${H - 6}" text-anchor="middle" font-size="12">projects invited (heaviest first)</text>
-<polyline points="${line(twoFactor)}" fill="none" stroke="#8a6d00" stroke-width="2" stroke-dasharray="6 3" data-line="two-factor"/>
+<text x="${(M.left + W - M.right) / 2}" y="${H - 6}" text-anchor="middle" font-size="12">projects invited, heaviest first (logarithmic)</text>
 <polyline points="${line(dev)}" fill="none" stroke="#1f5fa8" stroke-width="2.5" data-line="developer-signed"/>
+<polyline points="${line(twoFactor)}" fill="none" stroke="#8a6d00" stroke-width="2" stroke-dasharray="6 3" data-line="two-factor"/>
 <circle cx="${x(0)}" cy="${y(dev.today)}" r="5" fill="#1f5fa8" stroke="#fff" stroke-width="1.5" data-point="today" data-share="${dev.today}"/>
 <text x="${x(0) + 9}" y="${Math.max(M.top + 10, y(dev.today) - 8)}" font-size="12" font-weight="bold">today: ${pct(dev.today)}</text>
 </svg>
