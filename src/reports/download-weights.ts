@@ -24,6 +24,9 @@ export const ZIPF_EXPONENT = 1;
 /** The rank column of shared/data/pypi-projects.tsv.gz. */
 const RANK_COLUMN = 'rank_among_15000_most_downloaded';
 
+/** PyPI's whole list is 30 MB unpacked: a file that unpacks past this is not a weights file. */
+const MAX_UNPACKED_BYTES = 512 * 1024 * 1024;
+
 export class WeightsFileError extends Error {
   readonly code = 'BAD_WEIGHTS_FILE';
   constructor(file: string, line: number | undefined, problem: string) {
@@ -67,7 +70,7 @@ async function readText(file: string): Promise<string> {
   }
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes);
+      bytes = gunzipSync(bytes, { maxOutputLength: MAX_UNPACKED_BYTES });
     } catch (e) {
       throw new WeightsFileError(file, undefined, `not a valid gzip file (${(e as Error).message})`);
     }

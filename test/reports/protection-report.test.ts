@@ -16,6 +16,7 @@ import { initDemoRepository } from '../../src/repository/init.js';
 import { DATABASE_FILE } from '../../src/repository/paths.js';
 import { PROTECTION_LEVELS, type ProtectionLevelName } from '../../src/repository/protection-levels.js';
 import { Repository } from '../../src/repository/repository.js';
+import { readDownloadWeights, WeightsFileError } from '../../src/reports/download-weights.js';
 import { protectionReport, type ProtectionReport } from '../../src/reports/protection-report.js';
 import { buildServer } from '../../src/server/app.js';
 import { protectionSection, protectionSectionData } from '../../src/web/protection-chart.js';
@@ -209,6 +210,24 @@ describe('protection report: the two-factor level and the admin section without 
     const seededLike = projects.map((p) => ({ name: p.name, level: p.protection }));
     assertSameReport(r, expected(seededLike, (n) => weights.byName.get(n) ?? 0, 'downloads'));
     assert.deepEqual(r.invite, { developer_signed_50: ['a'], developer_signed_80: ['a', 'b'], two_factor_50: [], two_factor_80: ['b'] });
+  });
+
+  it('refuses hostile weights files with a typed error: corrupt gzip, negative downloads, no rank column', async () => {
+    const dir = await tempDir('weights');
+    try {
+      const cases: [string, Buffer | string, 'ranks' | 'downloads', RegExp][] = [
+        ['corrupt.gz', Buffer.concat([gzipSync('name\tdownloads\nnumpy\t5\n').subarray(0, 20), Buffer.from('garbage')]), 'downloads', /corrupt\.gz: not a valid gzip file/],
+        ['negative.tsv', 'numpy\t5\nevil\t-5\n', 'downloads', /negative\.tsv, line 2: downloads must be a number ≥ 0/],
+        ['extra.tsv', 'numpy\t5\textra\n', 'downloads', /extra\.tsv, line 1: expected "name<TAB>downloads"/],
+        ['no-rank.tsv', 'name\tversion\nnumpy\t1.0\n', 'ranks', /no-rank\.tsv, line 1: the header must name/],
+      ];
+      for (const [name, content, kind, message] of cases) {
+        await writeFile(join(dir, name), content);
+        await assert.rejects(readDownloadWeights(join(dir, name), kind), (e: Error) => e instanceof WeightsFileError && message.test(e.message), name);
+      }
+    } finally {
+      await removeTempDir(dir);
+    }
   });
 
   it('tells the operator how to configure weights, and names a missing file', async () => {
