@@ -13,6 +13,7 @@ import { registerInit } from './commands/init.js';
 import { registerProxy } from './commands/proxy.js';
 import { registerTufClient } from './commands/tuf-client.js';
 import { registerRecover } from './commands/recover.js';
+import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerProject } from './commands/project.js';
@@ -57,6 +58,7 @@ registerGc(program);
 registerMirror(program);
 registerAudit(program);
 registerRecover(program);
+registerReport(program);
 
 const json = process.argv.includes('--json');
 try {

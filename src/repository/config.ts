@@ -42,6 +42,12 @@ export interface RepositoryConfig {
   onlineKeys: Record<OnlineRole, string>;
   /** Demo mode only: where the offline keys lie. */
   demoOfflineKeysDir?: string;
+  /**
+   * Optional: the file that weighs projects by downloads for the protection chart on /admin/
+   * (issue 14), in either format of `bulwark report protection`; a path relative to the data dir
+   * or absolute. Set by hand: `"protectionWeights": {"ranks": "pypi-projects.tsv.gz"}`.
+   */
+  protectionWeights?: { ranks: string } | { downloads: string };
   createdAt: string;
 }
 

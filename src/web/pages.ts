@@ -423,6 +423,8 @@ export interface AdminData {
   counts: Record<Protection, number>;
   users: { users: number; admins: number; withPassword: number };
   journal: JournalSummary;
+  /** The protection chart and report (src/web/protection-chart.ts). */
+  protection: Html;
 }
 
 function timeLeft(expires: string, now: Date): Html {
@@ -447,6 +449,9 @@ ${s && s.warnings.length ? html`<div class="notice notice-warn" role="note"><p><
 <li><span class="n">${d.users.users}</span>accounts (${d.users.admins} admin, ${d.users.withPassword} with a password)</li>
 <li><span class="n">${s?.mode ?? '—'}</span>mode</li>
 </ul>
+
+<h2 id="protection-report">Downloads protected</h2>
+${d.protection}
 
 <h2 id="promotion">Projects waiting for promotion (${d.waiting.length})</h2>
 <p>Claimed by their developers and delegated by the online <code>recently-claimed</code> role. The next offline ceremony moves them all to <code>claimed</code>: <code>bulwark admin promote export --out p.json</code> here, <code>bulwark admin sign --in p.json --out p.signed.json --key claimed.pem</code> on the offline machine, <code>bulwark admin promote import --in p.signed.json</code> here.</p>

@@ -37,6 +37,7 @@ import {
 } from './pages.js';
 import { hashPassword, needsRehash, passwordProblem, verifyPassword } from './passwords.js';
 import { SignInGuard } from './rate-limit.js';
+import { protectionSection, protectionSectionData } from './protection-chart.js';
 import { parseQuery, rankProjects } from './search.js';
 import { cookieAttributes, CSRF_COOKIE, hashSessionId, isWellFormedSessionId, newSessionId, SESSION_COOKIE, SESSION_LIFETIME_MS } from './sessions.js';
 import { STYLESHEET } from './style.js';
@@ -435,6 +436,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
           counts: await store.protectionCounts(),
           users: await store.userCounts(),
           journal: await store.journalSummary(20),
+          protection: protectionSection(await protectionSectionData(repo.dataDir, repo.config, () => repo.state.listProjects())),
         }),
         200,
         'no-store'
