@@ -25,6 +25,8 @@ export interface ServerOptions extends Partial<RequestLimits> {
 
 /** The largest JSON or form body (API calls, web forms set their own): none needs more. */
 const BODY_LIMIT = 1024 * 1024;
+/** The longest a refused body is read on (ms), so that the client sees the answer. */
+const DISCARD_MAX_MS = 30_000;
 
 export async function buildServer(repo: Repository, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const limits: RequestLimits = {
@@ -33,10 +35,19 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
     maxFields: opts.maxFields ?? DEFAULT_LIMITS.maxFields,
     maxFieldBytes: opts.maxFieldBytes ?? DEFAULT_LIMITS.maxFieldBytes,
     maxFormBytes: opts.maxFormBytes ?? DEFAULT_LIMITS.maxFormBytes,
+    requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_LIMITS.requestTimeoutMs,
   };
   const app = fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
+    // A request that has not fully arrived by then is answered 408 and its connection closed.
+    // Node enforces it only while the headers' timeout (60 s by default) is not longer, and
+    // checks at an interval, kept short for short timeouts.
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(60_000, limits.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(limits.requestTimeoutMs / 4))),
+    },
     routerOptions: { maxParamLength: MAX_NAME_SEGMENT_LENGTH }, // every valid project and file name reaches its routes
     // Fastify's and Node's own errors get the project's problem format (./http/framework-errors.ts).
     frameworkErrors: sendError,
@@ -53,10 +64,11 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
     reply.header('connection', 'close');
     return sendProblem(reply, 503, 'SHUTTING_DOWN', 'The server is shutting down: retry in a moment.', problemFormatFor(req.url));
   });
-  // The rest of a body answered early (a refusal) is discarded, up to what one upload may send.
-  const lingerBytes = limits.maxUploadBytes + limits.maxFormBytes;
+  // The rest of a body answered early (a refusal) is discarded, up to what one upload may send
+  // and for no longer than a request may take (a stalled body would otherwise hold it for ever).
+  const linger = { bytes: limits.maxUploadBytes + limits.maxFormBytes, ms: Math.min(DISCARD_MAX_MS, limits.requestTimeoutMs) };
   app.addHook('onSend', async (req, _reply, payload) => {
-    discardUnreadBody(req.raw, lingerBytes);
+    discardUnreadBody(req.raw, linger);
     return payload;
   });
   // Routes pass their own limits (the number of files differs); these are the strictest.

@@ -12,6 +12,7 @@ export interface LimitOptions {
   maxFields: string;
   maxFieldSize: string;
   maxFormSize: string;
+  requestTimeout: string;
 }
 
 export function addLimitOptions(cmd: Command): Command {
@@ -20,7 +21,8 @@ export function addLimitOptions(cmd: Command): Command {
     .option('--max-files <n>', 'distribution files in one signed upload', String(DEFAULT_LIMITS.maxFiles))
     .option('--max-fields <n>', 'text fields in one upload request', String(DEFAULT_LIMITS.maxFields))
     .option('--max-field-size <bytes>', 'largest text field (twine sends the long description as one)', String(DEFAULT_LIMITS.maxFieldBytes))
-    .option('--max-form-size <bytes>', 'text fields and in-memory parts (signed roles, pages) of one request, together', String(DEFAULT_LIMITS.maxFormBytes));
+    .option('--max-form-size <bytes>', 'text fields and in-memory parts (signed roles, pages) of one request, together', String(DEFAULT_LIMITS.maxFormBytes))
+    .option('--request-timeout <seconds>', 'how long a whole request (headers and body) may take to arrive', String(DEFAULT_LIMITS.requestTimeoutMs / 1000));
 }
 
 function positiveInteger(value: string, flag: string): number {
@@ -36,5 +38,6 @@ export function parseLimitOptions(o: LimitOptions): RequestLimits {
     maxFields: positiveInteger(o.maxFields, '--max-fields'),
     maxFieldBytes: positiveInteger(o.maxFieldSize, '--max-field-size'),
     maxFormBytes: positiveInteger(o.maxFormSize, '--max-form-size'),
+    requestTimeoutMs: positiveInteger(o.requestTimeout, '--request-timeout') * 1000,
   };
 }

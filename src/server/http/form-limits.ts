@@ -17,6 +17,11 @@ export interface RequestLimits {
   maxFieldBytes: number;
   /** Text fields and parts read into memory (signed roles, simple pages) together, per request (bytes). */
   maxFormBytes: number;
+  /**
+   * How long a whole request (headers and body) may take to arrive (ms). Without it a client
+   * can hold a connection for ever by sending a few bytes and then nothing.
+   */
+  requestTimeoutMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -27,6 +32,8 @@ export const DEFAULT_LIMITS: RequestLimits = {
   maxFields: 500,
   maxFieldBytes: 4 * MiB,
   maxFormBytes: 32 * MiB,
+  // 100 MiB at about 120 kB/s: a slow link still uploads the largest file.
+  requestTimeoutMs: 15 * 60_000,
 };
 
 /** The multipart parser's limits for a request that may carry `files` file parts. */

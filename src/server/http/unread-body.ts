@@ -3,18 +3,21 @@
 // alone, a 413 past a limit). Closing the connection at once resets it while the client is
 // still sending, and most clients then report the reset instead of the answer (twine prints a
 // ConnectionResetError traceback). So the rest of the body is read and thrown away, never
-// kept, and the connection is cut once more than `lingerBytes` of it came: the caller passes
-// the size of the largest twine upload (one file and its form), so that twine always gets the
-// answer, and an endless body costs bandwidth only.
+// kept, and the connection is cut once more than `linger.bytes` of it came or `linger.ms` have
+// passed: the caller passes the size of the largest twine upload (one file and its form), so
+// that twine always gets the answer, and an endless or stalled body costs bandwidth only.
 import type { IncomingMessage } from 'node:http';
 
 /** Call before the answer is sent: a consumer attached after it would be too late for Node. */
-export function discardUnreadBody(req: IncomingMessage, lingerBytes: number): void {
+export function discardUnreadBody(req: IncomingMessage, linger: { bytes: number; ms: number }): void {
   if (req.complete || req.destroyed) return;
+  const cut = setTimeout(() => req.socket.destroy(), linger.ms).unref();
+  req.once('end', () => clearTimeout(cut));
+  req.socket.once('close', () => clearTimeout(cut));
   // Stop feeding a parser nobody reads any more (the multipart parser would queue fields).
   req.unpipe();
   // Read it here, counting: left unread, Node would discard it all, with no bound.
-  let left = lingerBytes;
+  let left = linger.bytes;
   req.on('data', (chunk: Buffer) => {
     left -= chunk.length;
     if (left < 0) req.socket.destroy();
