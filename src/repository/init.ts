@@ -22,7 +22,7 @@ import {
   type Key,
   type TopLevelRole,
 } from '../tuf/index.js';
-import { writeFileAtomic } from '../storage/atomic-write.js';
+import { ensureDir, writeFileAtomic } from '../storage/atomic-write.js';
 import { FsBlobStore } from '../storage/blob-store.js';
 import { SqliteState } from '../storage/state/sqlite-state.js';
 import type { RoleState } from '../storage/state/types.js';
@@ -209,7 +209,8 @@ async function finishInit(dataDir: string, o: FinishOptions): Promise<Repository
   );
 
   const blobs = new FsBlobStore(join(dataDir, PUBLIC_DIR));
-  for (const dir of ['metadata', 'targets', 'files']) await mkdir(join(dataDir, PUBLIC_DIR, dir), { recursive: true });
+  // Durable like every directory of the public tree: a power cut must not lose them under their files.
+  for (const dir of ['metadata', 'targets', 'files']) await ensureDir(join(dataDir, PUBLIC_DIR, dir));
   const roleStates: RoleState[] = [];
   const snapshotMeta = new SnapshotMeta();
   const publish = async (name: string, bytes: Buffer, expires: Date, durable = true) => {
