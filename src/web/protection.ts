@@ -2,6 +2,7 @@
 // The three protection levels of PEP 480 in words people can act on, with the badge every
 // project page, search result and listing shows. The wording follows PEP 480's key compromise
 // analysis: who signs a project's files, and whose keys an attacker needs to change them.
+import { levelOrder, PROTECTION_LEVELS } from '../repository/protection-levels.js';
 import type { ProjectRecord } from '../storage/state/types.js';
 import { html, type Html } from './html.js';
 
@@ -9,8 +10,6 @@ export type Protection = ProjectRecord['protection'];
 
 export interface ProtectionLevel {
   level: Protection;
-  /** Higher is better protected: search ranks by it among equal matches. */
-  rank: number;
   /** The badge's text. */
   badge: string;
   /** One sentence: who signs. */
@@ -23,7 +22,6 @@ export interface ProtectionLevel {
 export const PROTECTION: Record<Protection, ProtectionLevel> = {
   claimed: {
     level: 'claimed',
-    rank: 3,
     badge: 'Developer-signed · offline delegation',
     words: 'Signed by its developers, with an offline delegation.',
     protects:
@@ -33,7 +31,6 @@ export const PROTECTION: Record<Protection, ProtectionLevel> = {
   },
   'recently-claimed': {
     level: 'recently-claimed',
-    rank: 2,
     badge: 'Developer-signed · waiting for promotion',
     words: 'Signed by its developers, waiting for promotion to an offline delegation.',
     protects:
@@ -43,7 +40,6 @@ export const PROTECTION: Record<Protection, ProtectionLevel> = {
   },
   unclaimed: {
     level: 'unclaimed',
-    rank: 1,
     badge: 'Index-signed only',
     words: 'Signed by the index only.',
     protects:
@@ -52,10 +48,11 @@ export const PROTECTION: Record<Protection, ProtectionLevel> = {
   },
 };
 
-export const PROTECTION_ORDER: readonly Protection[] = ['claimed', 'recently-claimed', 'unclaimed'];
+/** Best protected first, in the order of the one list of levels (repository/protection-levels.ts). */
+export const PROTECTION_ORDER: readonly Protection[] = [...PROTECTION_LEVELS].reverse().filter((l): l is Protection => l in PROTECTION);
 
 export function protectionRank(p: Protection): number {
-  return PROTECTION[p]?.rank ?? 0;
+  return levelOrder(p);
 }
 
 /** A shield: empty (index-signed), half (waiting for promotion), full with a tick (claimed). */
