@@ -72,6 +72,10 @@ if (forTests) {
     { bin: '/usr/lib/python3/dist-packages/nacl/__init__.py', pkg: 'python3-nacl' },
     { bin: '/usr/lib/python3/dist-packages/cryptography/__init__.py', pkg: 'python3-cryptography' },
     { bin: '/usr/bin/strace', pkg: 'strace' }, // test/crash/fsync-order: the order of fsyncs, renames and acks
+    // The build farm's wheel builds (src/buildfarm/): Debian's python3 with its build tools.
+    { bin: '/usr/lib/python3/dist-packages/setuptools/__init__.py', pkg: 'python3-setuptools' },
+    { bin: '/usr/lib/python3/dist-packages/wheel/__init__.py', pkg: 'python3-wheel' },
+    { bin: '/usr/lib/python3/dist-packages/pip/__init__.py', pkg: 'python3-pip' },
   ];
   const missing = wanted.filter((w) => (w.present ? !w.present() : !existsSync(w.bin))).map((w) => w.pkg);
   if (missing.length > 0) {

@@ -1,0 +1,83 @@
+// Isolated builds (issue 15 item 2): the same sdist builds to the same wheel bytes twice; a
+// build that reaches for the network fails (and, as a control, the same build without
+// isolation does reach it); a build that needs a tool the machine lacks fails with its log.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildWheel, chooseNetworkIsolation } from '../../src/buildfarm/isolated-build.js';
+import { removeTempDir, tempDir } from '../helpers/processes.js';
+import { setuptoolsSdist } from '../helpers/setuptools-sdists.js';
+
+describe('isolated wheel builds', () => {
+  let dir: string;
+  const isolation = chooseNetworkIsolation(false);
+  const write = async (sdist: { filename: string; bytes: Buffer }) => {
+    const path = join(dir, sdist.filename);
+    await writeFile(path, sdist.bytes);
+    return path;
+  };
+
+  before(async () => {
+    dir = await tempDir('isolated-build');
+  });
+  after(async () => {
+    await removeTempDir(dir);
+  });
+
+  it('builds a pure-Python sdist to the same wheel bytes twice, stamped with its PKG-INFO mtime', async () => {
+    const path = await write(setuptoolsSdist({ name: 'twice-pkg', version: '1.0' }));
+    const a = await buildWheel({ sdistPath: path, isolation });
+    const b = await buildWheel({ sdistPath: path, isolation });
+    assert.ok(a.ok, a.ok ? '' : a.log);
+    assert.ok(b.ok, b.ok ? '' : b.log);
+    assert.equal(a.wheel.filename, 'twice_pkg-1.0-py3-none-any.whl');
+    assert.equal(a.wheel.sha256, b.wheel.sha256);
+    assert.equal(a.sourceDateEpoch, 315532800); // the fixture's tar mtime
+    assert.match(a.tools.setuptools, /^\d+\./);
+    assert.match(a.tools.wheel, /^\d+\./);
+    assert.match(a.tools.pip, /^\d+\./);
+    assert.deepEqual(a.command.slice(-1), ['twice_pkg-1.0.tar.gz']);
+  });
+
+  it('cuts the build off from the network (the same build without isolation reaches it)', async () => {
+    let connections = 0;
+    const server: Server = createServer((s) => {
+      connections++;
+      s.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const path = await write(
+        setuptoolsSdist({ name: 'phone-home', version: '1.0', setupCode: `import socket\nsocket.create_connection(('127.0.0.1', ${port}), timeout=5).close()\n` })
+      );
+      const isolated = await buildWheel({ sdistPath: path, isolation });
+      assert.equal(isolated.ok, false);
+      assert.match(isolated.log, /create_connection|Network is unreachable|Connection refused/);
+      assert.equal(connections, 0);
+      const open = await buildWheel({ sdistPath: path, isolation: 'none' });
+      assert.ok(open.ok, open.ok ? '' : open.log);
+      assert.ok(connections > 0); // setup.py runs more than once in a pip build
+    } finally {
+      server.close();
+    }
+  });
+
+  it('fails a build that needs a tool the machine lacks, and keeps its log', async () => {
+    const path = await write(
+      setuptoolsSdist({
+        name: 'needs-backend',
+        version: '1.0',
+        pyproject: '[build-system]\nrequires = ["bulwark_missing_backend"]\nbuild-backend = "bulwark_missing_backend"\n',
+      })
+    );
+    const r = await buildWheel({ sdistPath: path, isolation });
+    assert.equal(r.ok, false);
+    assert.ok(!r.ok);
+    assert.match(r.reason, /pip wheel failed/);
+    assert.match(r.log, /bulwark_missing_backend/);
+    assert.match(r.log, /SOURCE_DATE_EPOCH=315532800/);
+  });
+});
