@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { parseDistributionFilename, readWheelMetadata } from '../packaging/index.js';
 import { BUILD_DRIVER } from './build-driver.js';
 
 export const DEBIAN_PYTHON = '/usr/bin/python3';
@@ -39,8 +40,8 @@ export interface ToolVersions {
 }
 
 export interface BuildOptions {
-  /** The sdist to build (its file name must be the sdist's own). */
-  sdistPath: string;
+  /** The sdist to build: a file, or its name and bytes. */
+  sdist: { path: string } | { filename: string; bytes: Buffer };
   isolation: NetworkIsolation;
   /** Wall-clock limit: the build's process group is killed after it (default 10 minutes). */
   timeoutMs?: number;
@@ -55,6 +56,8 @@ export type BuildOutcome =
   | {
       ok: true;
       wheel: { filename: string; bytes: Buffer; sha256: string };
+      /** The wheel's METADATA (its PEP 658 `.metadata` file). */
+      metadata: Buffer;
       tools: ToolVersions;
       sourceDateEpoch: number;
       /** The command that built the wheel, as recorded in attestations. */
@@ -120,8 +123,10 @@ export async function buildWheel(o: BuildOptions): Promise<BuildOutcome> {
   const timeoutMs = o.timeoutMs ?? 600_000;
   const dir = await mkdtemp(join(o.workRoot ?? tmpdir(), 'bulwark-build-'));
   try {
-    const sdistName = basename(o.sdistPath);
-    await copyFile(o.sdistPath, join(dir, sdistName));
+    const sdistName = 'path' in o.sdist ? basename(o.sdist.path) : o.sdist.filename;
+    if (!/^[A-Za-z0-9._+-]+\.(tar\.gz|zip)$/.test(sdistName)) return { ok: false, reason: `${sdistName} is not an sdist file name`, log: '' };
+    if ('path' in o.sdist) await copyFile(o.sdist.path, join(dir, sdistName));
+    else await writeFile(join(dir, sdistName), o.sdist.bytes);
     await writeFile(join(dir, 'driver.py'), BUILD_DRIVER);
     const [cmd, ...args] = sandboxCommand(o, python, timeoutMs) as [string, ...string[]];
     const env = {
@@ -153,10 +158,18 @@ export async function buildWheel(o: BuildOptions): Promise<BuildOutcome> {
       return { ok: false, reason: `the build made ${wheels.length} wheels (${wheels.join(', ')}); one is expected`, log };
     }
     const bytes = await readFile(join(dir, 'out', result.wheel));
+    let metadata: Buffer;
+    try {
+      const parsed = parseDistributionFilename(result.wheel);
+      metadata = (await readWheelMetadata(join(dir, 'out', result.wheel), { project: parsed.project, version: parsed.version })).bytes;
+    } catch (e) {
+      return { ok: false, reason: `the built wheel is not valid: ${(e as Error).message}`, log };
+    }
     log += `\nwheel ${result.wheel} sha256 ${sha256(bytes)}\n`;
     return {
       ok: true,
       wheel: { filename: result.wheel, bytes, sha256: sha256(bytes) },
+      metadata,
       tools: result.tools,
       sourceDateEpoch: result.source_date_epoch,
       command: pipWheelCommand(python).map((a) => (a === 'SDIST' ? sdistName : a)),

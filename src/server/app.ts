@@ -9,6 +9,7 @@ import { answerClientError, sendError } from './http/framework-errors.js';
 import { problemFormatFor, sendProblem } from './http/problem.js';
 import { discardUnreadBody } from './http/unread-body.js';
 import { registerApiRoutes } from './routes/api.js';
+import { registerBuildFarmRoutes } from './routes/build-farm.js';
 import { registerWebRoutes } from '../web/routes.js';
 import { registerManageRoutes } from './routes/manage.js';
 import { registerProjectRoleRoutes } from './routes/project-roles.js';
@@ -82,6 +83,7 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
   registerManageRoutes(app, repo, { waitForPublishMs });
   registerProjectRoleRoutes(app, repo, { limits, waitForPublishMs });
   registerApiRoutes(app, repo);
+  registerBuildFarmRoutes(app, repo);
   await registerStaticTree(app, repo.dataDir);
   return app;
 }

@@ -28,8 +28,8 @@ describe('isolated wheel builds', () => {
 
   it('builds a pure-Python sdist to the same wheel bytes twice, stamped with its PKG-INFO mtime', async () => {
     const path = await write(setuptoolsSdist({ name: 'twice-pkg', version: '1.0' }));
-    const a = await buildWheel({ sdistPath: path, isolation });
-    const b = await buildWheel({ sdistPath: path, isolation });
+    const a = await buildWheel({ sdist: { path }, isolation });
+    const b = await buildWheel({ sdist: { path }, isolation });
     assert.ok(a.ok, a.ok ? '' : a.log);
     assert.ok(b.ok, b.ok ? '' : b.log);
     assert.equal(a.wheel.filename, 'twice_pkg-1.0-py3-none-any.whl');
@@ -53,11 +53,11 @@ describe('isolated wheel builds', () => {
       const path = await write(
         setuptoolsSdist({ name: 'phone-home', version: '1.0', setupCode: `import socket\nsocket.create_connection(('127.0.0.1', ${port}), timeout=5).close()\n` })
       );
-      const isolated = await buildWheel({ sdistPath: path, isolation });
+      const isolated = await buildWheel({ sdist: { path }, isolation });
       assert.equal(isolated.ok, false);
       assert.match(isolated.log, /create_connection|Network is unreachable|Connection refused/);
       assert.equal(connections, 0);
-      const open = await buildWheel({ sdistPath: path, isolation: 'none' });
+      const open = await buildWheel({ sdist: { path }, isolation: 'none' });
       assert.ok(open.ok, open.ok ? '' : open.log);
       assert.ok(connections > 0); // setup.py runs more than once in a pip build
     } finally {
@@ -73,7 +73,7 @@ describe('isolated wheel builds', () => {
         pyproject: '[build-system]\nrequires = ["bulwark_missing_backend"]\nbuild-backend = "bulwark_missing_backend"\n',
       })
     );
-    const r = await buildWheel({ sdistPath: path, isolation });
+    const r = await buildWheel({ sdist: { path }, isolation });
     assert.equal(r.ok, false);
     assert.ok(!r.ok);
     assert.match(r.reason, /pip wheel failed/);

@@ -680,6 +680,17 @@ export class PgState implements StateStore {
     });
   }
 
+  recordBuilderSignedRole(role: string, version: number, bytes: Buffer): Promise<boolean> {
+    return this.tx(async (c) => {
+      const stored = await c.query('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [role, version, bytes, new Date().toISOString()]);
+      if (stored.rowCount !== 1) return false;
+      await this.notify(c, 'dirty');
+      await c.query("INSERT INTO roles(name, version, expires, length, sha256) VALUES ($1, 0, '', 0, '') ON CONFLICT(name) DO NOTHING", [role]);
+      await c.query('UPDATE roles SET dirty = dirty + 1 WHERE name = $1', [role]);
+      return true;
+    });
+  }
+
   async latestSignedRole(role: string): Promise<{ version: number; bytes: Buffer } | undefined> {
     const r = await this.one('SELECT version, bytes FROM signed_roles WHERE role = $1 ORDER BY version DESC LIMIT 1', [role]);
     return r ? { version: r['version'] as number, bytes: r['bytes'] as Buffer } : undefined;

@@ -504,6 +504,16 @@ export class SqliteState implements StateStore {
     });
   }
 
+  recordBuilderSignedRole(role: string, version: number, bytes: Buffer): Promise<boolean> {
+    return this.tx(() => {
+      const stored = this.db.prepare('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(role, version, bytes, new Date().toISOString());
+      if (stored.changes !== 1) return false;
+      this.db.prepare("INSERT INTO roles(name, version, expires, length, sha256) VALUES (?, 0, '', 0, '') ON CONFLICT(name) DO NOTHING").run(role);
+      this.db.prepare('UPDATE roles SET dirty = dirty + 1 WHERE name = ?').run(role);
+      return true;
+    });
+  }
+
   latestSignedRole(role: string): Promise<{ version: number; bytes: Buffer } | undefined> {
     const r = this.db.prepare('SELECT version, bytes FROM signed_roles WHERE role = ? ORDER BY version DESC LIMIT 1').get(role) as Row | undefined;
     return Promise.resolve(r ? { version: r['version'] as number, bytes: r['bytes'] as Buffer } : undefined);

@@ -281,6 +281,12 @@ export interface StateStore {
   replaceDelegationKeys(p: { project: string; keys: Record<string, unknown>; keyids: string[]; threshold: number; now: string }): Promise<{ seq: number; pendingCeremony: boolean }>;
   /** Stores an offline-signed role version for the snapshot process to publish. */
   storeSignedRole(role: string, version: number, bytes: Buffer): Promise<void>;
+  /**
+   * A role version signed by builders (`wheels-<project>`, issue 15): creates the role's row when
+   * new, stores the bytes and marks the role dirty, in one transaction. False when that version
+   * was stored already (another process published it first).
+   */
+  recordBuilderSignedRole(role: string, version: number, bytes: Buffer): Promise<boolean>;
   /** The newest offline-signed version of an offline role (claimed, targets, root). */
   latestSignedRole(role: string): Promise<{ version: number; bytes: Buffer } | undefined>;
 
