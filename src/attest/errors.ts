@@ -8,7 +8,11 @@ export type AttestationErrorCode =
   | 'ATTESTATION_SUBJECT_MISMATCH' // the statement is about another file or other bytes
   | 'BUILD_SOURCE_MISMATCH' // the wheel was built from an sdist the developers did not sign
   | 'BUILD_SOURCES_DISAGREE' // builders name different sdists for the same wheel
-  | 'BUILD_THRESHOLD_NOT_MET'; // fewer distinct trusted builders than the delegation requires
+  | 'BUILD_THRESHOLD_NOT_MET' // fewer distinct trusted builders than the delegation requires
+  | 'MISSING_ATTESTATION' // a wheel of `wheels-<project>` without its `.intoto.jsonl` there
+  | 'WHEELS_DELEGATION' // a project role's delegation other than the one wheels-<project> allowed
+  | 'WHEELS_ROLE_PATH' // `wheels-<project>` lists a path outside its wheels (an sdist, a page…)
+  | 'WHEELS_ROLE_SHADOWS'; // `wheels-<project>` lists a file of a wheel the developers list
 
 export class AttestationError extends Error {
   constructor(

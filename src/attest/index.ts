@@ -8,3 +8,4 @@ export * from './provenance.js';
 export * from './bundle.js';
 export * from './verified-build.js';
 export * from './wheels-role.js';
+export * from './wheels-delegation.js';

@@ -95,7 +95,14 @@ export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefi
     try {
       const t = await index.get(path, admit(project));
       req.log.info({ target: path, role: t.role, level: t.level, bytes: t.bytes.length }, 'verified file');
-      report.file(normalizeProjectName(project), { filename: name, sha256: t.target.hashes['sha256'] ?? '', level: t.level });
+      report.file(normalizeProjectName(project), {
+        filename: name,
+        sha256: t.target.hashes['sha256'] ?? '',
+        level: t.level,
+        verified_build: t.build !== undefined,
+        ...(t.build ? { builders: t.build.builders.map((b) => ({ keyid: b.keyid, builder_id: b.builderId })), built_from: t.build.builtFrom } : {}),
+        attestations: t.build ? [t.build.attestation] : t.attestations.map((a) => a.path),
+      });
       return reply.type('application/octet-stream').send(t.bytes);
     } catch (e) {
       return fail(reply, path, e);
