@@ -15,6 +15,7 @@ import {
 import type { BlobStore } from '../storage/blob-store.js';
 import { StateConflictError, type NewFile, type StateStore, type UserRecord } from '../storage/state/types.js';
 import { Key, Metadata, RepositoryError, type Targets, type TargetFile } from '../tuf/index.js';
+import { AttestationError, projectWheelsDelegation } from '../attest/index.js';
 import { projectRoleName, SIMPLE_HTML, SIMPLE_JSON, targetBlobPath, targetPath } from './layout.js';
 import { DelegationChangeError, verifyDelegationChange } from './delegation-change.js';
 import { checkPagesMatchTargets, PageConsistencyError } from './page-consistency.js';
@@ -91,7 +92,12 @@ export class ProjectRoleService {
     }
     if (md.signed.version !== version) throw new SignedUploadError(409, 'BAD_VERSION', `${name} must be version ${version}, got ${md.signed.version}: fetch the current role and sign the next version`);
     if (md.signed.expires.getTime() <= this.clock().getTime()) throw bad(`${name} expired at ${md.signed.expires.toISOString()}: sign it with a later expiry`, 'EXPIRED_METADATA');
-    if (md.signed.delegations) throw bad(`${name} may not delegate (not supported yet)`);
+    try {
+      projectWheelsDelegation(project, md.signed); // the one delegation allowed: verified builds
+    } catch (e) {
+      if (e instanceof AttestationError) throw bad(`${name}: ${e.message}`, e.code);
+      throw e;
+    }
     for (const path of md.signed.targets.keys()) {
       const rest = path.slice(project.length + 1);
       if (!path.startsWith(`${project}/`) || rest === '' || rest.includes('/') || rest.startsWith('.') || rest.includes('..')) {

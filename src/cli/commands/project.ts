@@ -5,6 +5,7 @@ import { normalizeProjectName } from '../../packaging/index.js';
 import { Repository } from '../../repository/repository.js';
 import { StateConflictError } from '../../storage/state/types.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
+import { registerBuildFarm } from './project-build-farm.js';
 
 export function registerProject(program: Command): void {
   const project = program.command('project').description('manage projects (operator commands on the data directory)');
@@ -27,4 +28,5 @@ export function registerProject(program: Command): void {
         await repo.close();
       }
     });
+  registerBuildFarm(project);
 }

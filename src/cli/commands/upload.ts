@@ -109,7 +109,7 @@ export function registerUpload(program: Command): void {
         ({ signed, pages, signatures } = await checkPartial(o.cosign, project, files, state.targets));
       } else {
         const next = nextRelease(state, files, { now: new Date() });
-        signed = new Targets({ version: state.projectRole.version + 1, expires: expiresIn(new Date(), PROJECT_ROLE_DAYS * 86400), targets: next.targets, delegations: undefined }).toJSON();
+        signed = new Targets({ version: state.projectRole.version + 1, expires: expiresIn(new Date(), PROJECT_ROLE_DAYS * 86400), targets: next.targets, delegations: state.projectRole.delegations }).toJSON();
         pages = next.pages;
         signatures = [];
       }
