@@ -23,6 +23,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import type { StateStore } from '../storage/state/types.js';
 import { expiresIn, Metadata, TargetFile, type Signature, type Signer } from '../tuf/index.js';
 import { fileBlobPath, projectRoleName, targetBlobPath, targetPath } from '../repository/layout.js';
+import { verifyWheelsRole } from '../repository/wheels-role-check.js';
 import { assembleRole, judgeBuilds, proposeWheelsRole, ProposalError, verifyBuildReport, wheelsDelegationOf, type Agreement, type BuildReport, type Mismatch, type SignedBuildReport, type WheelsDelegation } from './proposals.js';
 
 export const FARM_DIR = 'build-farm';
@@ -260,7 +261,10 @@ export class BuildFarm {
   }
 
   private async publish(project: string, role: string, proposal: OpenProposal, before: Map<string, TargetFile>, bytes: Buffer): Promise<void> {
-    const md = Metadata.parse(bytes, 'targets', role);
+    // The index's own check of a wheels role (delegation, threshold, version, paths, no shadowing).
+    const developers = await this.o.state.latestProjectRole(project);
+    if (!developers) return;
+    const md = verifyWheelsRole(project, bytes, Metadata.parse(developers.bytes, 'targets', projectRoleName(project)).signed, proposal.version, this.now());
     // Targets first (bytes the farm built, checked against the role), then the role.
     for (const [path, t] of md.signed.targets) {
       if (before.has(path)) continue;

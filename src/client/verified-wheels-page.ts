@@ -16,7 +16,9 @@ export async function verifiedWheelFiles(index: VerifiedIndex, project: string, 
   const updater = await index.current();
   const developers = projectRoleName(project);
   const wheelsRole = wheelsRoleName(project);
-  if (!updater.getVerifiedRole(developers)?.signed.delegations?.roles?.has(wheelsRole)) return [];
+  // The search loads the developers' role (a fresh updater may not have it yet).
+  const page = await updater.findTarget(`${project}/index.json`);
+  if (page?.role !== developers || !updater.getVerifiedRole(developers)?.signed.delegations?.roles?.has(wheelsRole)) return [];
   const role = await updater.loadTargets(wheelsRole, developers);
   const out: SimpleFile[] = [];
   for (const [path, t] of role.signed.targets) {

@@ -28,7 +28,7 @@ const P = 'farmpkg';
 const TOOLS = { python: '3.11.2', setuptools: '66.1.1', wheel: '0.38.4', pip: '23.0.1' };
 
 /** A build result as isolated-build.ts returns it, for a wheel made in memory. */
-function outcome(salt: string): BuildOutcome {
+function outcome(salt: string): Extract<BuildOutcome, { ok: true }> {
   const w = memoryWheel({ name: P, version: '1.0', salt });
   const metadata = Buffer.from(coreMetadata({ name: P, version: '1.0', salt }));
   return { ok: true, wheel: { filename: w.filename, bytes: w.bytes, sha256: w.sha256 }, metadata, tools: TOOLS, sourceDateEpoch: 315532800, command: ['python3', '-m', 'pip', 'wheel'], log: `built with salt ${salt}\n` };
