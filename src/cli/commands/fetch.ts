@@ -10,6 +10,8 @@ import { wheelsRoleName } from '../../attest/index.js';
 import type { Updater } from '../../client/updater.js';
 import { projectRoleName } from '../../repository/layout.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
+import { chooseNetworkIsolation } from '../../buildfarm/isolated-build.js';
+import { describeReproduction, reproduceFetched, type FetchedBuild, type Reproduction } from '../../buildfarm/verify-build.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { addLevelOptions, levelPolicyFrom, type LevelOptions } from './level-options.js';
 
@@ -21,6 +23,7 @@ interface FetchOptions extends LevelOptions {
   dest: string;
   mirror: string[];
   cache?: string;
+  verifyBuild?: boolean;
 }
 
 interface PageFile {
@@ -39,6 +42,8 @@ interface FetchedFile {
   builders?: { keyid: string; builder_id: string }[];
   built_from?: { filename: string; sha256: string };
   attestations: { path: string; sha256?: string }[];
+  /** --verify-build: the local rebuild's verdict. */
+  reproduced?: Reproduction;
 }
 
 /** The wheels `wheels-<project>` lists, when the developers' verified role delegates to it. */
@@ -64,7 +69,8 @@ export function registerFetch(program: Command): void {
     .option('--file <name>', 'just this file')
     .option('--dest <dir>', 'where to write the files', '.')
     .option('--mirror <url>', 'a mirror with the same layout, tried before the index (repeatable)', collect, [])
-    .option('--cache <dir>', 'metadata cache directory (default: per index under ~/.cache/bulwark)');
+    .option('--cache <dir>', 'metadata cache directory (default: per index under ~/.cache/bulwark)')
+    .option('--verify-build', "also rebuild each verified wheel from its signed sdist here; bytes are compared only with the builders' tool versions");
   addLevelOptions(cmd)
     .action(async (project: string, o: FetchOptions, cmd: Command) => {
       const opts = globalOptions(cmd);
@@ -77,6 +83,7 @@ export function registerFetch(program: Command): void {
       });
       const index = new VerifiedIndex({ indexUrl: o.index, mirrors: o.mirror, metadataDir, maxAgeMs: 60_000 });
       const written: FetchedFile[] = [];
+      const builds: FetchedBuild[] = [];
       try {
         let wanted: string[];
         if (o.file) wanted = [o.file];
@@ -112,6 +119,14 @@ export function registerFetch(program: Command): void {
             ...(t.build ? { builders: t.build.builders.map((b) => ({ keyid: b.keyid, builder_id: b.builderId })), built_from: t.build.builtFrom } : {}),
             attestations: t.build ? [{ path: t.build.attestation }] : t.attestations.map((a) => ({ path: a.path, sha256: a.sha256 })),
           });
+          if (t.build) builds.push({ wheel: { filename: file, sha256: t.target.hashes['sha256'] ?? '' }, builtFrom: t.build.builtFrom, builders: t.build.builders });
+        }
+        if (o.verifyBuild) {
+          const verdicts = await reproduceFetched(builds, async (sdist) => (await index.get(`${name}/${sdist}`, admit)).bytes, chooseNetworkIsolation(true));
+          for (const w of written) {
+            const r = verdicts.get(w.file);
+            if (r) w.reproduced = r;
+          }
         }
       } catch (e) {
         if (e instanceof CliError) throw e;
@@ -121,7 +136,8 @@ export function registerFetch(program: Command): void {
       output(
         opts,
         { project: name, files: written },
-        written.map((w) => `${w.path}  (${w.size} bytes, ${w.level}, vouched for by ${w.role}${w.built_from ? `; verified build of ${w.built_from.filename} by ${w.builders?.length ?? 0} builders` : ''})`).join('\n')
+        written.map((w) => `${w.path}  (${w.size} bytes, ${w.level}, vouched for by ${w.role}${w.built_from ? `; verified build of ${w.built_from.filename} by ${w.builders?.length ?? 0} builders` : ''})${w.reproduced ? `\n  ${describeReproduction(w.reproduced)}` : ''}`).join('\n')
       );
+      if (written.some((w) => w.reproduced?.result === 'disagree')) throw new CliError('a verified wheel rebuilt here with the same tools gives different bytes', EXIT.failure, 'BUILD_DISAGREES');
     });
 }
