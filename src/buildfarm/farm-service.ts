@@ -66,7 +66,7 @@ export interface OpenProposal {
 }
 
 export interface FarmStatus {
-  verified: { wheel: string; sha256: string; builtFrom: { filename: string; sha256: string }; builders: string[] }[];
+  verified: { wheel: string; sha256: string; builtFrom: { filename: string; sha256: string }; builders: string[]; attestation: { path: string; sha256: string } }[];
   mismatches: (Mismatch & { logs: Record<string, string> })[];
   failures: { sdist: string; keyid: string; reason: string; log: string }[];
 }
@@ -142,6 +142,11 @@ export class BuildFarm {
 
   private readReport(project: string, sdist: string, keyid: string): Promise<StoredReport | undefined> {
     return this.readJson<StoredReport>(this.reportPath(project, sdist, keyid));
+  }
+
+  /** One builder's log of one sdist's build, or undefined. */
+  async log(project: string, sdist: string, keyid: string): Promise<string | undefined> {
+    return (await this.readReport(project, sdist, keyid))?.log;
   }
 
   async reports(project: string, sdist: string): Promise<StoredReport[]> {
@@ -303,8 +308,10 @@ export class BuildFarm {
         for (const r of reports) logs[r.signed.report.keyid] = r.log;
         out.mismatches.push({ ...mismatch, logs });
       }
-      if (agreement && published.targets.get(targetPath(project, agreement.wheel.filename))?.hashes['sha256'] === agreement.wheel.sha256) {
-        out.verified.push({ wheel: agreement.wheel.filename, sha256: agreement.wheel.sha256, builtFrom: agreement.sdist, builders: agreement.keyids });
+      const attestation = agreement && published.targets.get(targetPath(project, attestationFileName(agreement.wheel.filename)));
+      if (agreement && attestation && published.targets.get(targetPath(project, agreement.wheel.filename))?.hashes['sha256'] === agreement.wheel.sha256) {
+        const path = attestation.path;
+        out.verified.push({ wheel: agreement.wheel.filename, sha256: agreement.wheel.sha256, builtFrom: agreement.sdist, builders: agreement.keyids, attestation: { path, sha256: attestation.hashes['sha256'] as string } });
       }
       for (const r of reports) {
         const rep: BuildReport = r.signed.report;

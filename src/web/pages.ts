@@ -142,6 +142,8 @@ export interface ProjectData {
   projectRoleVersion: number | undefined;
   /** The TUF role that lists the project's simple page now (a bin, or its project role). */
   vouchedBy: string | undefined;
+  /** Verified builds of the project (src/web/build-farm-section.ts), when it opted in. */
+  builds?: Html | undefined;
 }
 
 function yankedMark(yanked: boolean, reason: string | null): Html | string {
@@ -191,6 +193,7 @@ ${release?.yanked ? html`<div class="notice notice-bad" role="note"><p><strong>T
 ${protectionPanel(p.protection, delegationNote)}
 <h2 id="files">Files${d.version ? ` for ${d.version}` : ''}</h2>
 ${filesTable}
+${d.builds ?? ''}
 <h2 id="description">Description</h2>
 ${d.description ? html`<div class="description">${descriptionMarkup(d.description)}</div>` : html`<p>${d.summary ?? 'No description.'}</p>`}
 <h2 id="history">Release history</h2>

@@ -41,6 +41,8 @@ import { protectionSection, protectionSectionData } from './protection-chart.js'
 import { parseQuery, rankProjects } from './search.js';
 import { cookieAttributes, CSRF_COOKIE, hashSessionId, isWellFormedSessionId, newSessionId, SESSION_COOKIE, SESSION_LIFETIME_MS } from './sessions.js';
 import { STYLESHEET } from './style.js';
+import { BuildFarm } from '../buildfarm/farm-service.js';
+import { buildFarmSection } from './build-farm-section.js';
 
 export interface WebOptions {
   clock?: () => Date;
@@ -136,6 +138,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
   };
 
   const descriptions = new RenderedDescriptions(store, repo.blobs);
+  const farmRecords = new BuildFarm({ dataDir: repo.dataDir, state: repo.state, blobs: repo.blobs, requestPublication: () => undefined });
 
   const projectData = async (req: FastifyRequest, name: string, version: string | undefined): Promise<ProjectData | undefined> => {
     const project = await repo.state.getProject(name);
@@ -191,6 +194,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
       delegation,
       projectRoleVersion: delegation ? (await repo.state.latestProjectRole(name))?.version : undefined,
       vouchedBy: published?.role,
+      builds: delegation ? buildFarmSection(name, await farmRecords.status(name)) : undefined,
     };
   };
 

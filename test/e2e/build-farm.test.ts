@@ -101,6 +101,14 @@ describe('verified wheels: farm and rebuilder agree, pip installs, fetch --verif
     assert.equal(Object.keys(m.logs).length, 2, 'and both logs');
     const page = await (await fetch(`${server.url}/project/${DRIFT}/`)).text();
     for (const b of m.builds) assert.ok(page.includes(b.sha256), `the project page shows ${b.sha256}`);
+    const logLink = /href="(\/api\/build-farm\/logs\/[^"]+)"/.exec(page)?.[1];
+    assert.ok(logLink, 'with links to the logs');
+    assert.match(await (await fetch(`${server.url}${logLink.replace(/&amp;/g, '&')}`)).text(), /SOURCE_DATE_EPOCH=315532800/);
+    const goodPage = await (await fetch(`${server.url}/project/${GOOD}/`)).text();
+    assert.ok(goodPage.includes(GOOD_WHEEL), 'the verified wheel is on its project page');
+    const attestation = /href="(\/targets\/[^"]+\.intoto\.jsonl)"/.exec(goodPage)?.[1];
+    assert.ok(attestation, 'with a link to its attestations');
+    assert.equal((await (await fetch(`${server.url}${attestation}`)).text()).trim().split('\n').length, 2, 'one DSSE envelope per builder');
   });
 
   it('pip installs the verified wheel through the proxy', async () => {

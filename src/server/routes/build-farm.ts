@@ -7,6 +7,7 @@
 //   GET  /api/build-farm/proposals?keyid=K         proposals of wheels roles K has not signed
 //   POST /api/build-farm/proposals/:project/:version/signatures   {"keyid", "sig"}
 //   GET  /api/build-farm/status/:project           verified wheels, mismatches, failed builds
+//   GET  /api/build-farm/logs/:project/:sdist/:keyid  one builder's build log (text)
 // Writes need an API token; what a builder says counts only when signed by a delegated key.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { farmKeyResponse, FARM_KEY_API_PATH } from '../../attest/index.js';
@@ -56,6 +57,14 @@ export function registerBuildFarmRoutes(app: FastifyInstance, repo: Repository):
     const status = await (await farm()).farm.status(normalizeProjectName(req.params.project));
     if (!status) return sendProblem(reply, 404, 'NOT_OPTED_IN', `${req.params.project} has no verified wheels (bulwark project build-farm enable).`, 'json');
     return status;
+  });
+
+  app.get('/api/build-farm/logs/:project/:sdist/:keyid', async (req: FastifyRequest<{ Params: { project: string; sdist: string; keyid: string } }>, reply) => {
+    const { project, sdist, keyid } = req.params;
+    const ok = isValidProjectName(project) && /^[A-Za-z0-9._+-]+\.(tar\.gz|zip)$/.test(sdist) && /^[0-9a-f]{64}$/.test(keyid);
+    const log = ok ? await (await farm()).farm.log(normalizeProjectName(project), sdist, keyid) : undefined;
+    if (log === undefined) return sendProblem(reply, 404, 'NOT_FOUND', 'No such build log.', 'json');
+    return reply.type('text/plain; charset=utf-8').header('content-security-policy', "default-src 'none'").send(log);
   });
 
   const onRequest = requireUser(repo, 'json');
