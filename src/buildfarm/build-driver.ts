@@ -63,3 +63,17 @@ else:
     result["error"] = "pip wheel made %d wheels" % len(wheels)
 finish(0 if len(wheels) == 1 else 1)
 `;
+
+/**
+ * The first program inside the build's namespaces (`sh sandbox.sh HIDDEN… -- COMMAND…`): mounts
+ * an empty, unreadable tmpfs over each hidden path (the index's data directory, key
+ * directories), so the build cannot read them even where the file modes would let it, then
+ * runs the command. In a mount namespace of its own: the mounts vanish with the build.
+ */
+export const SANDBOX_SCRIPT = `while [ "$1" != "--" ]; do
+  mount -t tmpfs -o size=64k,mode=000 bulwark-hidden "$1" || { echo "bulwark build: cannot hide $1" >&2; exit 97; }
+  shift
+done
+shift
+exec "$@"
+`;

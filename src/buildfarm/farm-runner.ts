@@ -17,6 +17,8 @@ export interface BuilderSettings {
   memoryBytes: number;
   /** The builder's identity in attestations (a URI). */
   builderId: string;
+  /** Directories builds must not see (data directory, keys, caches). */
+  hide: string[];
 }
 
 export interface PassResult {

@@ -13,13 +13,15 @@
 // builder got the same bytes.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { parseDistributionFilename, readWheelMetadata } from '../packaging/index.js';
-import { BUILD_DRIVER } from './build-driver.js';
+import { BUILD_DRIVER, SANDBOX_SCRIPT } from './build-driver.js';
 
 export const DEBIAN_PYTHON = '/usr/bin/python3';
+/** Builds started as root run as this user (nobody), after the namespaces are set up. */
+const BUILD_UID = 65534;
 
 /** How builds are cut off from the network. */
 export type NetworkIsolation = 'unshare-n' | 'unshare-rn' | 'none';
@@ -47,6 +49,11 @@ export interface BuildOptions {
   timeoutMs?: number;
   /** Address-space limit of the build's processes (default 2 GiB). */
   memoryBytes?: number;
+  /**
+   * Directories the build must not see (the index's data directory, key directories): each is
+   * covered by an empty unreadable tmpfs in the build's mount namespace.
+   */
+  hide?: readonly string[];
   /** Where the temporary build directory is made (default the OS's). */
   workRoot?: string;
   python?: string;
@@ -83,8 +90,8 @@ function works(cmd: string, args: string[]): boolean {
  */
 export function chooseNetworkIsolation(allowNone: boolean): NetworkIsolation {
   const root = process.getuid?.() === 0;
-  if (root && works('unshare', ['-n', 'true'])) return 'unshare-n';
-  if (works('unshare', ['-rn', 'true'])) return 'unshare-rn';
+  if (root && works('unshare', ['-n', '-m', 'true'])) return 'unshare-n';
+  if (works('unshare', ['-r', '-n', '-m', 'true'])) return 'unshare-rn';
   if (allowNone) return 'none';
   throw new BuildSetupError(
     'cannot cut builds off from the network: neither `unshare -n` (as root) nor `unshare -rn` (user namespaces) works here. ' +
@@ -105,13 +112,33 @@ export function checkBuildTools(python = DEBIAN_PYTHON): void {
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** The sandbox around the driver: limits first, then the network namespace. */
-function sandboxCommand(o: BuildOptions, python: string, timeoutMs: number): string[] {
+/**
+ * The sandbox around the driver: limits first; then new network and mount namespaces (as root:
+ * `unshare -n -m`; otherwise in a user namespace, `unshare -r -n -m`); then the hidden paths are
+ * covered; then, when started as root, the build drops to nobody (setpriv) so that nothing else
+ * of the machine's is writable or readable to it beyond what any user may.
+ */
+function sandboxCommand(o: BuildOptions, python: string, timeoutMs: number, hidden: readonly string[]): string[] {
   const memory = o.memoryBytes ?? 2 * 1024 ** 3;
   const cpuSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
   const limits = ['prlimit', `--as=${memory}`, `--cpu=${cpuSeconds}`, `--fsize=${memory}`, '--core=0', '--'];
-  const net = o.isolation === 'unshare-n' ? ['unshare', '-n', '--'] : o.isolation === 'unshare-rn' ? ['unshare', '-rn', '--'] : [];
-  return [...limits, ...net, python, '-I', 'driver.py'];
+  const driver = [python, '-I', 'driver.py'];
+  if (o.isolation === 'none') return [...limits, ...driver];
+  const namespaces = o.isolation === 'unshare-n' ? ['unshare', '-n', '-m', '--propagation', 'private', '--'] : ['unshare', '-r', '-n', '-m', '--propagation', 'private', '--'];
+  const drop = o.isolation === 'unshare-n' ? ['setpriv', `--reuid=${BUILD_UID}`, `--regid=${BUILD_UID}`, '--clear-groups', '--no-new-privs'] : [];
+  return [...limits, ...namespaces, '/bin/sh', 'sandbox.sh', ...hidden, '--', ...drop, ...driver];
+}
+
+/** The hidden paths that exist and do not contain the build directory (hiding those would hide the build). */
+function hiddenPaths(o: BuildOptions, dir: string): string[] {
+  const out: string[] = [];
+  for (const h of o.hide ?? []) {
+    const abs = resolve(h);
+    const rel = relative(abs, dir);
+    if (rel === '' || !rel.startsWith('..')) continue;
+    if (spawnSync('test', ['-d', abs]).status === 0) out.push(abs);
+  }
+  return out;
 }
 
 /**
@@ -128,7 +155,11 @@ export async function buildWheel(o: BuildOptions): Promise<BuildOutcome> {
     if ('path' in o.sdist) await copyFile(o.sdist.path, join(dir, sdistName));
     else await writeFile(join(dir, sdistName), o.sdist.bytes);
     await writeFile(join(dir, 'driver.py'), BUILD_DRIVER);
-    const [cmd, ...args] = sandboxCommand(o, python, timeoutMs) as [string, ...string[]];
+    await writeFile(join(dir, 'sandbox.sh'), SANDBOX_SCRIPT);
+    // As root the build runs as nobody: its directory must be its own.
+    if (o.isolation === 'unshare-n') for (const f of ['', sdistName, 'driver.py', 'sandbox.sh']) await chown(join(dir, f), BUILD_UID, BUILD_UID);
+    const hidden = hiddenPaths(o, dir);
+    const [cmd, ...args] = sandboxCommand(o, python, timeoutMs, hidden) as [string, ...string[]];
     const env = {
       PATH: '/usr/bin:/bin',
       HOME: dir,

@@ -5,6 +5,7 @@
 // proves nothing, so the answer is then "cannot reproduce", neither agreement nor disagreement.
 import { spawnSync } from 'node:child_process';
 import type { ToolVersions } from '../attest/index.js';
+import { keysDir } from '../developer/developer-key.js';
 import { buildWheel, DEBIAN_PYTHON, type NetworkIsolation } from './isolated-build.js';
 
 export type Reproduction =
@@ -29,6 +30,7 @@ export async function reproduceWheel(o: {
   attestedTools: readonly ToolVersions[];
   isolation: NetworkIsolation;
   timeoutMs?: number;
+  hide?: readonly string[];
 }): Promise<Reproduction> {
   const tools = localToolVersions();
   if (!tools) return { result: 'cannot-reproduce', reason: `${DEBIAN_PYTHON} with setuptools, wheel and pip is not installed here` };
@@ -36,7 +38,7 @@ export async function reproduceWheel(o: {
     const attested = o.attestedTools.map((t) => `Python ${t.python}, setuptools ${t.setuptools}, wheel ${t.wheel}, pip ${t.pip}`).join('; ');
     return { result: 'cannot-reproduce', reason: `this machine has Python ${tools.python}, setuptools ${tools.setuptools}, wheel ${tools.wheel}, pip ${tools.pip}; the builders used ${attested}`, tools };
   }
-  const built = await buildWheel({ sdist: o.sdist, isolation: o.isolation, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
+  const built = await buildWheel({ sdist: o.sdist, isolation: o.isolation, hide: o.hide ?? [keysDir()], ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
   if (!built.ok) return { result: 'cannot-reproduce', reason: `the local build failed: ${built.reason}`, tools, log: built.log };
   if (built.wheel.filename !== o.wheel.filename) return { result: 'disagree', sha256: built.wheel.sha256, expected: o.wheel.sha256, tools, log: `the local build made ${built.wheel.filename}, not ${o.wheel.filename}\n${built.log}` };
   if (built.wheel.sha256 !== o.wheel.sha256) return { result: 'disagree', sha256: built.wheel.sha256, expected: o.wheel.sha256, tools, log: built.log };

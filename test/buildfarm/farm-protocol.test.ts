@@ -28,9 +28,9 @@ const P = 'farmpkg';
 const TOOLS = { python: '3.11.2', setuptools: '66.1.1', wheel: '0.38.4', pip: '23.0.1' };
 
 /** A build result as isolated-build.ts returns it, for a wheel made in memory. */
-function outcome(salt: string): Extract<BuildOutcome, { ok: true }> {
-  const w = memoryWheel({ name: P, version: '1.0', salt });
-  const metadata = Buffer.from(coreMetadata({ name: P, version: '1.0', salt }));
+function outcome(salt: string, version = '1.0'): Extract<BuildOutcome, { ok: true }> {
+  const w = memoryWheel({ name: P, version, salt });
+  const metadata = Buffer.from(coreMetadata({ name: P, version, salt }));
   return { ok: true, wheel: { filename: w.filename, bytes: w.bytes, sha256: w.sha256 }, metadata, tools: TOOLS, sourceDateEpoch: 315532800, command: ['python3', '-m', 'pip', 'wheel'], log: `built with salt ${salt}\n` };
 }
 
@@ -43,7 +43,7 @@ describe('verified wheels: reports, proposals, publication', () => {
   const developer = Ed25519Signer.generate();
   const rebuilder = Ed25519Signer.generate();
   const stranger = Ed25519Signer.generate();
-  const sdists = { good: memorySdist({ name: P, version: '1.0' }), drifting: memorySdist({ name: P, version: '2.0' }) };
+  const sdists = { good: memorySdist({ name: P, version: '1.0' }), drifting: memorySdist({ name: P, version: '2.0' }), later: memorySdist({ name: P, version: '3.0' }) };
 
   const client = async () => {
     const u = new Updater({ metadataDir, indexUrl: index.url });
@@ -85,7 +85,7 @@ describe('verified wheels: reports, proposals, publication', () => {
 
   it('lists the signed sdists for each delegated builder, and nothing for other keys', async () => {
     const queue = await (await fetch(`${index.url}/api/build-farm/queue?keyid=${rebuilder.keyId}`)).json() as { sdists: { filename: string }[] };
-    assert.deepEqual(queue.sdists.map((s) => s.filename).sort(), [sdists.good.filename, sdists.drifting.filename].sort());
+    assert.deepEqual(queue.sdists.map((s) => s.filename).sort(), Object.values(sdists).map((s) => s.filename).sort());
     assert.deepEqual(await farm.queue(stranger.keyId), []);
     const key = await (await fetch(`${index.url}/api/build-farm/key`)).json() as { keyid: string };
     assert.equal(key.keyid, farmKey.keyId);
@@ -143,7 +143,7 @@ describe('verified wheels: reports, proposals, publication', () => {
     assert.deepEqual(wheels.map((w) => w.filename), [built.wheel.filename]);
     const page = await verified.get(`${P}/index.json`);
     const merged = JSON.parse(mergeVerifiedWheels(page.bytes, true, wheels).toString('utf8')) as { files: { filename: string; hashes: { sha256: string } }[] };
-    assert.deepEqual(merged.files.map((f) => f.filename).sort(), [sdists.drifting.filename, sdists.good.filename, built.wheel.filename].sort());
+    assert.deepEqual(merged.files.map((f) => f.filename).sort(), [...Object.values(sdists).map((s) => s.filename), built.wheel.filename].sort());
   });
 
   it('records a mismatch with both hashes and both logs, and never proposes it', async () => {
@@ -163,5 +163,35 @@ describe('verified wheels: reports, proposals, publication', () => {
     assert.equal(status.verified.length, 1, 'only the reproducible wheel is verified');
     const published = Metadata.parse((await index.repo.state.latestSignedRole(wheelsRoleName(P)))?.bytes ?? Buffer.alloc(0), 'targets', wheelsRoleName(P));
     assert.equal([...published.signed.targets.keys()].some((p) => p.includes('2.0')), false);
+  });
+
+  it('a publication cut short after storing the targets publishes nothing; the next pass finishes it', async () => {
+    const built = outcome('three', '3.0');
+    const byFarm = await report(farmKey, sdists.later, built);
+    await farm.recordReport(byFarm.signed, byFarm.log, { bytes: built.wheel.bytes, metadata: built.metadata });
+    const byRebuilder = await report(rebuilder, sdists.later, built);
+    assert.equal((await postReport({ signed: byRebuilder.signed, log: byRebuilder.log })).status, 200);
+    const [proposal] = await farm.openProposals(rebuilder.keyId);
+    assert.equal(proposal?.version, 2);
+    const state = index.repo.state;
+    const record = state.recordBuilderSignedRole.bind(state);
+    state.recordBuilderSignedRole = () => Promise.reject(new Error('the index died here'));
+    try {
+      const sig = await rebuilder.sign(Buffer.from(proposal.signed, 'utf8'));
+      const res = await fetch(`${index.url}/api/build-farm/proposals/${P}/2/signatures`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(sig) });
+      assert.equal(res.status, 500);
+    } finally {
+      state.recordBuilderSignedRole = record;
+    }
+    await index.repo.settle();
+    assert.equal((await state.latestSignedRole(wheelsRoleName(P)))?.version, 1, 'the role was not recorded');
+    assert.equal(await index.repo.blobs.exists(metadataBlobPath(wheelsRoleName(P), 2)), false, 'nothing new is published');
+    const verified = new VerifiedIndex({ indexUrl: index.url, metadataDir, maxAgeMs: 0 });
+    await assert.rejects(verified.get(`${P}/${built.wheel.filename}`), 'clients see no 3.0 wheel');
+
+    await farm.advance(P); // the next pass of the farm (or the next report) finishes the publication
+    await index.repo.settle();
+    const t = await verified.get(`${P}/${built.wheel.filename}`);
+    assert.ok(t.bytes.equals(built.wheel.bytes));
   });
 });

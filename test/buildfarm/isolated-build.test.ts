@@ -2,7 +2,7 @@
 // build that reaches for the network fails (and, as a control, the same build without
 // isolation does reach it); a build that needs a tool the machine lacks fails with its log.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -79,5 +79,41 @@ describe('isolated wheel builds', () => {
     assert.match(r.reason, /pip wheel failed/);
     assert.match(r.log, /bulwark_missing_backend/);
     assert.match(r.log, /SOURCE_DATE_EPOCH=315532800/);
+  });
+
+  it("hides the index's directories and environment from the build (without hiding, the same build reads them)", async () => {
+    const secrets = join(dir, 'data-dir');
+    await mkdir(secrets, { recursive: true });
+    await chmod(dir, 0o755); // readable to every user, as a data directory may well be
+    await writeFile(join(secrets, 'online-key.pem'), 'THE-ONLINE-KEY\n', { mode: 0o644 });
+    process.env['BULWARK_TEST_SECRET'] = 'THE-TOKEN';
+    try {
+      const path = await write(
+        setuptoolsSdist({ name: 'snoop', version: '1.0', setupCode: `try:\n    data = open(${JSON.stringify(join(secrets, 'online-key.pem'))}).read()\nexcept OSError as e:\n    data = 'unreadable: %s' % e\nraise SystemExit('ENV %s READ %s' % (sorted(os.environ), data))\n` })
+      );
+      const hidden = await buildWheel({ sdist: { path }, isolation, hide: [secrets] });
+      assert.equal(hidden.ok, false);
+      assert.doesNotMatch(hidden.log, /THE-ONLINE-KEY/);
+      assert.match(hidden.log, /READ unreadable/);
+      assert.doesNotMatch(hidden.log, /BULWARK_TEST_SECRET|THE-TOKEN/);
+      const open = await buildWheel({ sdist: { path }, isolation });
+      assert.match(open.log, /READ THE-ONLINE-KEY/);
+    } finally {
+      delete process.env['BULWARK_TEST_SECRET'];
+    }
+  });
+
+  it('stops a build at its time limit and at its memory limit', async () => {
+    const slow = await buildWheel({ sdist: { path: await write(setuptoolsSdist({ name: 'slow', version: '1.0', setupCode: 'time.sleep(600)\n' })) }, isolation, timeoutMs: 5000 });
+    assert.equal(slow.ok, false);
+    assert.ok(!slow.ok);
+    assert.match(slow.reason, /longer than 5 s/);
+    const greedy = await buildWheel({
+      sdist: { path: await write(setuptoolsSdist({ name: 'greedy', version: '1.0', setupCode: 'hog = bytearray(3 * 1024 ** 3)\n' })) },
+      isolation,
+      memoryBytes: 1024 ** 3,
+    });
+    assert.equal(greedy.ok, false);
+    assert.match(greedy.log, /MemoryError/);
   });
 });

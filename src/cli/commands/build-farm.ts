@@ -3,6 +3,7 @@
 // developer-signed sdist of projects that opted in, reports each build with the farm's key, and
 // signs the proposals of wheels roles; a role is published once a threshold of its builders
 // (the farm and independent rebuilders) signed the same wheel bytes.
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { loadOrCreateFarmKey } from '../../buildfarm/farm-key.js';
 import { BuildFarm } from '../../buildfarm/farm-service.js';
@@ -18,7 +19,11 @@ export function registerBuildFarm(program: Command): void {
       const repo = await Repository.open(opts.data, { databaseUrl: opts.database });
       try {
         const key = await loadOrCreateFarmKey(opts.data);
-        const settings = builderSettings(o, `bulwark-build-farm:${key.keyId}`);
+        // Builds never see the data directory (keys, database, blobs) nor key files kept elsewhere.
+        const keyDirs = Object.values(repo.config.onlineKeys)
+          .filter((s) => s.startsWith('file:/'))
+          .map((s) => dirname(s.slice('file:'.length)));
+        const settings = builderSettings(o, `bulwark-build-farm:${key.keyId}`, [opts.data, ...keyDirs]);
         // The serving process publishes: it finds the wheels role marked dirty by its polling.
         const farm = new BuildFarm({ dataDir: opts.data, state: repo.state, blobs: repo.blobs, requestPublication: () => undefined, farmSigner: key });
         await repeat(o.once === true, settings.intervalMs, async () => {

@@ -23,7 +23,7 @@ export function addBuilderOptions(cmd: Command): Command {
     .option('--build-memory <MiB>', 'address-space limit of a build', '2048');
 }
 
-export function builderSettings(o: BuilderOptions, builderId: string): BuilderSettings & { intervalMs: number } {
+export function builderSettings(o: BuilderOptions, builderId: string, hide: string[]): BuilderSettings & { intervalMs: number } {
   const timeout = Number(o.buildTimeout);
   const memory = Number(o.buildMemory);
   const interval = Number(o.interval);
@@ -34,7 +34,7 @@ export function builderSettings(o: BuilderOptions, builderId: string): BuilderSe
     checkBuildTools();
     const isolation = chooseNetworkIsolation(!o.networkIsolation);
     if (isolation === 'none') process.stderr.write('bulwark: WARNING: builds run WITH the network (--no-network-isolation)\n');
-    return { isolation, timeoutMs: timeout * 1000, memoryBytes: memory * 1024 * 1024, builderId, intervalMs: interval * 1000 };
+    return { isolation, timeoutMs: timeout * 1000, memoryBytes: memory * 1024 * 1024, builderId, hide, intervalMs: interval * 1000 };
   } catch (e) {
     if (e instanceof BuildSetupError) throw new CliError(e.message, EXIT.config, 'BUILD_SETUP');
     throw e;

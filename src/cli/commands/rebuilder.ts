@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { metadataDirFor, seedRoot } from '../../client/client-cache.js';
 import { Updater } from '../../client/updater.js';
 import { runRebuilderPass } from '../../buildfarm/rebuilder.js';
-import { keyPath, loadKeyFile, unlockKey } from '../../developer/developer-key.js';
+import { keyPath, keysDir, loadKeyFile, unlockKey } from '../../developer/developer-key.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { PASSPHRASE_OPTION, readPassphrase, type PassphraseOptions } from '../passphrase.js';
 import { addBuilderOptions, builderSettings, repeat, type BuilderOptions } from './builder-options.js';
@@ -37,8 +37,8 @@ export function registerRebuilder(program: Command): void {
     const token = o.token ?? process.env['BULWARK_TOKEN'];
     if (!token) throw new CliError('no API token: give --token or $BULWARK_TOKEN', EXIT.usage, 'USAGE');
     const key = await unlockKey(await loadKeyFile(keyPath(o.key)), await readPassphrase(o, `Passphrase for key ${o.key}: `));
-    const settings = builderSettings(o, `bulwark-rebuilder:${key.keyId}`);
     const metadataDir = o.cache ? resolve(o.cache) : metadataDirFor(o.index);
+    const settings = builderSettings(o, `bulwark-rebuilder:${key.keyId}`, [opts.data, keysDir(), metadataDir]);
     await seedRoot(metadataDir, o.root).catch((e: Error) => {
       throw new CliError(e.message, EXIT.usage, 'NO_ROOT');
     });
