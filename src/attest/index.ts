@@ -9,3 +9,4 @@ export * from './bundle.js';
 export * from './verified-build.js';
 export * from './wheels-role.js';
 export * from './wheels-delegation.js';
+export * from './release-attestations.js';

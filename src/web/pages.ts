@@ -272,7 +272,11 @@ ${PROTECTION_ORDER.map(
 <ol>
 <li>Its owner makes a developer key on each machine (<code>bulwark key new</code>) and claims the project (<code>bulwark claim NAME</code>): it becomes <em>recently claimed</em> at once, and the index accepts only uploads its developers sign (<code>bulwark upload</code>).</li>
 <li>At the next offline ceremony the index's operators sign the claimed role with the offline key (<code>bulwark admin promote</code>): the project becomes <em>claimed</em>.</li>
-</ol>`,
+</ol>
+<section id="verified-builds" aria-labelledby="h-verified-builds">
+<h2 id="h-verified-builds">Verified builds: wheels two independent builders reproduced</h2>
+<p>The top level adds wheels the developers did not build themselves. The developers sign their source distribution, then sign a delegation of their wheels (<code>bulwark project build-farm enable</code>) to the index's build farm and to rebuilders they choose, run by other parties with their own keys. A wheel is published only when at least two of them built the same bytes from the developer-signed sdist, each signing an in-toto attestation of how. <code>bulwark fetch</code> and <code>bulwark proxy</code> check every signature and that the sdist is the one the developers signed, and show the wheel as a verified build. The developers' own files are never replaced, and neither the build farm's key nor the index's online keys, alone or together, can make a wheel a verified build.</p>
+</section>`,
   });
 }
 

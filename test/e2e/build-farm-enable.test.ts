@@ -3,10 +3,11 @@
 // farm's key and a rebuilder's, threshold ≥ 2); later uploads keep it; the index refuses any
 // other delegation, and checks a submitted `wheels-<project>` role (verifyWheelsRole).
 import assert from 'node:assert/strict';
-import { copyFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { wheelsRolePaths } from '../../src/attest/index.js';
+import { serializeBundle, signEnvelope, statementBytes, wheelsRolePaths } from '../../src/attest/index.js';
 import { Updater } from '../../src/client/updater.js';
 import { loadKeyFile, unlockKey } from '../../src/developer/developer-key.js';
 import { sendSignedUpload, IndexApiError } from '../../src/developer/index-api.js';
@@ -126,6 +127,47 @@ describe('bulwark project build-farm', () => {
     assert.equal(await code([...good, `${P}/${P}-1.0.tar.gz`], [farm, rebuilder]), 'WHEELS_ROLE_PATH');
     assert.equal(await code([...good, `${P}/index.json`], [farm, rebuilder]), 'WHEELS_ROLE_PATH');
     assert.equal(await code([`${P}/${P}-1.0.tar.gz.intoto.jsonl`], [farm, rebuilder]), 'WHEELS_ROLE_PATH');
+  });
+
+  it('upload --attestation publishes <file>.intoto.jsonl for a file of the release; fetch lists it', async () => {
+    const ci = Ed25519Signer.generate();
+    const path = await sdistFile('1.2');
+    const bytes = await readFile(path);
+    const envelope = await signEnvelope(statementBytes({ subjects: [{ name: basename(path), sha256: createHash('sha256').update(bytes).digest('hex') }], predicateType: 'https://slsa.dev/provenance/v1', predicate: { builder: 'ci' } }), [ci]);
+    const file = join(home, 'ci.intoto.json');
+    await writeFile(file, `${JSON.stringify(envelope, null, 2)}\n`);
+    const r = await bulwark(['upload', path, '--attestation', file, ...common, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const role = await projectRole();
+    const listed = role.targets.get(`${P}/${basename(path)}.intoto.jsonl`);
+    assert.ok(listed, 'the developer-signed role lists the attestation');
+    const fetched = await bulwark(['fetch', P, '--version', '1.2', '--index', server.url, '--root', join(dataDir, 'root.json'), '--dest', await tempDir('farm-enable-dest'), '--cache', await tempDir('farm-enable-cache'), '--json']);
+    assert.equal(fetched.code, 0, fetched.stdout + fetched.stderr);
+    const files = (JSON.parse(fetched.stdout) as { files: { file: string; verified_build: boolean; attestations: { path: string; sha256: string }[] }[] }).files;
+    assert.deepEqual(files.map((f) => [f.file, f.verified_build, f.attestations]), [[basename(path), false, [{ path: listed.path, sha256: listed.hashes['sha256'] }]]]);
+  });
+
+  it('refuses an attestation whose subject is not a file of the release, in the CLI and in the index (ATTESTATION_SUBJECT_MISMATCH)', async () => {
+    const ci = Ed25519Signer.generate();
+    const role = await projectRole();
+    const old = role.targets.get(`${P}/${P}-1.0.tar.gz`);
+    assert.ok(old);
+    const aboutOld = await signEnvelope(statementBytes({ subjects: [{ name: `${P}-1.0.tar.gz`, sha256: old.hashes['sha256'] as string }], predicateType: 'https://example.com/ci', predicate: null }), [ci]);
+    const file = join(home, 'old.intoto.jsonl');
+    await writeFile(file, serializeBundle([aboutOld]));
+    const path = await sdistFile('1.3');
+    const r = await bulwark(['upload', path, '--attestation', file, ...common, '--json']);
+    assert.equal(r.code, 1, r.stdout);
+    assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'ATTESTATION_SUBJECT_MISMATCH');
+    // The index checks the same, whatever a modified client signs and sends.
+    const developer = await unlockKey(await loadKeyFile(join(home, 'keys', 'default.json')), env['BULWARK_PASSPHRASE'] as string);
+    const bundle = serializeBundle([aboutOld]);
+    const name = `${P}-1.0.tar.gz.intoto.jsonl`;
+    const targets = new Map(role.targets);
+    targets.set(`${P}/${name}`, new TargetFile(`${P}/${name}`, bundle.length, { sha256: createHash('sha256').update(bundle).digest('hex') }));
+    const signed = await Metadata.sign(new Targets({ version: role.version + 1, expires: expiresIn(new Date(), 30 * 86_400), targets, delegations: role.delegations }), [developer]);
+    await assert.rejects(sendSignedUpload(server.url, common[3] as string, P, signed.bytes, [], [], [{ name, bytes: bundle }]), (e: unknown) => e instanceof IndexApiError && e.code === 'ATTESTATION_SUBJECT_MISMATCH');
+    assert.equal((await projectRole()).version, role.version, 'nothing changed');
   });
 
   it('disable signs a version without the delegation', async () => {

@@ -51,6 +51,8 @@ async function delegatedWheels(updater: Updater, project: string): Promise<strin
   const projectRole = updater.getVerifiedRole(projectRoleName(project));
   const wheelsRole = wheelsRoleName(project);
   if (!projectRole?.signed.delegations?.roles?.has(wheelsRole)) return [];
+  // Opted in, but no wheel was verified yet: the builders have not published the role.
+  if (!updater.getVerifiedTopLevel().snapshot.signed.meta.has(`${wheelsRole}.json`)) return [];
   const wheels = await updater.loadTargets(wheelsRole, projectRoleName(project));
   return [...wheels.signed.targets.keys()].filter((p) => p.startsWith(`${project}/`) && p.endsWith('.whl')).map((p) => p.slice(project.length + 1));
 }
