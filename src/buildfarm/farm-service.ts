@@ -24,7 +24,7 @@ import type { StateStore } from '../storage/state/types.js';
 import { expiresIn, Metadata, TargetFile, type Signature, type Signer } from '../tuf/index.js';
 import { fileBlobPath, projectRoleName, targetBlobPath, targetPath } from '../repository/layout.js';
 import { verifyWheelsRole } from '../repository/wheels-role-check.js';
-import { assembleRole, judgeBuilds, proposeWheelsRole, ProposalError, verifyBuildReport, wheelsDelegationOf, type Agreement, type BuildReport, type Mismatch, type SignedBuildReport, type WheelsDelegation } from './proposals.js';
+import { assembleRole, checkProposal, judgeBuilds, type OwnBuild, proposeWheelsRole, ProposalError, verifyBuildReport, wheelsDelegationOf, type Agreement, type BuildReport, type Mismatch, type SignedBuildReport, type WheelsDelegation } from './proposals.js';
 
 export const FARM_DIR = 'build-farm';
 /** A wheels role is signed by its builders, not re-signed by the index: give it a long life. */
@@ -245,14 +245,23 @@ export class BuildFarm {
       }
       if (agreements.length === 0) return;
       const signed = proposeWheelsRole(project, published.targets, agreements, next, expiresIn(this.now(), WHEELS_ROLE_EXPIRY_SECONDS));
+      // Every attestation file the role will list, the published ones too: a builder checks
+      // its own envelope in each before it signs.
       const bundles: Record<string, string> = {};
+      for (const [path, t] of published.targets) {
+        if (!path.endsWith('.intoto.jsonl')) continue;
+        const bytes = await this.o.blobs.get(targetBlobPath(path, t.hashes['sha256'] as string));
+        if (bytes) bundles[path.slice(project.length + 1)] = bytes.toString('base64');
+      }
       for (const a of agreements) bundles[attestationFileName(a.wheel.filename)] = a.bundle.toString('base64');
       await createFileExclusive(this.proposalPath(project, next), JSON.stringify({ project, version: next, signed, bundles } satisfies OpenProposal));
       proposal = (await this.readJson<OpenProposal>(this.proposalPath(project, next))) as OpenProposal;
     }
     const farm = this.o.farmSigner;
     if (farm && p.delegation.keys.has(farm.keyId) && !(await this.readJson(this.proposalPath(project, next, farm.keyId)))) {
-      // The farm built every wheel the index proposes (advance() never proposes others).
+      // The farm signs as a rebuilder does: only wheels it built itself, byte for byte.
+      const bundles = new Map(Object.entries(proposal.bundles).map(([name, b64]) => [name, Buffer.from(b64, 'base64')]));
+      checkProposal(project, proposal.signed, await this.ownBuilds(p, farm.keyId), bundles, this.now());
       const sig = await farm.sign(Buffer.from(proposal.signed, 'utf8'));
       await createFileExclusive(this.proposalPath(project, next, farm.keyId), JSON.stringify(sig));
     }
@@ -263,6 +272,16 @@ export class BuildFarm {
     }
     if (signatures.length < p.delegation.threshold) return;
     await this.publish(project, role, proposal, published.targets, assembleRole(proposal.signed, signatures));
+  }
+
+  /** The wheels `keyid` reported building for a project, by file name. */
+  private async ownBuilds(p: OptedInProject, keyid: string): Promise<Map<string, OwnBuild>> {
+    const out = new Map<string, OwnBuild>();
+    for (const sdist of p.sdists.keys()) {
+      const r = (await this.readReport(p.project, sdist, keyid))?.signed.report;
+      if (r?.ok && r.wheel && r.metadata && r.envelope) out.set(r.wheel.filename, { sha256: r.wheel.sha256, length: r.wheel.length, metadataSha256: r.metadata.sha256, envelope: r.envelope });
+    }
+    return out;
   }
 
   private async publish(project: string, role: string, proposal: OpenProposal, before: Map<string, TargetFile>, bytes: Buffer): Promise<void> {

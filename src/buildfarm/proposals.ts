@@ -14,7 +14,21 @@
 // Reports that disagree on the wheel's bytes are a mismatch: shown with both hashes and logs,
 // never published.
 import { createHash } from 'node:crypto';
-import { attestationFileName, isWheelsRolePath, parseBundle, serializeBundle, verifyEnvelope, wheelsRoleName, type DsseEnvelope, type ToolVersions } from '../attest/index.js';
+import {
+  attestationFileName,
+  envelopePayload,
+  isWheelsRolePath,
+  parseBundle,
+  parseStatement,
+  parseWheelProvenance,
+  serializeBundle,
+  serializeEnvelope,
+  verifyEnvelope,
+  wheelsRoleName,
+  type DsseEnvelope,
+  type ToolVersions,
+} from '../attest/index.js';
+import { parseDistributionFilename } from '../packaging/index.js';
 import { canonicalString, encodeCanonical, Key, Metadata, Targets, TargetFile, type Signature } from '../tuf/index.js';
 
 export class ProposalError extends Error {
@@ -100,8 +114,21 @@ export function verifyBuildReport(signed: SignedBuildReport, log: string, delega
     }
     if (!r.metadata || !SHA256.test(r.metadata.sha256) || !Number.isInteger(r.metadata.length)) throw new ProposalError('BAD_REPORT', 'a successful build names its wheel METADATA');
     if (!r.envelope) throw new ProposalError('BAD_REPORT', 'a successful build carries its attestation');
+    let wheelOf;
+    try {
+      wheelOf = parseDistributionFilename(w.filename);
+    } catch (e) {
+      throw new ProposalError('BAD_REPORT', `${w.filename}: ${(e as Error).message}`);
+    }
+    const sdistOf = parseDistributionFilename(r.sdist.filename);
+    if (wheelOf.project !== r.project || wheelOf.version !== sdistOf.version) throw new ProposalError('BAD_REPORT', `${w.filename} is not a wheel of ${r.sdist.filename}`);
     try {
       verifyEnvelope(r.envelope, new Map([[r.keyid, key]]), 'the attestation');
+      // The attestation says what the report says: this wheel, from this sdist.
+      const p = parseWheelProvenance(parseStatement(envelopePayload(r.envelope), 'the attestation'), 'the attestation');
+      if (p.wheel.name !== w.filename || p.wheel.sha256 !== w.sha256 || p.sdist.name !== r.sdist.filename || p.sdist.sha256 !== r.sdist.sha256) {
+        throw new Error('the attestation is about another wheel or sdist than the report');
+      }
     } catch (e) {
       throw new ProposalError('BAD_REPORT', (e as Error).message);
     }
@@ -204,8 +231,8 @@ export function checkProposal(project: string, canonical: string, ownBuilds: Rea
       const own = ownBuilds.get(wheel);
       const bundle = bundles.get(name);
       if (!own || !bundle || sha256(bundle) !== hash || bundle.length !== t.length) throw new ProposalError('BAD_PROPOSAL', `${name} is missing or not the file the proposal lists`);
-      const mine = JSON.stringify(own.envelope);
-      if (!parseBundle(bundle, name).some((e) => JSON.stringify(e) === mine)) throw new ProposalError('NOT_MY_BUILD', `${name} does not hold this builder's attestation`);
+      const mine = serializeEnvelope(own.envelope);
+      if (!parseBundle(bundle, name).some((e) => serializeEnvelope(e) === mine)) throw new ProposalError('NOT_MY_BUILD', `${name} does not hold this builder's attestation`);
     }
   }
   return signed;

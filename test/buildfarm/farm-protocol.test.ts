@@ -11,7 +11,7 @@ import { wheelsDelegation, wheelsRoleName } from '../../src/attest/index.js';
 import { signedBuildReport } from '../../src/buildfarm/build-report.js';
 import type { BuildFarm } from '../../src/buildfarm/farm-service.js';
 import type { BuildOutcome } from '../../src/buildfarm/isolated-build.js';
-import { checkProposal, ProposalError, type OwnBuild } from '../../src/buildfarm/proposals.js';
+import { checkProposal, ProposalError, reportBytes, type OwnBuild } from '../../src/buildfarm/proposals.js';
 import { Updater } from '../../src/client/updater.js';
 import { VerifiedIndex } from '../../src/client/verified-index.js';
 import { mergeVerifiedWheels, verifiedWheelFiles } from '../../src/client/verified-wheels-page.js';
@@ -101,6 +101,15 @@ describe('verified wheels: reports, proposals, publication', () => {
     const r2 = await postReport({ signed: forged.signed, log: forged.log });
     assert.equal(r2.status, 403);
     assert.equal(((await r2.json()) as { error: { code: string } }).error.code, 'BAD_SIGNATURE');
+    // A delegated builder's report whose attestation is about other bytes than it reports.
+    const other = outcome('other');
+    const honest = await report(rebuilder, sdists.good, other);
+    const lying = await report(rebuilder, sdists.good, outcome('x'));
+    lying.signed.report.envelope = honest.signed.report.envelope as NonNullable<typeof honest.signed.report.envelope>;
+    lying.signed.signature = await rebuilder.sign(reportBytes(lying.signed.report));
+    const r3 = await postReport({ signed: lying.signed, log: lying.log });
+    assert.equal(r3.status, 400);
+    assert.match(((await r3.json()) as { error: { message: string } }).error.message, /another wheel or sdist/);
     assert.equal((await farm.reports(P, sdists.good.filename)).length, 0);
   });
 
@@ -147,8 +156,8 @@ describe('verified wheels: reports, proposals, publication', () => {
   });
 
   it('records a mismatch with both hashes and both logs, and never proposes it', async () => {
-    const a = outcome('built at 1');
-    const b = outcome('built at 2');
+    const a = outcome('built at 1', '2.0');
+    const b = outcome('built at 2', '2.0');
     const byFarm = await report(farmKey, sdists.drifting, a);
     await farm.recordReport(byFarm.signed, byFarm.log, { bytes: a.wheel.bytes, metadata: a.metadata });
     const byRebuilder = await report(rebuilder, sdists.drifting, b);
@@ -170,7 +179,8 @@ describe('verified wheels: reports, proposals, publication', () => {
     const byFarm = await report(farmKey, sdists.later, built);
     await farm.recordReport(byFarm.signed, byFarm.log, { bytes: built.wheel.bytes, metadata: built.metadata });
     const byRebuilder = await report(rebuilder, sdists.later, built);
-    assert.equal((await postReport({ signed: byRebuilder.signed, log: byRebuilder.log })).status, 200);
+    const posted = await postReport({ signed: byRebuilder.signed, log: byRebuilder.log });
+    assert.equal(posted.status, 200, await posted.text());
     const [proposal] = await farm.openProposals(rebuilder.keyId);
     assert.equal(proposal?.version, 2);
     const state = index.repo.state;
