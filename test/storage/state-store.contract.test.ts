@@ -341,6 +341,16 @@ for (const backend of backends) {
         await assert.rejects(s.storeSignedRole('root', 5, bytes), 'one version once');
       }));
 
+    it('builder-signed roles: a new role is created and marked dirty, each version stored once', () =>
+      withStore(async (s) => {
+        assert.equal(await s.recordBuilderSignedRole('wheels-demo', 1, Buffer.from('one')), true);
+        assert.equal(await s.recordBuilderSignedRole('wheels-demo', 1, Buffer.from('other')), false, 'the first of two publishers wins');
+        assert.deepEqual(await s.latestSignedRole('wheels-demo'), { version: 1, bytes: Buffer.from('one') });
+        const inputs = await s.collectPublishInputs([]);
+        assert.ok(inputs.dirtyRoles.some((r) => r.name === 'wheels-demo'), 'the snapshot process publishes it next');
+        assert.equal((await s.roleStates()).find((r) => r.name === 'wheels-demo')?.version, 0, 'not published yet');
+      }));
+
     it('recordClaim: registers the keys and the first project role; ALREADY_CLAIMED, NOT_OWNER', () =>
       withStore(async (s) => {
         const alice = await s.addUser('alice', false, 'ha', NOW);
