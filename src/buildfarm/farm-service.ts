@@ -100,7 +100,12 @@ export class BuildFarm {
       if (only !== undefined && d.project !== only) continue;
       const latest = await this.o.state.latestProjectRole(d.project);
       if (!latest) continue;
-      const delegation = wheelsDelegationOf(d.project, latest.bytes, projectRoleName(d.project));
+      let delegation: WheelsDelegation | undefined;
+      try {
+        delegation = wheelsDelegationOf(d.project, latest.bytes, projectRoleName(d.project));
+      } catch {
+        continue; // a delegation the index would have refused: never built for
+      }
       if (!delegation) continue;
       const md = Metadata.parse(latest.bytes, 'targets', projectRoleName(d.project));
       const sdists = new Map<string, string>();

@@ -21,6 +21,7 @@ import {
   parseBundle,
   parseStatement,
   parseWheelProvenance,
+  projectWheelsDelegation,
   serializeBundle,
   serializeEnvelope,
   verifyEnvelope,
@@ -52,19 +53,15 @@ export interface WheelsDelegation {
   threshold: number;
 }
 
-/** Reads the wheels delegation out of a project role (undefined: the project did not opt in). */
+/**
+ * Reads the wheels delegation out of a project role (undefined: the project did not opt in),
+ * with the checks of its shape that src/attest makes for the index and the clients.
+ * @throws AttestationError WHEELS_DELEGATION for any other delegation
+ */
 export function wheelsDelegationOf(project: string, projectRole: Uint8Array, roleName: string): WheelsDelegation | undefined {
-  const md = Metadata.parse(projectRole, 'targets', roleName);
-  const role = wheelsRoleName(project);
-  const d = md.signed.delegations;
-  const delegated = d?.roles?.get(role);
-  if (!d || !delegated) return undefined;
-  const keys = new Map<string, Key>();
-  for (const id of delegated.keyids) {
-    const k = d.keys.get(id);
-    if (k) keys.set(id, k);
-  }
-  return { role, keys, keyids: [...delegated.keyids], threshold: delegated.threshold };
+  const d = projectWheelsDelegation(project, Metadata.parse(projectRole, 'targets', roleName).signed);
+  if (!d) return undefined;
+  return { role: d.role.name, keys: d.keys, keyids: [...d.role.keyids], threshold: d.role.threshold };
 }
 
 /** What a builder reports about one sdist (signed by its key as canonical JSON). */
