@@ -96,8 +96,8 @@ export class BuildFarm {
   /** Claimed projects whose developer-signed role delegates to `wheels-<project>`. */
   async optedIn(only?: string): Promise<OptedInProject[]> {
     const out: OptedInProject[] = [];
-    for (const d of await this.o.state.delegations()) {
-      if (only !== undefined && d.project !== only) continue;
+    const one = only === undefined ? undefined : await this.o.state.getDelegation(only);
+    for (const d of only === undefined ? await this.o.state.delegations() : one ? [one] : []) {
       const latest = await this.o.state.latestProjectRole(d.project);
       if (!latest) continue;
       let delegation: WheelsDelegation | undefined;
