@@ -5,6 +5,7 @@
 // short is finished here).
 import { createHash } from 'node:crypto';
 import type { BlobStore } from '../storage/blob-store.js';
+import { crashPoint } from '../storage/crash-points.js';
 import { targetBlobPath, targetPath } from '../repository/layout.js';
 import type { Signer } from '../tuf/index.js';
 import { signedBuildReport } from './build-report.js';
@@ -36,6 +37,7 @@ export async function runFarmPass(farm: BuildFarm, blobs: BlobStore, key: Signer
     }
     const started = new Date();
     const outcome = await buildWheel({ sdist: { filename: item.filename, bytes }, ...settings });
+    crashPoint('build:after-build');
     const { signed, log } = await signedBuildReport(item.project, { filename: item.filename, sha256: item.sha256 }, outcome, key, settings.builderId, started, new Date());
     await farm.recordReport(signed, log, outcome.ok ? { bytes: outcome.wheel.bytes, metadata: outcome.metadata } : undefined);
     result.built.push(

@@ -19,6 +19,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { attestationFileName, parseBundle, wheelsRoleName } from '../attest/index.js';
 import { createFileExclusive } from '../storage/atomic-write.js';
+import { crashPoint } from '../storage/crash-points.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { StateStore } from '../storage/state/types.js';
 import { expiresIn, Metadata, TargetFile, type Signature, type Signer } from '../tuf/index.js';
@@ -180,6 +181,7 @@ export class BuildFarm {
       const dir = join(this.root, 'wheels', safe(project));
       await createFileExclusive(join(dir, `${report.wheel.sha256}.${safe(report.wheel.filename)}`), farmWheel.bytes);
       await createFileExclusive(join(dir, `${report.wheel.sha256}.${safe(report.wheel.filename)}.metadata`), farmWheel.metadata);
+      crashPoint('farm:after-wheel');
     }
     const recorded = await createFileExclusive(this.reportPath(project, report.sdist.filename, report.keyid), JSON.stringify({ signed, log }));
     await this.advance(project);

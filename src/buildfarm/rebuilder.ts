@@ -10,6 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { projectRoleName } from '../repository/layout.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
+import { crashPoint } from '../storage/crash-points.js';
 import type { Updater } from '../client/updater.js';
 import type { Signer } from '../tuf/index.js';
 import { signedBuildReport } from './build-report.js';
@@ -95,6 +96,7 @@ async function buildOne(o: RebuilderOptions, updater: Updater, item: QueueItem, 
   const bytes = await updater.downloadTarget(found.target); // length and hashes verified
   const started = new Date();
   const outcome = await buildWheel({ sdist: { filename: item.filename, bytes }, ...o.settings });
+  crashPoint('build:after-build');
   const { signed, log } = await signedBuildReport(item.project, { filename: item.filename, sha256 }, outcome, o.key, o.settings.builderId, started, new Date());
   await writeFileAtomic(join(buildsDir(o, item.project), `${item.filename}.json`), JSON.stringify(signed));
   await writeFileAtomic(join(buildsDir(o, item.project), `${item.filename}.log`), log);

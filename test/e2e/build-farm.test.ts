@@ -69,6 +69,24 @@ describe('verified wheels: farm and rebuilder agree, pip installs, fetch --verif
     await server?.stop();
   });
 
+  it('a builder killed mid-build leaves nothing behind: its next pass builds again', async () => {
+    const farmKey = ((await (await fetch(`${server.url}/api/build-farm/key`)).json()) as { keyid: string }).keyid;
+    const queued = async (keyid: string) => ((await (await fetch(`${server.url}/api/build-farm/queue?keyid=${keyid}`)).json()) as { sdists: unknown[] }).sdists.length;
+    assert.equal(await queued(farmKey), 2);
+    // The farm killed (SIGKILL) after its first build, its wheel stored but not yet reported.
+    const farmKilled = await runBulwark(['--data', dataDir, 'build-farm', '--once'], { env: { BULWARK_CRASH_AT: 'farm:after-wheel:1' }, timeoutMs: 120_000 });
+    assert.notEqual(farmKilled.code, 0);
+    assert.equal(await queued(farmKey), 2, 'no report was recorded');
+    const rebuilderKey = ((JSON.parse((await runBulwark(['key', 'show', '--json'], { env: rebuilderEnv })).stdout)) as { keyid: string }).keyid;
+    const killed = await runBulwark(
+      ['--data', rebuilderData, 'rebuilder', '--index', server.url, '--root', join(dataDir, 'root.json'), '--token', rebuilderToken, '--once'],
+      { env: { ...rebuilderEnv, BULWARK_CRASH_AT: 'build:after-build:1' }, timeoutMs: 120_000 }
+    );
+    assert.notEqual(killed.code, 0);
+    assert.equal(await queued(rebuilderKey), 2, 'no report of the rebuilder either');
+    assert.equal((await fetch(`${server.url}/metadata/1.wheels-${GOOD}.json`)).status, 404, 'nothing is published');
+  });
+
   it('the farm and the rebuilder both build; the reproducible wheel is published, the other never', async () => {
     const farm = await runBulwark(['--data', dataDir, 'build-farm', '--once', '--json'], { timeoutMs: 120_000 });
     assert.equal(farm.code, 0, farm.stdout + farm.stderr);
