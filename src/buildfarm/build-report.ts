@@ -10,7 +10,7 @@ import type { BuildOutcome } from './isolated-build.js';
 import { reportBytes, type BuildReport, type SignedBuildReport } from './proposals.js';
 
 /** Logs kept and sent are cut to this size (the end, where the error is, is kept). */
-export const MAX_LOG_CHARS = 256 * 1024;
+export const MAX_LOG_CHARS = 128 * 1024; // a report with its log stays under the API's 1 MiB JSON limit, escapes included
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
