@@ -8,6 +8,7 @@ import type { DescriptionHtml } from './description/render.js';
 import { descriptionMarkup, formatBytes, formatDate, html, type Html } from './html.js';
 import { csrfInput, page, type Viewer } from './layout.js';
 import { PROTECTION, PROTECTION_ORDER, protectionBadge, type Protection } from './protection.js';
+import { twoFactorSection, type TwoFactorStatus } from './two-factor-pages.js';
 
 const projectHref = (name: string) => `/project/${encodeURIComponent(name)}/`;
 
@@ -142,6 +143,8 @@ export interface ProjectData {
   projectRoleVersion: number | undefined;
   /** The TUF role that lists the project's simple page now (a bin, or its project role). */
   vouchedBy: string | undefined;
+  /** Its level, two-factor included (from its page's target entry); its protection when absent. */
+  level?: Protection;
 }
 
 function yankedMark(yanked: boolean, reason: string | null): Html | string {
@@ -154,6 +157,7 @@ function keyList(keyids: readonly string[]): Html {
 
 export function projectPage(viewer: Viewer, d: ProjectData): Html {
   const p = d.project;
+  const level = d.level ?? p.protection;
   const release = d.releases.find((r) => r.version === d.version);
   const delegationNote = d.delegation
     ? html`<p>Project role <code>${d.delegation.role}</code>${d.projectRoleVersion !== undefined ? html`, version ${d.projectRoleVersion}` : ''}: signed by ${d.delegation.threshold} of ${d.delegation.keyids.length} developer key(s), delegated by <code>${d.delegation.parent}</code>.</p>${d.delegation.pending ? html`<p>A change of its keys waits for the next offline ceremony.</p>` : ''}`
@@ -179,7 +183,7 @@ ${d.files.map(
     viewer,
     body: html`<div class="project-head">
 <h1>${p.displayName}${d.version ? html` <span class="version">${d.version}</span>` : ''}</h1>
-${protectionBadge(p.protection)}
+${protectionBadge(level)}
 ${release?.yanked ? html`<span class="yanked-mark">yanked release</span>` : ''}
 </div>
 ${d.summary ? html`<p class="summary">${d.summary}</p>` : ''}
@@ -188,7 +192,7 @@ ${release?.yanked ? html`<div class="notice notice-bad" role="note"><p><strong>T
 <pre><code>pip install --index-url ${d.baseUrl}/simple/ ${p.name}${d.version && d.version !== d.latest ? `==${d.version}` : ''}</code></pre>
 <div class="cols">
 <div>
-${protectionPanel(p.protection, delegationNote)}
+${protectionPanel(level, delegationNote)}
 <h2 id="files">Files${d.version ? ` for ${d.version}` : ''}</h2>
 ${filesTable}
 <h2 id="description">Description</h2>
@@ -319,6 +323,7 @@ export interface AccountData {
   keys: { project: ProjectRecord; role: 'owner' | 'maintainer'; delegation: ProjectDelegation }[];
   unclaimedOwned: string[];
   baseUrl: string;
+  twoFactor: TwoFactorStatus;
 }
 
 export function accountPage(viewer: Viewer, d: AccountData): Html {
@@ -347,8 +352,8 @@ ${d.tokenError ? html`<p class="error-text" id="token-description-error">${d.tok
 </form>
 <table>
 <caption>Your tokens (${d.tokens.length})</caption>
-<thead><tr><th scope="col">For</th><th scope="col">Created</th></tr></thead>
-<tbody>${d.tokens.map((t) => html`<tr><td>${t.description}</td><td>${formatDate(t.createdAt)}</td></tr>`)}</tbody>
+<thead><tr><th scope="col">For</th><th scope="col">Created</th><th scope="col">Second factor</th></tr></thead>
+<tbody>${d.tokens.map((t) => html`<tr><td>${t.description}</td><td>${formatDate(t.createdAt)}</td><td>${t.twoFactor ? 'yes' : 'no'}</td></tr>`)}</tbody>
 </table>
 
 <h2 id="keys">Developer keys</h2>
@@ -368,6 +373,8 @@ ${d.keys.length
     )}</tbody></table>`
   : html`<p>None of your projects is claimed yet.</p>`}
 ${d.unclaimedOwned.length ? html`<p>Projects you could claim: ${d.unclaimedOwned.map((n, i) => html`${i ? ', ' : ''}<a href="${projectHref(n)}">${n}</a>`)}.</p>` : ''}
+
+${twoFactorSection(viewer, d.twoFactor)}
 
 <h2 id="password">Password</h2>
 <p>${d.passwordUpdatedAt ? `Last changed ${formatDate(d.passwordUpdatedAt)}.` : ''} Changing it logs out your other sessions.</p>
@@ -389,7 +396,8 @@ ${csrfInput(viewer.csrf)}
 }
 
 const NEXT_STEP: Record<Protection, string> = {
-  unclaimed: 'Claim it with your developer keys: bulwark claim NAME',
+  unclaimed: 'Require two-factor for it, or claim it with your developer keys: bulwark claim NAME',
+  'two-factor': 'Claim it with your developer keys: bulwark claim NAME',
   'recently-claimed': 'Protected by your keys; waits for the next offline ceremony',
   claimed: 'Protected by your keys and an offline delegation',
 };
@@ -405,7 +413,7 @@ ${projects.length
 <thead><tr><th scope="col">Project</th><th scope="col">Your role</th><th scope="col">Protection</th><th scope="col" class="num">Files</th><th scope="col">Last upload</th><th scope="col">Next step</th></tr></thead>
 <tbody>${projects.map(
       (p) => html`<tr><td><a href="${projectHref(p.name)}">${p.displayName}</a></td><td>${p.role}</td><td>${protectionBadge(p.protection)}<br><span class="hint">${PROTECTION[p.protection].words}</span></td>
-<td class="num">${p.files}</td><td>${p.lastUpload ? formatDate(p.lastUpload) : '—'}</td><td>${NEXT_STEP[p.protection].replace('NAME', p.name)}</td></tr>`
+<td class="num">${p.files}</td><td>${p.lastUpload ? formatDate(p.lastUpload) : '—'}</td><td>${NEXT_STEP[p.protection].replace('NAME', p.name)}<br><a href="/manage/project/${p.name}/settings/">Settings</a></td></tr>`
     )}</tbody></table>`
   : html`<p>You have no projects yet. Upload one with twine and an <a href="/manage/account/#tokens">API token</a>.</p>`}
 <p><a href="/help/protection/">What the protection levels mean</a></p>`,

@@ -26,9 +26,11 @@ CREATE INDEX IF NOT EXISTS web_signin_failures_at ON web_signin_failures(at_ms);
 CREATE TABLE IF NOT EXISTS web_descriptions (
   metadata_sha256 TEXT COLLATE "C" PRIMARY KEY, renderer TEXT COLLATE "C" NOT NULL,
   html TEXT, summary TEXT, requires_python TEXT);
+CREATE TABLE IF NOT EXISTS web_session_factors (
+  id_hash TEXT COLLATE "C" PRIMARY KEY REFERENCES web_sessions(id_hash) ON DELETE CASCADE, passed_at TEXT NOT NULL);
 `;
 /** Created last: an older database without it gets the missing tables (all IF NOT EXISTS). */
-const LAST_TABLE = 'web_descriptions';
+const LAST_TABLE = 'web_session_factors';
 
 const numberedSql = new Map<string, string>();
 
@@ -135,7 +137,7 @@ export class PgWebStore extends SqlWebStore {
     });
   }
 
-  createSession(idHash: string, userId: number, now: Date, lifetimeMs: number): Promise<void> {
+  createSession(idHash: string, userId: number, now: Date, lifetimeMs: number, twoFactor = false): Promise<void> {
     return this.write(async (c) => {
       await c.query('DELETE FROM web_sessions WHERE expires_at <= $1', [now.toISOString()]);
       await c.query('INSERT INTO web_sessions(id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)', [
@@ -144,6 +146,14 @@ export class PgWebStore extends SqlWebStore {
         now.toISOString(),
         new Date(now.getTime() + lifetimeMs).toISOString(),
       ]);
+      if (twoFactor) await c.query('INSERT INTO web_session_factors(id_hash, passed_at) VALUES ($1, $2)', [idHash, now.toISOString()]);
+    });
+  }
+
+  secondFactorPassed(idHash: string, userId: number, now: Date): Promise<void> {
+    return this.write(async (c) => {
+      await c.query('INSERT INTO web_session_factors(id_hash, passed_at) VALUES ($1, $2) ON CONFLICT(id_hash) DO NOTHING', [idHash, now.toISOString()]);
+      await c.query('DELETE FROM web_sessions WHERE user_id = $1 AND id_hash <> $2', [userId, idHash]);
     });
   }
 }
