@@ -396,7 +396,7 @@ ${csrfInput(viewer.csrf)}
 }
 
 const NEXT_STEP: Record<Protection, string> = {
-  unclaimed: 'Require two-factor for it, or claim it with your developer keys: bulwark claim NAME',
+  unclaimed: 'Claim it with your developer keys: bulwark claim NAME (or require two-factor uploads in its settings)',
   'two-factor': 'Claim it with your developer keys: bulwark claim NAME',
   'recently-claimed': 'Protected by your keys; waits for the next offline ceremony',
   claimed: 'Protected by your keys and an offline delegation',
