@@ -244,7 +244,8 @@ export function protectionHelpPage(viewer: Viewer, d: HelpData): Html {
     title: 'Protection levels',
     viewer,
     body: html`<h1>How projects are protected</h1>
-<p>Every file this index serves is a target in TUF metadata (<a href="https://theupdateframework.io/">The Update Framework</a>). A client that checks the metadata — <code>bulwark proxy</code>, <code>bulwark fetch</code> or any TUF client — gets a refusal, not a changed file, when a mirror, a cache or the network tampers with it, or serves an old version. What differs between projects is <em>who signs</em> their files, and so what an attacker who takes over the index itself can do. Bulwark follows <a href="https://peps.python.org/pep-0480/">PEP 480</a>, which names three levels.</p>
+<p>Every file this index serves is a target in TUF metadata (<a href="https://theupdateframework.io/">The Update Framework</a>). A client that checks the metadata — <code>bulwark proxy</code>, <code>bulwark fetch</code> or any TUF client — gets a refusal, not a changed file, when a mirror, a cache or the network tampers with it, or serves an old version. What differs between projects is <em>who signs</em> their files and <em>who may upload</em> them, and so what an attacker who takes over the index itself, or steals a password, can do. Bulwark follows <a href="https://peps.python.org/pep-0458/">PEP 458</a> and <a href="https://peps.python.org/pep-0480/">PEP 480</a>; every project is at one of four levels, from least to best protected (the same names in <code>/pypi/&lt;project&gt;/json</code>'s <code>info.bulwark_protection</code>, in <code>--min-level</code> and in every JSON output):</p>
+<ol class="level-list" id="levels">${[...PROTECTION_ORDER].reverse().map((level) => html`<li><code>${level}</code>: ${PROTECTION[level].words}</li>`)}</ol>
 ${PROTECTION_ORDER.map(
   (level) => html`<section id="${level}" aria-labelledby="h-${level}" class="protection protection-${level}">
 <h2 id="h-${level}">${PROTECTION[level].words}</h2>
@@ -257,20 +258,22 @@ ${PROTECTION_ORDER.map(
 <p>From PEP 480's key compromise analysis, as Bulwark's attack tests measured it. The index's online keys — timestamp, snapshot, recently-claimed and unclaimed — are on the index server; the offline keys (root, targets, claimed) and the developers' keys are not. A client that keeps its metadata (such as <code>bulwark proxy</code>) is the best protected: an attacker cannot roll it back to metadata from before a claim or a promotion.</p>
 <table class="levels">
 <caption>Can the attacker serve changed files of a project at this level?</caption>
-<thead><tr><th scope="col">Keys the attacker holds</th><th scope="col">Index-signed only (unclaimed)</th><th scope="col">Developer-signed, waiting for promotion (recently-claimed)</th><th scope="col">Developer-signed, offline delegation (claimed)</th></tr></thead>
+<thead><tr><th scope="col">What the attacker holds</th><th scope="col">Index-signed only (unclaimed)</th><th scope="col">Index-signed, two-factor uploads (two-factor)</th><th scope="col">Developer-signed, waiting for promotion (recently-claimed)</th><th scope="col">Developer-signed, offline delegation (claimed)</th></tr></thead>
 <tbody>
-<tr><th scope="row">None (a mirror, a cache, the network)</th><td>${no}</td><td>${no}</td><td>${no}</td></tr>
-<tr><th scope="row">Any one key but root, alone</th><td>${no}</td><td>${no}</td><td>${no}</td></tr>
-<tr><th scope="row">Timestamp and snapshot</th><td>${freeze}</td><td>${freeze}</td><td>${freeze}</td></tr>
-<tr><th scope="row">Timestamp, snapshot and unclaimed</th><td>${yes}</td><td>${newRecent}</td><td>${newClaimed}</td></tr>
-<tr><th scope="row">All online keys (the index server taken over)</th><td>${yes}</td><td>${yes}</td><td>${newClaimed}</td></tr>
-<tr><th scope="row">The project's developer keys (a threshold), with timestamp and snapshot</th><td>—</td><td>${yes}</td><td>${yes}</td></tr>
-<tr><th scope="row">Offline keys (targets or claimed), with timestamp and snapshot</th><td>${yes}</td><td>${yes}</td><td>${yes}</td></tr>
-<tr><th scope="row">Root</th><td>${yes}</td><td>${yes}</td><td>${yes}</td></tr>
+<tr><th scope="row">None (a mirror, a cache, the network)</th><td>${no}</td><td>${no}</td><td>${no}</td><td>${no}</td></tr>
+<tr><th scope="row">A maintainer's password or API token, without the second factor</th><td>${yes} (uploads as them)</td><td>${no}</td><td>${no}</td><td>${no}</td></tr>
+<tr><th scope="row">Any one key but root, alone</th><td>${no}</td><td>${no}</td><td>${no}</td><td>${no}</td></tr>
+<tr><th scope="row">Timestamp and snapshot</th><td>${freeze}</td><td>${freeze}</td><td>${freeze}</td><td>${freeze}</td></tr>
+<tr><th scope="row">Timestamp, snapshot and unclaimed</th><td>${yes}</td><td>${yes}</td><td>${newRecent}</td><td>${newClaimed}</td></tr>
+<tr><th scope="row">All online keys (the index server taken over)</th><td>${yes}</td><td>${yes}</td><td>${yes}</td><td>${newClaimed}</td></tr>
+<tr><th scope="row">The project's developer keys (a threshold), with timestamp and snapshot</th><td>—</td><td>—</td><td>${yes}</td><td>${yes}</td></tr>
+<tr><th scope="row">Offline keys (targets or claimed), with timestamp and snapshot</th><td>${yes}</td><td>${yes}</td><td>${yes}</td><td>${yes}</td></tr>
+<tr><th scope="row">Root</th><td>${yes}</td><td>${yes}</td><td>${yes}</td><td>${yes}</td></tr>
 </tbody>
 </table>
 <h2>How a project moves up</h2>
 <ol>
+<li>Every owner and maintainer turns on two-factor authentication (Your account), and an owner requires it in the project's settings: uploads, claims and yanks then need the second factor, and API tokens made with it. The index signs the level into the project's page entry in its TUF bin (<code>"custom": {"bulwark": {"two_factor": true}}</code>, online key), where clients read it: the project is at <em>two-factor</em>.</li>
 <li>Its owner makes a developer key on each machine (<code>bulwark key new</code>) and claims the project (<code>bulwark claim NAME</code>): it becomes <em>recently claimed</em> at once, and the index accepts only uploads its developers sign (<code>bulwark upload</code>).</li>
 <li>At the next offline ceremony the index's operators sign the claimed role with the offline key (<code>bulwark admin promote</code>): the project becomes <em>claimed</em>.</li>
 </ol>`,

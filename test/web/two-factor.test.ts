@@ -73,6 +73,14 @@ describe('two-factor authentication over HTTP', () => {
   });
   after(() => index.close());
 
+  it('/help/protection/ lists the four levels once, in order, and explains two-factor', async () => {
+    const help = (await new Client(index.url).request('/help/protection/')).body;
+    const list = /<ol class="level-list" id="levels">([\s\S]*?)<\/ol>/.exec(help)?.[1] ?? '';
+    assert.deepEqual([...list.matchAll(/<li><code>([a-z-]+)<\/code>/g)].map((m) => m[1]), ['unclaimed', 'two-factor', 'recently-claimed', 'claimed']);
+    assert.match(help, /<section id="two-factor"/);
+    assert.match(help, /A maintainer's password or API token, without the second factor/);
+  });
+
   it('an enrolment page alone, a wrong code or an altered secret change nothing', async () => {
     const c = new Client(index.url);
     assert.equal((await signIn(c, 'ada')).status, 303);
@@ -211,6 +219,9 @@ describe('two-factor authentication over HTTP', () => {
     index.repo.worker.kick();
     await index.repo.settle();
     assert.equal(await json(), 'two-factor');
+    const projectPage = (await new Client(index.url).request('/project/guarded/')).body;
+    assert.match(projectPage, /<a class="badge badge-two-factor" data-protection="two-factor" href="\/help\/protection\/#two-factor"/);
+    assert.match(projectPage, /every maintainer uploads with a second factor/);
 
     now += 30_000;
     const c = new Client(index.url);
