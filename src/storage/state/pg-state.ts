@@ -43,6 +43,7 @@ import { connectPool, inTransaction, SCHEMA_LOCK, MAX_ATTEMPTS, RETRYABLE, retry
 import { canonicalTargetFragmentSql, toFile, toJournal, toUser, type Row } from './rows.js';
 import {
   pgSql,
+  MEMBERS_WITHOUT_SQL,
   PROJECT_AT_TWO_FACTOR_SQL,
   PROJECTS_OF_MEMBER_SQL,
   twoFactorSchema,
@@ -969,10 +970,7 @@ export class PgState implements StateStore {
 
   async projectTwoFactor(project: string): Promise<{ required: boolean; membersWithout: string[] }> {
     const required = (await this.one('SELECT 1 AS ok FROM two_factor_projects WHERE project = $1', [project])) !== undefined;
-    const without = await this.all(
-      'SELECT u.name FROM project_roles r JOIN users u ON u.id = r.user_id WHERE r.project = $1 AND NOT EXISTS (SELECT 1 FROM two_factor_users t WHERE t.user_id = r.user_id) ORDER BY u.name',
-      [project]
-    );
+    const without = await this.all(pgSql(MEMBERS_WITHOUT_SQL), [project]);
     return { required, membersWithout: without.map((r) => r['name'] as string) };
   }
 

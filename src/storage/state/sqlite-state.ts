@@ -31,6 +31,7 @@ import {
 import { canonicalTargetFragmentSql, toFile, toJournal, toUser, type Row } from './rows.js';
 import { similarProjectSql, tooSimilar, ultranormalSql } from './similar-names.js';
 import {
+  MEMBERS_WITHOUT_SQL,
   PROJECT_AT_TWO_FACTOR_SQL,
   PROJECTS_OF_MEMBER_SQL,
   twoFactorSchema,
@@ -853,11 +854,7 @@ export class SqliteState implements StateStore {
 
   projectTwoFactor(project: string): Promise<{ required: boolean; membersWithout: string[] }> {
     const required = this.db.prepare('SELECT 1 FROM two_factor_projects WHERE project = ?').get(project) !== undefined;
-    const without = this.db
-      .prepare(
-        'SELECT u.name FROM project_roles r JOIN users u ON u.id = r.user_id WHERE r.project = ? AND NOT EXISTS (SELECT 1 FROM two_factor_users t WHERE t.user_id = r.user_id) ORDER BY u.name'
-      )
-      .all(project) as Row[];
+    const without = this.db.prepare(MEMBERS_WITHOUT_SQL).all(project) as Row[];
     return Promise.resolve({ required, membersWithout: without.map((r) => r['name'] as string) });
   }
 

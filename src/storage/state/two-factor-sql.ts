@@ -46,6 +46,10 @@ export const PROJECT_AT_TWO_FACTOR_SQL = `SELECT (EXISTS (SELECT 1 FROM two_fact
 export const PROJECTS_OF_MEMBER_SQL = `SELECT p.project FROM two_factor_projects p JOIN project_roles r ON r.project = p.project
   WHERE r.user_id = ? AND NOT EXISTS (SELECT 1 FROM delegations d WHERE d.project = p.project) ORDER BY p.project`;
 
+/** The names of a project's owners and maintainers without two-factor, by name. Parameter: project. */
+export const MEMBERS_WITHOUT_SQL = `SELECT u.name FROM project_roles r JOIN users u ON u.id = r.user_id
+  WHERE r.project = ? AND NOT EXISTS (SELECT 1 FROM two_factor_users t WHERE t.user_id = r.user_id) ORDER BY u.name`;
+
 /** Marks one recovery code used, once. Parameters: used_at, user id, code hash. */
 export const USE_RECOVERY_CODE_SQL = 'UPDATE two_factor_recovery SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL';
 
