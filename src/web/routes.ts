@@ -519,13 +519,22 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
       if (!viewer.user || !sessionHash) return loginRedirect(req, reply);
       if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
       const user = viewer.user;
+      const refuse = async (error: string, status: number) => send(reply, accountPage(viewer, await accountData(req, user, session, {}, { error })), status, 'no-store');
+      // A stolen session must not guess its way to turning the second factor off: wrong codes
+      // count like failed sign-ins (rate-limit.ts).
+      const verdict = await signIns.check(user.name, req.ip);
+      if (verdict.retryAfter > 0) {
+        reply.header('retry-after', String(verdict.retryAfter));
+        return refuse(`Two-factor authentication stays on: too many wrong codes from here. Try again in ${Math.ceil(verdict.retryAfter / 60)} minute(s).`, 429);
+      }
       try {
         const { seqs } = await repo.accounts.disableTwoFactor(user, (field(req.body, 'code') ?? '').trim().slice(0, 64), clock());
         if (seqs.length > 0) repo.worker.kick();
         return send(reply, accountPage(viewer, await accountData(req, user, session, {}, { notice: 'Two-factor authentication is off.' })), 200, 'no-store');
       } catch (e) {
-        if (e instanceof AccountError) return send(reply, accountPage(viewer, await accountData(req, user, session, {}, { error: `Two-factor authentication stays on: ${e.message}.` })), 400, 'no-store');
-        throw e;
+        if (!(e instanceof AccountError)) throw e;
+        await signIns.failed(user.name, req.ip);
+        return refuse(`Two-factor authentication stays on: ${e.message}.`, 400);
       }
     });
 

@@ -238,7 +238,7 @@ describe('two-factor authentication over HTTP', () => {
     assert.equal(await json(), 'unclaimed');
   });
 
-  it('wrong codes count like wrong passwords: the pair is refused, the owner elsewhere with the right code gets in', async () => {
+  it('wrong codes count like wrong passwords (sign-in and turning it off): the pair is refused, the owner elsewhere with the right code gets in', async () => {
     // carol, whose password the attacker knows, and whose authenticator they do not have. Last:
     // her account's failures slow down her sign-ins for the rest of the window.
     const carol = (await index.repo.state.userByName('carol'))?.id as number;
@@ -251,5 +251,13 @@ describe('two-factor authentication over HTTP', () => {
     const owner = new Client(index.url, '127.0.0.3');
     assert.equal((await signIn(owner, 'carol', totpCode(carolSecret, at()))).status, 303);
     assert.ok(await signedIn(owner));
+    // A session cannot guess its way to turning the second factor off either.
+    const page = await owner.request('/manage/account/');
+    const off: number[] = [];
+    for (let i = 0; i < SIGN_IN_POLICY.perPair + 1; i++) {
+      off.push((await owner.request('/manage/account/two-factor/disable/', { form: { csrf_token: Client.csrf(page.body), code: String(200000 + i) } })).status);
+    }
+    assert.deepEqual(off, [...Array(SIGN_IN_POLICY.perPair).fill(400), 429]);
+    assert.ok(await index.repo.state.twoFactor(carol), 'still on');
   });
 });
