@@ -15,6 +15,7 @@ import {
   wheelsDelegation,
   type DsseEnvelope,
 } from '../../src/attest/index.js';
+import { buildProxy } from '../../src/client/proxy.js';
 import { describeFailure } from '../../src/client/verified-index.js';
 import { Delegations, Ed25519Signer, Metadata, TargetFile, Targets, TufError, expiresIn, type Signer } from '../../src/tuf/index.js';
 import { AttackRepository, Client, type Mirror, Published, republish, resign, sha256, type Uploaded } from './harness.js';
@@ -120,6 +121,28 @@ describe('verified builds: attacks on wheels-<project>', () => {
     assert.deepEqual(got.build?.builtFrom, { filename: sdist.filename, sha256: sdist.sha256 });
     assert.deepEqual(got.build?.builders.map((b) => b.keyid).sort(), [farm.keyId, rebuilder.keyId].sort());
     assert.equal(got.build?.attestation, `${P}/${WHEEL}.intoto.jsonl`);
+    // The proxy serves it and its report says what was verified.
+    const proxy = buildProxy((await Client.create(fx.rootBytes)).verifiedIndex({ index: mirror.url }), undefined);
+    try {
+      const res = await proxy.inject({ url: `/files/${P}/${WHEEL}` });
+      assert.equal(res.statusCode, 200);
+      assert.ok(res.rawPayload.equals(wheelBytes));
+      const report = (await proxy.inject({ url: '/-/report' })).json<{ projects: { name: string; files: Record<string, unknown>[] }[] }>();
+      assert.deepEqual(report.projects[0]?.files[0], {
+        filename: WHEEL,
+        sha256: sha256(wheelBytes),
+        level: 'claimed',
+        verified_build: true,
+        builders: [
+          { keyid: farm.keyId, builder_id: 'https://index.example/build-farm' },
+          { keyid: rebuilder.keyId, builder_id: 'https://rebuilder.example' },
+        ],
+        built_from: { filename: sdist.filename, sha256: sdist.sha256 },
+        attestations: [`${P}/${WHEEL}.intoto.jsonl`],
+      });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('refuses a tampered attestation (BAD_ATTESTATION_SIGNATURE), and one swapped on the mirror (LENGTH_OR_HASH_MISMATCH)', async () => {
@@ -129,6 +152,11 @@ describe('verified builds: attacks on wheels-<project>', () => {
     let mirror = await fx.mirror();
     await publish(mirror, { files: [wheel, bundle(await attest(farm), tampered)] });
     await refusedWith(clientGets(mirror), 'BAD_ATTESTATION_SIGNATURE');
+    const proxy = buildProxy((await Client.create(fx.rootBytes)).verifiedIndex({ index: mirror.url }), undefined);
+    const res = await proxy.inject({ url: `/files/${P}/${WHEEL}` });
+    await proxy.close();
+    assert.equal(res.statusCode, 502, 'the proxy refuses it too');
+    assert.match(res.body, /BAD_ATTESTATION_SIGNATURE/);
 
     mirror = await fx.mirror();
     const listed = bundle(await attest(farm), good);
