@@ -74,3 +74,13 @@ export function checkWheelsRoleTargets(project: string, wheelsTargets: ReadonlyM
     if (projectTargets.has(wheel) || projectTargets.has(path)) throw new AttestationError('WHEELS_ROLE_SHADOWS', `${name} lists ${path}, a file of ${wheel}, which the developers' role lists: it may only add wheels of its own`);
   }
 }
+
+/**
+ * Whether a project's wheels delegation no longer names the farm's current key (the farm rotated
+ * it): its developers must sign the delegation again (`bulwark project build-farm enable`).
+ */
+export function farmKeyRotated(project: string, role: Targets, farmKey: Key): boolean {
+  const delegation = projectWheelsDelegation(project, role);
+  if (!delegation) return false;
+  return ![...delegation.keys.values()].some((k) => k.identity !== undefined && k.identity === farmKey.identity);
+}

@@ -25,12 +25,14 @@ import {
   verifyEnvelope,
   verifyWheelBuild,
   farmKeyResponse,
+  farmKeyRotated,
+  wheelsDelegation,
   wheelOfPath,
   wheelProvenanceStatement,
   type DsseEnvelope,
   type WheelProvenance,
 } from '../../src/attest/index.js';
-import { Ed25519Signer, type Key } from '../../src/tuf/index.js';
+import { Ed25519Signer, Targets, type Key } from '../../src/tuf/index.js';
 import { DEBIAN_PYTHON } from '../helpers/sslib.js';
 import { repoRoot } from '../helpers/processes.js';
 
@@ -181,6 +183,13 @@ describe('wheels-<project> names', () => {
     }
     assert.equal(wheelOfPath('a.whl.intoto.jsonl'), 'a.whl');
     assert.equal(wheelOfPath('a.whl.metadata'), 'a.whl');
+  });
+
+  it('tells when the wheels delegation no longer names the farm key', () => {
+    const role = (keys: Key[]) => new Targets({ version: 1, expires: new Date(Date.now() + 86_400_000), targets: new Map(), delegations: wheelsDelegation('demo', keys, 2) });
+    assert.equal(farmKeyRotated('demo', role([farm.publicKey, rebuilder.publicKey]), farm.publicKey), false);
+    assert.equal(farmKeyRotated('demo', role([stranger.publicKey, rebuilder.publicKey]), farm.publicKey), true);
+    assert.equal(farmKeyRotated('demo', new Targets({ version: 1, expires: new Date(), targets: new Map(), delegations: undefined }), farm.publicKey), false);
   });
 
   it('reads the farm key answer and checks its key id', () => {
