@@ -5,6 +5,7 @@
 // client (VerifiedIndex, as `bulwark fetch` and the proxy use it) must refuse each attack with
 // its own error, serving nothing.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   AttestationError,
@@ -18,7 +19,7 @@ import {
 import { buildProxy } from '../../src/client/proxy.js';
 import { describeFailure } from '../../src/client/verified-index.js';
 import { Delegations, Ed25519Signer, Metadata, TargetFile, Targets, TufError, expiresIn, type Signer } from '../../src/tuf/index.js';
-import { AttackRepository, Client, type Mirror, Published, republish, resign, sha256, type Uploaded } from './harness.js';
+import { AttackRepository, bulwarkFetch, Client, type Mirror, Published, republish, resign, sha256, type Uploaded } from './harness.js';
 
 const P = 'farmpkg';
 const developer = Ed25519Signer.generate();
@@ -61,7 +62,13 @@ let sdist: Uploaded;
  */
 async function publish(mirror: Mirror, o: { files: Blob[]; wheelsSigners?: Signer[]; developerFiles?: Blob[]; delegations?: Delegations }): Promise<void> {
   const serve = (b: Blob) => mirror.serve(`targets/${P}/${sha256(b.bytes)}.${b.name}`, b.bytes);
-  const devTargets = new Map([[sdist.path, target(sdist.filename, sdist.bytes)]]);
+  // The developers' page lists their files only (bulwark fetch reads it, and adds the farm's wheels).
+  const page = { name: `${P}/index.json`, bytes: Buffer.from(JSON.stringify({ name: P, versions: ['1.0'], files: [{ filename: sdist.filename, hashes: { sha256: sdist.sha256 } }] })) };
+  const devTargets = new Map([
+    [sdist.path, target(sdist.filename, sdist.bytes)],
+    [page.name, target('index.json', page.bytes)],
+  ]);
+  serve({ name: 'index.json', bytes: page.bytes });
   for (const b of o.developerFiles ?? []) {
     devTargets.set(`${P}/${b.name}`, target(b.name, b.bytes));
     serve(b);
@@ -121,6 +128,26 @@ describe('verified builds: attacks on wheels-<project>', () => {
     assert.deepEqual(got.build?.builtFrom, { filename: sdist.filename, sha256: sdist.sha256 });
     assert.deepEqual(got.build?.builders.map((b) => b.keyid).sort(), [farm.keyId, rebuilder.keyId].sort());
     assert.equal(got.build?.attestation, `${P}/${WHEEL}.intoto.jsonl`);
+    // bulwark fetch takes the verified wheel with the developers' files, and says what it verified.
+    const fetched = await bulwarkFetch({ project: P, index: mirror.url, rootFile: join(fx.dataDir, 'root.json') });
+    assert.equal(fetched.code, 0, fetched.stdout + fetched.stderr);
+    assert.deepEqual(fetched.files, [sdist.filename, WHEEL].sort());
+    const files = (fetched.json?.['files'] as Record<string, unknown>[]).map(({ path: _path, ...f }) => f);
+    assert.deepEqual(files.find((f) => f['file'] === WHEEL), {
+      file: WHEEL,
+      sha256: sha256(wheelBytes),
+      size: wheelBytes.length,
+      role: `wheels-${P}`,
+      level: 'claimed',
+      verified_build: true,
+      builders: [
+        { keyid: farm.keyId, builder_id: 'https://index.example/build-farm' },
+        { keyid: rebuilder.keyId, builder_id: 'https://rebuilder.example' },
+      ],
+      built_from: { filename: sdist.filename, sha256: sdist.sha256 },
+      attestations: [{ path: `${P}/${WHEEL}.intoto.jsonl` }],
+    });
+    assert.equal(files.find((f) => f['file'] === sdist.filename)?.['verified_build'], false);
     // The proxy serves it and its report says what was verified.
     const proxy = buildProxy((await Client.create(fx.rootBytes)).verifiedIndex({ index: mirror.url }), undefined);
     try {
