@@ -204,6 +204,11 @@ describe('verified builds: attacks on wheels-<project>', () => {
     const evil = { name: sdist.filename, sha256: sha256(Buffer.from('an sdist the developers never signed')) };
     await publish(mirror, { files: [wheel, bundle(await attest(farm, { sdist: evil }), await attest(rebuilder, { sdist: evil }))] });
     await refusedWith(clientGets(mirror), 'BUILD_SOURCE_MISMATCH');
+    // The signed sdist of 1.0, named as the source of a 2.0 wheel: not its source either.
+    const m2 = await fx.mirror();
+    const v2 = { name: `${P}-2.0-py3-none-any.whl`, bytes: otherWheel };
+    await publish(m2, { files: [v2, { name: `${v2.name}.intoto.jsonl`, bytes: serializeBundle([await attest(farm, { wheel: v2 }), await attest(rebuilder, { wheel: v2 })]) }] });
+    await refusedWith(clientGets(m2, `${P}/${v2.name}`), 'BUILD_SOURCE_MISMATCH');
   });
 
   it('refuses a valid farm attestation for a wheel the rebuilder did not build: the threshold is not met', async () => {
