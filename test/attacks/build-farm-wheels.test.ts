@@ -128,6 +128,15 @@ describe('verified builds: attacks on wheels-<project>', () => {
     assert.deepEqual(got.build?.builtFrom, { filename: sdist.filename, sha256: sdist.sha256 });
     assert.deepEqual(got.build?.builders.map((b) => b.keyid).sort(), [farm.keyId, rebuilder.keyId].sort());
     assert.equal(got.build?.attestation, `${P}/${WHEEL}.intoto.jsonl`);
+    // What bulwark fetch --json and the proxy's report say of it.
+    const verifiedBuild = {
+      verified_build: true,
+      builders: [
+        { keyid: farm.keyId, builder_id: 'https://index.example/build-farm' },
+        { keyid: rebuilder.keyId, builder_id: 'https://rebuilder.example' },
+      ],
+      built_from: { filename: sdist.filename, sha256: sdist.sha256 },
+    };
     // bulwark fetch takes the verified wheel with the developers' files, and says what it verified.
     const fetched = await bulwarkFetch({ project: P, index: mirror.url, rootFile: join(fx.dataDir, 'root.json') });
     assert.equal(fetched.code, 0, fetched.stdout + fetched.stderr);
@@ -139,12 +148,7 @@ describe('verified builds: attacks on wheels-<project>', () => {
       size: wheelBytes.length,
       role: `wheels-${P}`,
       level: 'claimed',
-      verified_build: true,
-      builders: [
-        { keyid: farm.keyId, builder_id: 'https://index.example/build-farm' },
-        { keyid: rebuilder.keyId, builder_id: 'https://rebuilder.example' },
-      ],
-      built_from: { filename: sdist.filename, sha256: sdist.sha256 },
+      ...verifiedBuild,
       attestations: [{ path: `${P}/${WHEEL}.intoto.jsonl` }],
     });
     assert.equal(files.find((f) => f['file'] === sdist.filename)?.['verified_build'], false);
@@ -159,12 +163,7 @@ describe('verified builds: attacks on wheels-<project>', () => {
         filename: WHEEL,
         sha256: sha256(wheelBytes),
         level: 'claimed',
-        verified_build: true,
-        builders: [
-          { keyid: farm.keyId, builder_id: 'https://index.example/build-farm' },
-          { keyid: rebuilder.keyId, builder_id: 'https://rebuilder.example' },
-        ],
-        built_from: { filename: sdist.filename, sha256: sdist.sha256 },
+        ...verifiedBuild,
         attestations: [`${P}/${WHEEL}.intoto.jsonl`],
       });
     } finally {
