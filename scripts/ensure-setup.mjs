@@ -63,6 +63,7 @@ if (forTests) {
   const wanted = [
     { bin: '/usr/bin/twine', pkg: 'twine' },
     { bin: '/usr/bin/chromium', pkg: 'chromium' }, // the web pages' browser test (playwright-core never downloads one)
+    { bin: '/usr/bin/zbarimg', pkg: 'zbar-tools' }, // decodes the two-factor QR code from a screenshot (test/web/)
     // The PostgreSQL state store's tests start a throwaway cluster with initdb / pg_ctl, found
     // under /usr/lib/postgresql/<major version>/bin whatever the version.
     { present: hasPostgresServer, pkg: 'postgresql' },

@@ -8,7 +8,7 @@ import type { ProtectionLevelName } from '../repository/protection-levels.js';
 import type { Fetcher } from './fetcher.js';
 import { BelowMinimumLevelError } from './level-policy.js';
 import { Updater, type UpdaterLimits } from './updater.js';
-import { verifiedLevel } from './verified-level.js';
+import { projectPagePath, verifiedLevel } from './verified-level.js';
 import { checkVerifiedBuild, listedAttestations, type VerifiedBuild } from './verified-build.js';
 import { AttestationError } from '../attest/index.js';
 
@@ -97,7 +97,9 @@ export class VerifiedIndex {
     const run = this.queue.then(async () => {
       const found = await updater.findTarget(path);
       if (!found) throw new TargetNotFoundError(path);
-      const level = verifiedLevel(found);
+      // A file of an index-signed project is at two-factor when its project's page says so.
+      const pagePath = verifiedLevel(found) === 'unclaimed' ? projectPagePath(path) : undefined;
+      const level = verifiedLevel(found, pagePath ? await updater.findTarget(pagePath) : undefined);
       admit?.(level);
       const build = await checkVerifiedBuild(updater, found, path);
       const bytes = await updater.downloadTarget(found.target);

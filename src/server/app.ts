@@ -21,6 +21,8 @@ export interface ServerOptions extends Partial<RequestLimits> {
   logger?: FastifyBaseLogger;
   /** How long an upload waits for its snapshot before answering (ms). */
   waitForPublishMs?: number;
+  /** The web pages' clock (sessions, two-factor codes): tests inject one. */
+  webClock?: () => Date;
 }
 
 /** The largest JSON or form body (API calls, web forms set their own): none needs more. */
@@ -75,7 +77,7 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
   await app.register(fastifyMultipart, { limits: multipartLimits(limits, 1) });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `Not found: ${req.url.slice(0, 200)}`, problemFormatFor(req.url)));
   app.setErrorHandler(sendError);
-  await registerWebRoutes(app, repo);
+  await registerWebRoutes(app, repo, opts.webClock ? { clock: opts.webClock } : {});
   registerSimpleRoutes(app, repo);
   const waitForPublishMs = opts.waitForPublishMs ?? 10_000;
   registerUploadRoutes(app, repo, { limits, waitForPublishMs });

@@ -10,7 +10,7 @@ import { MAX_BUNDLE_BYTES } from '../../attest/index.js';
 import type { Repository } from '../../repository/repository.js';
 import { changeProjectKeys, SignedUploadError } from '../../repository/project-roles.js';
 import type { ReceivedFile } from '../../repository/uploads.js';
-import { requireUser, signedInUser } from '../http/auth.js';
+import { requireTwoFactorWhenProjectDoes, requireUser, signedInUser } from '../http/auth.js';
 import { FormBudget, multipartLimits, multipartProblem, type RequestLimits } from '../http/form-limits.js';
 import { HttpProblem, sendProblem } from '../http/problem.js';
 import { waitForPublication } from '../http/publication.js';
@@ -115,6 +115,8 @@ export function registerProjectRoleRoutes(app: FastifyInstance, repo: Repository
       throw e;
     }
   });
-  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/claim', { onRequest }, handle('claim'));
-  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/signed-upload', { onRequest }, handle('signed-upload'));
+  // A project whose owners require two-factor is refused before its body is read.
+  const onChange = [onRequest, requireTwoFactorWhenProjectDoes(repo, 'json')];
+  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/claim', { onRequest: onChange }, handle('claim'));
+  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/signed-upload', { onRequest: onChange }, handle('signed-upload'));
 }
