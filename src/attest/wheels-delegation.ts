@@ -7,6 +7,7 @@
 // (§5.6.7.2), so a file the developers list is always theirs. What is left is a file of theirs
 // the developers do not list: a `.metadata` or `.intoto.jsonl` of one of their wheels. So
 // `wheels-<p>` may list nothing that belongs to a wheel the developers list.
+import { PackagingError, parseDistributionFilename } from '../packaging/index.js';
 import { DelegatedRole, Delegations, type Key, type TargetFile, type Targets } from '../tuf/index.js';
 import { AttestationError } from './errors.js';
 import { isWheelsRolePath, MIN_WHEELS_THRESHOLD, wheelOfPath, wheelsRoleName, wheelsRolePaths } from './wheels-role.js';
@@ -61,6 +62,17 @@ export function projectWheelsDelegation(project: string, role: Targets): { role:
   return { role: delegated, keys };
 }
 
+/** A wheel file name whose project is `project` (a name under another project's path is refused). */
+function isWheelOf(project: string, filename: string): boolean {
+  try {
+    const parsed = parseDistributionFilename(filename);
+    return parsed.packagetype === 'bdist_wheel' && parsed.project === project;
+  } catch (e) {
+    if (e instanceof PackagingError) return false;
+    throw e;
+  }
+}
+
 /**
  * What `wheels-<project>` lists: wheel paths only, none belonging to a wheel the developers'
  * role lists.
@@ -69,8 +81,20 @@ export function projectWheelsDelegation(project: string, role: Targets): { role:
 export function checkWheelsRoleTargets(project: string, wheelsTargets: ReadonlyMap<string, TargetFile>, projectTargets: ReadonlyMap<string, TargetFile>): void {
   const name = wheelsRoleName(project);
   for (const path of wheelsTargets.keys()) {
-    if (!isWheelsRolePath(project, path)) throw new AttestationError('WHEELS_ROLE_PATH', `${name} lists ${JSON.stringify(path)}: it may list only ${wheelsRolePaths(project).join(', ')}`);
+    if (!isWheelsRolePath(project, path) || !isWheelOf(project, wheelOfPath(path.slice(project.length + 1)))) {
+      throw new AttestationError('WHEELS_ROLE_PATH', `${name} lists ${JSON.stringify(path)}: it may list only wheels of ${project} (${wheelsRolePaths(project).join(', ')})`);
+    }
     const wheel = `${project}/${wheelOfPath(path.slice(project.length + 1))}`;
     if (projectTargets.has(wheel) || projectTargets.has(path)) throw new AttestationError('WHEELS_ROLE_SHADOWS', `${name} lists ${path}, a file of ${wheel}, which the developers' role lists: it may only add wheels of its own`);
   }
+}
+
+/**
+ * Whether a project's wheels delegation no longer names the farm's current key (the farm rotated
+ * it): its developers must sign the delegation again (`bulwark project build-farm enable`).
+ */
+export function farmKeyRotated(project: string, role: Targets, farmKey: Key): boolean {
+  const delegation = projectWheelsDelegation(project, role);
+  if (!delegation) return false;
+  return ![...delegation.keys.values()].some((k) => k.identity !== undefined && k.identity === farmKey.identity);
 }

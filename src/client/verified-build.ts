@@ -9,7 +9,7 @@
 //     of the delegation, each about this wheel's sha256, all naming the one sdist the
 //     developers' role lists with that sha256, from a threshold of distinct builders.
 import { checkWheelsRoleTargets, projectWheelsDelegation, verifyWheelBuild, wheelOfPath, wheelsRoleName, attestationFileName, AttestationError, type BuildAgreement } from '../attest/index.js';
-import { parseDistributionFilename } from '../packaging/index.js';
+import { normalizeVersion, PackagingError, parseDistributionFilename } from '../packaging/index.js';
 import { projectRoleName } from '../repository/layout.js';
 import type { FoundTarget, Updater } from './updater.js';
 
@@ -18,11 +18,15 @@ export interface VerifiedBuild extends BuildAgreement {
   attestation: string;
 }
 
-function isSdist(filename: string): boolean {
+/** An sdist of the same project and version as `wheel`: the only source a wheel can be built from. */
+function isSourceOf(filename: string, wheel: string): boolean {
   try {
-    return parseDistributionFilename(filename).packagetype === 'sdist';
-  } catch {
-    return false;
+    const source = parseDistributionFilename(filename);
+    const built = parseDistributionFilename(wheel);
+    return source.packagetype === 'sdist' && source.project === built.project && normalizeVersion(source.version) === normalizeVersion(built.version);
+  } catch (e) {
+    if (e instanceof PackagingError) return false;
+    throw e;
   }
 }
 
@@ -32,8 +36,9 @@ function isSdist(filename: string): boolean {
  * @throws AttestationError (its code says which check failed)
  */
 export async function checkVerifiedBuild(updater: Updater, found: Pick<FoundTarget, 'role' | 'delegationPath'>, path: string): Promise<VerifiedBuild | undefined> {
-  const project = path.slice(0, path.indexOf('/'));
-  if (found.role !== wheelsRoleName(project)) return undefined;
+  const slash = path.indexOf('/');
+  const project = path.slice(0, slash);
+  if (slash < 1 || found.role !== wheelsRoleName(project)) return undefined;
   const developersRole = projectRoleName(project);
   const projectRole = found.delegationPath.at(-2) === developersRole ? updater.getVerifiedRole(developersRole) : undefined;
   const wheels = updater.getVerifiedRole(found.role);
@@ -52,7 +57,7 @@ export async function checkVerifiedBuild(updater: Updater, found: Pick<FoundTarg
     wheel: { name: wheelName, sha256 },
     keys: delegation.keys,
     threshold: delegation.role.threshold,
-    signedSdist: (filename) => (isSdist(filename) ? projectRole.signed.targets.get(`${project}/${filename}`)?.hashes['sha256'] : undefined),
+    signedSdist: (filename) => (isSourceOf(filename, wheelName) ? projectRole.signed.targets.get(`${project}/${filename}`)?.hashes['sha256'] : undefined),
   });
   return { ...agreement, attestation };
 }

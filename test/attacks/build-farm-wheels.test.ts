@@ -5,6 +5,7 @@
 // client (VerifiedIndex, as `bulwark fetch` and the proxy use it) must refuse each attack with
 // its own error, serving nothing.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   AttestationError,
@@ -15,9 +16,10 @@ import {
   wheelsDelegation,
   type DsseEnvelope,
 } from '../../src/attest/index.js';
+import { buildProxy } from '../../src/client/proxy.js';
 import { describeFailure } from '../../src/client/verified-index.js';
 import { Delegations, Ed25519Signer, Metadata, TargetFile, Targets, TufError, expiresIn, type Signer } from '../../src/tuf/index.js';
-import { AttackRepository, Client, type Mirror, Published, republish, resign, sha256, type Uploaded } from './harness.js';
+import { AttackRepository, bulwarkFetch, Client, type Mirror, Published, republish, resign, sha256, type Uploaded } from './harness.js';
 
 const P = 'farmpkg';
 const developer = Ed25519Signer.generate();
@@ -60,7 +62,13 @@ let sdist: Uploaded;
  */
 async function publish(mirror: Mirror, o: { files: Blob[]; wheelsSigners?: Signer[]; developerFiles?: Blob[]; delegations?: Delegations }): Promise<void> {
   const serve = (b: Blob) => mirror.serve(`targets/${P}/${sha256(b.bytes)}.${b.name}`, b.bytes);
-  const devTargets = new Map([[sdist.path, target(sdist.filename, sdist.bytes)]]);
+  // The developers' page lists their files only (bulwark fetch reads it, and adds the farm's wheels).
+  const page = { name: `${P}/index.json`, bytes: Buffer.from(JSON.stringify({ name: P, versions: ['1.0'], files: [{ filename: sdist.filename, hashes: { sha256: sdist.sha256 } }] })) };
+  const devTargets = new Map([
+    [sdist.path, target(sdist.filename, sdist.bytes)],
+    [page.name, target('index.json', page.bytes)],
+  ]);
+  serve({ name: 'index.json', bytes: page.bytes });
   for (const b of o.developerFiles ?? []) {
     devTargets.set(`${P}/${b.name}`, target(b.name, b.bytes));
     serve(b);
@@ -120,6 +128,47 @@ describe('verified builds: attacks on wheels-<project>', () => {
     assert.deepEqual(got.build?.builtFrom, { filename: sdist.filename, sha256: sdist.sha256 });
     assert.deepEqual(got.build?.builders.map((b) => b.keyid).sort(), [farm.keyId, rebuilder.keyId].sort());
     assert.equal(got.build?.attestation, `${P}/${WHEEL}.intoto.jsonl`);
+    // What bulwark fetch --json and the proxy's report say of it.
+    const verifiedBuild = {
+      verified_build: true,
+      builders: [
+        { keyid: farm.keyId, builder_id: 'https://index.example/build-farm' },
+        { keyid: rebuilder.keyId, builder_id: 'https://rebuilder.example' },
+      ],
+      built_from: { filename: sdist.filename, sha256: sdist.sha256 },
+    };
+    // bulwark fetch takes the verified wheel with the developers' files, and says what it verified.
+    const fetched = await bulwarkFetch({ project: P, index: mirror.url, rootFile: join(fx.dataDir, 'root.json') });
+    assert.equal(fetched.code, 0, fetched.stdout + fetched.stderr);
+    assert.deepEqual(fetched.files, [sdist.filename, WHEEL].sort());
+    const files = (fetched.json?.['files'] as Record<string, unknown>[]).map(({ path: _path, ...f }) => f);
+    assert.deepEqual(files.find((f) => f['file'] === WHEEL), {
+      file: WHEEL,
+      sha256: sha256(wheelBytes),
+      size: wheelBytes.length,
+      role: `wheels-${P}`,
+      level: 'claimed',
+      ...verifiedBuild,
+      attestations: [{ path: `${P}/${WHEEL}.intoto.jsonl` }],
+    });
+    assert.equal(files.find((f) => f['file'] === sdist.filename)?.['verified_build'], false);
+    // The proxy serves it and its report says what was verified.
+    const proxy = buildProxy((await Client.create(fx.rootBytes)).verifiedIndex({ index: mirror.url }), undefined);
+    try {
+      const res = await proxy.inject({ url: `/files/${P}/${WHEEL}` });
+      assert.equal(res.statusCode, 200);
+      assert.ok(res.rawPayload.equals(wheelBytes));
+      const report = (await proxy.inject({ url: '/-/report' })).json<{ projects: { name: string; files: Record<string, unknown>[] }[] }>();
+      assert.deepEqual(report.projects[0]?.files[0], {
+        filename: WHEEL,
+        sha256: sha256(wheelBytes),
+        level: 'claimed',
+        ...verifiedBuild,
+        attestations: [`${P}/${WHEEL}.intoto.jsonl`],
+      });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('refuses a tampered attestation (BAD_ATTESTATION_SIGNATURE), and one swapped on the mirror (LENGTH_OR_HASH_MISMATCH)', async () => {
@@ -129,6 +178,11 @@ describe('verified builds: attacks on wheels-<project>', () => {
     let mirror = await fx.mirror();
     await publish(mirror, { files: [wheel, bundle(await attest(farm), tampered)] });
     await refusedWith(clientGets(mirror), 'BAD_ATTESTATION_SIGNATURE');
+    const proxy = buildProxy((await Client.create(fx.rootBytes)).verifiedIndex({ index: mirror.url }), undefined);
+    const res = await proxy.inject({ url: `/files/${P}/${WHEEL}` });
+    await proxy.close();
+    assert.equal(res.statusCode, 502, 'the proxy refuses it too');
+    assert.match(res.body, /BAD_ATTESTATION_SIGNATURE/);
 
     mirror = await fx.mirror();
     const listed = bundle(await attest(farm), good);
@@ -149,6 +203,11 @@ describe('verified builds: attacks on wheels-<project>', () => {
     const evil = { name: sdist.filename, sha256: sha256(Buffer.from('an sdist the developers never signed')) };
     await publish(mirror, { files: [wheel, bundle(await attest(farm, { sdist: evil }), await attest(rebuilder, { sdist: evil }))] });
     await refusedWith(clientGets(mirror), 'BUILD_SOURCE_MISMATCH');
+    // The signed sdist of 1.0, named as the source of a 2.0 wheel: not its source either.
+    const m2 = await fx.mirror();
+    const v2 = { name: `${P}-2.0-py3-none-any.whl`, bytes: otherWheel };
+    await publish(m2, { files: [v2, { name: `${v2.name}.intoto.jsonl`, bytes: serializeBundle([await attest(farm, { wheel: v2 }), await attest(rebuilder, { wheel: v2 })]) }] });
+    await refusedWith(clientGets(m2, `${P}/${v2.name}`), 'BUILD_SOURCE_MISMATCH');
   });
 
   it('refuses a valid farm attestation for a wheel the rebuilder did not build: the threshold is not met', async () => {

@@ -25,12 +25,15 @@ import {
   verifyEnvelope,
   verifyWheelBuild,
   farmKeyResponse,
+  farmKeyRotated,
+  checkWheelsRoleTargets,
+  wheelsDelegation,
   wheelOfPath,
   wheelProvenanceStatement,
   type DsseEnvelope,
   type WheelProvenance,
 } from '../../src/attest/index.js';
-import { Ed25519Signer, type Key } from '../../src/tuf/index.js';
+import { Ed25519Signer, TargetFile, Targets, type Key } from '../../src/tuf/index.js';
 import { DEBIAN_PYTHON } from '../helpers/sslib.js';
 import { repoRoot } from '../helpers/processes.js';
 
@@ -181,6 +184,23 @@ describe('wheels-<project> names', () => {
     }
     assert.equal(wheelOfPath('a.whl.intoto.jsonl'), 'a.whl');
     assert.equal(wheelOfPath('a.whl.metadata'), 'a.whl');
+  });
+
+  it('wheels-<project> may list only wheels of the project the developers do not list', () => {
+    const t = (...paths: string[]) => new Map(paths.map((p) => [p, new TargetFile(p, 1, { sha256: sha('x') })]));
+    const code2 = (wheels: Map<string, TargetFile>, dev = t('demo/demo-1.0.tar.gz', 'demo/demo-1.0-cp311-cp311-linux_x86_64.whl')) => code(() => checkWheelsRoleTargets('demo', wheels, dev));
+    assert.equal(code2(t('demo/demo-1.0-py3-none-any.whl', 'demo/demo-1.0-py3-none-any.whl.intoto.jsonl')), 'no error');
+    assert.equal(code2(t('demo/other-1.0-py3-none-any.whl')), 'WHEELS_ROLE_PATH');
+    assert.equal(code2(t('demo/demo-1.0.tar.gz')), 'WHEELS_ROLE_PATH');
+    assert.equal(code2(t('demo/demo-1.0-cp311-cp311-linux_x86_64.whl.metadata')), 'WHEELS_ROLE_SHADOWS');
+    assert.equal(code2(t('demo/demo-1.0-cp311-cp311-linux_x86_64.whl')), 'WHEELS_ROLE_SHADOWS');
+  });
+
+  it('tells when the wheels delegation no longer names the farm key', () => {
+    const role = (keys: Key[]) => new Targets({ version: 1, expires: new Date(Date.now() + 86_400_000), targets: new Map(), delegations: wheelsDelegation('demo', keys, 2) });
+    assert.equal(farmKeyRotated('demo', role([farm.publicKey, rebuilder.publicKey]), farm.publicKey), false);
+    assert.equal(farmKeyRotated('demo', role([stranger.publicKey, rebuilder.publicKey]), farm.publicKey), true);
+    assert.equal(farmKeyRotated('demo', new Targets({ version: 1, expires: new Date(), targets: new Map(), delegations: undefined }), farm.publicKey), false);
   });
 
   it('reads the farm key answer and checks its key id', () => {

@@ -170,6 +170,33 @@ describe('bulwark project build-farm', () => {
     assert.equal((await projectRole()).version, role.version, 'nothing changed');
   });
 
+  it('with a threshold of 2, one maintainer signs the change --partial, the other checks it with the same arguments and co-signs', async () => {
+    const Q = 'farmed-two';
+    assert.equal((await bulwark(['key', 'new', 'second', '--label', 'dev@desktop'])).code, 0);
+    const second = join(home, 'second.json');
+    await writeFile(second, (await bulwark(['key', 'show', 'second', '--json'])).stdout);
+    const claim = await bulwark(['claim', Q, '--public-key', second, '--threshold', '2', '--key', 'default', '--key', 'second', ...common]);
+    assert.equal(claim.code, 0, claim.stdout + claim.stderr);
+    const change = join(home, 'change.json');
+    const args = ['project', 'build-farm', 'enable', Q, '--farm-key', farmFile, '--rebuilder-key', rebuilderFile, ...common, '--json'];
+    const first = await bulwark([...args, '--partial', change]);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.equal((JSON.parse(first.stdout) as { signatures: number }).signatures, 1);
+    // A co-signer whose arguments make another delegation (one more rebuilder key) refuses to sign.
+    const other = await bulwark(['project', 'build-farm', 'enable', Q, '--farm-key', farmFile, '--rebuilder-key', rebuilderFile, '--rebuilder-key', second, ...common, '--json', '--key', 'second', '--cosign', change]);
+    assert.equal(other.code, 1, other.stdout);
+    assert.equal((JSON.parse(other.stdout) as { error: { code: string } }).error.code, 'BAD_PARTIAL');
+    const cosigned = await bulwark([...args, '--key', 'second', '--cosign', change]);
+    assert.equal(cosigned.code, 0, cosigned.stdout + cosigned.stderr);
+    assert.equal((JSON.parse(cosigned.stdout) as { status: string }).status, 'published');
+    const metadataDir = await tempDir('farm-enable-client2');
+    await copyFile(join(dataDir, 'root.json'), join(metadataDir, 'root.json'));
+    const u = new Updater({ metadataDir, indexUrl: server.url });
+    await u.refresh();
+    await u.findTarget(`${Q}/index.json`);
+    assert.ok(u.getVerifiedRole(`project-${Q}`)?.signed.delegations?.roles?.has(`wheels-${Q}`));
+  });
+
   it('disable signs a version without the delegation', async () => {
     const r = await bulwark(['project', 'build-farm', 'disable', P, ...common, '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);

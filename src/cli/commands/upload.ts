@@ -22,8 +22,8 @@ import { projectRoleName } from '../../repository/layout.js';
 import { checkPagesMatchTargets, PageConsistencyError } from '../../repository/page-consistency.js';
 import { untrustedKeyMessage } from '../../repository/project-roles.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
-import { encodeCanonical, expiresIn, Metadata, signCanonical, TargetFile, Targets, type RoleKeys, type Signature } from '../../tuf/index.js';
-import { AttestationError, attestationBundles, parseBundle, parseEnvelope, type DsseEnvelope } from '../../attest/index.js';
+import { encodeCanonical, expiresIn, Metadata, signCanonical, TargetFile, Targets, type Key, type RoleKeys, type Signature } from '../../tuf/index.js';
+import { AttestationError, attestationBundles, FARM_KEY_API_PATH, farmKeyRotated, parseBundle, parseEnvelope, parseFarmKeyResponse, type DsseEnvelope } from '../../attest/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { addDeveloperOptions, developerContext, type DeveloperOptions } from '../developer-context.js';
 import { PROJECT_ROLE_DAYS } from './claim.js';
@@ -138,6 +138,7 @@ export function registerUpload(program: Command): void {
         return;
       }
       const r = await sendSignedUpload(ctx.indexUrl, ctx.token, project, bytes, files, pages, attestations);
+      await warnIfFarmKeyRotated(ctx.indexUrl, project, Metadata.parse(bytes, 'targets', role).signed);
       output(opts, { ...r, files: files.map((f) => ({ filename: f.filename, sha256: f.sha256 })), skipped: skipped.map((f) => f.filename), attestations: attestations.map((a) => a.name), role_version: version }, `Uploaded and signed ${files.map((f) => f.filename).join(', ')}: ${project} role version ${version} (${r.status})`);
     } catch (e) {
       if (e instanceof IndexApiError) throw new CliError(e.message, EXIT.failure, e.code);
@@ -146,6 +147,26 @@ export function registerUpload(program: Command): void {
       throw e;
     }
   });
+}
+
+/**
+ * Tells the developers when their verified-builds delegation names a farm key the index no longer
+ * publishes: the farm cannot sign their wheels until they sign the delegation again. Silent when
+ * the index has no build farm or cannot say.
+ */
+async function warnIfFarmKeyRotated(indexUrl: string, project: string, role: Targets): Promise<void> {
+  if (!role.delegations) return;
+  let key: Key;
+  try {
+    const res = await fetch(`${indexUrl}${FARM_KEY_API_PATH}`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) return;
+    key = parseFarmKeyResponse(Buffer.from(await res.arrayBuffer()));
+  } catch {
+    return; // no farm key to compare with: nothing to tell
+  }
+  if (farmKeyRotated(project, role, key)) {
+    process.stderr.write(`bulwark: the build farm's key changed (now ${key.keyId}): verified builds of ${project} stop until you sign the delegation again: bulwark project build-farm enable ${project} --rebuilder-key …\n`);
+  }
 }
 
 /**
