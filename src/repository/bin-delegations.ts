@@ -3,7 +3,7 @@
 // their bins (not terminating: a name the bin does not delegate falls through to the next
 // role), and each bin delegates to the project roles of its names (terminating: a claimed
 // project can never be shadowed by a role searched later).
-import { DelegatedRole, Delegations, Key, Targets } from '../tuf/index.js';
+import { DelegatedRole, Delegations, Key, ROLE_NAME_FIELD, Targets } from '../tuf/index.js';
 import type { ProjectDelegation } from '../storage/state/types.js';
 import { NAME_BIN_COUNT, nameBinOf, nameBinPaths, nameBinRole } from './name-bins.js';
 
@@ -27,15 +27,20 @@ export function binDelegator(parent: string, signers: DelegatorKeys, version: nu
 /** The keys and threshold a project delegation uses now (a claimed project's pending change once signed). */
 export type ProjectKeys = Pick<ProjectDelegation, 'project' | 'role' | 'keys' | 'keyids' | 'threshold'>;
 
-/** A bin: one terminating delegation `<project>/*` per project, sorted by role name. */
-export function projectBin(projects: readonly ProjectKeys[], version: number, expires: Date): Targets {
+/**
+ * Bin `name`: one terminating delegation `<project>/*` per project, sorted by role name. It
+ * names itself (ROLE_NAME_FIELD): every claimed bin is signed by the same keys, and without it
+ * whoever held the snapshot and an online key could serve a bin without a claimed project in
+ * place of the bin with it, letting the search fall through to a role they can sign.
+ */
+export function projectBin(name: string, projects: readonly ProjectKeys[], version: number, expires: Date): Targets {
   const keys = new Map<string, Key>();
   const roles: [string, DelegatedRole][] = [];
   for (const d of [...projects].sort((a, b) => (a.role < b.role ? -1 : a.role > b.role ? 1 : 0))) {
     for (const [id, key] of Object.entries(d.keys)) keys.set(id, Key.fromJSON(key, `key ${id} of ${d.project}`));
     roles.push([d.role, new DelegatedRole(d.role, d.keyids, d.threshold, true, [`${d.project}/*`])]);
   }
-  return new Targets({ version, expires, targets: new Map(), delegations: new Delegations(keys, new Map(roles)) });
+  return new Targets({ version, expires, targets: new Map(), delegations: new Delegations(keys, new Map(roles)), unrecognized: { [ROLE_NAME_FIELD]: name } });
 }
 
 /** Projects grouped by the bin (under `parent`) whose patterns match their names. */

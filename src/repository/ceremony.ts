@@ -22,6 +22,7 @@ import {
   Key,
   Metadata,
   RepositoryError,
+  ROLE_NAME_FIELD,
   Root,
   signCanonical,
   Targets,
@@ -130,7 +131,7 @@ async function exportBinPromotion(repo: Repository, pending: ProjectDelegation[]
   const docs = touched.map((name) => {
     const version = versions.get(name);
     if (version === undefined) throw new CeremonyError(`the claimed bin ${name} was never published: is this repository migrated (bulwark migrate)?`);
-    return { name, metadata: { signatures: [], signed: projectBin((all.get(name) ?? []).map(afterCeremony), version + 1, expires).toJSON() } };
+    return { name, metadata: { signatures: [], signed: projectBin(name, (all.get(name) ?? []).map(afterCeremony), version + 1, expires).toJSON() } };
   });
   const [first, ...rest] = docs as [(typeof docs)[0], ...typeof docs];
   return {
@@ -178,6 +179,7 @@ async function importBinPromotion(repo: Repository, file: CeremonyFile, now: Dat
     if (encodeCanonical(md.signed.delegations?.toJSON() ?? null) !== encodeCanonical(wantSigned.delegations)) {
       throw new CeremonyError(`${w.name}: the signed delegations differ from what is waiting now (a project was claimed meanwhile?): export and sign again`);
     }
+    if (md.signed.unrecognized[ROLE_NAME_FIELD] !== w.name) throw new CeremonyError(`${w.name}: the signed bin names itself ${JSON.stringify(md.signed.unrecognized[ROLE_NAME_FIELD])}: export and sign again`);
     if (md.signed.expires.getTime() <= now.getTime()) throw new CeremonyError(`${w.name} has already expired`);
     signed.push({ role: w.name, version: md.signed.version, bytes: md.bytes });
   }

@@ -177,7 +177,7 @@ export function buildOfflineRoles(
     return { root, targets, claimed, claimedBins: [] };
   }
   const claimed = binDelegator(ROLES.claimed, offline.claimed, 1, exp('claimed'));
-  const claimedBins = nameBinRoles(ROLES.claimed).map(() => projectBin([], 1, exp('claimed')));
+  const claimedBins = nameBinRoles(ROLES.claimed).map((name) => projectBin(name, [], 1, exp('claimed')));
   return { root, targets, claimed, claimedBins };
 }
 
@@ -247,8 +247,10 @@ async function finishInit(dataDir: string, o: FinishOptions): Promise<Repository
     const claimedNames = nameBinRoles(ROLES.claimed);
     await Promise.all(o.claimedBins.map((b, i) => publish(claimedNames[i] as string, b.bytes, b.signed.expires)));
     const recentExpires = exp('recently-claimed');
-    const recentBin = await Metadata.sign(projectBin([], 1, recentExpires), [online['recently-claimed']]);
-    await Promise.all(nameBinRoles(ROLES.recentlyClaimed).map((name) => publish(name, recentBin.bytes, recentExpires)));
+    for (const name of nameBinRoles(ROLES.recentlyClaimed)) {
+      const bin = await Metadata.sign(projectBin(name, [], 1, recentExpires), [online['recently-claimed']]);
+      await publish(name, bin.bytes, recentExpires);
+    }
   }
 
   const succinct = unclaimed.signed.delegations?.succinctRoles as SuccinctRoles;
@@ -326,16 +328,11 @@ export interface InitCeremony {
   role: 'root' | 'targets' | 'claimed';
   /** The unsigned metadata, for `bulwark admin sign` on the offline machines. */
   metadata: { signatures: { keyid: string; sig: string }[]; signed: unknown };
-  /**
-   * The claimed ceremony also signs the empty claimed bin, published as every claimed bin
-   * (`claimed-bin-*`): they start identical, so one signature serves them all.
-   */
+  /** The claimed ceremony also signs the empty claimed bins (ADR 0005). */
   roles?: { name: string; metadata: { signatures: { keyid: string; sig: string }[]; signed: unknown } }[];
   summary: { role: string; version: number; expires: string; promote: []; keyChanges: []; delegations: number; init: { keyids: string[]; threshold: number } };
 }
 
-/** The name under which an init ceremony carries the empty claimed bin. */
-export const EVERY_CLAIMED_BIN = `${ROLES.claimed}-bin-*`;
 
 /**
  * Phase 1 of a production index: online keys are made here; the initial root, targets and
@@ -357,11 +354,11 @@ export async function prepareProductionInit(dataDir: string, holders: OfflineKey
   const models = buildOfflineRoles(online, holders, now, expiry);
   const ceremonies: InitCeremony[] = (['root', 'targets', 'claimed'] as const).map((role) => {
     const signed = models[role].toJSON();
-    const emptyBin = role === ROLES.claimed ? models.claimedBins[0] : undefined;
+    const bins = role === ROLES.claimed ? nameBinRoles(ROLES.claimed).map((name, i) => ({ name, metadata: { signatures: [], signed: (models.claimedBins[i] as Targets).toJSON() } })) : [];
     return {
       role,
       metadata: { signatures: [], signed },
-      ...(emptyBin ? { roles: [{ name: EVERY_CLAIMED_BIN, metadata: { signatures: [], signed: emptyBin.toJSON() } }] } : {}),
+      ...(bins.length > 0 ? { roles: bins } : {}),
       summary: {
         role,
         version: 1,
@@ -386,7 +383,7 @@ export async function prepareProductionInit(dataDir: string, holders: OfflineKey
 /** Phase 2: checks the three signed roles and creates the repository (mode production). */
 export async function completeProductionInit(
   dataDir: string,
-  signed: { root: InitCeremony['metadata']; targets: InitCeremony['metadata']; claimed: InitCeremony['metadata']; claimedBin?: InitCeremony['metadata'] },
+  signed: { root: InitCeremony['metadata']; targets: InitCeremony['metadata']; claimed: InitCeremony['metadata']; claimedBins?: InitCeremony['roles'] },
   opts: Pick<InitOptions, 'onProgress'> = {}
 ): Promise<RepositoryConfig> {
   if (await loadConfig(dataDir)) throw new RepositoryExistsError(dataDir);
@@ -410,14 +407,14 @@ export async function completeProductionInit(
   if (!claimedKeys || !targets.signed.delegations) throw new Error('targets does not delegate to claimed');
   claimed.verifyRole(ROLES.claimed, claimedKeys, targets.signed.delegations.keys);
   const claimedBins: Metadata<Targets>[] = [];
-  const emptyBin = pending.roles[EVERY_CLAIMED_BIN];
-  if (emptyBin !== undefined) {
-    if (!signed.claimedBin || encodeCanonical(signed.claimedBin.signed) !== emptyBin) throw new Error(`the signed claimed file lacks the empty claimed bin prepared with it: sign the file written by \`bulwark init --production\``);
-    for (const name of nameBinRoles(ROLES.claimed)) {
-      const bin = parse(signed.claimedBin, 'targets', name);
-      bin.verifyRole(name, claimedKeys, targets.signed.delegations.keys);
-      claimedBins.push(bin);
-    }
+  for (const name of nameBinRoles(ROLES.claimed)) {
+    const prepared = pending.roles[name];
+    if (prepared === undefined) break; // prepared before name bins: the layout without them
+    const bin = signed.claimedBins?.find((b) => b.name === name)?.metadata;
+    if (!bin || encodeCanonical(bin.signed) !== prepared) throw new Error(`the signed claimed file lacks ${name} as prepared: sign the file written by \`bulwark init --production\``);
+    const md = parse(bin, 'targets', name);
+    md.verifyRole(name, claimedKeys, targets.signed.delegations.keys);
+    claimedBins.push(md);
   }
   const online = {} as Record<OnlineRole, Ed25519Signer>;
   const onlineKeys = {} as Record<OnlineRole, string>;

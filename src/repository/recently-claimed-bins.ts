@@ -54,7 +54,7 @@ export class RecentlyClaimedBins {
     const groups = groupByBin(ROLES.recentlyClaimed, await this.state.delegations(ROLES.recentlyClaimed));
     const candidates: [string, (version: number) => Targets][] = [
       [ROLES.recentlyClaimed, (v) => binDelegator(ROLES.recentlyClaimed, { keys: [signer.publicKey], threshold: 1 }, v, expires)],
-      ...nameBinRoles(ROLES.recentlyClaimed).map((name): [string, (version: number) => Targets] => [name, (v) => projectBin(groups.get(name) ?? [], v, expires)]),
+      ...nameBinRoles(ROLES.recentlyClaimed).map((name): [string, (version: number) => Targets] => [name, (v) => projectBin(name, groups.get(name) ?? [], v, expires)]),
     ];
     const out: SignedRole[] = [];
     for (const [name, build] of candidates) {

@@ -12,7 +12,8 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Updater } from '../../src/client/updater.js';
-import { RepositoryError, SuccinctRoles, type RepositoryErrorCode, type Signer } from '../../src/tuf/index.js';
+import { projectDelegators } from '../../src/repository/layout.js';
+import { isTargetInPathPattern, RepositoryError, SuccinctRoles, type RepositoryErrorCode, type Signer } from '../../src/tuf/index.js';
 import { Ed25519Signer } from '../../src/tuf/index.js';
 import { delegatesPath, Forgery, type HonestTree, type SnapshotSigned, type TargetsSigned } from './forge.js';
 import type { AttackerMirror } from './mirror.js';
@@ -221,10 +222,17 @@ function succinctOf(tree: HonestTree): SuccinctRoles {
 /** The roles searched, in order, for a project's targets (each searched only if the ones before do not stop the search). */
 const SEARCH_ORDER = ['claimed', 'recently-claimed', 'unclaimed'] as const;
 
-/** The role (claimed or recently-claimed) that delegates `role` in the forgery, if any. */
+/** The role (claimed or recently-claimed, or one of their name bins) that delegates `role` in the forgery, if any. */
 function parentOf(f: Forgery, role: string): 'claimed' | 'recently-claimed' | undefined {
-  for (const p of ['claimed', 'recently-claimed'] as const) if (f.role(p).delegations?.roles?.some((r) => r.name === role)) return p;
+  for (const p of projectDelegators(role.slice('project-'.length))) {
+    if (f.has(p) && f.role(p).delegations?.roles?.some((r) => r.name === role)) return p.startsWith('recently-claimed') ? 'recently-claimed' : 'claimed';
+  }
   return undefined;
+}
+
+/** The name bins (ADR 0005) under `role` whose patterns cover `path`: searched right after it. */
+function binsCovering(f: Forgery, role: string, path: string): string[] {
+  return (f.role(role).delegations?.roles ?? []).filter((r) => r.name.startsWith(`${role}-bin-`) && (r.paths ?? []).some((p) => isTargetInPathPattern(path, p))).map((r) => r.name);
 }
 
 /**
@@ -234,7 +242,7 @@ function parentOf(f: Forgery, role: string): 'claimed' | 'recently-claimed' | un
  */
 function fallThrough(f: Forgery, path: string, before: number, clock: Date): boolean {
   let changed = false;
-  for (const role of SEARCH_ORDER.slice(0, before)) {
+  for (const role of SEARCH_ORDER.slice(0, before).flatMap((r) => [r, ...binsCovering(f, r, path)])) {
     if (!delegatesPath(f.role(role), path)) continue;
     const older = f.tree
       .versions(role)

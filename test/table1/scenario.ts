@@ -24,7 +24,7 @@ import { sendClaim, sendSignedUpload } from '../../src/developer/index-api.js';
 import { currentProjectState, nextRelease, readLocalFile } from '../../src/developer/release-builder.js';
 import { exportPromotion, importPromotion, signCeremonyFile } from '../../src/repository/ceremony.js';
 import { initDemoRepository } from '../../src/repository/init.js';
-import { SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../../src/repository/layout.js';
+import { projectDelegators, SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../../src/repository/layout.js';
 import { Repository } from '../../src/repository/repository.js';
 import { buildServer } from '../../src/server/app.js';
 import { Ed25519Signer, expiresIn, Metadata, Targets } from '../../src/tuf/index.js';
@@ -220,10 +220,10 @@ export async function buildScenario(opts: { bins?: number } = {}): Promise<Scena
       targets[kind] = [...state.targets.keys()].sort();
       for (const page of [SIMPLE_HTML, SIMPLE_JSON]) if (!targets[kind].includes(targetPath(project, page))) throw new Error(`${project} has no ${page}`);
     }
-    const claimedRole = check.getVerifiedRole('claimed')?.signed;
-    if (!claimedRole?.delegations?.roles?.has(`project-${PROJECTS.claimed}`)) throw new Error('claimed-pkg should be delegated by claimed');
-    const recentRole = check.getVerifiedRole('recently-claimed')?.signed;
-    if (!recentRole?.delegations?.roles?.has(`project-${PROJECTS['recently-claimed']}`) || recentRole.delegations.roles.has(`project-${PROJECTS.claimed}`)) {
+    // The role delegating each project: claimed / recently-claimed, or their name bins (ADR 0005).
+    const delegatedBy = (project: string) => projectDelegators(project).filter((r) => check.getVerifiedRole(r)?.signed.delegations?.roles?.has(`project-${project}`));
+    if (!delegatedBy(PROJECTS.claimed).every((r) => r.startsWith('claimed')) || delegatedBy(PROJECTS.claimed).length !== 1) throw new Error('claimed-pkg should be delegated by claimed');
+    if (!delegatedBy(PROJECTS['recently-claimed']).every((r) => r.startsWith('recently-claimed')) || delegatedBy(PROJECTS['recently-claimed']).length !== 1) {
       throw new Error('recent-pkg (only) should be delegated by recently-claimed');
     }
 

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { completeProductionInit, initDemoRepository, prepareProductionInit, RepositoryExistsError, EVERY_CLAIMED_BIN, type InitCeremony } from '../../repository/init.js';
+import { completeProductionInit, initDemoRepository, prepareProductionInit, RepositoryExistsError, type InitCeremony } from '../../repository/init.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
 import { assertEmptyDatabase, openStateStore } from '../../storage/state/open-state.js';
 import { RepositoryError, type Key } from '../../tuf/index.js';
@@ -110,10 +110,10 @@ export function registerInit(program: Command): void {
         if (o.complete) {
           if (!o.root || !o.targets || !o.claimed) throw new CliError('--complete needs --root, --targets and --claimed (the signed files)', EXIT.usage, 'USAGE');
           const read = async (f: string) => (JSON.parse(await readFile(f, 'utf8')) as InitCeremony).metadata;
-          const claimedBin = (JSON.parse(await readFile(o.claimed, 'utf8')) as InitCeremony).roles?.find((r) => r.name === EVERY_CLAIMED_BIN)?.metadata;
+          const claimedBins = (JSON.parse(await readFile(o.claimed, 'utf8')) as InitCeremony).roles;
           const bar = progressBar('signing bins', !opts.json);
           try {
-            await completeProductionInit(opts.data, { root: await read(o.root), targets: await read(o.targets), claimed: await read(o.claimed), ...(claimedBin ? { claimedBin } : {}) }, { onProgress: (d, t) => bar.update(d, t) });
+            await completeProductionInit(opts.data, { root: await read(o.root), targets: await read(o.targets), claimed: await read(o.claimed), ...(claimedBins ? { claimedBins } : {}) }, { onProgress: (d, t) => bar.update(d, t) });
           } finally {
             bar.stop();
           }
