@@ -223,12 +223,12 @@ function succinctOf(tree: HonestTree): SuccinctRoles {
 const SEARCH_ORDER = ['claimed', 'recently-claimed', 'unclaimed'] as const;
 
 /** The role (claimed or recently-claimed, or one of their name bins) that delegates `role` in the forgery, if any. */
-function parentOf(f: Forgery, role: string): 'claimed' | 'recently-claimed' | undefined {
-  for (const p of projectDelegators(role.slice('project-'.length))) {
-    if (f.has(p) && f.role(p).delegations?.roles?.some((r) => r.name === role)) return p.startsWith('recently-claimed') ? 'recently-claimed' : 'claimed';
-  }
-  return undefined;
+function parentOf(f: Forgery, role: string): string | undefined {
+  return projectDelegators(role.slice('project-'.length)).find((p) => f.has(p) && f.role(p).delegations?.roles?.some((r) => r.name === role));
 }
+
+/** Where a project role's delegator is searched: 1 under claimed, 2 under recently-claimed. */
+const underClaimed = (parent: string | undefined) => (parent !== undefined && !parent.startsWith('recently-claimed') ? 1 : 2);
 
 /** The name bins (ADR 0005) under `role` whose patterns cover `path`: searched right after it. */
 function binsCovering(f: Forgery, role: string, path: string): string[] {
@@ -288,7 +288,7 @@ function maliciousStrategies(ctx: AttackContext, kind: ProjectKind, path: string
     { name: `list it in its bin ${bin}`, position: () => 3, apply: (f) => f.list(bin, path, bytes) },
     {
       name: `list it in ${projectRole}`,
-      position: (f) => (parentOf(f, projectRole) === 'claimed' ? 1 : 2),
+      position: (f) => underClaimed(parentOf(f, projectRole)),
       apply: (f) => {
         if (!f.has(projectRole)) throw new NotApplicable();
         f.list(projectRole, path, bytes);
@@ -312,7 +312,7 @@ function maliciousStrategies(ctx: AttackContext, kind: ProjectKind, path: string
     })),
     {
       name: `re-delegate ${projectRole} to its own key`,
-      position: (f) => (parentOf(f, projectRole) === 'claimed' ? 1 : 2),
+      position: (f) => underClaimed(parentOf(f, projectRole)),
       apply: (f) => {
         const parent = f.has(projectRole) ? parentOf(f, projectRole) : undefined;
         if (!parent) throw new NotApplicable();

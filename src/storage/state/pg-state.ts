@@ -759,6 +759,12 @@ export class PgState implements StateStore {
     );
   }
 
+  addRoles(names: readonly string[]): Promise<void> {
+    return this.tx(async (c) => {
+      for (const n of names) await c.query("INSERT INTO roles(name, version, expires, length, sha256) VALUES ($1, 0, '', 0, '') ON CONFLICT(name) DO NOTHING", [n]);
+    });
+  }
+
   markDirty(roles: readonly string[]): Promise<void> {
     // Unlike a Set, keeps duplicates: each mention is one more generation, as in SqliteState.
     return this.tx(async (c) => {

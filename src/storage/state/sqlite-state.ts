@@ -515,6 +515,13 @@ export class SqliteState implements StateStore {
     return Promise.resolve(r ? { version: r['version'] as number, bytes: r['bytes'] as Buffer } : undefined);
   }
 
+  addRoles(names: readonly string[]): Promise<void> {
+    return this.tx(() => {
+      const ins = this.db.prepare("INSERT INTO roles(name, version, expires, length, sha256) VALUES (?, 0, '', 0, '') ON CONFLICT(name) DO NOTHING");
+      for (const n of names) ins.run(n);
+    });
+  }
+
   markDirty(roles: readonly string[]): Promise<void> {
     return this.tx(() => {
       const stmt = this.db.prepare('UPDATE roles SET dirty = dirty + 1 WHERE name = ?');

@@ -292,6 +292,8 @@ export interface StateStore {
   applyProjectTransaction(project: string, seqs: number[], targets: TargetRow[], now: string, alsoDirty?: readonly string[]): Promise<void>;
   /** Marks roles as changed, for the snapshot process to publish. */
   markDirty(roles: readonly string[]): Promise<void>;
+  /** Records new delegated roles (version 0: unpublished, not dirty); existing ones are left as they are. */
+  addRoles(names: readonly string[]): Promise<void>;
   failJournal(seqs: number[], error: string): Promise<void>;
 
   // metadata roles
