@@ -108,7 +108,8 @@ async function legacyUpload(url: string, token: string, project: string, version
   if (!res.ok) throw new Error(`upload of ${file.filename} failed: ${res.status} ${await res.text()}`);
 }
 
-export async function buildScenario(opts: { bins?: number } = {}): Promise<Scenario> {
+/** `projectDelegations: 'direct'`: the layout from before name bins (for `bulwark migrate`). */
+export async function buildScenario(opts: { bins?: number; projectDelegations?: 'direct' | 'name-bins' } = {}): Promise<Scenario> {
   const started = performance.now();
   const workDir = await mkdtemp(join(tmpdir(), 'bulwark-table1-'));
   let counter = 0;
@@ -119,7 +120,7 @@ export async function buildScenario(opts: { bins?: number } = {}): Promise<Scena
   };
   const dataDir = join(workDir, 'data');
   const bins = opts.bins ?? 16;
-  await initDemoRepository(dataDir, { bins });
+  await initDemoRepository(dataDir, { bins, ...(opts.projectDelegations ? { projectDelegations: opts.projectDelegations } : {}) });
   const repo = await Repository.open(dataDir, { compress: false });
   await repo.start();
   let app: FastifyInstance | undefined;
