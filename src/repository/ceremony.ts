@@ -30,7 +30,8 @@ import {
 } from '../tuf/index.js';
 import { writeKeyFile } from './keyring.js';
 import { metadataBlobPath, ROLES, usesNameBins } from './layout.js';
-import { groupByBin, projectBin, type ProjectKeys } from './bin-delegations.js';
+import { binDelegator, groupByBin, projectBin, type ProjectKeys } from './bin-delegations.js';
+import { nameBinRoles } from './name-bins.js';
 import type { ProjectDelegation } from '../storage/state/types.js';
 import { KEYS_GENERATION, type Repository } from './repository.js';
 
@@ -84,8 +85,8 @@ async function currentClaimed(repo: Repository): Promise<Targets> {
 export async function exportPromotion(repo: Repository, now = new Date()): Promise<CeremonyFile> {
   const pending = await repo.state.delegations(ROLES.recentlyClaimed);
   const changed = (await repo.state.delegations(ROLES.claimed)).filter((d) => d.pending);
-  if (pending.length === 0 && changed.length === 0) throw new CeremonyError('no project is waiting in recently-claimed and no key change is pending: nothing to sign');
   if (usesNameBins(repo.config)) return exportBinPromotion(repo, pending, changed, now);
+  if (pending.length === 0 && changed.length === 0) throw new CeremonyError('no project is waiting in recently-claimed and no key change is pending: nothing to sign');
   const claimed = await currentClaimed(repo);
   const roles = new Map(claimed.delegations?.roles ?? []);
   const delegated = [...(await repo.state.delegations(ROLES.claimed)), ...pending];
@@ -118,13 +119,37 @@ export async function exportPromotion(repo: Repository, now = new Date()): Promi
 /** The keys a project delegation will use once this ceremony is imported. */
 const afterCeremony = (d: ProjectDelegation): ProjectKeys => ({ project: d.project, role: d.role, ...(d.pending ?? { keys: d.keys, keyids: d.keyids, threshold: d.threshold }) });
 
+/** The keys `targets` trusts for claimed now: claimed's bins are delegated to the same. */
+export async function claimedKeysOfTargets(repo: Repository): Promise<{ keys: Key[]; threshold: number }> {
+  const st = (await repo.state.roleStates()).find((r) => r.name === ROLES.targets);
+  const bytes = st && (await repo.blobs.get(metadataBlobPath(ROLES.targets, st.version)));
+  if (!bytes) throw new CeremonyError('the published targets role is missing');
+  const d = Metadata.parse(bytes, 'targets').signed.delegations;
+  const rk = d?.roleKeys(ROLES.claimed);
+  if (!d || !rk) throw new CeremonyError('targets does not delegate to claimed');
+  return { keys: rk.keyids.map((id) => d.keys.get(id)).filter((k): k is Key => k !== undefined), threshold: rk.threshold };
+}
+
+/** True when claimed delegates its bins to other keys than targets now trusts for claimed (after a rotation). */
+async function claimedKeysRotated(repo: Repository, claimed: Targets): Promise<boolean> {
+  const now = await claimedKeysOfTargets(repo);
+  const first = claimed.delegations?.roles?.values().next().value;
+  const ids = now.keys.map((k) => k.keyId).sort();
+  return !first || first.threshold !== now.threshold || encodeCanonical([...first.keyids].sort()) !== encodeCanonical(ids);
+}
+
 /**
  * With name bins (ADR 0005): the next version of each claimed bin that gains a project or a
  * key change, and nothing else; `claimed` itself is not re-signed (its bins never change).
+ * After a rotation of the claimed keys (`admin targets`), `claimed` and every bin are signed
+ * again, with the new keys.
  */
 async function exportBinPromotion(repo: Repository, pending: ProjectDelegation[], changed: ProjectDelegation[], now: Date): Promise<CeremonyFile> {
+  const current = await currentClaimed(repo);
+  const rekey = await claimedKeysRotated(repo, current);
+  if (!rekey && pending.length === 0 && changed.length === 0) throw new CeremonyError('no project is waiting in recently-claimed and no key change is pending: nothing to sign');
   const claimedNow = await repo.state.delegations(ROLES.claimed);
-  const touched = [...groupByBin(ROLES.claimed, [...pending, ...changed]).keys()].sort();
+  const touched = rekey ? nameBinRoles(ROLES.claimed) : [...groupByBin(ROLES.claimed, [...pending, ...changed]).keys()].sort();
   const all = groupByBin(ROLES.claimed, [...claimedNow, ...pending]);
   const versions = new Map((await repo.state.roleStates()).map((r) => [r.name, r.version]));
   const expires = expiresIn(now, repo.config.expiry.claimed);
@@ -133,6 +158,7 @@ async function exportBinPromotion(repo: Repository, pending: ProjectDelegation[]
     if (version === undefined) throw new CeremonyError(`the claimed bin ${name} was never published: is this repository migrated (bulwark migrate)?`);
     return { name, metadata: { signatures: [], signed: projectBin(name, (all.get(name) ?? []).map(afterCeremony), version + 1, expires).toJSON() } };
   });
+  if (rekey) docs.unshift({ name: ROLES.claimed, metadata: { signatures: [], signed: binDelegator(ROLES.claimed, await claimedKeysOfTargets(repo), current.version + 1, expires).toJSON() } });
   const [first, ...rest] = docs as [(typeof docs)[0], ...typeof docs];
   return {
     metadata: first.metadata,
@@ -149,27 +175,33 @@ async function exportBinPromotion(repo: Repository, pending: ProjectDelegation[]
   };
 }
 
-/** Checks each signed bin against what the index would export now and against claimed's delegation to it. */
+/**
+ * Checks each signed role against what the index would export now: claimed (after a key
+ * rotation) against the keys targets trusts for it, each bin against claimed's delegation to it.
+ */
 async function importBinPromotion(repo: Repository, file: CeremonyFile, now: Date): Promise<CeremonySummary> {
   const expected = await exportPromotion(repo, now);
   const want = [{ name: expected.summary.role, metadata: expected.metadata }, ...(expected.roles ?? [])];
   const got = [file.metadata, ...(file.roles ?? []).map((r) => r.metadata)];
   if (got.length !== want.length || (file.roles ?? []).some((r, i) => r.name !== want[i + 1]?.name)) {
-    throw new CeremonyError(`the file carries ${got.length} claimed bin(s), but ${want.length} change now (${want.map((w) => w.name).join(', ')}): export and sign again`);
+    throw new CeremonyError(`the file carries ${got.length} role(s), but ${want.length} change now (${want.map((w) => w.name).join(', ')}): export and sign again`);
   }
-  const claimed = await currentClaimed(repo);
+  let delegator = await currentClaimed(repo);
+  let claimed: { version: number; bytes: Buffer } | null = null;
   const signed: { role: string; version: number; bytes: Buffer }[] = [];
   for (const [i, w] of want.entries()) {
     let md: Metadata<Targets>;
     try {
       md = Metadata.parse(Buffer.from(canonicalFileText(encodeCanonical(got[i])), 'utf8'), 'targets', w.name);
     } catch (e) {
-      throw new CeremonyError(`${w.name}: not claimed bin metadata: ${(e as Error).message}`);
+      throw new CeremonyError(`${w.name}: not claimed metadata: ${(e as Error).message}`);
     }
-    const roleKeys = claimed.delegations?.roleKeys(w.name);
-    if (!claimed.delegations || !roleKeys) throw new CeremonyError(`claimed does not delegate to ${w.name}`);
+    const { keys, threshold } = w.name === ROLES.claimed ? await claimedKeysOfTargets(repo) : { keys: [], threshold: 0 };
+    const roleKeys = w.name === ROLES.claimed ? { keyids: keys.map((k) => k.keyId), threshold } : delegator.delegations?.roleKeys(w.name);
+    const keyMap = w.name === ROLES.claimed ? new Map(keys.map((k) => [k.keyId, k])) : delegator.delegations?.keys;
+    if (!roleKeys || !keyMap) throw new CeremonyError(`claimed does not delegate to ${w.name}`);
     try {
-      md.verifyRole(w.name, roleKeys, claimed.delegations.keys);
+      md.verifyRole(w.name, roleKeys, keyMap);
     } catch (e) {
       if (e instanceof RepositoryError) throw new CeremonyError(`${w.name}: ${e.message}: have ${roleKeys.threshold} holder(s) of the claimed keys sign it (bulwark admin sign)`);
       throw e;
@@ -179,11 +211,17 @@ async function importBinPromotion(repo: Repository, file: CeremonyFile, now: Dat
     if (encodeCanonical(md.signed.delegations?.toJSON() ?? null) !== encodeCanonical(wantSigned.delegations)) {
       throw new CeremonyError(`${w.name}: the signed delegations differ from what is waiting now (a project was claimed meanwhile?): export and sign again`);
     }
-    if (md.signed.unrecognized[ROLE_NAME_FIELD] !== w.name) throw new CeremonyError(`${w.name}: the signed bin names itself ${JSON.stringify(md.signed.unrecognized[ROLE_NAME_FIELD])}: export and sign again`);
     if (md.signed.expires.getTime() <= now.getTime()) throw new CeremonyError(`${w.name} has already expired`);
+    if (w.name === ROLES.claimed) {
+      // The bins that follow are checked against the claimed role being imported.
+      delegator = md.signed;
+      claimed = { version: md.signed.version, bytes: md.bytes };
+      continue;
+    }
+    if (md.signed.unrecognized[ROLE_NAME_FIELD] !== w.name) throw new CeremonyError(`${w.name}: the signed bin names itself ${JSON.stringify(md.signed.unrecognized[ROLE_NAME_FIELD])}: export and sign again`);
     signed.push({ role: w.name, version: md.signed.version, bytes: md.bytes });
   }
-  await repo.state.promoteDelegations(expected.summary.promote.map((p) => p.project), null, now.toISOString(), signed);
+  await repo.state.promoteDelegations(expected.summary.promote.map((p) => p.project), claimed, now.toISOString(), signed);
   return expected.summary;
 }
 

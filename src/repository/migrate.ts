@@ -9,9 +9,9 @@
 //      transaction with the bins' roles; the snapshot process publishes claimed and its bins
 //      together, and (once the index runs with the new layout) recently-claimed and its bins,
 //      re-signed online. Until 3, the old layout stays published and fully working.
-import { ROLE_NAME_FIELD, canonicalFileText, encodeCanonical, expiresIn, Key, Metadata, RepositoryError, type Targets } from '../tuf/index.js';
+import { ROLE_NAME_FIELD, canonicalFileText, encodeCanonical, expiresIn, Metadata, RepositoryError, type Key, type Targets } from '../tuf/index.js';
 import { binDelegator, groupByBin, projectBin } from './bin-delegations.js';
-import { CeremonyError, type CeremonyFile, type CeremonySummary } from './ceremony.js';
+import { CeremonyError, claimedKeysOfTargets, type CeremonyFile, type CeremonySummary } from './ceremony.js';
 import { saveConfig } from './config.js';
 import { metadataBlobPath, ROLES, usesNameBins } from './layout.js';
 import { nameBinRoles } from './name-bins.js';
@@ -24,20 +24,12 @@ async function published(repo: Repository, role: string): Promise<Metadata<Targe
   return Metadata.parse(bytes, 'targets', role === ROLES.targets ? undefined : role);
 }
 
-/** The keys and threshold that `targets` trusts for claimed: the bins get the same. */
-async function claimedKeys(repo: Repository): Promise<{ keys: Key[]; threshold: number }> {
-  const d = (await published(repo, ROLES.targets)).signed.delegations;
-  const rk = d?.roleKeys(ROLES.claimed);
-  if (!d || !rk) throw new CeremonyError('targets does not delegate to claimed');
-  return { keys: rk.keyids.map((id) => d.keys.get(id)).filter((k): k is Key => k !== undefined), threshold: rk.threshold };
-}
-
 /** Step 1: the unsigned claimed role and claimed bins of the new layout. */
 export async function exportMigration(repo: Repository, now = new Date(), onProgress?: (done: number, total: number) => void): Promise<CeremonyFile> {
   if (usesNameBins(repo.config)) throw new CeremonyError(`${repo.dataDir} uses name bins already: nothing to migrate`);
   const current = await published(repo, ROLES.claimed);
   const expires = expiresIn(now, repo.config.expiry.claimed);
-  const claimed = binDelegator(ROLES.claimed, await claimedKeys(repo), current.signed.version + 1, expires);
+  const claimed = binDelegator(ROLES.claimed, await claimedKeysOfTargets(repo), current.signed.version + 1, expires);
   // The projects claimed now, with the keys clients trust now (a pending key change waits for the next promotion).
   const groups = groupByBin(ROLES.claimed, await repo.state.delegations(ROLES.claimed));
   const names = nameBinRoles(ROLES.claimed);

@@ -6,7 +6,8 @@
 //  - attack: with the snapshot, timestamp and unclaimed keys, serving another claimed bin (newer,
 //    honestly signed, without the project) in place of a claimed project's bin would let the
 //    search fall through to a malicious target in the unclaimed bins. Bins name themselves in
-//    their signed part; our client refuses the swap (ROLE_MISMATCH) and caches nothing.
+//    their signed part; our client refuses the swap (ROLE_MISMATCH) and caches nothing;
+//  - after a rotation of the claimed key, the next promotion re-signs claimed and every bin.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { cp, readFile, writeFile } from 'node:fs/promises';
@@ -15,8 +16,8 @@ import { after, before, describe, it } from 'node:test';
 import { Updater as TufJsUpdater } from 'tuf-js';
 import { Updater } from '../../src/client/updater.js';
 import { verifiedLevel } from '../../src/client/verified-level.js';
-import { exportPromotion, importPromotion, signCeremonyFile } from '../../src/repository/ceremony.js';
-import { nameBinOf, nameBinRole } from '../../src/repository/name-bins.js';
+import { exportPromotion, exportTargetsRotation, importPromotion, importTargetsRotation, signCeremonyFile } from '../../src/repository/ceremony.js';
+import { NAME_BIN_COUNT, nameBinOf, nameBinRole } from '../../src/repository/name-bins.js';
 import { Repository } from '../../src/repository/repository.js';
 import { Ed25519Signer, Metadata, SuccinctRoles } from '../../src/tuf/index.js';
 import { refused, resign, sha256, signDoc, signedDoc, type Doc } from './harness.js';
@@ -158,5 +159,41 @@ describe('name bins: tuf-js and our client reach claimed and recently-claimed pr
     } finally {
       await mirror.close();
     }
+  });
+
+  it('after a rotation of the claimed key, the next promotion signs claimed and every bin with the new key; clients follow', async () => {
+    const repo = await Repository.open(scenario.dataDir, { compress: false });
+    await repo.start();
+    const newClaimed = Ed25519Signer.generate();
+    try {
+      const demoKey = async (role: string) => Ed25519Signer.fromPkcs8Pem(await readFile(join(scenario.dataDir, 'keys', 'offline-DEMO-ONLY', `${role}.pem`), 'utf8'));
+      const rotation = await exportTargetsRotation(repo, { claimedKeys: [newClaimed.publicKey], claimedThreshold: 1 });
+      await importTargetsRotation(repo, await signCeremonyFile(rotation, [await demoKey('targets')]));
+      await repo.settle();
+      const file = await exportPromotion(repo);
+      assert.equal(file.summary.role, 'claimed');
+      assert.equal(file.roles?.length, NAME_BIN_COUNT);
+      await assert.rejects(importPromotion(repo, await signCeremonyFile(file, [await demoKey('claimed')])), /claimed keys sign it/);
+      await importPromotion(repo, await signCeremonyFile(file, [newClaimed]));
+      repo.publisher.request();
+      await repo.settle();
+    } finally {
+      await repo.close();
+    }
+    const dir = await scenario.tempDir('after-rotation');
+    await writeFile(join(dir, 'root.json'), scenario.pinnedRoot);
+    const ours = new Updater({ metadataDir: dir, indexUrl: server.url });
+    await ours.refresh();
+    for (const project of [PROJECTS.claimed, PROJECTS['recently-claimed']]) {
+      const bin = nameBinRole('claimed', nameBinOf(project));
+      const found = await ours.findTarget(`${project}/index.json`);
+      assert.deepEqual(found?.delegationPath, ['targets', 'claimed', bin, `project-${project}`]);
+      assert.deepEqual(ours.getVerifiedRole(bin)?.signatures.map((sig) => sig.keyid), [newClaimed.keyId]);
+    }
+    const tufDir = await scenario.tempDir('tuf-js-after-rotation');
+    await writeFile(join(tufDir, 'root.json'), scenario.pinnedRoot);
+    const tufjs = new TufJsUpdater({ metadataDir: tufDir, metadataBaseUrl: `${server.url}/metadata`, targetDir: tufDir, targetBaseUrl: `${server.url}/targets` });
+    await tufjs.refresh();
+    for (const path of [...scenario.targets.claimed, ...scenario.targets['recently-claimed']]) assert.ok(await tufjs.getTargetInfo(path), `tuf-js finds ${path}`);
   });
 });
