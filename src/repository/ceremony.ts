@@ -71,11 +71,16 @@ export interface CeremonyFile {
   summary: CeremonySummary;
 }
 
+/** The newest published version of a targets-type role (targets, claimed, a bin). */
+export async function publishedTargetsRole(repo: Repository, role: string): Promise<Metadata<Targets>> {
+  const st = (await repo.state.roleStates()).find((r) => r.name === role);
+  const bytes = st && st.version > 0 ? await repo.blobs.get(metadataBlobPath(role, st.version)) : undefined;
+  if (!bytes) throw new CeremonyError(`the published ${role} role is missing`);
+  return Metadata.parse(bytes, 'targets', role === ROLES.targets ? undefined : role);
+}
+
 async function currentClaimed(repo: Repository): Promise<Targets> {
-  const st = (await repo.state.roleStates()).find((r) => r.name === ROLES.claimed);
-  const bytes = st && (await repo.blobs.get(metadataBlobPath(ROLES.claimed, st.version)));
-  if (!bytes) throw new CeremonyError('the published claimed role is missing');
-  return Metadata.parse(bytes, 'targets', ROLES.claimed).signed;
+  return (await publishedTargetsRole(repo, ROLES.claimed)).signed;
 }
 
 /**
@@ -121,10 +126,7 @@ const afterCeremony = (d: ProjectDelegation): ProjectKeys => ({ project: d.proje
 
 /** The keys `targets` trusts for claimed now: claimed's bins are delegated to the same. */
 export async function claimedKeysOfTargets(repo: Repository): Promise<{ keys: Key[]; threshold: number }> {
-  const st = (await repo.state.roleStates()).find((r) => r.name === ROLES.targets);
-  const bytes = st && (await repo.blobs.get(metadataBlobPath(ROLES.targets, st.version)));
-  if (!bytes) throw new CeremonyError('the published targets role is missing');
-  const d = Metadata.parse(bytes, 'targets').signed.delegations;
+  const d = (await publishedTargetsRole(repo, ROLES.targets)).signed.delegations;
   const rk = d?.roleKeys(ROLES.claimed);
   if (!d || !rk) throw new CeremonyError('targets does not delegate to claimed');
   return { keys: rk.keyids.map((id) => d.keys.get(id)).filter((k): k is Key => k !== undefined), threshold: rk.threshold };
@@ -251,10 +253,7 @@ export async function importPromotion(repo: Repository, file: CeremonyFile, now 
     throw new CeremonyError(`not claimed metadata: ${(e as Error).message}`);
   }
   // The keys that may sign claimed are those the top-level targets role delegates to it.
-  const targetsState = (await repo.state.roleStates()).find((r) => r.name === ROLES.targets);
-  const targetsBytes = targetsState && (await repo.blobs.get(metadataBlobPath(ROLES.targets, targetsState.version)));
-  if (!targetsBytes) throw new CeremonyError('the published targets role is missing');
-  const delegations = Metadata.parse(targetsBytes, 'targets').signed.delegations;
+  const delegations = (await publishedTargetsRole(repo, ROLES.targets)).signed.delegations;
   const roleKeys = delegations?.roleKeys(ROLES.claimed);
   if (!delegations || !roleKeys) throw new CeremonyError('targets does not delegate to claimed');
   try {

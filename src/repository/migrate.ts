@@ -11,23 +11,16 @@
 //      re-signed online. Until 3, the old layout stays published and fully working.
 import { ROLE_NAME_FIELD, canonicalFileText, encodeCanonical, expiresIn, Metadata, RepositoryError, type Key, type Targets } from '../tuf/index.js';
 import { binDelegator, groupByBin, projectBin } from './bin-delegations.js';
-import { CeremonyError, claimedKeysOfTargets, type CeremonyFile, type CeremonySummary } from './ceremony.js';
+import { CeremonyError, claimedKeysOfTargets, publishedTargetsRole, type CeremonyFile, type CeremonySummary } from './ceremony.js';
 import { saveConfig } from './config.js';
-import { metadataBlobPath, ROLES, usesNameBins } from './layout.js';
+import { ROLES, usesNameBins } from './layout.js';
 import { nameBinRoles } from './name-bins.js';
 import type { Repository } from './repository.js';
-
-async function published(repo: Repository, role: string): Promise<Metadata<Targets>> {
-  const st = (await repo.state.roleStates()).find((r) => r.name === role);
-  const bytes = st && st.version > 0 ? await repo.blobs.get(metadataBlobPath(role, st.version)) : undefined;
-  if (!bytes) throw new CeremonyError(`the published ${role} role is missing`);
-  return Metadata.parse(bytes, 'targets', role === ROLES.targets ? undefined : role);
-}
 
 /** Step 1: the unsigned claimed role and claimed bins of the new layout. */
 export async function exportMigration(repo: Repository, now = new Date(), onProgress?: (done: number, total: number) => void): Promise<CeremonyFile> {
   if (usesNameBins(repo.config)) throw new CeremonyError(`${repo.dataDir} uses name bins already: nothing to migrate`);
-  const current = await published(repo, ROLES.claimed);
+  const current = await publishedTargetsRole(repo, ROLES.claimed);
   const expires = expiresIn(now, repo.config.expiry.claimed);
   const claimed = binDelegator(ROLES.claimed, await claimedKeysOfTargets(repo), current.signed.version + 1, expires);
   // The projects claimed now, with the keys clients trust now (a pending key change waits for the next promotion).
@@ -80,7 +73,7 @@ export async function importMigration(repo: Repository, file: CeremonyFile, now 
       throw e;
     }
   };
-  const targets = (await published(repo, ROLES.targets)).signed.delegations;
+  const targets = (await publishedTargetsRole(repo, ROLES.targets)).signed.delegations;
   const claimedRoleKeys = targets?.roleKeys(ROLES.claimed);
   if (!targets || !claimedRoleKeys) throw new CeremonyError('targets does not delegate to claimed');
   const claimed = parse(file.metadata, ROLES.claimed);
