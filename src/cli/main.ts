@@ -23,6 +23,7 @@ import { registerWebUser } from './commands/web-user.js';
 import { registerYank } from './commands/yank.js';
 import { registerBuildFarm } from './commands/build-farm.js';
 import { registerRebuilder } from './commands/rebuilder.js';
+import { registerMigrate } from './commands/migrate.js';
 import { EXIT, EXIT_CODES_HELP } from './context.js';
 import { printErrorReport, reportError } from './error-report.js';
 
@@ -63,6 +64,7 @@ registerRecover(program);
 registerReport(program);
 registerBuildFarm(program);
 registerRebuilder(program);
+registerMigrate(program);
 
 const json = process.argv.includes('--json');
 try {

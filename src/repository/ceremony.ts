@@ -22,13 +22,17 @@ import {
   Key,
   Metadata,
   RepositoryError,
+  ROLE_NAME_FIELD,
   Root,
   signCanonical,
   Targets,
   type Signer,
 } from '../tuf/index.js';
 import { writeKeyFile } from './keyring.js';
-import { metadataBlobPath, ROLES } from './layout.js';
+import { metadataBlobPath, ROLES, usesNameBins } from './layout.js';
+import { binDelegator, groupByBin, projectBin, type ProjectKeys } from './bin-delegations.js';
+import { nameBinRoles } from './name-bins.js';
+import type { ProjectDelegation } from '../storage/state/types.js';
 import { KEYS_GENERATION, type Repository } from './repository.js';
 
 export class CeremonyError extends Error {
@@ -46,23 +50,37 @@ export interface CeremonySummary {
   promote: { project: string; keyids: string[]; threshold: number }[];
   keyChanges: { project: string; keyids: string[]; threshold: number }[];
   delegations: number;
+  /** With name bins: the claimed bins this ceremony signs, in the order the file carries them. */
+  bins?: string[];
   /** Root rotations: the root keys after and before, and the online keys replaced. */
   root?: { keyids: string[]; threshold: number; previousKeyids: string[]; previousThreshold: number; rotated: Record<string, string> };
   /** Targets rotations: the delegated roles whose keys were replaced. */
   targets?: { rotated: Record<string, string> };
 }
 
+type CeremonyMetadata = { signatures: { keyid: string; sig: string }[]; signed: unknown };
+
 export interface CeremonyFile {
   /** The unsigned (or partly signed) metadata, as TUF writes it. */
-  metadata: { signatures: { keyid: string; sig: string }[]; signed: unknown };
+  metadata: CeremonyMetadata;
+  /**
+   * More roles signed in the same ceremony: the claimed bins a promotion changes (ADR 0005).
+   * With name bins, `metadata` is the first of them (`summary.role` names it).
+   */
+  roles?: { name: string; metadata: CeremonyMetadata }[];
   summary: CeremonySummary;
 }
 
+/** The newest published version of a targets-type role (targets, claimed, a bin). */
+export async function publishedTargetsRole(repo: Repository, role: string): Promise<Metadata<Targets>> {
+  const st = (await repo.state.roleStates()).find((r) => r.name === role);
+  const bytes = st && st.version > 0 ? await repo.blobs.get(metadataBlobPath(role, st.version)) : undefined;
+  if (!bytes) throw new CeremonyError(`the published ${role} role is missing`);
+  return Metadata.parse(bytes, 'targets', role === ROLES.targets ? undefined : role);
+}
+
 async function currentClaimed(repo: Repository): Promise<Targets> {
-  const st = (await repo.state.roleStates()).find((r) => r.name === ROLES.claimed);
-  const bytes = st && (await repo.blobs.get(metadataBlobPath(ROLES.claimed, st.version)));
-  if (!bytes) throw new CeremonyError('the published claimed role is missing');
-  return Metadata.parse(bytes, 'targets', ROLES.claimed).signed;
+  return (await publishedTargetsRole(repo, ROLES.claimed)).signed;
 }
 
 /**
@@ -70,10 +88,11 @@ async function currentClaimed(repo: Repository): Promise<Targets> {
  * ceremony applied), plus every project waiting in recently-claimed.
  */
 export async function exportPromotion(repo: Repository, now = new Date()): Promise<CeremonyFile> {
-  const claimed = await currentClaimed(repo);
   const pending = await repo.state.delegations(ROLES.recentlyClaimed);
   const changed = (await repo.state.delegations(ROLES.claimed)).filter((d) => d.pending);
+  if (usesNameBins(repo.config)) return exportBinPromotion(repo, pending, changed, now);
   if (pending.length === 0 && changed.length === 0) throw new CeremonyError('no project is waiting in recently-claimed and no key change is pending: nothing to sign');
+  const claimed = await currentClaimed(repo);
   const roles = new Map(claimed.delegations?.roles ?? []);
   const delegated = [...(await repo.state.delegations(ROLES.claimed)), ...pending];
   const keys = new Map<string, Key>();
@@ -102,15 +121,125 @@ export async function exportPromotion(repo: Repository, now = new Date()): Promi
   };
 }
 
-/** Adds signatures to a ceremony file (run on the offline machine). */
-export async function signCeremonyFile(file: CeremonyFile, signers: readonly Signer[]): Promise<CeremonyFile> {
-  const { signatures } = await signCanonical(encodeCanonical(file.metadata.signed), signers);
-  const merged = [...file.metadata.signatures.filter((s) => !signatures.some((n) => n.keyid === s.keyid)), ...signatures];
-  return { ...file, metadata: { ...file.metadata, signatures: merged } };
+/** The keys a project delegation will use once this ceremony is imported. */
+const afterCeremony = (d: ProjectDelegation): ProjectKeys => ({ project: d.project, role: d.role, ...(d.pending ?? { keys: d.keys, keyids: d.keyids, threshold: d.threshold }) });
+
+/** The keys `targets` trusts for claimed now: claimed's bins are delegated to the same. */
+export async function claimedKeysOfTargets(repo: Repository): Promise<{ keys: Key[]; threshold: number }> {
+  const d = (await publishedTargetsRole(repo, ROLES.targets)).signed.delegations;
+  const rk = d?.roleKeys(ROLES.claimed);
+  if (!d || !rk) throw new CeremonyError('targets does not delegate to claimed');
+  return { keys: rk.keyids.map((id) => d.keys.get(id)).filter((k): k is Key => k !== undefined), threshold: rk.threshold };
+}
+
+/** True when claimed delegates its bins to other keys than targets now trusts for claimed (after a rotation). */
+async function claimedKeysRotated(repo: Repository, claimed: Targets): Promise<boolean> {
+  const now = await claimedKeysOfTargets(repo);
+  const first = claimed.delegations?.roles?.values().next().value;
+  const ids = now.keys.map((k) => k.keyId).sort();
+  return !first || first.threshold !== now.threshold || encodeCanonical([...first.keyids].sort()) !== encodeCanonical(ids);
+}
+
+/**
+ * With name bins (ADR 0005): the next version of each claimed bin that gains a project or a
+ * key change, and nothing else; `claimed` itself is not re-signed (its bins never change).
+ * After a rotation of the claimed keys (`admin targets`), `claimed` and every bin are signed
+ * again, with the new keys.
+ */
+async function exportBinPromotion(repo: Repository, pending: ProjectDelegation[], changed: ProjectDelegation[], now: Date): Promise<CeremonyFile> {
+  const current = await currentClaimed(repo);
+  const rekey = await claimedKeysRotated(repo, current);
+  if (!rekey && pending.length === 0 && changed.length === 0) throw new CeremonyError('no project is waiting in recently-claimed and no key change is pending: nothing to sign');
+  const claimedNow = await repo.state.delegations(ROLES.claimed);
+  const touched = rekey ? nameBinRoles(ROLES.claimed) : [...groupByBin(ROLES.claimed, [...pending, ...changed]).keys()].sort();
+  const all = groupByBin(ROLES.claimed, [...claimedNow, ...pending]);
+  const versions = new Map((await repo.state.roleStates()).map((r) => [r.name, r.version]));
+  const expires = expiresIn(now, repo.config.expiry.claimed);
+  const docs = touched.map((name) => {
+    const version = versions.get(name);
+    if (version === undefined) throw new CeremonyError(`the claimed bin ${name} was never published: is this repository migrated (bulwark migrate)?`);
+    return { name, metadata: { signatures: [], signed: projectBin(name, (all.get(name) ?? []).map(afterCeremony), version + 1, expires).toJSON() } };
+  });
+  if (rekey) docs.unshift({ name: ROLES.claimed, metadata: { signatures: [], signed: binDelegator(ROLES.claimed, await claimedKeysOfTargets(repo), current.version + 1, expires).toJSON() } });
+  const [first, ...rest] = docs as [(typeof docs)[0], ...typeof docs];
+  return {
+    metadata: first.metadata,
+    ...(rest.length > 0 ? { roles: rest } : {}),
+    summary: {
+      role: first.name,
+      version: (first.metadata.signed as { version: number }).version,
+      expires: expires.toISOString(),
+      promote: pending.map((d) => ({ project: d.project, keyids: d.keyids, threshold: d.threshold })),
+      keyChanges: changed.map((d) => ({ project: d.project, keyids: d.pending?.keyids ?? [], threshold: d.pending?.threshold ?? 0 })),
+      delegations: claimedNow.length + pending.length,
+      bins: touched,
+    },
+  };
+}
+
+/**
+ * Checks each signed role against what the index would export now: claimed (after a key
+ * rotation) against the keys targets trusts for it, each bin against claimed's delegation to it.
+ */
+async function importBinPromotion(repo: Repository, file: CeremonyFile, now: Date): Promise<CeremonySummary> {
+  const expected = await exportPromotion(repo, now);
+  const want = [{ name: expected.summary.role, metadata: expected.metadata }, ...(expected.roles ?? [])];
+  const got = [file.metadata, ...(file.roles ?? []).map((r) => r.metadata)];
+  if (got.length !== want.length || (file.roles ?? []).some((r, i) => r.name !== want[i + 1]?.name)) {
+    throw new CeremonyError(`the file carries ${got.length} role(s), but ${want.length} change now (${want.map((w) => w.name).join(', ')}): export and sign again`);
+  }
+  let delegator = await currentClaimed(repo);
+  let claimed: { version: number; bytes: Buffer } | null = null;
+  const signed: { role: string; version: number; bytes: Buffer }[] = [];
+  for (const [i, w] of want.entries()) {
+    let md: Metadata<Targets>;
+    try {
+      md = Metadata.parse(Buffer.from(canonicalFileText(encodeCanonical(got[i])), 'utf8'), 'targets', w.name);
+    } catch (e) {
+      throw new CeremonyError(`${w.name}: not claimed metadata: ${(e as Error).message}`);
+    }
+    const { keys, threshold } = w.name === ROLES.claimed ? await claimedKeysOfTargets(repo) : { keys: [], threshold: 0 };
+    const roleKeys = w.name === ROLES.claimed ? { keyids: keys.map((k) => k.keyId), threshold } : delegator.delegations?.roleKeys(w.name);
+    const keyMap = w.name === ROLES.claimed ? new Map(keys.map((k) => [k.keyId, k])) : delegator.delegations?.keys;
+    if (!roleKeys || !keyMap) throw new CeremonyError(`claimed does not delegate to ${w.name}`);
+    try {
+      md.verifyRole(w.name, roleKeys, keyMap);
+    } catch (e) {
+      if (e instanceof RepositoryError) throw new CeremonyError(`${w.name}: ${e.message}: have ${roleKeys.threshold} holder(s) of the claimed keys sign it (bulwark admin sign)`);
+      throw e;
+    }
+    const wantSigned = w.metadata.signed as { version: number; delegations: unknown };
+    if (md.signed.version !== wantSigned.version) throw new CeremonyError(`${w.name} version ${md.signed.version} is not the next one (${wantSigned.version}): export again`);
+    if (encodeCanonical(md.signed.delegations?.toJSON() ?? null) !== encodeCanonical(wantSigned.delegations)) {
+      throw new CeremonyError(`${w.name}: the signed delegations differ from what is waiting now (a project was claimed meanwhile?): export and sign again`);
+    }
+    if (md.signed.expires.getTime() <= now.getTime()) throw new CeremonyError(`${w.name} has already expired`);
+    if (w.name === ROLES.claimed) {
+      // The bins that follow are checked against the claimed role being imported.
+      delegator = md.signed;
+      claimed = { version: md.signed.version, bytes: md.bytes };
+      continue;
+    }
+    if (md.signed.unrecognized[ROLE_NAME_FIELD] !== w.name) throw new CeremonyError(`${w.name}: the signed bin names itself ${JSON.stringify(md.signed.unrecognized[ROLE_NAME_FIELD])}: export and sign again`);
+    signed.push({ role: w.name, version: md.signed.version, bytes: md.bytes });
+  }
+  await repo.state.promoteDelegations(expected.summary.promote.map((p) => p.project), claimed, now.toISOString(), signed);
+  return expected.summary;
+}
+
+/** Adds signatures to a ceremony file, to each role it carries (run on the offline machine). */
+export async function signCeremonyFile<F extends { metadata: CeremonyMetadata; roles?: { name: string; metadata: CeremonyMetadata }[] }>(file: F, signers: readonly Signer[]): Promise<F> {
+  const sign = async (m: CeremonyMetadata): Promise<CeremonyMetadata> => {
+    const { signatures } = await signCanonical(encodeCanonical(m.signed), signers);
+    return { ...m, signatures: [...m.signatures.filter((s) => !signatures.some((n) => n.keyid === s.keyid)), ...signatures] };
+  };
+  const roles = file.roles ? { roles: await Promise.all(file.roles.map(async (r) => ({ ...r, metadata: await sign(r.metadata) }))) } : {};
+  return { ...file, metadata: await sign(file.metadata), ...roles };
 }
 
 /** Checks the signed promotion against the index's state and records it for publication. */
 export async function importPromotion(repo: Repository, file: CeremonyFile, now = new Date()): Promise<CeremonySummary> {
+  if (usesNameBins(repo.config)) return importBinPromotion(repo, file, now);
   let bytes: Buffer;
   try {
     bytes = Buffer.from(canonicalFileText(encodeCanonical(file.metadata)), 'utf8');
@@ -124,10 +253,7 @@ export async function importPromotion(repo: Repository, file: CeremonyFile, now 
     throw new CeremonyError(`not claimed metadata: ${(e as Error).message}`);
   }
   // The keys that may sign claimed are those the top-level targets role delegates to it.
-  const targetsState = (await repo.state.roleStates()).find((r) => r.name === ROLES.targets);
-  const targetsBytes = targetsState && (await repo.blobs.get(metadataBlobPath(ROLES.targets, targetsState.version)));
-  if (!targetsBytes) throw new CeremonyError('the published targets role is missing');
-  const delegations = Metadata.parse(targetsBytes, 'targets').signed.delegations;
+  const delegations = (await publishedTargetsRole(repo, ROLES.targets)).signed.delegations;
   const roleKeys = delegations?.roleKeys(ROLES.claimed);
   if (!delegations || !roleKeys) throw new CeremonyError('targets does not delegate to claimed');
   try {

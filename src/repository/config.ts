@@ -48,6 +48,12 @@ export interface RepositoryConfig {
    * or absolute. Set by hand: `"protectionWeights": {"ranks": "pypi-projects.tsv.gz"}`.
    */
   protectionWeights?: { ranks: string } | { downloads: string };
+  /**
+   * How claimed and recently-claimed reach project roles: 'name-bins' through the fixed
+   * name-pattern bins of ADR 0005 (set by init, or by `bulwark migrate`); absent for
+   * repositories made before, whose two roles delegate to every project directly.
+   */
+  projectDelegations?: 'name-bins';
   createdAt: string;
 }
 

@@ -40,6 +40,8 @@ import {
   type OnlineRole,
 } from './layout.js';
 import { binCanonical, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
+import { binDelegator, projectBin } from './bin-delegations.js';
+import { nameBinRoles } from './name-bins.js';
 import { DATABASE_FILE, PUBLIC_DIR } from './paths.js';
 
 export interface InitOptions {
@@ -47,6 +49,8 @@ export interface InitOptions {
   now?: Date;
   expiry?: Partial<ExpiryPeriods>;
   onProgress?: (done: number, total: number, what: string) => void;
+  /** 'direct' makes the layout from before name bins (for tests of `bulwark migrate`). */
+  projectDelegations?: 'direct' | 'name-bins';
 }
 
 export class RepositoryExistsError extends Error {
@@ -96,7 +100,8 @@ export async function initDemoRepository(dataDir: string, opts: InitOptions = {}
       claimed: { keys: [offline.claimed.publicKey], threshold: 1 },
     },
     now,
-    expiry
+    expiry,
+    opts.projectDelegations ?? 'name-bins'
   );
   return finishInit(dataDir, {
     bins,
@@ -107,6 +112,7 @@ export async function initDemoRepository(dataDir: string, opts: InitOptions = {}
     root: await Metadata.sign(models.root, [offline.root]),
     targets: await Metadata.sign(models.targets, [offline.targets]),
     claimed: await Metadata.sign(models.claimed, [offline.claimed]),
+    claimedBins: await Promise.all(models.claimedBins.map((b) => Metadata.sign(b, [offline.claimed]))),
     mode: 'demo',
     demoOfflineKeysDir,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
@@ -119,13 +125,17 @@ export interface OfflineKeyHolders {
   claimed: { keys: readonly Key[]; threshold: number };
 }
 
-/** The unsigned initial root, targets and claimed roles for these online and offline keys. */
+/**
+ * The unsigned initial root, targets and claimed roles for these online and offline keys, and
+ * with name bins the empty claimed bins (signed by the claimed keys too).
+ */
 export function buildOfflineRoles(
   online: Record<OnlineRole, Ed25519Signer>,
   offline: OfflineKeyHolders,
   now: Date,
-  expiry: ExpiryPeriods
-): { root: Root; targets: Targets; claimed: Targets } {
+  expiry: ExpiryPeriods,
+  layout: 'direct' | 'name-bins' = 'name-bins'
+): { root: Root; targets: Targets; claimed: Targets; claimedBins: Targets[] } {
   const exp = (role: keyof ExpiryPeriods) => expiresIn(now, expiry[role]);
   const entries = (keys: readonly Key[]): [string, Key][] => keys.map((k) => [k.keyId, k]);
   const ids = (keys: readonly Key[]) => keys.map((k) => k.keyId);
@@ -162,8 +172,13 @@ export function buildOfflineRoles(
       ])
     ),
   });
-  const claimed = new Targets({ version: 1, expires: exp('claimed'), targets: new Map(), delegations: new Delegations(new Map(), new Map()) });
-  return { root, targets, claimed };
+  if (layout === 'direct') {
+    const claimed = new Targets({ version: 1, expires: exp('claimed'), targets: new Map(), delegations: new Delegations(new Map(), new Map()) });
+    return { root, targets, claimed, claimedBins: [] };
+  }
+  const claimed = binDelegator(ROLES.claimed, offline.claimed, 1, exp('claimed'));
+  const claimedBins = nameBinRoles(ROLES.claimed).map((name) => projectBin(name, [], 1, exp('claimed')));
+  return { root, targets, claimed, claimedBins };
 }
 
 interface FinishOptions {
@@ -175,6 +190,8 @@ interface FinishOptions {
   root: Metadata<Root>;
   targets: Metadata<Targets>;
   claimed: Metadata<Targets>;
+  /** Empty claimed bins in bin order; none for the layout from before name bins. */
+  claimedBins: Metadata<Targets>[];
   mode: 'demo' | 'production';
   demoOfflineKeysDir?: string;
   onProgress?: (done: number, total: number, what: string) => void;
@@ -191,7 +208,10 @@ async function finishInit(dataDir: string, o: FinishOptions): Promise<Repository
       new Targets({ version: 1, expires: exp(role), targets: new Map(), delegations: new Delegations(new Map(), new Map()) }),
       [signer]
     );
-  const recentlyClaimed = await emptyProjectDelegator('recently-claimed', online['recently-claimed']);
+  const nameBins = o.claimedBins.length > 0;
+  const recentlyClaimed = nameBins
+    ? await Metadata.sign(binDelegator(ROLES.recentlyClaimed, { keys: [online['recently-claimed'].publicKey], threshold: 1 }, 1, exp('recently-claimed')), [online['recently-claimed']])
+    : await emptyProjectDelegator('recently-claimed', online['recently-claimed']);
   // unclaimed → 2^bitLength hashed bins (TAP 15 succinct delegation), signed with the same
   // online key (PEP 458: the bins share the unclaimed key).
   const unclaimed = await Metadata.sign(
@@ -223,6 +243,15 @@ async function finishInit(dataDir: string, o: FinishOptions): Promise<Repository
   await publish(ROLES.claimed, claimed.bytes, claimed.signed.expires);
   await publish(ROLES.recentlyClaimed, recentlyClaimed.bytes, recentlyClaimed.signed.expires);
   await publish(ROLES.unclaimed, unclaimed.bytes, unclaimed.signed.expires);
+  if (nameBins) {
+    const claimedNames = nameBinRoles(ROLES.claimed);
+    await Promise.all(o.claimedBins.map((b, i) => publish(claimedNames[i] as string, b.bytes, b.signed.expires)));
+    const recentExpires = exp('recently-claimed');
+    for (const name of nameBinRoles(ROLES.recentlyClaimed)) {
+      const bin = await Metadata.sign(projectBin(name, [], 1, recentExpires), [online['recently-claimed']]);
+      await publish(name, bin.bytes, recentExpires);
+    }
+  }
 
   const succinct = unclaimed.signed.delegations?.succinctRoles as SuccinctRoles;
   const binExpires = exp('bins');
@@ -284,6 +313,7 @@ async function finishInit(dataDir: string, o: FinishOptions): Promise<Repository
     expiry,
     onlineKeys: o.onlineKeys,
     ...(o.demoOfflineKeysDir ? { demoOfflineKeysDir: o.demoOfflineKeysDir } : {}),
+    ...(nameBins ? { projectDelegations: 'name-bins' as const } : {}),
     createdAt: now.toISOString(),
   };
   await saveConfig(dataDir, config); // last: its presence marks a complete repository
@@ -298,8 +328,11 @@ export interface InitCeremony {
   role: 'root' | 'targets' | 'claimed';
   /** The unsigned metadata, for `bulwark admin sign` on the offline machines. */
   metadata: { signatures: { keyid: string; sig: string }[]; signed: unknown };
+  /** The claimed ceremony also signs the empty claimed bins (ADR 0005). */
+  roles?: { name: string; metadata: { signatures: { keyid: string; sig: string }[]; signed: unknown } }[];
   summary: { role: string; version: number; expires: string; promote: []; keyChanges: []; delegations: number; init: { keyids: string[]; threshold: number } };
 }
+
 
 /**
  * Phase 1 of a production index: online keys are made here; the initial root, targets and
@@ -321,9 +354,11 @@ export async function prepareProductionInit(dataDir: string, holders: OfflineKey
   const models = buildOfflineRoles(online, holders, now, expiry);
   const ceremonies: InitCeremony[] = (['root', 'targets', 'claimed'] as const).map((role) => {
     const signed = models[role].toJSON();
+    const bins = role === ROLES.claimed ? nameBinRoles(ROLES.claimed).map((name, i) => ({ name, metadata: { signatures: [], signed: (models.claimedBins[i] as Targets).toJSON() } })) : [];
     return {
       role,
       metadata: { signatures: [], signed },
+      ...(bins.length > 0 ? { roles: bins } : {}),
       summary: {
         role,
         version: 1,
@@ -337,7 +372,10 @@ export async function prepareProductionInit(dataDir: string, holders: OfflineKey
   });
   await writeFileAtomic(
     join(dataDir, PENDING_INIT),
-    JSON.stringify({ bins, now: now.toISOString(), expiry, roles: Object.fromEntries(ceremonies.map((c) => [c.role, encodeCanonical(c.metadata.signed)])) })
+    JSON.stringify({ bins, now: now.toISOString(), expiry, roles: Object.fromEntries([
+        ...ceremonies.map((c) => [c.role, encodeCanonical(c.metadata.signed)]),
+        ...ceremonies.flatMap((c) => (c.roles ?? []).map((r) => [r.name, encodeCanonical(r.metadata.signed)])),
+      ]) })
   );
   return ceremonies;
 }
@@ -345,7 +383,7 @@ export async function prepareProductionInit(dataDir: string, holders: OfflineKey
 /** Phase 2: checks the three signed roles and creates the repository (mode production). */
 export async function completeProductionInit(
   dataDir: string,
-  signed: { root: InitCeremony['metadata']; targets: InitCeremony['metadata']; claimed: InitCeremony['metadata'] },
+  signed: { root: InitCeremony['metadata']; targets: InitCeremony['metadata']; claimed: InitCeremony['metadata']; claimedBins?: InitCeremony['roles'] },
   opts: Pick<InitOptions, 'onProgress'> = {}
 ): Promise<RepositoryConfig> {
   if (await loadConfig(dataDir)) throw new RepositoryExistsError(dataDir);
@@ -368,6 +406,16 @@ export async function completeProductionInit(
   const claimedKeys = targets.signed.delegations?.roleKeys(ROLES.claimed);
   if (!claimedKeys || !targets.signed.delegations) throw new Error('targets does not delegate to claimed');
   claimed.verifyRole(ROLES.claimed, claimedKeys, targets.signed.delegations.keys);
+  const claimedBins: Metadata<Targets>[] = [];
+  for (const name of nameBinRoles(ROLES.claimed)) {
+    const prepared = pending.roles[name];
+    if (prepared === undefined) break; // prepared before name bins: the layout without them
+    const bin = signed.claimedBins?.find((b) => b.name === name)?.metadata;
+    if (!bin || encodeCanonical(bin.signed) !== prepared) throw new Error(`the signed claimed file lacks ${name} as prepared: sign the file written by \`bulwark init --production\``);
+    const md = parse(bin, 'targets', name);
+    md.verifyRole(name, claimedKeys, targets.signed.delegations.keys);
+    claimedBins.push(md);
+  }
   const online = {} as Record<OnlineRole, Ed25519Signer>;
   const onlineKeys = {} as Record<OnlineRole, string>;
   for (const role of ONLINE_ROLES) {
@@ -383,6 +431,7 @@ export async function completeProductionInit(
     root,
     targets,
     claimed,
+    claimedBins,
     mode: 'production',
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });

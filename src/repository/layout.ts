@@ -7,12 +7,18 @@
 // distributions under the names pip needs; see fileBlobPath).
 //
 //   root ─ timestamp ─ snapshot ─ targets
-//                                  ├─ claimed           (offline)  project roles, terminating
-//                                  ├─ recently-claimed  (online)   project roles, terminating
+//                                  ├─ claimed           (offline)  claimed-bin-000 … 3ff (offline)
+//                                  │                                └─ project roles, terminating
+//                                  ├─ recently-claimed  (online)   recently-claimed-bin-… (online)
+//                                  │                                └─ project roles, terminating
 //                                  └─ unclaimed         (online)   succinct hashed bins (TAP 15)
 //
 // Target paths are `<normalized project>/<file name>`, so a project delegation is the single
-// path pattern `<project>/*` (a `*` never crosses `/`).
+// path pattern `<project>/*` (a `*` never crosses `/`). The bins under claimed and
+// recently-claimed are name-pattern bins (name-bins.ts, ADR 0005); repositories made before
+// them (config.projectDelegations unset) delegate project roles from the two roles directly.
+
+import { nameBinOf, nameBinRole } from './name-bins.js';
 
 export const ROLES = {
   root: 'root',
@@ -38,6 +44,20 @@ export const ALL_PROJECT_TARGETS = '*/*';
 export const PROJECT_ROLE_PREFIX = 'project-';
 export function projectRoleName(project: string): string {
   return `${PROJECT_ROLE_PREFIX}${project}`;
+}
+
+/** True when claimed and recently-claimed delegate through name bins (ADR 0005). */
+export function usesNameBins(config: { projectDelegations?: 'name-bins' }): boolean {
+  return config.projectDelegations === 'name-bins';
+}
+
+/**
+ * The roles that may delegate a project's role: claimed and recently-claimed, or (name bins)
+ * the one bin under each whose patterns match the name.
+ */
+export function projectDelegators(project: string): string[] {
+  const bin = nameBinOf(project);
+  return [ROLES.claimed, ROLES.recentlyClaimed, nameBinRole(ROLES.claimed, bin), nameBinRole(ROLES.recentlyClaimed, bin)];
 }
 
 export const SIMPLE_HTML = 'index.html';

@@ -35,7 +35,9 @@ import { NotLeaderError, type Lease } from '../storage/state/types.js';
 import { crashPoint } from '../storage/crash-points.js';
 import type { RoleState, StateStore } from '../storage/state/types.js';
 import type { ExpiryPeriods, RepositoryConfig } from './config.js';
-import { BIN_PREFIX, metadataBlobPath, PROJECT_ROLE_PREFIX, ROLES, type OnlineRole } from './layout.js';
+import { BIN_PREFIX, metadataBlobPath, PROJECT_ROLE_PREFIX, ROLES, usesNameBins, type OnlineRole } from './layout.js';
+import { isNameBinRole } from './name-bins.js';
+import { RecentlyClaimedBins } from './recently-claimed-bins.js';
 import { CoalescingRunner } from './coalescing-runner.js';
 import { WHEELS_ROLE_PREFIX } from '../attest/wheels-role.js';
 import type { SnapshotLeadership } from './leadership.js';
@@ -99,9 +101,12 @@ export class SnapshotProcess {
   /** Ends the delay of each compression still waiting (idle() and close() do not wait for it). */
   private readonly compressionDelays = new Set<() => void>();
   private forced = false;
+  /** With name bins (ADR 0005): re-signs only the recently-claimed bins that changed. */
+  private readonly recentBins: RecentlyClaimedBins | undefined;
 
   constructor(private readonly o: SnapshotProcessOptions) {
     this.clock = o.clock ?? (() => new Date());
+    if (usesNameBins(o.config)) this.recentBins = new RecentlyClaimedBins(o.state, o.blobs, (name) => this.roles.get(name)?.version ?? 0);
     // After a failed publication, start over as a new leader would: reload the published state
     // and remove what the attempt left behind.
     this.runner = new CoalescingRunner(() => this.publish(), o.log, 'publication', () => {
@@ -213,6 +218,7 @@ export class SnapshotProcess {
     const e: ExpiryPeriods = this.o.config.expiry;
     if (name.startsWith(`${BIN_PREFIX}-`)) return e.bins;
     if (name.startsWith(PROJECT_ROLE_PREFIX)) return undefined; // signed by its developers
+    if (isNameBinRole(ROLES.recentlyClaimed, name)) return e['recently-claimed'];
     switch (name) {
       case ROLES.timestamp:
         return e.timestamp;
@@ -320,6 +326,13 @@ export class SnapshotProcess {
         if (!signed) throw new Error(`no signed metadata for ${role.name}`);
         const md = Metadata.parse(signed.bytes, 'targets', role.name);
         if (md.signed.version !== (this.roles.get(role.name)?.version ?? 0)) put(role.name, md.signed.version, signed.bytes, md.signed.expires);
+      } else if (role.name === ROLES.recentlyClaimed && this.recentBins) {
+        const expiringRecent = new Set(expiring.filter((n) => n === ROLES.recentlyClaimed || isNameBinRole(ROLES.recentlyClaimed, n)));
+        for (const r of await this.recentBins.changed(this.o.signers['recently-claimed'], expiresIn(now, this.o.config.expiry['recently-claimed']), expiringRecent)) {
+          put(r.name, r.version, r.bytes, r.expires);
+          rebuilt.add(r.name);
+        }
+        for (const n of expiringRecent) rebuilt.add(n);
       } else if (role.name === ROLES.recentlyClaimed) {
         const { bytes, expires, version } = await this.buildRecentlyClaimed(now);
         put(role.name, version, bytes, expires);
@@ -332,7 +345,7 @@ export class SnapshotProcess {
         if (!signed) throw new Error(`no builder-signed ${role.name} to publish`);
         const md = Metadata.parse(signed.bytes, 'targets', role.name);
         if (md.signed.version > (this.roles.get(role.name)?.version ?? 0)) put(role.name, md.signed.version, signed.bytes, md.signed.expires);
-      } else if (role.name === ROLES.claimed || role.name === ROLES.targets) {
+      } else if (role.name === ROLES.claimed || role.name === ROLES.targets || isNameBinRole(ROLES.claimed, role.name)) {
         // Offline roles: published as signed in the ceremony, never signed here.
         const signed = await this.o.state.latestSignedRole(role.name);
         if (!signed) throw new Error(`no offline-signed ${role.name} to publish`);
@@ -343,6 +356,13 @@ export class SnapshotProcess {
       }
     }
     // Online delegators close to expiry: same content, next version, new expiry.
+    const expiringRecent = new Set(expiring.filter((n) => !rebuilt.has(n) && (n === ROLES.recentlyClaimed || isNameBinRole(ROLES.recentlyClaimed, n))));
+    if (this.recentBins && expiringRecent.size > 0) {
+      for (const r of await this.recentBins.changed(this.o.signers['recently-claimed'], expiresIn(now, this.o.config.expiry['recently-claimed']), expiringRecent)) {
+        put(r.name, r.version, r.bytes, r.expires);
+        rebuilt.add(r.name);
+      }
+    }
     for (const name of expiring) {
       if (rebuilt.has(name)) continue;
       if (name === ROLES.recentlyClaimed) {

@@ -12,7 +12,15 @@ export type RepositoryErrorCode =
   | 'EXPIRED_METADATA'
   | 'LENGTH_OR_HASH_MISMATCH'
   | 'UNKNOWN_ROLE'
-  | 'UNKNOWN_TARGET';
+  | 'UNKNOWN_TARGET'
+  | 'ROLE_MISMATCH'; // a role that names itself, served under another role's name
+
+/**
+ * A signed field by which a delegated role names itself (Bulwark's name bins, ADR 0005). TUF
+ * does not sign a role's name, so roles signed by the same keys could be swapped; clients that
+ * know this field refuse a role whose metadata names another.
+ */
+export const ROLE_NAME_FIELD = 'x-bulwark-role';
 
 export type DownloadErrorCode = 'HTTP' | 'NOT_FOUND' | 'LENGTH_EXCEEDED' | 'TIMEOUT' | 'NETWORK';
 

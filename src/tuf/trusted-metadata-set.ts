@@ -24,7 +24,7 @@
 //    baselines for the rest of the session (the spec deletes them); `fastForwardRecovery` says so.
 //  - Every check is linear in the size of the metadata (the snapshot check walks the trusted
 //    snapshot's meta once, with map lookups).
-import { BadMetadataError, BadVersionError, ExpiredMetadataError, RepositoryError } from './errors.js';
+import { BadMetadataError, BadVersionError, ExpiredMetadataError, RepositoryError, ROLE_NAME_FIELD } from './errors.js';
 import type { Key } from './keys.js';
 import type { RoleKeys } from './models/delegations.js';
 import { Metadata } from './models/metadata.js';
@@ -221,6 +221,10 @@ export class TrustedMetadataSet {
     if (next.signed.version !== meta.version) throw new BadVersionError(roleName, `${meta.version} (as named by snapshot)`, next.signed.version);
     // §5.6.5
     this.checkNotExpired(roleName, next.signed.expires);
+    // Roles that share keys (Bulwark's name bins, ADR 0005) name themselves: one must not be
+    // served as another, or a claimed project's bin could be swapped for a bin without it.
+    const named = next.signed.unrecognized[ROLE_NAME_FIELD];
+    if (named !== undefined && named !== roleName) throw new RepositoryError('ROLE_MISMATCH', `${roleName}: the metadata served is signed as ${JSON.stringify(named)}, another role`);
     this.targetsRoles.set(roleName, next);
     return next;
   }

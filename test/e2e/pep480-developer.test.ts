@@ -7,6 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Updater } from 'tuf-js';
+import { nameBinOf, nameBinRole } from '../../src/repository/name-bins.js';
 import { Ed25519Signer, encodeCanonical, expiresIn, signCanonical, Targets } from '../../src/tuf/index.js';
 import { buildDist } from '../helpers/dists.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
@@ -200,23 +201,31 @@ describe('PEP 480: key, claim, signed upload', () => {
     const refused = await runBulwark(['--data', dataDir, '--json', 'admin', 'promote', 'import', '--in', forged]);
     assert.equal(refused.code, 1, refused.stderr);
     assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'CEREMONY');
-    assert.match(refused.stderr, /claimed has 0 valid signature\(s\) of the 1 required/);
+    // The ceremony signs the project's claimed bin (ADR 0005), not claimed.
+    const bin = nameBinRole('claimed', nameBinOf('signed-pkg'));
+    assert.match(refused.stderr, new RegExp(`${bin} has 0 valid signature\\(s\\) of the 1 required`));
     const imported = await runBulwark(['--data', dataDir, 'admin', 'promote', 'import', '--in', signed, '--json']);
     assert.equal(imported.code, 0, imported.stderr);
-    // The running index publishes it; then the files are vouched for through claimed.
+    // The running index publishes it; then the files are vouched for through claimed and the bin.
+    const publishedVersion = async (role: string) => {
+      const metadata = join(dataDir, 'public', 'metadata');
+      const ts = JSON.parse(await readFile(join(metadata, 'timestamp.json'), 'utf8')) as { signed: { meta: Record<string, { version: number }> } };
+      const snapshot = JSON.parse(await readFile(join(metadata, `${ts.signed.meta['snapshot.json']?.version}.snapshot.json`), 'utf8')) as { signed: { meta: Record<string, { version: number }> } };
+      return snapshot.signed.meta[`${role}.json`]?.version ?? 0;
+    };
     let role = '';
     for (let i = 0; i < 50 && role === ''; i++) {
-      const status = JSON.parse((await runBulwark(['--data', dataDir, 'status', '--json'])).stdout) as { roles: { name: string; version: number }[] };
-      if ((status.roles.find((r) => r.name === 'claimed')?.version ?? 0) >= 2) role = 'claimed';
+      if ((await publishedVersion(bin)) >= 2) role = bin;
       else await new Promise((r) => setTimeout(r, 200));
     }
-    assert.equal(role, 'claimed', 'claimed v2 was published');
+    assert.equal(role, bin, `${bin} v2 was published`);
+    assert.equal(await publishedVersion('claimed'), 1, 'claimed itself is not signed again');
     const metadataDir = await tempDir('pep480-tufjs-claimed');
     await writeFile(join(metadataDir, 'root.json'), await readFile(join(dataDir, 'root.json')));
     const updater = new Updater({ metadataDir, metadataBaseUrl: `${server.url}/metadata`, targetDir: await tempDir('pep480-tufjs-t2'), targetBaseUrl: `${server.url}/targets` });
     await updater.refresh();
     assert.ok(await updater.getTargetInfo('signed-pkg/signed_pkg-3.0.tar.gz'));
-    const claimedDelegations = JSON.parse(await readFile(join(dataDir, 'public', 'metadata', '2.claimed.json'), 'utf8')) as { signed: { delegations: { roles: { name: string; terminating: boolean; paths: string[] }[] } } };
+    const claimedDelegations = JSON.parse(await readFile(join(dataDir, 'public', 'metadata', `2.${bin}.json`), 'utf8')) as { signed: { delegations: { roles: { name: string; terminating: boolean; paths: string[] }[] } } };
     assert.deepEqual(claimedDelegations.signed.delegations.roles.map((r) => [r.name, r.terminating, r.paths]), [['project-signed-pkg', true, ['signed-pkg/*']]]);
   });
 
@@ -249,7 +258,7 @@ describe('PEP 480: key, claim, signed upload', () => {
     let alone = { code: 0, stdout: '', stderr: '' };
     for (let i = 0; i < 50; i++) {
       alone = await bulwark(['upload', ...v5]);
-      // Until claimed v3 is published the client sees threshold 1 and the index refuses instead.
+      // Until the bin's next version is published the client sees threshold 1 and the index refuses instead.
       if (alone.code !== 0 && /needs 2 signatures/.test(alone.stderr)) break;
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -351,6 +351,24 @@ for (const backend of backends) {
         assert.equal((await s.roleStates()).find((r) => r.name === 'wheels-demo')?.version, 0, 'not published yet');
       }));
 
+    it('name bins (ADR 0005): addRoles records unpublished roles; a promotion stores the signed bins, not claimed, in one transaction', () =>
+      withStore(async (s) => {
+        await s.addRoles(['claimed-bin-000', 'claimed-bin-001']);
+        await s.addRoles(['claimed-bin-000']); // again: left as it is
+        const roles = new Map((await s.roleStates()).map((r) => [r.name, r.version]));
+        assert.equal(roles.get('claimed-bin-000'), 0);
+        assert.equal((await dirtyOf(s)).get('claimed-bin-000') ?? 0, 0, 'not dirty');
+        // A bin without a role row fails the whole promotion: nothing stored.
+        await assert.rejects(s.promoteDelegations([], null, NOW, [{ role: 'claimed-bin-000', version: 1, bytes: Buffer.from('b0') }, { role: 'claimed-bin-fff', version: 1, bytes: Buffer.from('bad') }]));
+        assert.equal(await s.latestSignedRole('claimed-bin-000'), undefined);
+        await s.promoteDelegations([], null, NOW, [{ role: 'claimed-bin-001', version: 1, bytes: Buffer.from('b1') }]);
+        assert.deepEqual(await s.latestSignedRole('claimed-bin-001'), { version: 1, bytes: Buffer.from('b1') });
+        assert.equal(await s.latestSignedRole('claimed'), undefined, 'claimed is not signed again');
+        const dirty = await dirtyOf(s);
+        assert.ok((dirty.get('claimed-bin-001') ?? 0) > 0 && (dirty.get('recently-claimed') ?? 0) > 0);
+        assert.equal(dirty.get('claimed') ?? 0, 0);
+      }));
+
     it('recordClaim: registers the keys and the first project role; ALREADY_CLAIMED, NOT_OWNER', () =>
       withStore(async (s) => {
         const alice = await s.addUser('alice', false, 'ha', NOW);

@@ -12,7 +12,8 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Updater } from '../../src/client/updater.js';
-import { RepositoryError, SuccinctRoles, type RepositoryErrorCode, type Signer } from '../../src/tuf/index.js';
+import { projectDelegators } from '../../src/repository/layout.js';
+import { isTargetInPathPattern, RepositoryError, SuccinctRoles, type RepositoryErrorCode, type Signer } from '../../src/tuf/index.js';
 import { Ed25519Signer } from '../../src/tuf/index.js';
 import { delegatesPath, Forgery, type HonestTree, type SnapshotSigned, type TargetsSigned } from './forge.js';
 import type { AttackerMirror } from './mirror.js';
@@ -221,10 +222,17 @@ function succinctOf(tree: HonestTree): SuccinctRoles {
 /** The roles searched, in order, for a project's targets (each searched only if the ones before do not stop the search). */
 const SEARCH_ORDER = ['claimed', 'recently-claimed', 'unclaimed'] as const;
 
-/** The role (claimed or recently-claimed) that delegates `role` in the forgery, if any. */
-function parentOf(f: Forgery, role: string): 'claimed' | 'recently-claimed' | undefined {
-  for (const p of ['claimed', 'recently-claimed'] as const) if (f.role(p).delegations?.roles?.some((r) => r.name === role)) return p;
-  return undefined;
+/** The role (claimed or recently-claimed, or one of their name bins) that delegates `role` in the forgery, if any. */
+function parentOf(f: Forgery, role: string): string | undefined {
+  return projectDelegators(role.slice('project-'.length)).find((p) => f.has(p) && f.role(p).delegations?.roles?.some((r) => r.name === role));
+}
+
+/** Where a project role's delegator is searched: 1 under claimed, 2 under recently-claimed. */
+const underClaimed = (parent: string | undefined) => (parent !== undefined && !parent.startsWith('recently-claimed') ? 1 : 2);
+
+/** The name bins (ADR 0005) under `role` whose patterns cover `path`: searched right after it. */
+function binsCovering(f: Forgery, role: string, path: string): string[] {
+  return (f.role(role).delegations?.roles ?? []).filter((r) => r.name.startsWith(`${role}-bin-`) && (r.paths ?? []).some((p) => isTargetInPathPattern(path, p))).map((r) => r.name);
 }
 
 /**
@@ -234,7 +242,7 @@ function parentOf(f: Forgery, role: string): 'claimed' | 'recently-claimed' | un
  */
 function fallThrough(f: Forgery, path: string, before: number, clock: Date): boolean {
   let changed = false;
-  for (const role of SEARCH_ORDER.slice(0, before)) {
+  for (const role of SEARCH_ORDER.slice(0, before).flatMap((r) => [r, ...binsCovering(f, r, path)])) {
     if (!delegatesPath(f.role(role), path)) continue;
     const older = f.tree
       .versions(role)
@@ -280,7 +288,7 @@ function maliciousStrategies(ctx: AttackContext, kind: ProjectKind, path: string
     { name: `list it in its bin ${bin}`, position: () => 3, apply: (f) => f.list(bin, path, bytes) },
     {
       name: `list it in ${projectRole}`,
-      position: (f) => (parentOf(f, projectRole) === 'claimed' ? 1 : 2),
+      position: (f) => underClaimed(parentOf(f, projectRole)),
       apply: (f) => {
         if (!f.has(projectRole)) throw new NotApplicable();
         f.list(projectRole, path, bytes);
@@ -304,7 +312,7 @@ function maliciousStrategies(ctx: AttackContext, kind: ProjectKind, path: string
     })),
     {
       name: `re-delegate ${projectRole} to its own key`,
-      position: (f) => (parentOf(f, projectRole) === 'claimed' ? 1 : 2),
+      position: (f) => underClaimed(parentOf(f, projectRole)),
       apply: (f) => {
         const parent = f.has(projectRole) ? parentOf(f, projectRole) : undefined;
         if (!parent) throw new NotApplicable();

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { targetBlobPath } from '../../src/repository/layout.js';
+import { PROJECT_ROLE_PREFIX, projectDelegators, targetBlobPath } from '../../src/repository/layout.js';
 import { Ed25519Signer, encodeCanonical, formatExpires, isTargetInPathPattern, signCanonical, SuccinctRoles, type Signature, type Signer } from '../../src/tuf/index.js';
 
 // ---- metadata as JSON ----------------------------------------------------------------------
@@ -321,7 +321,9 @@ export class Forgery {
   /** The key ids the (forged) delegator of `name` trusts for it. */
   private authorizedKeyids(name: string): string[] {
     if (name === 'targets') return this.currentRoot.roles.targets.keyids;
-    const order = ['targets', 'claimed', 'recently-claimed', 'unclaimed', ...this.docs.keys()];
+    // A project role is delegated by claimed / recently-claimed or by their name bins (ADR 0005).
+    const bins = name.startsWith(PROJECT_ROLE_PREFIX) ? projectDelegators(name.slice(PROJECT_ROLE_PREFIX.length)) : [];
+    const order = ['targets', 'claimed', 'recently-claimed', 'unclaimed', ...bins, ...this.docs.keys()];
     for (const delegator of new Set(order)) {
       if (delegator === name || !this.has(delegator)) continue;
       const dl = this.role(delegator).delegations;

@@ -24,7 +24,7 @@ import { sendClaim, sendSignedUpload } from '../../src/developer/index-api.js';
 import { currentProjectState, nextRelease, readLocalFile } from '../../src/developer/release-builder.js';
 import { exportPromotion, importPromotion, signCeremonyFile } from '../../src/repository/ceremony.js';
 import { initDemoRepository } from '../../src/repository/init.js';
-import { SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../../src/repository/layout.js';
+import { projectDelegators, SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../../src/repository/layout.js';
 import { Repository } from '../../src/repository/repository.js';
 import { buildServer } from '../../src/server/app.js';
 import { Ed25519Signer, expiresIn, Metadata, Targets } from '../../src/tuf/index.js';
@@ -108,7 +108,8 @@ async function legacyUpload(url: string, token: string, project: string, version
   if (!res.ok) throw new Error(`upload of ${file.filename} failed: ${res.status} ${await res.text()}`);
 }
 
-export async function buildScenario(opts: { bins?: number } = {}): Promise<Scenario> {
+/** `projectDelegations: 'direct'`: the layout from before name bins (for `bulwark migrate`). */
+export async function buildScenario(opts: { bins?: number; projectDelegations?: 'direct' | 'name-bins' } = {}): Promise<Scenario> {
   const started = performance.now();
   const workDir = await mkdtemp(join(tmpdir(), 'bulwark-table1-'));
   let counter = 0;
@@ -119,7 +120,7 @@ export async function buildScenario(opts: { bins?: number } = {}): Promise<Scena
   };
   const dataDir = join(workDir, 'data');
   const bins = opts.bins ?? 16;
-  await initDemoRepository(dataDir, { bins });
+  await initDemoRepository(dataDir, { bins, ...(opts.projectDelegations ? { projectDelegations: opts.projectDelegations } : {}) });
   const repo = await Repository.open(dataDir, { compress: false });
   await repo.start();
   let app: FastifyInstance | undefined;
@@ -220,10 +221,10 @@ export async function buildScenario(opts: { bins?: number } = {}): Promise<Scena
       targets[kind] = [...state.targets.keys()].sort();
       for (const page of [SIMPLE_HTML, SIMPLE_JSON]) if (!targets[kind].includes(targetPath(project, page))) throw new Error(`${project} has no ${page}`);
     }
-    const claimedRole = check.getVerifiedRole('claimed')?.signed;
-    if (!claimedRole?.delegations?.roles?.has(`project-${PROJECTS.claimed}`)) throw new Error('claimed-pkg should be delegated by claimed');
-    const recentRole = check.getVerifiedRole('recently-claimed')?.signed;
-    if (!recentRole?.delegations?.roles?.has(`project-${PROJECTS['recently-claimed']}`) || recentRole.delegations.roles.has(`project-${PROJECTS.claimed}`)) {
+    // The role delegating each project: claimed / recently-claimed, or their name bins (ADR 0005).
+    const delegatedBy = (project: string) => projectDelegators(project).filter((r) => check.getVerifiedRole(r)?.signed.delegations?.roles?.has(`project-${project}`));
+    if (!delegatedBy(PROJECTS.claimed).every((r) => r.startsWith('claimed')) || delegatedBy(PROJECTS.claimed).length !== 1) throw new Error('claimed-pkg should be delegated by claimed');
+    if (!delegatedBy(PROJECTS['recently-claimed']).every((r) => r.startsWith('recently-claimed')) || delegatedBy(PROJECTS['recently-claimed']).length !== 1) {
       throw new Error('recent-pkg (only) should be delegated by recently-claimed');
     }
 

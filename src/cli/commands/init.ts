@@ -110,9 +110,10 @@ export function registerInit(program: Command): void {
         if (o.complete) {
           if (!o.root || !o.targets || !o.claimed) throw new CliError('--complete needs --root, --targets and --claimed (the signed files)', EXIT.usage, 'USAGE');
           const read = async (f: string) => (JSON.parse(await readFile(f, 'utf8')) as InitCeremony).metadata;
+          const claimedBins = (JSON.parse(await readFile(o.claimed, 'utf8')) as InitCeremony).roles;
           const bar = progressBar('signing bins', !opts.json);
           try {
-            await completeProductionInit(opts.data, { root: await read(o.root), targets: await read(o.targets), claimed: await read(o.claimed) }, { onProgress: (d, t) => bar.update(d, t) });
+            await completeProductionInit(opts.data, { root: await read(o.root), targets: await read(o.targets), claimed: await read(o.claimed), ...(claimedBins ? { claimedBins } : {}) }, { onProgress: (d, t) => bar.update(d, t) });
           } finally {
             bar.stop();
           }

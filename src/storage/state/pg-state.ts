@@ -645,7 +645,7 @@ export class PgState implements StateStore {
     });
   }
 
-  promoteDelegations(projects: readonly string[], claimed: { version: number; bytes: Buffer }, now: string): Promise<void> {
+  promoteDelegations(projects: readonly string[], claimed: { version: number; bytes: Buffer } | null, now: string, bins: readonly { role: string; version: number; bytes: Buffer }[] = []): Promise<void> {
     return this.tx(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1, $2)', lockKey('role', NEW_DELEGATION_LOCK)); // PEP 480 rules 3–5
       await this.notify(c, 'dirty');
@@ -658,8 +658,14 @@ export class PgState implements StateStore {
       await c.query(
         "UPDATE delegations SET keys = pending_keys, keyids = pending_keyids, threshold = pending_threshold, pending_keys = NULL, pending_keyids = NULL, pending_threshold = NULL WHERE parent = 'claimed' AND pending_keys IS NOT NULL"
       );
-      await c.query('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES ($1, $2, $3, $4)', ['claimed', claimed.version, claimed.bytes, now]);
-      await c.query("UPDATE roles SET dirty = dirty + 1 WHERE name IN ('claimed', 'recently-claimed')");
+      // With name bins (ADR 0005) the ceremony signs the changed claimed bins, not claimed.
+      const signed = [...(claimed ? [{ role: 'claimed', ...claimed }] : []), ...bins];
+      for (const r of signed) {
+        await c.query('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES ($1, $2, $3, $4)', [r.role, r.version, r.bytes, now]);
+        const d = await c.query('UPDATE roles SET dirty = dirty + 1 WHERE name = $1', [r.role]);
+        if (d.rowCount !== 1) throw new Error(`unknown role ${r.role}`);
+      }
+      await c.query("UPDATE roles SET dirty = dirty + 1 WHERE name = 'recently-claimed'");
     });
   }
 
@@ -781,6 +787,12 @@ export class PgState implements StateStore {
       "WITH applied AS (UPDATE journal SET state = 'applied', applied_at = $1 WHERE seq = ANY($2::int[]) AND state = 'pending') SELECT pg_notify($3, 'applied')",
       [now, [...seqs], EVENT_CHANNEL]
     );
+  }
+
+  addRoles(names: readonly string[]): Promise<void> {
+    return this.tx(async (c) => {
+      for (const n of names) await c.query("INSERT INTO roles(name, version, expires, length, sha256) VALUES ($1, 0, '', 0, '') ON CONFLICT(name) DO NOTHING", [n]);
+    });
   }
 
   markDirty(roles: readonly string[]): Promise<void> {

@@ -466,7 +466,7 @@ export class SqliteState implements StateStore {
     });
   }
 
-  promoteDelegations(projects: readonly string[], claimed: { version: number; bytes: Buffer }, now: string): Promise<void> {
+  promoteDelegations(projects: readonly string[], claimed: { version: number; bytes: Buffer } | null, now: string, bins: readonly { role: string; version: number; bytes: Buffer }[] = []): Promise<void> {
     return this.tx(() => {
       const stmt = this.db.prepare("UPDATE delegations SET parent = 'claimed' WHERE project = ? AND parent = 'recently-claimed'");
       const proj = this.db.prepare("UPDATE projects SET protection = 'claimed' WHERE name = ?");
@@ -478,8 +478,14 @@ export class SqliteState implements StateStore {
       this.db
         .prepare("UPDATE delegations SET keys = pending_keys, keyids = pending_keyids, threshold = pending_threshold, pending_keys = NULL, pending_keyids = NULL, pending_threshold = NULL WHERE parent = 'claimed' AND pending_keys IS NOT NULL")
         .run();
-      this.db.prepare('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES (?, ?, ?, ?)').run('claimed', claimed.version, claimed.bytes, now);
-      this.db.prepare("UPDATE roles SET dirty = dirty + 1 WHERE name IN ('claimed', 'recently-claimed')").run();
+      // With name bins (ADR 0005) the ceremony signs the changed claimed bins, not claimed.
+      const signed = [...(claimed ? [{ role: 'claimed', ...claimed }] : []), ...bins];
+      const dirty = this.db.prepare('UPDATE roles SET dirty = dirty + 1 WHERE name = ?');
+      for (const r of signed) {
+        this.db.prepare('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES (?, ?, ?, ?)').run(r.role, r.version, r.bytes, now);
+        if (dirty.run(r.role).changes !== 1) throw new Error(`unknown role ${r.role}`);
+      }
+      dirty.run('recently-claimed');
     });
   }
 
@@ -531,6 +537,13 @@ export class SqliteState implements StateStore {
   latestSignedRole(role: string): Promise<{ version: number; bytes: Buffer } | undefined> {
     const r = this.db.prepare('SELECT version, bytes FROM signed_roles WHERE role = ? ORDER BY version DESC LIMIT 1').get(role) as Row | undefined;
     return Promise.resolve(r ? { version: r['version'] as number, bytes: r['bytes'] as Buffer } : undefined);
+  }
+
+  addRoles(names: readonly string[]): Promise<void> {
+    return this.tx(() => {
+      const ins = this.db.prepare("INSERT INTO roles(name, version, expires, length, sha256) VALUES (?, 0, '', 0, '') ON CONFLICT(name) DO NOTHING");
+      for (const n of names) ins.run(n);
+    });
   }
 
   markDirty(roles: readonly string[]): Promise<void> {

@@ -267,10 +267,11 @@ export interface StateStore {
   recordSignedUpload(p: { project: string; userId: number; files: NewFile[]; role: ProjectRoleVersion; now: string }): Promise<{ seq: number }>;
   /**
    * After an offline ceremony: moves `projects` from recently-claimed to claimed and stores the
-   * offline-signed claimed role, in one transaction; both roles become dirty.
+   * offline-signed claimed role (or, with name bins, the claimed bins it changed; `claimed` is
+   * then null), in one transaction; they and recently-claimed become dirty.
    * Throws StateConflictError NOT_FOUND when a project is no longer waiting.
    */
-  promoteDelegations(projects: readonly string[], claimed: { version: number; bytes: Buffer }, now: string): Promise<void>;
+  promoteDelegations(projects: readonly string[], claimed: { version: number; bytes: Buffer } | null, now: string, bins?: readonly { role: string; version: number; bytes: Buffer }[]): Promise<void>;
   /**
    * Replaces a project's developer keys. For recently-claimed the change is published with the
    * next snapshot; for claimed it waits for the next offline ceremony. Journaled.
@@ -311,6 +312,8 @@ export interface StateStore {
   applyProjectTransaction(project: string, seqs: number[], targets: TargetRow[], now: string, alsoDirty?: readonly string[]): Promise<void>;
   /** Marks roles as changed, for the snapshot process to publish. */
   markDirty(roles: readonly string[]): Promise<void>;
+  /** Records new delegated roles (version 0: unpublished, not dirty); existing ones are left as they are. */
+  addRoles(names: readonly string[]): Promise<void>;
   failJournal(seqs: number[], error: string): Promise<void>;
 
   // metadata roles
