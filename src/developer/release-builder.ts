@@ -14,10 +14,10 @@ import {
   type SimpleFile,
 } from '../packaging/index.js';
 import type { Updater } from '../client/updater.js';
-import { projectRoleName, SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../repository/layout.js';
+import { projectDelegators, projectRoleName, SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../repository/layout.js';
 import { checkPagesMatchTargets } from '../repository/page-consistency.js';
 import { fileUrl } from '../repository/simple-index.js';
-import { TargetFile, type Targets } from '../tuf/index.js';
+import { TargetFile, type Delegations, type RoleKeys, type Targets } from '../tuf/index.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -57,6 +57,21 @@ export interface ProjectState {
   /** Every target of the project, verified. */
   targets: Map<string, TargetFile>;
   pageFiles: PageFile[];
+}
+
+/**
+ * The verified delegation of a project's role: the role that delegates it (claimed or
+ * recently-claimed, directly or through the project's name bin, ADR 0005) and the keys and
+ * threshold it sets. Undefined when no verified role delegates it (look the project up first).
+ */
+export function verifiedProjectDelegation(updater: Updater, project: string): { delegations: Delegations; keys: RoleKeys } | undefined {
+  const role = projectRoleName(project);
+  for (const name of projectDelegators(project)) {
+    const delegations = updater.getVerifiedRole(name)?.signed.delegations;
+    const keys = delegations?.roles?.get(role);
+    if (delegations && keys) return { delegations, keys };
+  }
+  return undefined;
 }
 
 /** Reads the project's current, verified state from the index. */

@@ -5,9 +5,9 @@
 // Projects are seeded straight into the state database's projects table, as bench/ does:
 // thousands of uploads and claims over HTTP would take minutes.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -20,10 +20,11 @@ import { readDownloadWeights, WeightsFileError } from '../../src/reports/downloa
 import { protectionReport, type ProtectionReport } from '../../src/reports/protection-report.js';
 import { buildServer } from '../../src/server/app.js';
 import { protectionSection, protectionSectionData } from '../../src/web/protection-chart.js';
-import { removeTempDir, repoRoot, runBulwark, tempDir } from '../helpers/processes.js';
+import { removeTempDir, runBulwark, tempDir } from '../helpers/processes.js';
 import { Client } from '../web/client.js';
+import { PYPI_PROJECTS_FILE } from '../helpers/shared-data.js';
 
-const SHARED_FILE = [resolve(repoRoot, '..', 'shared', 'data', 'pypi-projects.tsv.gz'), '/work/shared/data/pypi-projects.tsv.gz'].find((f) => existsSync(f));
+const SHARED_FILE = PYPI_PROJECTS_FILE;
 const EXCERPT_LINES = 60_000;
 const ADA_PASSWORD = 'lovelace analytical engine';
 

@@ -4,22 +4,23 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { DelegatedRole as TufDelegatedRole } from '@tufjs/models/dist/role.js';
 import { checkNameBinPartition, NAME_ALPHABET, NAME_BIN_COUNT, NameBinTableError, nameBinOf, nameBinPaths } from '../../src/repository/name-bins.js';
 import { NAME_BIN_PATTERNS } from '../../src/repository/name-bins-table.js';
 import { isTargetInPathPattern } from '../../src/tuf/path-match.js';
+import { PYPI_PROJECTS_FILE } from '../helpers/shared-data.js';
 
 // Only tests read the shared list; the product uses the checked-in table.
-const LIST = join(process.cwd(), '..', '..', 'shared', 'data', 'pypi-projects.tsv.gz');
+const LIST = PYPI_PROJECTS_FILE;
 const normalize = (n: string) => n.replace(/[-_.]+/g, '-').toLowerCase();
 const VALID = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 let names: string[] | undefined;
 function pypiNames(): string[] {
   if (names) return names;
+  assert.ok(LIST, 'shared/data/pypi-projects.tsv.gz lies beside the repository (../shared)');
   const text = gunzipSync(readFileSync(LIST)).toString('utf8');
   names = [...new Set(text.split('\n').slice(1).map((l) => normalize(l.split('\t')[0] ?? '')).filter((n) => VALID.test(n)))];
   return names;

@@ -5,7 +5,7 @@ import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { DEFAULT_KDF, keyPath, loadKeyFile, newDerivedKey, newRandomKey, publicKeyOf, saveKeyFile } from '../../developer/developer-key.js';
 import { signDelegationChange } from '../../repository/delegation-change.js';
-import { projectDelegators, projectRoleName } from '../../repository/layout.js';
+import { verifiedProjectDelegation } from '../../developer/release-builder.js';
 import { normalizeProjectName } from '../../packaging/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { addDeveloperOptions, developerContext, type DeveloperOptions } from '../developer-context.js';
@@ -61,9 +61,9 @@ export function registerKey(program: Command): void {
     const updater = await ctx.updater();
     // The keys trusted now, as the verified delegator says (recently-claimed or claimed).
     await updater.findTarget(`${project}/index.json`);
-    const role = projectRoleName(project);
-    const delegator = projectDelegators(project).map((r) => updater.getVerifiedRole(r)?.signed.delegations).find((d) => d?.roles?.has(role));
-    const current = delegator?.roles?.get(role);
+    const verified = verifiedProjectDelegation(updater, project);
+    const delegator = verified?.delegations;
+    const current = verified?.keys;
     if (!delegator || !current) throw new CliError(`${project} is not claimed (or its claim is not published yet)`, EXIT.failure, 'NOT_CLAIMED');
     const keys = new Map<string, unknown>();
     for (const id of current.keyids) {

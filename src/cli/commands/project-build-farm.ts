@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { AttestationError, FARM_KEY_API_PATH, MIN_WHEELS_THRESHOLD, parseFarmKeyResponse, wheelsDelegation, wheelsRoleName } from '../../attest/index.js';
 import { IndexApiError, sendSignedUpload } from '../../developer/index-api.js';
-import { currentProjectState } from '../../developer/release-builder.js';
+import { currentProjectState, verifiedProjectDelegation } from '../../developer/release-builder.js';
 import { normalizeProjectName } from '../../packaging/index.js';
 import { projectRoleName } from '../../repository/layout.js';
 import { untrustedKeyMessage } from '../../repository/project-roles.js';
@@ -95,7 +95,7 @@ async function signChange(opts: GlobalOptions, ctx: DeveloperContext, o: BuildFa
   const state = await currentProjectState(updater, project);
   if (!state.claimed || !state.projectRole) throw new CliError(`${project} is not claimed: claim it first (bulwark claim ${project})`, EXIT.failure, 'NOT_CLAIMED');
   const role = projectRoleName(project);
-  const roleKeys: RoleKeys | undefined = ['claimed', 'recently-claimed'].map((r) => updater.getVerifiedRole(r)?.signed.delegations?.roles?.get(role)).find((k) => k);
+  const roleKeys: RoleKeys | undefined = verifiedProjectDelegation(updater, project)?.keys;
   if (!roleKeys) throw new CliError(`cannot find the delegation of ${project}`, EXIT.failure, 'NOT_CLAIMED');
   // Everything but the delegation stays as TUF vouches for it now.
   const signed = new Targets({ version: state.projectRole.version + 1, expires: expiresIn(new Date(), PROJECT_ROLE_DAYS * 86400), targets: state.projectRole.targets, delegations }).toJSON();

@@ -16,9 +16,9 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { IndexApiError, sendSignedUpload } from '../../developer/index-api.js';
-import { currentProjectState, nextRelease, readLocalFile, ReleaseError, type LocalFile } from '../../developer/release-builder.js';
+import { currentProjectState, nextRelease, readLocalFile, ReleaseError, verifiedProjectDelegation, type LocalFile } from '../../developer/release-builder.js';
 import { PackagingError, parseDistributionFilename } from '../../packaging/index.js';
-import { projectDelegators, projectRoleName } from '../../repository/layout.js';
+import { projectRoleName } from '../../repository/layout.js';
 import { checkPagesMatchTargets, PageConsistencyError } from '../../repository/page-consistency.js';
 import { untrustedKeyMessage } from '../../repository/project-roles.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
@@ -92,9 +92,8 @@ export function registerUpload(program: Command): void {
     }
     // The keys and threshold the verified delegation sets for this project.
     const role = projectRoleName(project);
-    const delegator = projectDelegators(project).map((r) => updater.getVerifiedRole(r)?.signed.delegations).find((d) => d?.roles?.has(role));
-    const roleKeys: RoleKeys | undefined = delegator?.roles?.get(role);
-    if (!delegator || !roleKeys) throw new CliError(`cannot find the delegation of ${project}`, EXIT.failure, 'NOT_CLAIMED');
+    const roleKeys: RoleKeys | undefined = verifiedProjectDelegation(updater, project)?.keys;
+    if (!roleKeys) throw new CliError(`cannot find the delegation of ${project}`, EXIT.failure, 'NOT_CLAIMED');
     try {
       let files = await Promise.all(paths.map((p) => readLocalFile(p, project)));
       let skipped: LocalFile[] = [];
