@@ -48,6 +48,7 @@ export async function collectGarbage(repo: Repository, opts: GcOptions = {}): Pr
   const all: string[] = [];
   for await (const p of blobs.list('metadata')) all.push(p);
   for (const p of all) if (/^metadata\/\d+\.root\.json$/.test(p)) marked.add(p);
+  for (const p of all) if (p.startsWith('metadata/audit/')) marked.add(p); // auditors' statements (src/auditor/)
   markMeta('timestamp', null);
 
   // The newest `keep` snapshots, the one the timestamp names first among them.

@@ -41,12 +41,15 @@ import {
 } from './layout.js';
 import { binCanonical, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
 import { DATABASE_FILE, PUBLIC_DIR } from './paths.js';
+import { withAuditors } from '../auditor/root-auditors.js';
 
 export interface InitOptions {
   bins?: number;
   now?: Date;
   expiry?: Partial<ExpiryPeriods>;
   onProgress?: (done: number, total: number, what: string) => void;
+  /** Auditor keys root names in `x-bulwark-auditors` (src/auditor/root-auditors.ts). */
+  auditors?: { keys: readonly Key[]; threshold?: number };
 }
 
 export class RepositoryExistsError extends Error {
@@ -96,7 +99,8 @@ export async function initDemoRepository(dataDir: string, opts: InitOptions = {}
       claimed: { keys: [offline.claimed.publicKey], threshold: 1 },
     },
     now,
-    expiry
+    expiry,
+    opts.auditors
   );
   return finishInit(dataDir, {
     bins,
@@ -124,11 +128,13 @@ export function buildOfflineRoles(
   online: Record<OnlineRole, Ed25519Signer>,
   offline: OfflineKeyHolders,
   now: Date,
-  expiry: ExpiryPeriods
+  expiry: ExpiryPeriods,
+  auditorKeys?: InitOptions['auditors']
 ): { root: Root; targets: Targets; claimed: Targets } {
   const exp = (role: keyof ExpiryPeriods) => expiresIn(now, expiry[role]);
   const entries = (keys: readonly Key[]): [string, Key][] => keys.map((k) => [k.keyId, k]);
   const ids = (keys: readonly Key[]) => keys.map((k) => k.keyId);
+  const auditors = withAuditors({}, auditorKeys);
   const root = new Root({
     version: 1,
     expires: exp('root'),
@@ -136,6 +142,7 @@ export function buildOfflineRoles(
       ...entries(offline.root.keys),
       ...entries(offline.targets.keys),
       ...entries([online.snapshot.publicKey, online.timestamp.publicKey]),
+      ...entries(auditors.keys),
     ]),
     roles: new Map<TopLevelRole, { keyids: string[]; threshold: number }>([
       ['root', { keyids: ids(offline.root.keys), threshold: offline.root.threshold }],
@@ -144,6 +151,7 @@ export function buildOfflineRoles(
       ['timestamp', { keyids: [online.timestamp.keyId], threshold: 1 }],
     ]),
     consistentSnapshot: true,
+    unrecognized: auditors.unrecognized,
   });
   // targets → claimed, recently-claimed, unclaimed, searched in that order. None of the three
   // is terminating (a miss in claimed must fall through); the project delegations inside
@@ -318,7 +326,7 @@ export async function prepareProductionInit(dataDir: string, holders: OfflineKey
   }
   await mkdir(dataDir, { recursive: true });
   const { online } = await makeOnlineKeys(dataDir);
-  const models = buildOfflineRoles(online, holders, now, expiry);
+  const models = buildOfflineRoles(online, holders, now, expiry, opts.auditors);
   const ceremonies: InitCeremony[] = (['root', 'targets', 'claimed'] as const).map((role) => {
     const signed = models[role].toJSON();
     return {
