@@ -12,7 +12,12 @@ export type RepositoryErrorCode =
   | 'EXPIRED_METADATA'
   | 'LENGTH_OR_HASH_MISMATCH'
   | 'UNKNOWN_ROLE'
-  | 'UNKNOWN_TARGET';
+  | 'UNKNOWN_TARGET'
+  | 'MERKLE_PROOF' // a Merkle file does not hash to the node it is named by, or a shard is misplaced/unsorted
+  | 'MERKLE_ROLE_MISSING' // the verified tree has no leaf for a role the client needs
+  | 'MERKLE_ROLLBACK' // a leaf's version is below the version trusted before
+  | 'MERKLE_TOO_LARGE' // a Merkle file is over its size limit
+  | 'MERKLE_MALFORMED'; // a Merkle file or leaf is not in the documented format
 
 export type DownloadErrorCode = 'HTTP' | 'NOT_FOUND' | 'LENGTH_EXCEEDED' | 'TIMEOUT' | 'NETWORK';
 
@@ -72,6 +77,54 @@ export class LengthOrHashMismatchError extends RepositoryError {
     detail: string
   ) {
     super('LENGTH_OR_HASH_MISMATCH', `${what}: ${detail}`);
+  }
+}
+
+/** Which check of a Merkle snapshot file failed (docs/merkle-snapshots.md). */
+export type MerkleProofReason =
+  | 'root' // the top file is missing or does not hash to the timestamp's root
+  | 'group' // a group file does not hash to the node the top file lists
+  | 'shard' // a shard file does not hash to the node its group lists
+  | 'placement' // a leaf lies in a shard its role does not hash to
+  | 'order'; // a shard's leaves are not sorted, or a role appears twice
+
+export class MerkleProofError extends RepositoryError {
+  constructor(
+    readonly reason: MerkleProofReason,
+    message: string
+  ) {
+    super('MERKLE_PROOF', message);
+  }
+}
+
+export class MerkleRoleMissingError extends RepositoryError {
+  constructor(readonly role: string) {
+    super('MERKLE_ROLE_MISSING', `the snapshot Merkle tree has no entry for ${role}`);
+  }
+}
+
+export class MerkleRollbackError extends RepositoryError {
+  constructor(
+    readonly role: string,
+    readonly trusted: number,
+    readonly offered: number
+  ) {
+    super('MERKLE_ROLLBACK', `the snapshot Merkle tree lists ${role} at version ${offered}, below version ${trusted} trusted before (rollback)`);
+  }
+}
+
+export class MerkleTooLargeError extends RepositoryError {
+  constructor(
+    readonly what: string,
+    readonly limit: number
+  ) {
+    super('MERKLE_TOO_LARGE', `${what} is over its limit of ${limit} bytes`);
+  }
+}
+
+export class MerkleMalformedError extends RepositoryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MERKLE_MALFORMED', message, options);
   }
 }
 
