@@ -13,7 +13,9 @@ import {
   encodeCanonical,
   expiresIn,
   formatExpires,
+  MERKLE_FIELD,
   Metadata,
+  parseMerkleField,
   parseExpires,
   parseStrictJson,
   signCanonical,
@@ -30,8 +32,6 @@ import { rootAuditors } from './root-auditors.js';
 export const STATEMENT_TYPE = 'x-bulwark-audit';
 /** A statement embeds one timestamp (≤ 16 KiB as clients read it) and a few signatures. */
 export const STATEMENT_MAX_LENGTH = 64 * 1024;
-/** The timestamp's field naming its Merkle root (docs/merkle-snapshots.md). */
-export const MERKLE_FIELD = 'x-bulwark-merkle';
 /** Statements live a few minutes: a stolen timestamp key can freeze auditor-requiring clients no longer. */
 export const DEFAULT_STATEMENT_EXPIRY_SECONDS = 300;
 
@@ -49,8 +49,9 @@ export interface AuditStatement {
 
 /** The Merkle root a timestamp names, or undefined for a timestamp without one. */
 export function timestampMerkleRoot(ts: Timestamp): string | undefined {
-  const field = ts.unrecognized[MERKLE_FIELD] as { root?: unknown } | undefined;
-  return typeof field?.root === 'string' ? field.root : undefined;
+  const field = ts.unrecognized[MERKLE_FIELD];
+  if (field === undefined) return undefined;
+  return parseMerkleField(field).root;
 }
 
 /** Signs a statement for a verified timestamp; returns the file's bytes (canonical JSON). */
