@@ -21,6 +21,7 @@ import { registerUser } from './commands/user.js';
 import { registerWorker } from './commands/worker.js';
 import { registerWebUser } from './commands/web-user.js';
 import { registerYank } from './commands/yank.js';
+import { registerAuditor } from './commands/auditor.js';
 import { EXIT, EXIT_CODES_HELP } from './context.js';
 import { printErrorReport, reportError } from './error-report.js';
 
@@ -59,6 +60,7 @@ registerMirror(program);
 registerAudit(program);
 registerRecover(program);
 registerReport(program);
+registerAuditor(program);
 
 const json = process.argv.includes('--json');
 try {

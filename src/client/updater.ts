@@ -19,6 +19,7 @@ import {
   type Timestamp,
   type TargetFile,
 } from '../tuf/index.js';
+import { auditedTimestamp, type VerifiedFetch } from './audit-requirement.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { HttpFetcher, type Fetcher } from './fetcher.js';
 import { localFileName, quoteName } from './quote.js';
@@ -56,6 +57,8 @@ export interface UpdaterOptions {
   /** The fixed reference time of this update (§5.1). */
   now?: Date;
   limits?: Partial<UpdaterLimits>;
+  /** `--require-auditor`: load the timestamp auditors vouch for instead of timestamp.json (client/audit-requirement.ts). */
+  requireAuditor?: boolean;
 }
 
 /** A target found by a search, with the role that lists it and the delegations walked to it. */
@@ -183,7 +186,7 @@ export class Updater {
   private async updateTimestamp(): Promise<void> {
     const local = await this.readCache('timestamp');
     if (local) this.tryLocal(() => this.set.updateTimestamp(local));
-    const bytes = await this.metadataSources.fetchVerified('timestamp.json', this.limits.timestampMaxLength, (b) => {
+    const load = (b: Buffer): Buffer | undefined => {
       try {
         this.set.updateTimestamp(b);
       } catch (e) {
@@ -192,7 +195,11 @@ export class Updater {
         throw e;
       }
       return b;
-    });
+    };
+    const fetchVerified: VerifiedFetch = (path, max, verify) => this.metadataSources.fetchVerified(path, max, verify);
+    const bytes = this.o.requireAuditor
+      ? load((await auditedTimestamp(this.set.root.signed, fetchVerified, this.set.timestamp, this.now)).bytes)
+      : await fetchVerified('timestamp.json', this.limits.timestampMaxLength, load);
     if (bytes) await this.writeCache('timestamp', bytes);
   }
 

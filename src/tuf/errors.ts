@@ -17,7 +17,16 @@ export type RepositoryErrorCode =
   | 'MERKLE_ROLE_MISSING' // the verified tree has no leaf for a role the client needs
   | 'MERKLE_ROLLBACK' // a leaf's version is below the version trusted before
   | 'MERKLE_TOO_LARGE' // a Merkle file is over its size limit
-  | 'MERKLE_MALFORMED'; // a Merkle file or leaf is not in the documented format
+  | 'MERKLE_MALFORMED' // a Merkle file or leaf is not in the documented format
+  | AuditErrorCode; // src/auditor/errors.ts
+
+/** Why an audit statement is refused (src/auditor/). */
+export type AuditErrorCode =
+  | 'UNAUDITED_TREE' // no auditor vouches for a tree as new as the one trusted
+  | 'STALE_AUDIT' // the statement expired, or names an older timestamp than the one trusted
+  | 'AUDIT_SIGNATURE' // not signed by root's auditor keys, or its timestamp not by root's timestamp keys
+  | 'AUDIT_MISMATCH' // the statement's fields disagree with its embedded timestamp
+  | 'AUDIT_MALFORMED'; // not an audit statement at all (or too large)
 
 export type DownloadErrorCode = 'HTTP' | 'NOT_FOUND' | 'LENGTH_EXCEEDED' | 'TIMEOUT' | 'NETWORK';
 

@@ -11,6 +11,7 @@ import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { addLevelOptions, levelPolicyFrom, type LevelOptions } from './level-options.js';
 
 interface FetchOptions extends LevelOptions {
+  requireAuditor?: boolean;
   version?: string;
   file?: string;
   index: string;
@@ -39,7 +40,8 @@ export function registerFetch(program: Command): void {
     .option('--file <name>', 'just this file')
     .option('--dest <dir>', 'where to write the files', '.')
     .option('--mirror <url>', 'a mirror with the same layout, tried before the index (repeatable)', collect, [])
-    .option('--cache <dir>', 'metadata cache directory (default: per index under ~/.cache/bulwark)');
+    .option('--cache <dir>', 'metadata cache directory (default: per index under ~/.cache/bulwark)')
+    .option('--require-auditor', 'use only timestamps an auditor root names has verified and signed for (refuses with UNAUDITED_TREE, STALE_AUDIT, AUDIT_SIGNATURE or AUDIT_MISMATCH)');
   addLevelOptions(cmd)
     .action(async (project: string, o: FetchOptions, cmd: Command) => {
       const opts = globalOptions(cmd);
@@ -50,7 +52,7 @@ export function registerFetch(program: Command): void {
       await seedRoot(metadataDir, o.root).catch((e: Error) => {
         throw new CliError(e.message, EXIT.usage, 'NO_ROOT');
       });
-      const index = new VerifiedIndex({ indexUrl: o.index, mirrors: o.mirror, metadataDir, maxAgeMs: 60_000 });
+      const index = new VerifiedIndex({ indexUrl: o.index, mirrors: o.mirror, metadataDir, maxAgeMs: 60_000, ...(o.requireAuditor ? { requireAuditor: true } : {}) });
       const written: { file: string; path: string; sha256: string; size: number; role: string; level: ProtectionLevelName }[] = [];
       try {
         let wanted: string[];
