@@ -25,6 +25,7 @@ import { Sources } from '../client/sources.js';
 import { Updater, type UpdaterLimits } from '../client/updater.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { DownloadError, Metadata, RepositoryError, TrustedMetadataSet, type Root, type TargetFile } from '../tuf/index.js';
+import { copyAuditStatements } from '../auditor/mirror-copy.js';
 import { mapPool } from './pool.js';
 import { LocalOrHttpFetcher } from './source.js';
 import { aliasPath, consistentTargetPath, roleFilePath, walkSnapshot, type WalkedRole } from './walk.js';
@@ -378,6 +379,7 @@ class MirrorSync {
     const before = metadataWritten;
     await put(TIMESTAMP_FILE, top.timestamp.bytes);
     const updated = metadataWritten > before;
+    await copyAuditStatements(top.root.signed, `${this.upstream}/metadata`, this.fetcher, put); // src/auditor/mirror-copy.ts
 
     const verifiedRoles: Record<string, number> = {};
     for (const r of walk.roles) verifiedRoles[r.name] = r.version;
@@ -554,6 +556,7 @@ export async function pruneMirror(dirPath: string, keep: number): Promise<{ remo
   const metadataFiles = await listFiles(dir, 'metadata');
   const marked = new Set<string>([TIMESTAMP_FILE]);
   for (const p of metadataFiles) if (/^metadata\/\d+\.root\.json$/.test(p)) marked.add(p);
+  for (const p of metadataFiles) if (p.startsWith('metadata/audit/')) marked.add(p); // auditors' statements (src/auditor/mirror-copy.ts)
   const versions = metadataFiles
     .map((p) => /^metadata\/(\d+)\.snapshot\.json$/.exec(p)?.[1])
     .filter((v): v is string => v !== undefined)

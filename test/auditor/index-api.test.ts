@@ -14,6 +14,7 @@ import { rootAuditors } from '../../src/auditor/root-auditors.js';
 import { signStatement } from '../../src/auditor/statement.js';
 import { exportRootRotation, importRootRotation, signCeremonyFile } from '../../src/repository/ceremony.js';
 import { initDemoRepository } from '../../src/repository/init.js';
+import { syncMirror } from '../../src/mirror/sync.js';
 import { Repository } from '../../src/repository/repository.js';
 import { buildServer } from '../../src/server/app.js';
 import { Ed25519Signer, MERKLE_FIELD, Metadata, MetaFile, Timestamp, type Root } from '../../src/tuf/index.js';
@@ -157,5 +158,16 @@ describe('auditors in root, and the index API for their statements', () => {
     const res = await put(stale, token);
     assert.equal(res.status, 422);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'STALE_AUDIT');
+  });
+
+  it('mirror sync copies the verified statement beside the metadata', async () => {
+    const mirror = await tempDir('bulwark-auditor-mirror');
+    try {
+      const fromIndex = Buffer.from(await (await served()).arrayBuffer());
+      await syncMirror({ upstream: url, dir: mirror, rootPath: join(dataDir, 'root.json'), keep: 1 }); // pruning keeps it too
+      assert.deepEqual(await readFile(join(mirror, 'metadata', 'audit', `${auditorKey.keyId}.json`)), fromIndex);
+    } finally {
+      await removeTempDir(mirror);
+    }
   });
 });
