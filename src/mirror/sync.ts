@@ -305,6 +305,7 @@ class MirrorSync {
       metadataDir: this.metadataDir,
       indexUrl: this.upstream,
       fetcher: this.fetcher,
+      snapshotMode: 'classic', // the walk below copies what the classic snapshot reaches
       ...(this.o.now ? { now: this.o.now } : {}),
       ...(this.o.limits ? { limits: this.o.limits } : {}),
     });
