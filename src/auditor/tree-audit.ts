@@ -20,6 +20,7 @@ import {
   type MerkleField,
   type MerkleLeaf,
 } from '../tuf/index.js';
+import { mapPool } from '../mirror/pool.js';
 
 /** What the auditor keeps of a verified tree: its shape and every group and shard hash. */
 export interface VerifiedTree {
@@ -47,6 +48,8 @@ export interface TreeAuditResult {
   added: number;
 }
 
+const FETCH_CONCURRENCY = 8;
+
 /** Every tree names the top-level targets role: a tree without it cannot serve any client. */
 export const REQUIRED_ROLES = ['targets'] as const;
 
@@ -66,10 +69,11 @@ export async function auditTree(field: MerkleField, files: TreeFiles, previous: 
   const groups = verifyTopFile(await files.read(topFileName(field.root), merkleTopLimit(field.shards)), field);
   const shards = previous ? previous.shards.slice() : new Array<string>(field.shards).fill('');
   const changedShards: { index: number; hash: string }[] = [];
-  for (let g = 0; g < field.groups; g++) {
-    const hash = groups[g] as string;
-    if (previous && previous.groups[g] === hash) continue;
-    const members = verifyGroupFile(await files.read(groupFileName(hash), MERKLE_GROUP_LIMIT), hash, field);
+  const changedGroups = groups.map((hash, g) => ({ g, hash })).filter(({ g, hash }) => !previous || previous.groups[g] !== hash);
+  // Downloads run a few at a time (a first tree is every file); verification stays in order.
+  const groupFiles = await mapPool(changedGroups, FETCH_CONCURRENCY, ({ hash }) => files.read(groupFileName(hash), MERKLE_GROUP_LIMIT));
+  for (const [k, { g, hash }] of changedGroups.entries()) {
+    const members = verifyGroupFile(groupFiles[k] as Buffer, hash, field);
     for (let i = 0; i < perGroup; i++) {
       const index = g * perGroup + i;
       const shardHash = members[i] as string;
@@ -80,8 +84,9 @@ export async function auditTree(field: MerkleField, files: TreeFiles, previous: 
   }
   const changed: TreeAuditResult['changed'] = [];
   let added = 0;
-  for (const { index, hash } of changedShards) {
-    const bytes = await files.read(shardFileName(hash), MERKLE_SHARD_LIMIT);
+  const shardFiles = await mapPool(changedShards, FETCH_CONCURRENCY, ({ hash }) => files.read(shardFileName(hash), MERKLE_SHARD_LIMIT));
+  for (const [k, { index, hash }] of changedShards.entries()) {
+    const bytes = shardFiles[k] as Buffer;
     const leaves = verifyShardFile(bytes, hash, index, field);
     if (previous) {
       const now = new Map(leaves.map((l) => [l.role, l.version]));
