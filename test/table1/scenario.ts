@@ -24,6 +24,7 @@ import { sendClaim, sendSignedUpload } from '../../src/developer/index-api.js';
 import { currentProjectState, nextRelease, readLocalFile } from '../../src/developer/release-builder.js';
 import { exportPromotion, importPromotion, signCeremonyFile } from '../../src/repository/ceremony.js';
 import { initDemoRepository } from '../../src/repository/init.js';
+import { loadConfig, saveConfig } from '../../src/repository/config.js';
 import { SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../../src/repository/layout.js';
 import { Repository } from '../../src/repository/repository.js';
 import { buildServer } from '../../src/server/app.js';
@@ -120,6 +121,11 @@ export async function buildScenario(opts: { bins?: number } = {}): Promise<Scena
   const dataDir = join(workDir, 'data');
   const bins = opts.bins ?? 16;
   await initDemoRepository(dataDir, { bins });
+  // The classic client's table: no snapshot Merkle tree, so every client reads the classic
+  // snapshot the attacks forge (the Merkle columns are issue 12 item 5).
+  const cfg = await loadConfig(dataDir);
+  if (!cfg) throw new Error(`${dataDir} has no config.json`);
+  await saveConfig(dataDir, { ...cfg, merkle: { enabled: false } });
   const repo = await Repository.open(dataDir, { compress: false });
   await repo.start();
   let app: FastifyInstance | undefined;
