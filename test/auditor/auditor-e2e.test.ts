@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { seedRoot } from '../../src/client/client-cache.js';
+import { VerifiedIndex } from '../../src/client/verified-index.js';
 import { Repository } from '../../src/repository/repository.js';
 import { buildServer } from '../../src/server/app.js';
 import type { IndexUnderTest } from '../helpers/index-under-test.js';
@@ -88,6 +90,21 @@ describe('bulwark auditor and --require-auditor, end to end', () => {
     assert.equal((await auditor()).code, 0);
     const afterAudit = await fetchAudited('2.0');
     assert.equal(afterAudit.code, 0, afterAudit.stderr);
+  });
+
+  it('tuf-client and the proxy take --require-auditor too; the auditor command reports a bad command line with exit 2', async () => {
+    const meta = join(home, 'tuf-client');
+    assert.equal((await runBulwark(['tuf-client', 'init', join(dataDir, 'root.json'), '--metadata-dir', meta], { env })).code, 0);
+    const refresh = await runBulwark(['tuf-client', 'refresh', '--metadata-dir', meta, '--metadata-url', `${url}/metadata`, '--require-auditor'], { env });
+    assert.equal(refresh.code, 0, refresh.stderr);
+    // The cached timestamp is the audited one (the one the statement embeds), byte for byte.
+    const statement = JSON.parse(await (await fetch(`${url}/metadata/audit/${(await readdir(join(dataDir, 'public', 'metadata', 'audit')))[0]}`)).text()) as { signed: { timestamp: unknown } };
+    assert.deepEqual(JSON.parse(await readFile(join(meta, 'timestamp.json'), 'utf8')), statement.signed.timestamp);
+    const proxyIndex = new VerifiedIndex({ indexUrl: url, metadataDir: join(home, 'proxy-cache'), requireAuditor: true });
+    await seedRoot(join(home, 'proxy-cache'), join(dataDir, 'root.json'));
+    assert.equal((await proxyIndex.get(`audited-pkg/${(wheels[1] as Wheel).name}`)).bytes.equals((wheels[1] as Wheel).bytes), true);
+    const usage = await runBulwark(['auditor', '--token', 'x'], { env });
+    assert.equal(usage.code, 2, usage.stderr);
   });
 
   it('a forged path on the index: the auditor refuses the tree (exit 1, MERKLE_PROOF) and signs nothing', async () => {
