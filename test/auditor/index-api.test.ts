@@ -13,8 +13,9 @@ import { newAuditorToken } from '../../src/auditor/index-store.js';
 import { rootAuditors } from '../../src/auditor/root-auditors.js';
 import { signStatement } from '../../src/auditor/statement.js';
 import { exportRootRotation, importRootRotation, signCeremonyFile } from '../../src/repository/ceremony.js';
-import { initDemoRepository } from '../../src/repository/init.js';
+import { initDemoRepository, prepareProductionInit } from '../../src/repository/init.js';
 import { syncMirror } from '../../src/mirror/sync.js';
+import { collectGarbage } from '../../src/repository/gc.js';
 import { Repository } from '../../src/repository/repository.js';
 import { buildServer } from '../../src/server/app.js';
 import { Ed25519Signer, MERKLE_FIELD, Metadata, MetaFile, Timestamp, type Root } from '../../src/tuf/index.js';
@@ -64,6 +65,20 @@ describe('auditors in root, and the index API for their statements', () => {
     assert.deepEqual(r.keys.get(auditorKey.keyId)?.toJSON(), auditorKey.publicKey.toJSON());
     assert.deepEqual(rootAuditors(r), { keyids: [auditorKey.keyId], threshold: 1 });
     assert.deepEqual([...r.roles.keys()].sort(), ['root', 'snapshot', 'targets', 'timestamp'], 'not an entry of roles: python-tuf refuses unknown roles');
+  });
+
+  it('a production init (phase 1) writes the auditors into the root its holders sign', async () => {
+    const dir = await tempDir('bulwark-auditor-production');
+    try {
+      const holder = () => ({ keys: [Ed25519Signer.generate().publicKey], threshold: 1 });
+      const ceremonies = await prepareProductionInit(dir, { root: holder(), targets: holder(), claimed: holder() }, { bins: 4, auditors: { keys: [auditorKey.publicKey] } });
+      const rootFile = ceremonies.find((c) => c.role === 'root');
+      const signed = rootFile?.metadata.signed as { 'x-bulwark-auditors'?: unknown; keys: Record<string, unknown> };
+      assert.deepEqual(signed['x-bulwark-auditors'], { keyids: [auditorKey.keyId], threshold: 1 });
+      assert.ok(signed.keys[auditorKey.keyId]);
+    } finally {
+      await removeTempDir(dir);
+    }
   });
 
   it("securesystemslib (python-tuf's signing library) verifies the root's signature over the custom field", async () => {
@@ -169,5 +184,11 @@ describe('auditors in root, and the index API for their statements', () => {
     } finally {
       await removeTempDir(mirror);
     }
+  });
+
+  it('bulwark gc keeps the statement (it is in no snapshot, and always current)', async () => {
+    const before = Buffer.from(await (await served()).arrayBuffer());
+    await collectGarbage(repo, { graceMs: 0 });
+    assert.deepEqual(Buffer.from(await (await served()).arrayBuffer()), before);
   });
 });
