@@ -10,7 +10,7 @@
 //    each changes one bin and one shard), a random pause of up to --pause ms between them.
 //   node dist/bench/auditor-lag.js [--bins 16384] [--uploads 40] [--interval 250] [--pause 300] [--json]
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newAuditorToken } from '../src/auditor/index-store.js';
 import { initDemoRepository } from '../src/repository/init.js';
@@ -28,6 +28,7 @@ const flags = parseFlags('node dist/bench/auditor-lag.js [--bins 16384] [--uploa
   interval: { default: 250, help: "the auditor's poll interval (ms)" },
   pause: { default: 300, help: 'longest random pause between uploads (ms)' },
   json: { default: false, help: 'print JSON' },
+  log: { default: false, help: "print the auditor's log on standard error at the end" },
 });
 
 const TARGET_P99_MS = 2000;
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
       process.stdout.write(`p99 ${ms(s.p99)} vs target ${ms(TARGET_P99_MS)}: ${verdict(s.p99, TARGET_P99_MS)}\n`);
       process.stdout.write(`init ${ms(initMs)}, auditor's first tree ${ms(coldMs)}, run ${ms(result.wallMs)}\n`);
     }
-    await writeFile(join(home, 'auditor.log'), auditorLog);
+    if (flags.log) process.stderr.write(auditorLog);
   } finally {
     auditor.kill('SIGTERM');
     await app.close();

@@ -13,6 +13,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HttpFetcher, type Fetcher } from '../client/fetcher.js';
+import { mapPool } from '../mirror/pool.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import {
   DownloadError,
@@ -160,10 +161,12 @@ export class Auditor {
       { shard: (index, hash) => this.previousLeaves(index, hash, state.tree as VerifiedTree) }
     );
     // The verified shard files become the next baseline; then the state names them.
-    for (const c of result.changed) {
+    // (Not fsynced one by one: a first tree is every shard. A crash that loses some leaves the
+    // state naming missing files, which the next poll reports: start over with a new directory.)
+    await mapPool(result.changed, 16, async (c) => {
       await writeFileAtomic(join(this.o.dir, 'shards', `${c.hash}.shard.json`), c.bytes, { durable: false });
       this.leafCache.set(c.hash, c.leaves);
-    }
+    });
     const replaced = state.tree ? result.changed.map((c) => (state.tree as VerifiedTree).shards[c.index] as string) : [];
     state.tree = result.tree;
     state.timestampVersion = ts.signed.version;
