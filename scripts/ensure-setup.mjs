@@ -63,6 +63,7 @@ if (forTests) {
   const wanted = [
     { bin: '/usr/bin/twine', pkg: 'twine' },
     { bin: '/usr/bin/chromium', pkg: 'chromium' }, // the web pages' browser test (playwright-core never downloads one)
+    { bin: '/usr/bin/zbarimg', pkg: 'zbar-tools' }, // decodes the two-factor QR code from a screenshot (test/web/)
     // The PostgreSQL state store's tests start a throwaway cluster with initdb / pg_ctl, found
     // under /usr/lib/postgresql/<major version>/bin whatever the version.
     { present: hasPostgresServer, pkg: 'postgresql' },
@@ -72,6 +73,10 @@ if (forTests) {
     { bin: '/usr/lib/python3/dist-packages/nacl/__init__.py', pkg: 'python3-nacl' },
     { bin: '/usr/lib/python3/dist-packages/cryptography/__init__.py', pkg: 'python3-cryptography' },
     { bin: '/usr/bin/strace', pkg: 'strace' }, // test/crash/fsync-order: the order of fsyncs, renames and acks
+    // The build farm's wheel builds (src/buildfarm/): Debian's python3 with its build tools.
+    { bin: '/usr/lib/python3/dist-packages/setuptools/__init__.py', pkg: 'python3-setuptools' },
+    { bin: '/usr/lib/python3/dist-packages/wheel/__init__.py', pkg: 'python3-wheel' },
+    { bin: '/usr/lib/python3/dist-packages/pip/__init__.py', pkg: 'python3-pip' },
   ];
   const missing = wanted.filter((w) => (w.present ? !w.present() : !existsSync(w.bin))).map((w) => w.pkg);
   if (missing.length > 0) {

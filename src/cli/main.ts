@@ -21,6 +21,8 @@ import { registerUser } from './commands/user.js';
 import { registerWorker } from './commands/worker.js';
 import { registerWebUser } from './commands/web-user.js';
 import { registerYank } from './commands/yank.js';
+import { registerBuildFarm } from './commands/build-farm.js';
+import { registerRebuilder } from './commands/rebuilder.js';
 import { registerAuditor } from './commands/auditor.js';
 import { EXIT, EXIT_CODES_HELP } from './context.js';
 import { printErrorReport, reportError } from './error-report.js';
@@ -60,6 +62,8 @@ registerMirror(program);
 registerAudit(program);
 registerRecover(program);
 registerReport(program);
+registerBuildFarm(program);
+registerRebuilder(program);
 registerAuditor(program);
 
 const json = process.argv.includes('--json');

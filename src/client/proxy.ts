@@ -10,6 +10,7 @@ import { isValidProjectName, MAX_NAME_SEGMENT_LENGTH, negotiateSimpleContentType
 import type { LevelPolicy } from './level-policy.js';
 import { IdleTimer, ServedReport } from './served-report.js';
 import { describeFailure, type AdmitLevel, type VerifiedIndex } from './verified-index.js';
+import { mergeVerifiedWheels, verifiedWheelFiles } from './verified-wheels-page.js';
 
 export interface ProxyOptions {
   /** `--min-level` and `--allow`: without it every verified project is served. */
@@ -78,7 +79,12 @@ export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefi
       const t = await index.get(path, admit(normalized));
       req.log.info({ target: path, role: t.role, level: t.level }, 'verified project page');
       report.page(normalized, t.level);
-      return reply.type(type === 'text/html' ? 'text/html; charset=utf-8' : type).send(t.bytes);
+      // Verified wheels (issue 15, docs/adr/0006): listed beside the developers' own files.
+      const wheels = await verifiedWheelFiles(index, normalized, admit(normalized), req.log).catch((e: unknown) => {
+        req.log.warn({ project: normalized, err: (e as Error).message }, 'verified wheels unavailable');
+        return [];
+      });
+      return reply.type(type === 'text/html' ? 'text/html; charset=utf-8' : type).send(mergeVerifiedWheels(t.bytes, type === SIMPLE_JSON, wheels));
     } catch (e) {
       return fail(reply, path, e, true);
     }
@@ -95,7 +101,14 @@ export function buildProxy(index: VerifiedIndex, log: FastifyBaseLogger | undefi
     try {
       const t = await index.get(path, admit(project));
       req.log.info({ target: path, role: t.role, level: t.level, bytes: t.bytes.length }, 'verified file');
-      report.file(normalizeProjectName(project), { filename: name, sha256: t.target.hashes['sha256'] ?? '', level: t.level });
+      report.file(normalizeProjectName(project), {
+        filename: name,
+        sha256: t.target.hashes['sha256'] ?? '',
+        level: t.level,
+        verified_build: t.build !== undefined,
+        ...(t.build ? { builders: t.build.builders.map((b) => ({ keyid: b.keyid, builder_id: b.builderId })), built_from: t.build.builtFrom } : {}),
+        attestations: t.build ? [t.build.attestation] : t.attestations.map((a) => a.path),
+      });
       return reply.type('application/octet-stream').send(t.bytes);
     } catch (e) {
       return fail(reply, path, e);

@@ -8,6 +8,12 @@ export interface ServedFile {
   filename: string;
   sha256: string;
   level: ProtectionLevelName;
+  /** A wheel of `wheels-<project>` whose builders agreed (level 4), and who they were. */
+  verified_build?: boolean;
+  builders?: { keyid: string; builder_id: string }[];
+  built_from?: { filename: string; sha256: string };
+  /** Target paths of the file's in-toto attestations. */
+  attestations?: string[];
 }
 
 export interface ServedProject {

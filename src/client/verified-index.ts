@@ -8,7 +8,9 @@ import type { ProtectionLevelName } from '../repository/protection-levels.js';
 import type { Fetcher } from './fetcher.js';
 import { BelowMinimumLevelError } from './level-policy.js';
 import { Updater, type UpdaterLimits } from './updater.js';
-import { verifiedLevel } from './verified-level.js';
+import { projectPagePath, verifiedLevel } from './verified-level.js';
+import { checkVerifiedBuild, listedAttestations, type VerifiedBuild } from './verified-build.js';
+import { AttestationError } from '../attest/index.js';
 
 export class TargetNotFoundError extends Error {
   constructor(readonly path: string) {
@@ -36,6 +38,10 @@ export interface VerifiedTarget {
   /** The protection level the delegations walked to this target prove. */
   level: ProtectionLevelName;
   bytes: Buffer;
+  /** A wheel of `wheels-<project>`: the builders that agreed and the signed sdist (level 4). */
+  build?: VerifiedBuild;
+  /** `<file>.intoto.jsonl` targets the same role lists for the file. */
+  attestations: { path: string; sha256: string }[];
 }
 
 /** Called with a target's verified level before its bytes are downloaded; throws to refuse it. */
@@ -94,10 +100,13 @@ export class VerifiedIndex {
     const run = this.queue.then(async () => {
       const found = await updater.findTarget(path);
       if (!found) throw new TargetNotFoundError(path);
-      const level = verifiedLevel(found);
+      // A file of an index-signed project is at two-factor when its project's page says so.
+      const pagePath = verifiedLevel(found) === 'unclaimed' ? projectPagePath(path) : undefined;
+      const level = verifiedLevel(found, pagePath ? await updater.findTarget(pagePath) : undefined);
       admit?.(level);
+      const build = await checkVerifiedBuild(updater, found, path);
       const bytes = await updater.downloadTarget(found.target);
-      return { path, role: found.role, target: found.target, level, bytes };
+      return { path, role: found.role, target: found.target, level, bytes, attestations: listedAttestations(updater, found, path), ...(build ? { build } : {}) };
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -108,6 +117,9 @@ export class VerifiedIndex {
 export function describeFailure(e: unknown): { status: number; code: string; message: string } {
   if (e instanceof TargetNotFoundError) return { status: 404, code: 'NOT_FOUND', message: e.message };
   if (e instanceof BelowMinimumLevelError) return { status: 403, code: e.code, message: e.message };
+  if (e instanceof AttestationError) {
+    return { status: 502, code: e.code, message: `verified build refused (${e.code}): ${e.message}. Refusing to serve it: the build farm, a rebuilder or the index may be compromised.` };
+  }
   // More bytes than the metadata vouches for is an endless-data attack, not a network fault.
   if (e instanceof RepositoryError || (e instanceof DownloadError && e.code === 'LENGTH_EXCEEDED')) {
     return { status: 502, code: e.code, message: `TUF verification failed (${e.code}): ${e.message}. Refusing to serve it: the index or a mirror may be compromised.` };

@@ -41,10 +41,19 @@ export function sendClaim(indexUrl: string, token: string, project: string, clai
   return post(`${indexUrl}/api/v1/projects/${encodeURIComponent(project)}/claim`, token, form);
 }
 
-export async function sendSignedUpload(indexUrl: string, token: string, project: string, role: Buffer, files: { path: string; filename: string }[], pages: { name: string; bytes: Buffer }[]): Promise<TransactionResult> {
+export async function sendSignedUpload(
+  indexUrl: string,
+  token: string,
+  project: string,
+  role: Buffer,
+  files: { path: string; filename: string }[],
+  pages: { name: string; bytes: Buffer }[],
+  attestations: { name: string; bytes: Buffer }[] = []
+): Promise<TransactionResult> {
   const form = new FormData();
   form.append('role', new Blob([role]), 'role.json');
   for (const p of pages) form.append('page', new Blob([p.bytes]), p.name);
+  for (const a of attestations) form.append('attestation', new Blob([a.bytes]), a.name);
   for (const f of files) form.append('content', new Blob([await readFile(f.path)]), f.filename);
   return post(`${indexUrl}/api/v1/projects/${encodeURIComponent(project)}/signed-upload`, token, form);
 }

@@ -115,7 +115,7 @@ function htmlPage(title: string, bodyLines: readonly string[]): string {
   ].join('\n');
 }
 
-function fileAnchor(f: SimpleFile): string {
+export function fileAnchor(f: SimpleFile): string {
   let attrs = ` href="${esc(`${f.url}#sha256=${f.sha256}`)}"`;
   const requiresPython = nonEmpty(f.requiresPython);
   if (requiresPython !== undefined) attrs += ` data-requires-python="${esc(requiresPython)}"`;
@@ -142,7 +142,7 @@ export function renderIndexHtml(projects: readonly string[]): string {
 
 // --- JSON (PEP 691) ---------------------------------------------------------------------
 
-function fileJson(f: SimpleFile): Record<string, unknown> {
+export function fileJson(f: SimpleFile): Record<string, unknown> {
   const metadata = f.coreMetadataSha256 === undefined ? false : { sha256: f.coreMetadataSha256 };
   const requiresPython = nonEmpty(f.requiresPython);
   // pip treats an empty-string reason as "not yanked" in JSON, so a yank without a reason is true.

@@ -26,7 +26,8 @@ export function checkPagesMatchTargets(project: string, targets: ReadonlyMap<str
   const distributions = new Map<string, string>();
   for (const [path, t] of targets) {
     const name = path.slice(prefix.length);
-    if (!path.startsWith(prefix) || isPage(name) || name.endsWith('.metadata')) continue;
+    // Pages list distributions; their PEP 658 metadata and in-toto attestations ride along.
+    if (!path.startsWith(prefix) || isPage(name) || name.endsWith('.metadata') || name.endsWith('.intoto.jsonl')) continue;
     distributions.set(name, t.hashes['sha256'] ?? '');
   }
   let page: { name?: unknown; files?: unknown };

@@ -15,6 +15,7 @@ import {
 import type { BlobStore } from '../storage/blob-store.js';
 import { StateConflictError, type NewFile, type StateStore, type UserRecord } from '../storage/state/types.js';
 import { Key, Metadata, RepositoryError, type Targets, type TargetFile } from '../tuf/index.js';
+import { AttestationError, checkReleaseAttestation, projectWheelsDelegation } from '../attest/index.js';
 import { projectRoleName, SIMPLE_HTML, SIMPLE_JSON, targetBlobPath, targetPath } from './layout.js';
 import { DelegationChangeError, verifyDelegationChange } from './delegation-change.js';
 import { checkPagesMatchTargets, PageConsistencyError } from './page-consistency.js';
@@ -56,6 +57,8 @@ export interface SignedUploadRequest {
   files: ReceivedFile[];
   /** The pages the role lists, when they changed: `index.html` and `index.json`. */
   pages: { name: string; bytes: Buffer }[];
+  /** New `<file>.intoto.jsonl` attestations the role lists (issue 15 item 4). */
+  attestations?: { name: string; bytes: Buffer }[];
 }
 
 export class ProjectRoleService {
@@ -91,7 +94,12 @@ export class ProjectRoleService {
     }
     if (md.signed.version !== version) throw new SignedUploadError(409, 'BAD_VERSION', `${name} must be version ${version}, got ${md.signed.version}: fetch the current role and sign the next version`);
     if (md.signed.expires.getTime() <= this.clock().getTime()) throw bad(`${name} expired at ${md.signed.expires.toISOString()}: sign it with a later expiry`, 'EXPIRED_METADATA');
-    if (md.signed.delegations) throw bad(`${name} may not delegate (not supported yet)`);
+    try {
+      projectWheelsDelegation(project, md.signed); // the one delegation allowed: verified builds
+    } catch (e) {
+      if (e instanceof AttestationError) throw bad(`${name}: ${e.message}`, e.code);
+      throw e;
+    }
     for (const path of md.signed.targets.keys()) {
       const rest = path.slice(project.length + 1);
       if (!path.startsWith(`${project}/`) || rest === '' || rest.includes('/') || rest.startsWith('.') || rest.includes('..')) {
@@ -248,6 +256,17 @@ export class ProjectRoleService {
       if (metadata) await this.blobs.put(targetBlobPath(targetPath(project, `${f.filename}.metadata`), sha256(metadata)), metadata);
       await this.blobs.putFile(targetBlobPath(targetPath(project, f.filename), f.sha256), f.tmpPath);
     }
+    for (const a of req.attestations ?? []) {
+      const t = targets.get(targetPath(project, a.name));
+      if (!t || t.length !== a.bytes.length || t.hashes['sha256'] !== sha256(a.bytes)) throw bad(`${a.name} is not the attestation the role lists (length or sha256 differ)`, 'LENGTH_OR_HASH_MISMATCH');
+      try {
+        checkReleaseAttestation(project, a.name, a.bytes, targets, new Set(req.files.map((f) => f.filename)));
+      } catch (e) {
+        if (e instanceof AttestationError) throw bad(e.message, e.code);
+        throw e;
+      }
+    }
+    for (const a of req.attestations ?? []) await this.blobs.put(targetBlobPath(targetPath(project, a.name), sha256(a.bytes)), a.bytes);
     await this.storePages(project, targets, req.pages);
     await this.checkTargetsStored(targets);
     await this.checkConsistent(project, targets);

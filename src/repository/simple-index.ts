@@ -6,7 +6,8 @@
 // mirror or verifying proxy, from /simple/<project>/ and from /targets/<project>/ alike.
 import { createHash } from 'node:crypto';
 import { renderProjectHtml, renderProjectJson, type SimpleFile } from '../packaging/index.js';
-import type { FileRecord } from '../storage/state/types.js';
+import type { FileRecord, ProjectRecord, StateStore } from '../storage/state/types.js';
+import type { ProtectionLevelName } from './protection-levels.js';
 import { fileBlobPath, SIMPLE_HTML, SIMPLE_JSON, targetPath } from './layout.js';
 
 export interface RenderedPage {
@@ -36,4 +37,41 @@ export function renderProjectPages(project: string, files: readonly FileRecord[]
     const bytes = Buffer.from(text, 'utf8');
     return { path, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   });
+}
+
+/**
+ * The `custom` field of a project's page targets in its bin, signed with the online bin key:
+ * `{"bulwark": {"two_factor": true}}` when the project is at level two-factor (its owners require
+ * a second factor, and every owner and maintainer has one on). A client reads the level from
+ * here (src/client/verified-level.ts), so a mirror cannot add or remove it without breaking the
+ * bin's signature. Absent otherwise, so the entries of every other project are unchanged.
+ */
+export function pageTargetCustom(twoFactor: boolean): Record<string, unknown> | undefined {
+  return twoFactor ? { bulwark: { two_factor: true } } : undefined;
+}
+
+/** Whether a page target's `custom` field (as signed) says two-factor. */
+export function customSaysTwoFactor(custom: unknown): boolean {
+  if (typeof custom !== 'object' || custom === null) return false;
+  const bulwark = (custom as { bulwark?: unknown }).bulwark;
+  return typeof bulwark === 'object' && bulwark !== null && (bulwark as { two_factor?: unknown }).two_factor === true;
+}
+
+/**
+ * A project's level as the index's current targets say it: the delegation for a claimed
+ * project, else the two-factor field of its page target (what the next snapshot signs, or
+ * signed already). What `/pypi/<p>/json` and the pages show, from the same source as clients.
+ */
+export async function projectLevel(
+  state: Pick<StateStore, 'currentTarget'>,
+  project: Pick<ProjectRecord, 'name' | 'protection'>
+): Promise<ProtectionLevelName> {
+  if (project.protection !== 'unclaimed') return project.protection;
+  const row = await state.currentTarget(targetPath(project.name, SIMPLE_JSON));
+  if (!row) return 'unclaimed';
+  try {
+    return customSaysTwoFactor((JSON.parse(row.entry) as { custom?: unknown }).custom) ? 'two-factor' : 'unclaimed';
+  } catch {
+    return 'unclaimed';
+  }
 }

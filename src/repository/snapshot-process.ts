@@ -37,6 +37,7 @@ import type { RoleState, StateStore } from '../storage/state/types.js';
 import { merkleSettings, type ExpiryPeriods, type MerkleSettings, type RepositoryConfig } from './config.js';
 import { BIN_PREFIX, metadataBlobPath, PROJECT_ROLE_PREFIX, ROLES, type OnlineRole } from './layout.js';
 import { CoalescingRunner } from './coalescing-runner.js';
+import { WHEELS_ROLE_PREFIX } from '../attest/wheels-role.js';
 import type { SnapshotLeadership } from './leadership.js';
 import type { PublicationWaiters } from './publication-waiters.js';
 import type { Logger } from './logger.js';
@@ -370,6 +371,12 @@ export class SnapshotProcess {
       } else if (role.name === ROLES.unclaimed) {
         const { bytes, expires, version } = await this.resignDelegator(role.name, now);
         put(role.name, version, bytes, expires);
+      } else if (role.name.startsWith(WHEELS_ROLE_PREFIX)) {
+        // Verified wheels (issue 15): published as a threshold of their builders signed them.
+        const signed = await this.o.state.latestSignedRole(role.name);
+        if (!signed) throw new Error(`no builder-signed ${role.name} to publish`);
+        const md = Metadata.parse(signed.bytes, 'targets', role.name);
+        if (md.signed.version > (this.roles.get(role.name)?.version ?? 0)) put(role.name, md.signed.version, signed.bytes, md.signed.expires);
       } else if (role.name === ROLES.claimed || role.name === ROLES.targets) {
         // Offline roles: published as signed in the ceremony, never signed here.
         const signed = await this.o.state.latestSignedRole(role.name);

@@ -19,7 +19,7 @@ import { CoalescingRunner } from './coalescing-runner.js';
 import { fileBlobPath, targetBlobPath, targetPath } from './layout.js';
 import type { Logger } from './logger.js';
 import { targetEntry } from './metadata-builder.js';
-import { renderProjectPages } from './simple-index.js';
+import { pageTargetCustom, renderProjectPages } from './simple-index.js';
 
 export interface TransactionWorkerOptions {
   state: StateStore;
@@ -41,15 +41,23 @@ export function projectTargets(
   project: string,
   files: readonly Pick<FileRecord, 'filename' | 'sha256' | 'size' | 'metadataSha256' | 'metadataSize'>[],
   pages: readonly { path: string; bytes: { readonly length: number }; sha256: string }[],
-  binOf: (path: string) => string
+  binOf: (path: string) => string,
+  /** The `custom` field of the pages' entries (the signed two-factor level, simple-index.ts). */
+  pageCustom?: Record<string, unknown>
 ): TargetRow[] {
   const rows: TargetRow[] = [];
-  const add = (path: string, sha256: string, length: number) => rows.push({ path, role: binOf(path), project, entry: targetEntry(sha256, length) });
+  const add = (path: string, sha256: string, length: number, custom?: Record<string, unknown>) =>
+    rows.push({
+      path,
+      role: binOf(path),
+      project,
+      entry: custom ? encodeCanonical({ custom, hashes: { sha256 }, length }) : targetEntry(sha256, length),
+    });
   for (const f of files) {
     add(targetPath(project, f.filename), f.sha256, f.size);
     if (f.metadataSha256 && f.metadataSize !== null) add(targetPath(project, `${f.filename}.metadata`), f.metadataSha256, f.metadataSize);
   }
-  for (const p of pages) add(p.path, p.sha256, p.bytes.length);
+  for (const p of pages) add(p.path, p.sha256, p.bytes.length, pageCustom);
   return rows;
 }
 
@@ -157,7 +165,7 @@ export class TransactionWorker {
     const files = await tx.files();
     const binOf = (path: string) => this.o.bins.roleForTarget(path);
     const pages = renderProjectPages(project, files);
-    const rows = projectTargets(project, files, pages, binOf);
+    const rows = projectTargets(project, files, pages, binOf, pageTargetCustom(await tx.twoFactor()));
     await tx.lock([...rows.map((r) => r.role), ...(await tx.currentRoles())]);
     await Promise.all(pages.map((p) => this.o.blobs.put(targetBlobPath(p.path, p.sha256), p.bytes)));
     await aliasRecordedFiles(this.o.blobs, files, seqs);

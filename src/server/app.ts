@@ -9,6 +9,7 @@ import { answerClientError, sendError } from './http/framework-errors.js';
 import { problemFormatFor, sendProblem } from './http/problem.js';
 import { discardUnreadBody } from './http/unread-body.js';
 import { registerApiRoutes } from './routes/api.js';
+import { registerBuildFarmRoutes } from './routes/build-farm.js';
 import { registerWebRoutes } from '../web/routes.js';
 import { registerManageRoutes } from './routes/manage.js';
 import { registerProjectRoleRoutes } from './routes/project-roles.js';
@@ -21,6 +22,8 @@ export interface ServerOptions extends Partial<RequestLimits> {
   logger?: FastifyBaseLogger;
   /** How long an upload waits for its snapshot before answering (ms). */
   waitForPublishMs?: number;
+  /** The web pages' clock (sessions, two-factor codes): tests inject one. */
+  webClock?: () => Date;
 }
 
 /** The largest JSON or form body (API calls, web forms set their own): none needs more. */
@@ -75,13 +78,14 @@ export async function buildServer(repo: Repository, opts: ServerOptions = {}): P
   await app.register(fastifyMultipart, { limits: multipartLimits(limits, 1) });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'NOT_FOUND', `Not found: ${req.url.slice(0, 200)}`, problemFormatFor(req.url)));
   app.setErrorHandler(sendError);
-  await registerWebRoutes(app, repo);
+  await registerWebRoutes(app, repo, opts.webClock ? { clock: opts.webClock } : {});
   registerSimpleRoutes(app, repo);
   const waitForPublishMs = opts.waitForPublishMs ?? 10_000;
   registerUploadRoutes(app, repo, { limits, waitForPublishMs });
   registerManageRoutes(app, repo, { waitForPublishMs });
   registerProjectRoleRoutes(app, repo, { limits, waitForPublishMs });
   registerApiRoutes(app, repo);
+  registerBuildFarmRoutes(app, repo);
   await registerStaticTree(app, repo.dataDir);
   return app;
 }

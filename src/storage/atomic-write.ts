@@ -83,8 +83,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
  * hard-linked to `path`, which fails if `path` exists (atomically, also between processes on a
  * shared file system). Returns false when `path` already existed; it is left untouched.
  */
-export async function createFileExclusive(path: string, data: Uint8Array | string): Promise<boolean> {
-  const tmp = await writeTemp(path, data, true, 0o644);
+export async function createFileExclusive(path: string, data: Uint8Array | string, mode = 0o644): Promise<boolean> {
+  const tmp = await writeTemp(path, data, true, mode);
   try {
     crashHook('rename', path);
     await link(tmp, path);

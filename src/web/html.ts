@@ -41,6 +41,18 @@ export function descriptionMarkup(markup: DescriptionHtml): Html {
   return Html.trusted(markup);
 }
 
+/**
+ * A QR code as the `qrcode` library writes SVG (src/accounts/totp.ts): checked to be exactly
+ * that shape — one svg element with a viewBox and two paths of drawing commands — so nothing
+ * else can pass as trusted markup. Gets an accessible name and a display size.
+ * @throws Error when the markup is anything else
+ */
+export function qrCodeMarkup(svg: string, label: string): Html {
+  const m = /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" (viewBox="0 0 [0-9]+ [0-9]+" shape-rendering="crispEdges")>(<path fill="#ffffff" d="[MHVhvmz0-9. -]*"\/><path stroke="#000000" d="[MHVhvmz0-9. -]*"\/>)<\/svg>\n?$/.exec(svg);
+  if (!m) throw new Error('not a QR code as the qrcode library draws it');
+  return Html.trusted(`<svg xmlns="http://www.w3.org/2000/svg" class="qr" width="232" height="232" role="img" aria-label="${escapeHtml(label)}" ${m[1]}>${m[2]}</svg>`);
+}
+
 /** Tagged template: the literal parts are markup, every interpolated value is escaped. */
 export function html(strings: TemplateStringsArray, ...values: Renderable[]): Html {
   let out = strings[0] ?? '';

@@ -8,6 +8,7 @@ import type { DescriptionHtml } from './description/render.js';
 import { descriptionMarkup, formatBytes, formatDate, html, type Html } from './html.js';
 import { csrfInput, page, type Viewer } from './layout.js';
 import { PROTECTION, PROTECTION_ORDER, protectionBadge, type Protection } from './protection.js';
+import { twoFactorSection, type TwoFactorStatus } from './two-factor-pages.js';
 
 const projectHref = (name: string) => `/project/${encodeURIComponent(name)}/`;
 
@@ -142,6 +143,10 @@ export interface ProjectData {
   projectRoleVersion: number | undefined;
   /** The TUF role that lists the project's simple page now (a bin, or its project role). */
   vouchedBy: string | undefined;
+  /** Verified builds of the project (src/web/build-farm-section.ts), when it opted in. */
+  builds?: Html | undefined;
+  /** Its level, two-factor included (from its page's target entry); its protection when absent. */
+  level?: Protection;
 }
 
 function yankedMark(yanked: boolean, reason: string | null): Html | string {
@@ -154,6 +159,7 @@ function keyList(keyids: readonly string[]): Html {
 
 export function projectPage(viewer: Viewer, d: ProjectData): Html {
   const p = d.project;
+  const level = d.level ?? p.protection;
   const release = d.releases.find((r) => r.version === d.version);
   const delegationNote = d.delegation
     ? html`<p>Project role <code>${d.delegation.role}</code>${d.projectRoleVersion !== undefined ? html`, version ${d.projectRoleVersion}` : ''}: signed by ${d.delegation.threshold} of ${d.delegation.keyids.length} developer key(s), delegated by <code>${d.delegation.parent}</code>.</p>${d.delegation.pending ? html`<p>A change of its keys waits for the next offline ceremony.</p>` : ''}`
@@ -179,7 +185,7 @@ ${d.files.map(
     viewer,
     body: html`<div class="project-head">
 <h1>${p.displayName}${d.version ? html` <span class="version">${d.version}</span>` : ''}</h1>
-${protectionBadge(p.protection)}
+${protectionBadge(level)}
 ${release?.yanked ? html`<span class="yanked-mark">yanked release</span>` : ''}
 </div>
 ${d.summary ? html`<p class="summary">${d.summary}</p>` : ''}
@@ -188,9 +194,10 @@ ${release?.yanked ? html`<div class="notice notice-bad" role="note"><p><strong>T
 <pre><code>pip install --index-url ${d.baseUrl}/simple/ ${p.name}${d.version && d.version !== d.latest ? `==${d.version}` : ''}</code></pre>
 <div class="cols">
 <div>
-${protectionPanel(p.protection, delegationNote)}
+${protectionPanel(level, delegationNote)}
 <h2 id="files">Files${d.version ? ` for ${d.version}` : ''}</h2>
 ${filesTable}
+${d.builds ?? ''}
 <h2 id="description">Description</h2>
 ${d.description ? html`<div class="description">${descriptionMarkup(d.description)}</div>` : html`<p>${d.summary ?? 'No description.'}</p>`}
 <h2 id="history">Release history</h2>
@@ -240,7 +247,8 @@ export function protectionHelpPage(viewer: Viewer, d: HelpData): Html {
     title: 'Protection levels',
     viewer,
     body: html`<h1>How projects are protected</h1>
-<p>Every file this index serves is a target in TUF metadata (<a href="https://theupdateframework.io/">The Update Framework</a>). A client that checks the metadata — <code>bulwark proxy</code>, <code>bulwark fetch</code> or any TUF client — gets a refusal, not a changed file, when a mirror, a cache or the network tampers with it, or serves an old version. What differs between projects is <em>who signs</em> their files, and so what an attacker who takes over the index itself can do. Bulwark follows <a href="https://peps.python.org/pep-0480/">PEP 480</a>, which names three levels.</p>
+<p>Every file this index serves is a target in TUF metadata (<a href="https://theupdateframework.io/">The Update Framework</a>). A client that checks the metadata — <code>bulwark proxy</code>, <code>bulwark fetch</code> or any TUF client — gets a refusal, not a changed file, when a mirror, a cache or the network tampers with it, or serves an old version. What differs between projects is <em>who signs</em> their files and <em>who may upload</em> them, and so what an attacker who takes over the index itself, or steals a password, can do. Bulwark follows <a href="https://peps.python.org/pep-0458/">PEP 458</a> and <a href="https://peps.python.org/pep-0480/">PEP 480</a>; every project is at one of four levels, from least to best protected (the same names in <code>/pypi/&lt;project&gt;/json</code>'s <code>info.bulwark_protection</code>, in <code>--min-level</code> and in every JSON output):</p>
+<ol class="level-list" id="levels">${[...PROTECTION_ORDER].reverse().map((level) => html`<li><code>${level}</code>: ${PROTECTION[level].words}</li>`)}</ol>
 ${PROTECTION_ORDER.map(
   (level) => html`<section id="${level}" aria-labelledby="h-${level}" class="protection protection-${level}">
 <h2 id="h-${level}">${PROTECTION[level].words}</h2>
@@ -253,23 +261,29 @@ ${PROTECTION_ORDER.map(
 <p>From PEP 480's key compromise analysis, as Bulwark's attack tests measured it. The index's online keys — timestamp, snapshot, recently-claimed and unclaimed — are on the index server; the offline keys (root, targets, claimed) and the developers' keys are not. A client that keeps its metadata (such as <code>bulwark proxy</code>) is the best protected: an attacker cannot roll it back to metadata from before a claim or a promotion.</p>
 <table class="levels">
 <caption>Can the attacker serve changed files of a project at this level?</caption>
-<thead><tr><th scope="col">Keys the attacker holds</th><th scope="col">Index-signed only (unclaimed)</th><th scope="col">Developer-signed, waiting for promotion (recently-claimed)</th><th scope="col">Developer-signed, offline delegation (claimed)</th></tr></thead>
+<thead><tr><th scope="col">What the attacker holds</th><th scope="col">Index-signed only (unclaimed)</th><th scope="col">Index-signed, two-factor uploads (two-factor)</th><th scope="col">Developer-signed, waiting for promotion (recently-claimed)</th><th scope="col">Developer-signed, offline delegation (claimed)</th></tr></thead>
 <tbody>
-<tr><th scope="row">None (a mirror, a cache, the network)</th><td>${no}</td><td>${no}</td><td>${no}</td></tr>
-<tr><th scope="row">Any one key but root, alone</th><td>${no}</td><td>${no}</td><td>${no}</td></tr>
-<tr><th scope="row">Timestamp and snapshot</th><td>${freeze}</td><td>${freeze}</td><td>${freeze}</td></tr>
-<tr><th scope="row">Timestamp, snapshot and unclaimed</th><td>${yes}</td><td>${newRecent}</td><td>${newClaimed}</td></tr>
-<tr><th scope="row">All online keys (the index server taken over)</th><td>${yes}</td><td>${yes}</td><td>${newClaimed}</td></tr>
-<tr><th scope="row">The project's developer keys (a threshold), with timestamp and snapshot</th><td>—</td><td>${yes}</td><td>${yes}</td></tr>
-<tr><th scope="row">Offline keys (targets or claimed), with timestamp and snapshot</th><td>${yes}</td><td>${yes}</td><td>${yes}</td></tr>
-<tr><th scope="row">Root</th><td>${yes}</td><td>${yes}</td><td>${yes}</td></tr>
+<tr><th scope="row">None (a mirror, a cache, the network)</th><td>${no}</td><td>${no}</td><td>${no}</td><td>${no}</td></tr>
+<tr><th scope="row">A maintainer's password or API token, without the second factor</th><td>${yes} (uploads as them)</td><td>${no}</td><td>${no}</td><td>${no}</td></tr>
+<tr><th scope="row">Any one key but root, alone</th><td>${no}</td><td>${no}</td><td>${no}</td><td>${no}</td></tr>
+<tr><th scope="row">Timestamp and snapshot</th><td>${freeze}</td><td>${freeze}</td><td>${freeze}</td><td>${freeze}</td></tr>
+<tr><th scope="row">Timestamp, snapshot and unclaimed</th><td>${yes}</td><td>${yes}</td><td>${newRecent}</td><td>${newClaimed}</td></tr>
+<tr><th scope="row">All online keys (the index server taken over)</th><td>${yes}</td><td>${yes}</td><td>${yes}</td><td>${newClaimed}</td></tr>
+<tr><th scope="row">The project's developer keys (a threshold), with timestamp and snapshot</th><td>—</td><td>—</td><td>${yes}</td><td>${yes}</td></tr>
+<tr><th scope="row">Offline keys (targets or claimed), with timestamp and snapshot</th><td>${yes}</td><td>${yes}</td><td>${yes}</td><td>${yes}</td></tr>
+<tr><th scope="row">Root</th><td>${yes}</td><td>${yes}</td><td>${yes}</td><td>${yes}</td></tr>
 </tbody>
 </table>
 <h2>How a project moves up</h2>
 <ol>
+<li>Every owner and maintainer turns on two-factor authentication (Your account), and an owner requires it in the project's settings: uploads, claims and yanks then need the second factor, and API tokens made with it. The index signs the level into the project's page entry in its TUF bin (<code>"custom": {"bulwark": {"two_factor": true}}</code>, online key), where clients read it: the project is at <em>two-factor</em>.</li>
 <li>Its owner makes a developer key on each machine (<code>bulwark key new</code>) and claims the project (<code>bulwark claim NAME</code>): it becomes <em>recently claimed</em> at once, and the index accepts only uploads its developers sign (<code>bulwark upload</code>).</li>
 <li>At the next offline ceremony the index's operators sign the claimed role with the offline key (<code>bulwark admin promote</code>): the project becomes <em>claimed</em>.</li>
-</ol>`,
+</ol>
+<section id="verified-builds" aria-labelledby="h-verified-builds">
+<h2 id="h-verified-builds">Verified builds: wheels two independent builders reproduced</h2>
+<p>The top level adds wheels the developers did not build themselves. The developers sign their source distribution, then sign a delegation of their wheels (<code>bulwark project build-farm enable</code>) to the index's build farm and to rebuilders they choose, run by other parties with their own keys. A wheel is published only when at least two of them built the same bytes from the developer-signed sdist, each signing an in-toto attestation of how. <code>bulwark fetch</code> and <code>bulwark proxy</code> check every signature and that the sdist is the one the developers signed, and show the wheel as a verified build. The developers' own files are never replaced, and neither the build farm's key nor the index's online keys, alone or together, can make a wheel a verified build.</p>
+</section>`,
   });
 }
 
@@ -319,6 +333,7 @@ export interface AccountData {
   keys: { project: ProjectRecord; role: 'owner' | 'maintainer'; delegation: ProjectDelegation }[];
   unclaimedOwned: string[];
   baseUrl: string;
+  twoFactor: TwoFactorStatus;
 }
 
 export function accountPage(viewer: Viewer, d: AccountData): Html {
@@ -347,8 +362,8 @@ ${d.tokenError ? html`<p class="error-text" id="token-description-error">${d.tok
 </form>
 <table>
 <caption>Your tokens (${d.tokens.length})</caption>
-<thead><tr><th scope="col">For</th><th scope="col">Created</th></tr></thead>
-<tbody>${d.tokens.map((t) => html`<tr><td>${t.description}</td><td>${formatDate(t.createdAt)}</td></tr>`)}</tbody>
+<thead><tr><th scope="col">For</th><th scope="col">Created</th><th scope="col">Second factor</th></tr></thead>
+<tbody>${d.tokens.map((t) => html`<tr><td>${t.description}</td><td>${formatDate(t.createdAt)}</td><td>${t.twoFactor ? 'yes' : 'no'}</td></tr>`)}</tbody>
 </table>
 
 <h2 id="keys">Developer keys</h2>
@@ -368,6 +383,8 @@ ${d.keys.length
     )}</tbody></table>`
   : html`<p>None of your projects is claimed yet.</p>`}
 ${d.unclaimedOwned.length ? html`<p>Projects you could claim: ${d.unclaimedOwned.map((n, i) => html`${i ? ', ' : ''}<a href="${projectHref(n)}">${n}</a>`)}.</p>` : ''}
+
+${twoFactorSection(viewer, d.twoFactor)}
 
 <h2 id="password">Password</h2>
 <p>${d.passwordUpdatedAt ? `Last changed ${formatDate(d.passwordUpdatedAt)}.` : ''} Changing it logs out your other sessions.</p>
@@ -389,7 +406,8 @@ ${csrfInput(viewer.csrf)}
 }
 
 const NEXT_STEP: Record<Protection, string> = {
-  unclaimed: 'Claim it with your developer keys: bulwark claim NAME',
+  unclaimed: 'Claim it with your developer keys: bulwark claim NAME (or require two-factor uploads in its settings)',
+  'two-factor': 'Claim it with your developer keys: bulwark claim NAME',
   'recently-claimed': 'Protected by your keys; waits for the next offline ceremony',
   claimed: 'Protected by your keys and an offline delegation',
 };
@@ -405,7 +423,7 @@ ${projects.length
 <thead><tr><th scope="col">Project</th><th scope="col">Your role</th><th scope="col">Protection</th><th scope="col" class="num">Files</th><th scope="col">Last upload</th><th scope="col">Next step</th></tr></thead>
 <tbody>${projects.map(
       (p) => html`<tr><td><a href="${projectHref(p.name)}">${p.displayName}</a></td><td>${p.role}</td><td>${protectionBadge(p.protection)}<br><span class="hint">${PROTECTION[p.protection].words}</span></td>
-<td class="num">${p.files}</td><td>${p.lastUpload ? formatDate(p.lastUpload) : '—'}</td><td>${NEXT_STEP[p.protection].replace('NAME', p.name)}</td></tr>`
+<td class="num">${p.files}</td><td>${p.lastUpload ? formatDate(p.lastUpload) : '—'}</td><td>${NEXT_STEP[p.protection].replace('NAME', p.name)}<br><a href="/manage/project/${p.name}/settings/">Settings</a></td></tr>`
     )}</tbody></table>`
   : html`<p>You have no projects yet. Upload one with twine and an <a href="/manage/account/#tokens">API token</a>.</p>`}
 <p><a href="/help/protection/">What the protection levels mean</a></p>`,

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// The three protection levels of PEP 480 in words people can act on, with the badge every
-// project page, search result and listing shows. The wording follows PEP 480's key compromise
-// analysis: who signs a project's files, and whose keys an attacker needs to change them.
-import { levelOrder, PROTECTION_LEVELS } from '../repository/protection-levels.js';
-import type { ProjectRecord } from '../storage/state/types.js';
+// The protection levels (the one list, repository/protection-levels.ts) in words people can act
+// on, with the badge every project page, search result and listing shows. The wording follows
+// PEP 480's key compromise analysis: who signs a project's files, and whose keys an attacker
+// needs to change them; two-factor adds who may upload them.
+import { levelOrder, PROTECTION_LEVELS, type ProtectionLevelName } from '../repository/protection-levels.js';
 import { html, type Html } from './html.js';
 
-export type Protection = ProjectRecord['protection'];
+export type Protection = ProtectionLevelName;
 
 export interface ProtectionLevel {
   level: Protection;
@@ -38,6 +38,15 @@ export const PROTECTION: Record<Protection, ProtectionLevel> = {
     exposed:
       "Which keys are the developers' is vouched for by the online recently-claimed key until the next offline ceremony: an attacker who also holds that key, which is on the index server, can delegate the project to keys of their own.",
   },
+  'two-factor': {
+    level: 'two-factor',
+    badge: 'Index-signed · two-factor uploads',
+    words: 'Signed by the index; every maintainer uploads with a second factor.',
+    protects:
+      "Its owners require two-factor authentication, and every owner and maintainer has it on: a stolen password or an API token made without the second factor cannot upload, yank or claim. The index signs this level into its TUF metadata (online bin key), so a mirror cannot claim it for a project that is not.",
+    exposed:
+      "Its files are still signed by the index with online keys: someone who takes over the index's online keys can change them. Its developers can claim it with their own keys (bulwark claim) to protect it from that.",
+  },
   unclaimed: {
     level: 'unclaimed',
     badge: 'Index-signed only',
@@ -55,7 +64,7 @@ export function protectionRank(p: Protection): number {
   return levelOrder(p);
 }
 
-/** A shield: empty (index-signed), half (waiting for promotion), full with a tick (claimed). */
+/** A shield: empty (index-signed), with a key-hole (two-factor), half (waiting for promotion), full with a tick (claimed). */
 function shield(level: Protection): Html {
   const outline = 'M8 1 2 3.5V8c0 3.5 2.6 6.3 6 7 3.4-.7 6-3.5 6-7V3.5z';
   const fill =
@@ -63,7 +72,9 @@ function shield(level: Protection): Html {
       ? html`<path d="${outline}" fill="currentColor"/><path d="m5 8.2 2 2 4-4.2" fill="none" stroke="#fff" stroke-width="1.6"/>`
       : level === 'recently-claimed'
         ? html`<path d="${outline}" fill="none" stroke="currentColor" stroke-width="1.4"/><path d="M8 1v14c-3.4-.7-6-3.5-6-7V3.5z" fill="currentColor"/>`
-        : html`<path d="${outline}" fill="none" stroke="currentColor" stroke-width="1.4"/>`;
+        : level === 'two-factor'
+          ? html`<path d="${outline}" fill="none" stroke="currentColor" stroke-width="1.4"/><circle cx="8" cy="6.6" r="1.6" fill="currentColor"/><path d="M7.2 7.6h1.6l.5 3.6H6.7z" fill="currentColor"/>`
+          : html`<path d="${outline}" fill="none" stroke="currentColor" stroke-width="1.4"/>`;
   return html`<svg class="shield" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" focusable="false">${fill}</svg>`;
 }
 

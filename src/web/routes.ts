@@ -9,15 +9,17 @@ import fastifyFormbody from '@fastify/formbody';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { compareVersions, isValidProjectName, normalizeProjectName } from '../packaging/index.js';
+import { newTotpSecret, totpQrSvg, totpUri } from '../accounts/totp.js';
 import { AccountError } from '../repository/accounts.js';
 import { fileBlobPath, SIMPLE_JSON, targetBlobPath, targetPath } from '../repository/layout.js';
 import type { Repository } from '../repository/repository.js';
+import { projectLevel } from '../repository/simple-index.js';
 import { repositoryStatus } from '../repository/status.js';
 import { openWebStore } from '../storage/state/open-web-store.js';
-import type { ProjectDelegation, UserRecord } from '../storage/state/types.js';
+import { StateConflictError, type ProjectDelegation, type UserRecord } from '../storage/state/types.js';
 import { RenderedDescriptions } from './description/rendered-descriptions.js';
 import { checkCsrfToken, csrfToken, CSRF_FIELD, newCsrfNonce, newCsrfSecret, sameOriginRequest } from './csrf.js';
-import { safeLocalPath, type Html } from './html.js';
+import { qrCodeMarkup, safeLocalPath, type Html } from './html.js';
 import type { Viewer } from './layout.js';
 import {
   accountPage,
@@ -36,11 +38,15 @@ import {
   type ReleaseView,
 } from './pages.js';
 import { hashPassword, needsRehash, passwordProblem, verifyPassword } from './passwords.js';
+import { pendingSignIn, PENDING_COOKIE, PENDING_LIFETIME_MS, readPendingSignIn } from './pending-sign-in.js';
 import { SignInGuard } from './rate-limit.js';
 import { protectionSection, protectionSectionData } from './protection-chart.js';
 import { parseQuery, rankProjects } from './search.js';
 import { cookieAttributes, CSRF_COOKIE, hashSessionId, isWellFormedSessionId, newSessionId, SESSION_COOKIE, SESSION_LIFETIME_MS } from './sessions.js';
 import { STYLESHEET } from './style.js';
+import { BuildFarm } from '../buildfarm/farm-service.js';
+import { buildFarmSection } from './build-farm-section.js';
+import { enrolPage, projectSettingsPage, recoveryCodesPage, secondFactorLoginPage, type TwoFactorStatus } from './two-factor-pages.js';
 
 export interface WebOptions {
   clock?: () => Date;
@@ -75,6 +81,8 @@ function field(body: unknown, name: string): string | undefined {
 interface Session {
   viewer: Viewer;
   sessionHash?: string;
+  /** The sign-in passed the second factor (or the session enrolled one). */
+  twoFactor?: boolean;
 }
 
 export async function registerWebRoutes(app: FastifyInstance, repo: Repository, opts: WebOptions = {}): Promise<void> {
@@ -98,7 +106,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     const idHash = hashSessionId(id);
     const s = await store.sessionUser(idHash, clock());
     if (!s) return { viewer: {} };
-    return { viewer: { user: s.user, csrf: csrfToken(secret, `session:${idHash}`) }, sessionHash: idHash };
+    return { viewer: { user: s.user, csrf: csrfToken(secret, `session:${idHash}`) }, sessionHash: idHash, twoFactor: s.twoFactor };
   };
 
   const send = (reply: FastifyReply, markup: Html, status = 200, cache = 'private, no-cache') =>
@@ -136,6 +144,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
   };
 
   const descriptions = new RenderedDescriptions(store, repo.blobs);
+  const farmRecords = new BuildFarm({ dataDir: repo.dataDir, state: repo.state, blobs: repo.blobs, requestPublication: () => undefined });
 
   const projectData = async (req: FastifyRequest, name: string, version: string | undefined): Promise<ProjectData | undefined> => {
     const project = await repo.state.getProject(name);
@@ -191,10 +200,16 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
       delegation,
       projectRoleVersion: delegation ? (await repo.state.latestProjectRole(name))?.version : undefined,
       vouchedBy: published?.role,
+      builds: delegation ? buildFarmSection(name, await farmRecords.status(name)) : undefined,
     };
   };
 
-  const accountData = async (req: FastifyRequest, user: UserRecord, extra: Partial<AccountData> = {}): Promise<AccountData> => {
+  const twoFactorStatus = async (user: UserRecord, session: Session, extra: Partial<TwoFactorStatus> = {}): Promise<TwoFactorStatus> => {
+    const tf = await repo.state.twoFactor(user.id);
+    return { on: tf !== undefined, ...(tf ? { enabledAt: tf.enabledAt, recoveryLeft: tf.recoveryLeft } : {}), sessionPassed: session.twoFactor === true, ...extra };
+  };
+
+  const accountData = async (req: FastifyRequest, user: UserRecord, session: Session, extra: Partial<Omit<AccountData, 'twoFactor'>> = {}, twoFactor: Partial<TwoFactorStatus> = {}): Promise<AccountData> => {
     const projects = await store.userProjects(user.id);
     const keys: AccountData['keys'] = [];
     for (const p of projects) {
@@ -210,6 +225,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
       keys,
       unclaimedOwned: projects.filter((p) => p.protection === 'unclaimed' && p.role === 'owner').map((p) => p.name),
       baseUrl: baseUrl(req),
+      twoFactor: await twoFactorStatus(user, session, twoFactor),
       ...extra,
     };
   };
@@ -277,7 +293,7 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
         }
         return notFound();
       }
-      return send(reply.header('content-security-policy', PROJECT_PAGE_CSP), projectPage(viewer, data));
+      return send(reply.header('content-security-policy', PROJECT_PAGE_CSP), projectPage(viewer, { ...data, level: await projectLevel(repo.state, data.project) }));
     };
     web.get('/project/:name/', showProject);
     web.get('/project/:name/:version/', showProject);
@@ -334,13 +350,65 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
         await signIns.failed(username, req.ip);
         return again('Wrong user name or password.', 400);
       }
-      await signIns.succeeded(username, req.ip);
       if (needsRehash(stored)) await store.rehashPassword(user.id, await hashPassword(password));
+      if (await repo.state.twoFactor(user.id)) {
+        // The code step next. Failures are forgiven only once the code is right too, so the
+        // password cannot be used to reset the count of wrong codes.
+        const pendingHash = (await store.passwordHash(user.id)) ?? stored;
+        reply.setCookie(PENDING_COOKIE, pendingSignIn(secret, user.id, pendingHash, clock()), cookieAttributes(secure(req), PENDING_LIFETIME_MS / 1000));
+        return reply.header('cache-control', 'no-store').redirect(`/account/login/two-factor/?${new URLSearchParams({ next }).toString()}`, 303);
+      }
+      await signIns.succeeded(username, req.ip);
+      return startSession(req, reply, user.id, false, next);
+    });
+
+    const startSession = async (req: FastifyRequest, reply: FastifyReply, userId: number, twoFactor: boolean, next: string) => {
       const id = newSessionId();
-      await store.createSession(hashSessionId(id), user.id, clock(), SESSION_LIFETIME_MS);
+      await store.createSession(hashSessionId(id), userId, clock(), SESSION_LIFETIME_MS, twoFactor);
       reply.setCookie(SESSION_COOKIE, id, cookieAttributes(secure(req), SESSION_LIFETIME_MS / 1000));
       reply.clearCookie(CSRF_COOKIE, cookieAttributes(secure(req)));
+      reply.clearCookie(PENDING_COOKIE, cookieAttributes(secure(req)));
       return reply.header('cache-control', 'no-store').redirect(next, 303);
+    };
+
+    /** The user whose password step this browser passed (the pending sign-in cookie), if any. */
+    const pendingUser = async (req: FastifyRequest): Promise<UserRecord | undefined> => {
+      const userId = await readPendingSignIn(secret, req.cookies[PENDING_COOKIE], (id) => store.passwordHash(id), clock());
+      return userId === undefined ? undefined : store.userById(userId);
+    };
+
+    web.get('/account/login/two-factor/', async (req: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
+      const next = nextOf(req.query.next);
+      if (!(await pendingUser(req))) return reply.redirect(`/account/login/?${new URLSearchParams({ next }).toString()}`, 303);
+      return send(reply, secondFactorLoginPage({ csrf: csrfToken(secret, `anon:${anonNonce(req, reply)}`), next }), 200, 'no-store');
+    });
+
+    // The code step: the same lockout rules as the password (rate-limit.ts), counted on the same
+    // account and address, so guessing codes is as slow as guessing passwords, and the owner
+    // with the right password and the right code always gets in.
+    web.post('/account/login/two-factor/', async (req, reply) => {
+      const nonce = req.cookies[CSRF_COOKIE];
+      const next = nextOf(field(req.body, 'next'));
+      if (!formOk(req, typeof nonce === 'string' ? `anon:${nonce}` : undefined)) return badForm(reply, {});
+      const user = await pendingUser(req);
+      if (!user) return reply.redirect(`/account/login/?${new URLSearchParams({ next }).toString()}`, 303);
+      const again = (error: string, status: number) =>
+        send(reply, secondFactorLoginPage({ csrf: csrfToken(secret, `anon:${anonNonce(req, reply)}`), next, error }), status, 'no-store');
+      const verdict = await signIns.check(user.name, req.ip);
+      if (verdict.retryAfter > 0) {
+        reply.header('retry-after', String(verdict.retryAfter));
+        return again(`Too many failed attempts from here. Try again in ${Math.ceil(verdict.retryAfter / 60)} minute(s).`, 429);
+      }
+      const code = (field(req.body, 'code') ?? '').trim().slice(0, 64);
+      if (code === '') return again('Enter the code your authenticator shows, or a recovery code.', 400);
+      if ('delayMs' in verdict && verdict.delayMs > 0) await sleep(verdict.delayMs);
+      const factor = await repo.accounts.checkSecondFactor(user, code, clock());
+      if (!factor) {
+        await signIns.failed(user.name, req.ip);
+        return again('That code is not right, or was used already. Type the code your authenticator shows now, or an unused recovery code.', 400);
+      }
+      await signIns.succeeded(user.name, req.ip);
+      return startSession(req, reply, user.id, true, next);
     });
 
     web.get('/account/logout/', async (req, reply) => {
@@ -361,13 +429,15 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     // ---- the signed-in user's pages -------------------------------------------------------
 
     web.get('/manage/account/', async (req: FastifyRequest<{ Querystring: { password?: string } }>, reply) => {
-      const { viewer } = await sessionOf(req);
+      const session = await sessionOf(req);
+      const { viewer } = session;
       if (!viewer.user) return loginRedirect(req, reply);
-      return send(reply, accountPage(viewer, await accountData(req, viewer.user, { passwordChanged: req.query.password === 'changed' })), 200, 'no-store');
+      return send(reply, accountPage(viewer, await accountData(req, viewer.user, session, { passwordChanged: req.query.password === 'changed' })), 200, 'no-store');
     });
 
     web.post('/manage/account/tokens/', async (req, reply) => {
-      const { viewer, sessionHash } = await sessionOf(req);
+      const session = await sessionOf(req);
+      const { viewer, sessionHash } = session;
       if (!viewer.user || !sessionHash) return loginRedirect(req, reply);
       if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
       const description = (field(req.body, 'description') ?? '').trim();
@@ -375,12 +445,15 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
       if (description === '') problem = 'Say what the token is for.';
       else if (description.length > 100) problem = 'Use at most 100 characters.';
       else if (/[\x00-\x1f\x7f]/.test(description)) problem = 'Use printable characters only.';
+      // With two-factor on, a token is made only from a session that passed it, and says so.
+      const twoFactorOn = (await repo.state.twoFactor(viewer.user.id)) !== undefined;
+      if (!problem && twoFactorOn && !session.twoFactor) problem = 'This session did not pass your second factor: log out, log in again with your code, then make the token.';
       if (problem) {
-        return send(reply, accountPage(viewer, await accountData(req, viewer.user, { tokenError: problem, tokenDescription: description.slice(0, 100) })), 400, 'no-store');
+        return send(reply, accountPage(viewer, await accountData(req, viewer.user, session, { tokenError: problem, tokenDescription: description.slice(0, 100) })), 400, 'no-store');
       }
       try {
-        const token = await repo.accounts.addToken(viewer.user.name, description);
-        return send(reply, accountPage(viewer, await accountData(req, viewer.user, { newToken: { token, description } })), 200, 'no-store');
+        const token = await repo.accounts.addToken(viewer.user.name, description, { twoFactor: twoFactorOn && session.twoFactor === true });
+        return send(reply, accountPage(viewer, await accountData(req, viewer.user, session, { newToken: { token, description } })), 200, 'no-store');
       } catch (e) {
         if (e instanceof AccountError) return send(reply, messagePage(viewer, 'Cannot make a token', e.message), 400, 'no-store');
         throw e;
@@ -388,20 +461,134 @@ export async function registerWebRoutes(app: FastifyInstance, repo: Repository, 
     });
 
     web.post('/manage/account/password/', async (req, reply) => {
-      const { viewer, sessionHash } = await sessionOf(req);
+      const session = await sessionOf(req);
+      const { viewer, sessionHash } = session;
       if (!viewer.user || !sessionHash) return loginRedirect(req, reply);
       if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
       const user = viewer.user;
       const current = field(req.body, 'current') ?? '';
       const password = field(req.body, 'password') ?? '';
       const confirm = field(req.body, 'confirm') ?? '';
-      const fail = async (passwordError: string) => send(reply, accountPage(viewer, await accountData(req, user, { passwordError })), 400, 'no-store');
+      const fail = async (passwordError: string) => send(reply, accountPage(viewer, await accountData(req, user, session, { passwordError })), 400, 'no-store');
       if (!(await verifyPassword(current, await store.passwordHash(user.id)))) return fail('Your current password is not right.');
       if (password !== confirm) return fail('The two new passwords differ.');
       const problem = passwordProblem(password, user.name);
       if (problem) return fail(`Choose another password: ${problem}.`);
       await store.setPassword(user.id, await hashPassword(password), clock().toISOString(), sessionHash);
       return reply.redirect('/manage/account/?password=changed#password', 303);
+    });
+
+    // ---- two-factor authentication -------------------------------------------------------
+
+    /** Binds an offered TOTP secret to the session, so the confirming form cannot swap it. */
+    const secretMacBinding = (sessionHash: string, totpSecret: string) => `totp-enrol:${sessionHash}:${totpSecret}`;
+
+    const showEnrol = async (reply: FastifyReply, viewer: Viewer, sessionHash: string, user: UserRecord, totpSecret: string, error?: string) => {
+      const qr = qrCodeMarkup(await totpQrSvg(totpUri(totpSecret, user.name)), `QR code of the two-factor key for ${user.name}`);
+      const secretMac = csrfToken(secret, secretMacBinding(sessionHash, totpSecret));
+      return send(reply, enrolPage(viewer, { account: user.name, secret: totpSecret, secretMac, qr, ...(error ? { error } : {}) }), error ? 400 : 200, 'no-store');
+    };
+
+    web.get('/manage/account/two-factor/', async (req, reply) => {
+      const { viewer, sessionHash } = await sessionOf(req);
+      if (!viewer.user || !sessionHash) return loginRedirect(req, reply);
+      if (await repo.state.twoFactor(viewer.user.id)) return reply.redirect('/manage/account/#two-factor', 303);
+      return showEnrol(reply, viewer, sessionHash, viewer.user, newTotpSecret());
+    });
+
+    web.post('/manage/account/two-factor/', async (req, reply) => {
+      const session = await sessionOf(req);
+      const { viewer, sessionHash } = session;
+      if (!viewer.user || !sessionHash) return loginRedirect(req, reply);
+      if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
+      const user = viewer.user;
+      const totpSecret = field(req.body, 'secret') ?? '';
+      if (!checkCsrfToken(secret, secretMacBinding(sessionHash, totpSecret), field(req.body, 'secret_mac'))) return badForm(reply, viewer);
+      try {
+        const { recoveryCodes, seqs } = await repo.accounts.enableTwoFactor(user, totpSecret, (field(req.body, 'code') ?? '').slice(0, 64), clock());
+        // This session proved the code: it counts as passed; every other session ends.
+        await store.secondFactorPassed(sessionHash, user.id, clock());
+        if (seqs.length > 0) repo.worker.kick();
+        return send(reply, recoveryCodesPage(viewer, recoveryCodes), 200, 'no-store');
+      } catch (e) {
+        if (e instanceof AccountError) return showEnrol(reply, viewer, sessionHash, user, totpSecret, `Two-factor authentication is still off: ${e.message}.`);
+        if (e instanceof StateConflictError && e.code === 'TWO_FACTOR_ON') return reply.redirect('/manage/account/#two-factor', 303);
+        throw e;
+      }
+    });
+
+    web.post('/manage/account/two-factor/disable/', async (req, reply) => {
+      const session = await sessionOf(req);
+      const { viewer, sessionHash } = session;
+      if (!viewer.user || !sessionHash) return loginRedirect(req, reply);
+      if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
+      const user = viewer.user;
+      const refuse = async (error: string, status: number) => send(reply, accountPage(viewer, await accountData(req, user, session, {}, { error })), status, 'no-store');
+      // A stolen session must not guess its way to turning the second factor off: wrong codes
+      // count like failed sign-ins (rate-limit.ts).
+      const verdict = await signIns.check(user.name, req.ip);
+      if (verdict.retryAfter > 0) {
+        reply.header('retry-after', String(verdict.retryAfter));
+        return refuse(`Two-factor authentication stays on: too many wrong codes from here. Try again in ${Math.ceil(verdict.retryAfter / 60)} minute(s).`, 429);
+      }
+      try {
+        const { seqs } = await repo.accounts.disableTwoFactor(user, (field(req.body, 'code') ?? '').trim().slice(0, 64), clock());
+        if (seqs.length > 0) repo.worker.kick();
+        return send(reply, accountPage(viewer, await accountData(req, user, session, {}, { notice: 'Two-factor authentication is off.' })), 200, 'no-store');
+      } catch (e) {
+        if (!(e instanceof AccountError)) throw e;
+        await signIns.failed(user.name, req.ip);
+        return refuse(`Two-factor authentication stays on: ${e.message}.`, 400);
+      }
+    });
+
+    const projectSettings = async (req: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply, session: Session, status = 200, message: { notice?: string; error?: string } = {}) => {
+      const { viewer } = session;
+      const user = viewer.user as UserRecord;
+      const name = isValidProjectName(req.params.name) ? normalizeProjectName(req.params.name) : undefined;
+      const project = name ? await repo.state.getProject(name) : undefined;
+      const role = project ? (await repo.state.projectRoles(project.name)).find((r) => r.user === user.name)?.role : undefined;
+      if (!project || !role) return send(reply, messagePage(viewer, 'Not your project', 'Only its owners and maintainers see the settings of a project.'), 404, 'no-store');
+      const tf = await repo.state.projectTwoFactor(project.name);
+      return send(
+        reply,
+        projectSettingsPage(viewer, {
+          name: project.name,
+          displayName: project.displayName,
+          level: await projectLevel(repo.state, project),
+          isOwner: role === 'owner',
+          required: tf.required,
+          membersWithout: tf.membersWithout,
+          claimed: project.protection !== 'unclaimed',
+          ...message,
+        }),
+        status,
+        'no-store'
+      );
+    };
+
+    web.get('/manage/project/:name/settings/', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+      const session = await sessionOf(req);
+      if (!session.viewer.user) return loginRedirect(req, reply);
+      return projectSettings(req, reply, session);
+    });
+
+    web.post('/manage/project/:name/settings/', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+      const session = await sessionOf(req);
+      const { viewer, sessionHash } = session;
+      if (!viewer.user || !sessionHash) return loginRedirect(req, reply);
+      if (!formOk(req, `session:${sessionHash}`)) return badForm(reply, viewer);
+      const want = field(req.body, 'require_two_factor');
+      if (want !== 'yes' && want !== 'no') return projectSettings(req, reply, session, 400, { error: 'Choose whether to require two-factor authentication.' });
+      const name = isValidProjectName(req.params.name) ? normalizeProjectName(req.params.name) : '';
+      try {
+        await repo.state.setProjectTwoFactor(name, viewer.user.id, want === 'yes', clock().toISOString());
+        repo.worker.kick();
+      } catch (e) {
+        if (e instanceof StateConflictError && (e.code === 'NOT_OWNER' || e.code === 'NOT_FOUND')) return projectSettings(req, reply, session, 403, { error: e.message });
+        throw e;
+      }
+      return projectSettings(req, reply, session, 200, { notice: want === 'yes' ? 'Two-factor authentication is now required.' : 'Two-factor authentication is no longer required.' });
     });
 
     web.get('/manage/projects/', async (req, reply) => {

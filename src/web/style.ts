@@ -62,6 +62,7 @@ a.badge:visited { color: inherit; }
 .badge .shield { flex: none; }
 .badge-claimed, a.badge-claimed:visited { background: var(--ok-bg); color: var(--ok-ink); border-color: var(--ok-line); }
 .badge-recently-claimed, a.badge-recently-claimed:visited { background: var(--warn-bg); color: var(--warn-ink); border-color: var(--warn-line); }
+.badge-two-factor, a.badge-two-factor:visited { background: var(--plain-bg); color: var(--ok-ink); border-color: var(--ok-line); }
 .badge-unclaimed, a.badge-unclaimed:visited { background: var(--plain-bg); color: var(--plain-ink); border-color: var(--plain-line); }
 .protection { border: 1px solid var(--line); border-left: 6px solid; border-radius: 0 6px 6px 0; padding: 0.75rem 1rem; margin: 1rem 0; background: var(--panel); }
 .protection-claimed { border-left-color: var(--ok-line); }

@@ -152,8 +152,10 @@ describe('schema upgrade: the web store gets web_descriptions (issue 17)', () =>
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {
-      await admin.query('DROP TABLE web_descriptions'); // as an earlier release left it
-      await check(await PgWebStore.connect(url));
+      await admin.query('DROP TABLE web_descriptions, web_session_factors'); // as an earlier release left it
+      const store = await PgWebStore.connect(url);
+      assert.equal(await store.sessionUser('x'.repeat(64), new Date()), undefined, 'web_session_factors (two-factor sessions) is there too');
+      await check(store);
     } finally {
       await admin.end();
       await state.close();

@@ -341,6 +341,16 @@ for (const backend of backends) {
         await assert.rejects(s.storeSignedRole('root', 5, bytes), 'one version once');
       }));
 
+    it('builder-signed roles: a new role is created and marked dirty, each version stored once', () =>
+      withStore(async (s) => {
+        assert.equal(await s.recordBuilderSignedRole('wheels-demo', 1, Buffer.from('one')), true);
+        assert.equal(await s.recordBuilderSignedRole('wheels-demo', 1, Buffer.from('other')), false, 'the first of two publishers wins');
+        assert.deepEqual(await s.latestSignedRole('wheels-demo'), { version: 1, bytes: Buffer.from('one') });
+        const inputs = await s.collectPublishInputs([]);
+        assert.ok(inputs.dirtyRoles.some((r) => r.name === 'wheels-demo'), 'the snapshot process publishes it next');
+        assert.equal((await s.roleStates()).find((r) => r.name === 'wheels-demo')?.version, 0, 'not published yet');
+      }));
+
     it('recordClaim: registers the keys and the first project role; ALREADY_CLAIMED, NOT_OWNER', () =>
       withStore(async (s) => {
         const alice = await s.addUser('alice', false, 'ha', NOW);
@@ -662,6 +672,59 @@ for (const backend of backends) {
         await s.commitPublication({ lease: await lead(s), roles: [], clearedDirty: [], publishedSeqs: [a.seq], snapshotVersion: 5, timestampBytes: Buffer.from('5'), now: NOW });
         assert.deepEqual(await s.publishedVersions([a.seq, b.seq, 999_999]), new Map([[a.seq, 5]]));
       }));
+
+    it('two-factor: enrol once, steps used once, recovery codes once, tokens and projects, journaled re-publications', () =>
+      withStore(async (s) => {
+        const alice = await s.addUser('alice', false, 'ha', NOW);
+        const bob = await s.addUser('bob', false, 'hb', NOW);
+        await s.recordUpload(file('demo', 'demo-1.0.tar.gz', alice.id), 'demo', NOW);
+        await s.addProjectRole('demo', 'bob', 'maintainer');
+        const pendingTwoFactor = async () => (await s.pendingJournal(100)).filter((e) => e.kind === 'two-factor').map((e) => e.project);
+        const atTwoFactor = async () => {
+          const r = await s.withProjectTransaction('demo', (tx) => tx.twoFactor());
+          return !r.busy && r.value;
+        };
+        assert.equal(await s.twoFactor(alice.id), undefined);
+        await conflict(s.setProjectTwoFactor('demo', bob.id, true, NOW), 'NOT_OWNER');
+        await conflict(s.setProjectTwoFactor('nope', alice.id, true, NOW), 'NOT_FOUND');
+        assert.deepEqual(await s.projectTwoFactor('demo'), { required: false, membersWithout: ['alice', 'bob'] });
+        await s.setProjectTwoFactor('demo', alice.id, true, NOW);
+        assert.deepEqual(await pendingTwoFactor(), ['demo']);
+        assert.equal(await atTwoFactor(), false);
+
+        const { seqs } = await s.enableTwoFactor(alice.id, 'S'.repeat(32), 100, ['r1', 'r2'], NOW);
+        assert.equal(seqs.length, 1, 'a member of a project that requires it: its pages are re-published');
+        assert.deepEqual(await s.twoFactor(alice.id), { secret: 'S'.repeat(32), lastStep: 100, enabledAt: NOW, recoveryLeft: 2 });
+        await conflict(s.enableTwoFactor(alice.id, 'T'.repeat(32), 200, [], NOW), 'TWO_FACTOR_ON');
+        assert.equal((await s.twoFactor(alice.id))?.secret, 'S'.repeat(32), 'the refused enrolment changed nothing');
+        assert.equal(await s.useTotpStep(alice.id, 100), false, 'the enrolment step is used');
+        assert.equal(await s.useTotpStep(alice.id, 101), true);
+        assert.equal(await s.useTotpStep(alice.id, 101), false, 'replay');
+        assert.equal(await s.useTotpStep(alice.id, 99), false, 'an older step');
+        assert.equal(await s.useRecoveryCode(alice.id, 'r1', NOW), true);
+        assert.equal(await s.useRecoveryCode(alice.id, 'r1', NOW), false);
+        assert.equal(await s.useRecoveryCode(bob.id, 'r2', NOW), false, "another user's code");
+        assert.equal((await s.twoFactor(alice.id))?.recoveryLeft, 1);
+
+        await s.addToken(alice.id, 'tok-2fa', 'ci', NOW, true);
+        await s.addToken(alice.id, 'tok-plain', 'laptop', NOW);
+        assert.equal(await s.tokenTwoFactor('tok-2fa'), true);
+        assert.equal(await s.tokenTwoFactor('tok-plain'), false);
+
+        assert.deepEqual((await s.projectTwoFactor('demo')).membersWithout, ['bob']);
+        await s.enableTwoFactor(bob.id, 'B'.repeat(32), 1, [], NOW);
+        assert.equal(await atTwoFactor(), true);
+        const carol = await s.addUser('carol', false, 'hc', NOW);
+        const before = (await pendingTwoFactor()).length;
+        await s.addProjectRole('demo', 'carol', 'maintainer');
+        assert.equal((await pendingTwoFactor()).length, before + 1, 'a new member re-publishes the pages');
+        assert.equal(await atTwoFactor(), false);
+        await s.enableTwoFactor(carol.id, 'C'.repeat(32), 1, [], NOW);
+        assert.equal(await atTwoFactor(), true);
+        await s.disableTwoFactor(bob.id, NOW);
+        assert.equal(await s.twoFactor(bob.id), undefined);
+        assert.equal(await atTwoFactor(), false);
+      }));
   });
 }
 
@@ -680,6 +743,16 @@ describe('PostgreSQL state store under concurrency', { skip: pgInfo.skip ?? fals
     await stores[0]!.initRoles(BASE_ROLES.map((r) => role(r)), []);
     return { url, stores };
   }
+
+  it('one TOTP step used from 10 pools at once: exactly one succeeds (a replayed code is refused)', async () => {
+    const { stores } = await pools(10);
+    const alice = await stores[0]!.addUser('alice', false, 'ha', NOW);
+    await stores[0]!.enableTwoFactor(alice.id, 'S'.repeat(32), 10, ['r'], NOW);
+    const steps = await Promise.all(stores.map((s) => s.useTotpStep(alice.id, 11)));
+    assert.equal(steps.filter(Boolean).length, 1);
+    const codes = await Promise.all(stores.map((s) => s.useRecoveryCode(alice.id, 'r', NOW)));
+    assert.equal(codes.filter(Boolean).length, 1);
+  });
 
   it('20 concurrent recordUpload of the same file name: exactly one succeeds, the rest FILE_EXISTS', async () => {
     const { stores } = await pools(20);

@@ -127,7 +127,7 @@ for (const backend of backends) {
         const { alice, bob } = await seed(state);
         const now = new Date('2030-01-01T00:00:00.000Z');
         await web.createSession('s1', alice.id, now, 60_000);
-        assert.deepEqual(await web.sessionUser('s1', now), { user: alice, expiresAt: '2030-01-01T00:01:00.000Z' });
+        assert.deepEqual(await web.sessionUser('s1', now), { user: alice, expiresAt: '2030-01-01T00:01:00.000Z', twoFactor: false });
         assert.equal(await web.sessionUser('s1', new Date(now.getTime() + 60_000)), undefined, 'expired');
         assert.equal(await web.sessionUser('nope', now), undefined);
         await web.deleteSession('s1');
@@ -136,6 +136,24 @@ for (const backend of backends) {
         await web.createSession('b2', bob.id, new Date(now.getTime() + 5_000), 60_000);
         assert.equal(await web.deleteUserSessions(bob.id), 1, 'the expired session was deleted when b2 was made');
         assert.equal(await web.deleteUserSessions(bob.id), 0);
+      }));
+
+    it('sessions that passed the second factor: at sign-in, or by enrolling (which ends the other sessions)', () =>
+      withStores(async ({ state, web }) => {
+        const { alice, bob } = await seed(state);
+        const now = new Date('2030-01-01T00:00:00.000Z');
+        await web.createSession('code', alice.id, now, 60_000, true);
+        assert.equal((await web.sessionUser('code', now))?.twoFactor, true);
+        await web.createSession('a1', alice.id, now, 60_000);
+        await web.createSession('a2', alice.id, now, 60_000);
+        await web.createSession('b1', bob.id, now, 60_000);
+        await web.secondFactorPassed('a1', alice.id, now);
+        assert.equal((await web.sessionUser('a1', now))?.twoFactor, true);
+        for (const gone of ['code', 'a2']) assert.equal(await web.sessionUser(gone, now), undefined, gone);
+        assert.equal((await web.sessionUser('b1', now))?.twoFactor, false, "another user's session stays as it was");
+        await web.deleteSession('a1');
+        await web.createSession('a1', alice.id, now, 60_000);
+        assert.equal((await web.sessionUser('a1', now))?.twoFactor, false, 'a deleted session takes its second factor with it');
       }));
 
     it('failed sign-ins: counted across connections within the window, forgotten after it or on success', () =>
@@ -347,10 +365,17 @@ for (const backend of backends) {
 
     it('counts: projects by protection, users, admins and passwords', () =>
       withStores(async ({ state, web }) => {
-        assert.deepEqual(await web.protectionCounts(), { unclaimed: 0, 'recently-claimed': 0, claimed: 0 });
+        assert.deepEqual(await web.protectionCounts(), { unclaimed: 0, 'two-factor': 0, 'recently-claimed': 0, claimed: 0 });
         assert.deepEqual(await web.userCounts(), { users: 0, admins: 0, withPassword: 0 });
         const { alice } = await seed(state);
-        assert.deepEqual(await web.protectionCounts(), { unclaimed: 5, 'recently-claimed': 1, claimed: 1 });
+        assert.deepEqual(await web.protectionCounts(), { unclaimed: 5, 'two-factor': 0, 'recently-claimed': 1, claimed: 1 });
+        // helper (bob's alone) at two-factor: required, and its only member has it.
+        const bob = (await state.userByName('bob')) as UserRecord;
+        await state.setProjectTwoFactor('helper', bob.id, true, NOW);
+        await state.enableTwoFactor(bob.id, 'B'.repeat(32), 1, [], NOW);
+        assert.deepEqual(await web.protectionCounts(), { unclaimed: 4, 'two-factor': 1, 'recently-claimed': 1, claimed: 1 });
+        assert.equal((await web.userProjects(bob.id)).find((p) => p.name === 'helper')?.protection, 'two-factor');
+        assert.equal((await web.recentProjects(10)).find((p) => p.name === 'helper')?.protection, 'two-factor');
         await web.setPassword(alice.id, 'scrypt$x', NOW);
         assert.deepEqual(await web.userCounts(), { users: 2, admins: 1, withPassword: 1 });
       }));

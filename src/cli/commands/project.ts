@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// `bulwark project role PROJECT USER`: operator commands on the data directory.
+// `bulwark project role PROJECT USER`: operator commands on the data directory; `bulwark project
+// build-farm …` (project-build-farm.ts) is the developers' opt-in to verified builds.
 import type { Command } from 'commander';
 import { normalizeProjectName } from '../../packaging/index.js';
 import { Repository } from '../../repository/repository.js';
 import { StateConflictError } from '../../storage/state/types.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
+import { registerBuildFarm } from './project-build-farm.js';
 
 export function registerProject(program: Command): void {
-  const project = program.command('project').description('manage projects (operator commands on the data directory)');
+  const project = program.command('project').description('manage projects (role: operator command on the data directory; build-farm: developers, on a running index)');
   project
     .command('role <project> <user>')
     .description('let USER upload to PROJECT as a maintainer (or --owner)')
@@ -27,4 +29,5 @@ export function registerProject(program: Command): void {
         await repo.close();
       }
     });
+  registerBuildFarm(project);
 }

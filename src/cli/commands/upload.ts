@@ -22,7 +22,8 @@ import { projectRoleName } from '../../repository/layout.js';
 import { checkPagesMatchTargets, PageConsistencyError } from '../../repository/page-consistency.js';
 import { untrustedKeyMessage } from '../../repository/project-roles.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
-import { encodeCanonical, expiresIn, Metadata, signCanonical, Targets, type RoleKeys, type Signature, type TargetFile } from '../../tuf/index.js';
+import { encodeCanonical, expiresIn, Metadata, signCanonical, TargetFile, Targets, type Key, type RoleKeys, type Signature } from '../../tuf/index.js';
+import { AttestationError, attestationBundles, FARM_KEY_API_PATH, farmKeyRotated, parseBundle, parseEnvelope, parseFarmKeyResponse, type DsseEnvelope } from '../../attest/index.js';
 import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { addDeveloperOptions, developerContext, type DeveloperOptions } from '../developer-context.js';
 import { PROJECT_ROLE_DAYS } from './claim.js';
@@ -39,6 +40,7 @@ interface UploadOptions extends DeveloperOptions {
   partial?: string;
   cosign?: string;
   skipExisting?: boolean;
+  attestation: string[];
 }
 
 /**
@@ -68,6 +70,7 @@ export function registerUpload(program: Command): void {
       .description('upload distributions; signed with your developer key when the project is claimed')
       .option('--partial <file>', 'sign, and write the release for other maintainers to co-sign instead of sending it')
       .option('--cosign <file>', "check another maintainer's partial release against these files, add your signature, send when enough")
+      .option('--attestation <file>', 'in-toto attestations (a DSSE envelope, or .intoto.jsonl) about files of this release, published as <file>.intoto.jsonl (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
       .option('--skip-existing', 'leave out files the project already has (same name and bytes), as twine does; other bytes under the same name are still refused')
   ).action(async (paths: string[], o: UploadOptions, cmd: Command) => {
     const opts = globalOptions(cmd);
@@ -80,6 +83,7 @@ export function registerUpload(program: Command): void {
     }
     if (projects.size !== 1) throw new CliError(`upload the files of one project at a time (got ${[...projects].join(', ')})`, EXIT.usage, 'USAGE');
     const project = [...projects][0] as string;
+    if (o.attestation.length > 0 && (o.partial || o.cosign)) throw new CliError('--attestation cannot be combined with --partial or --cosign yet: upload the attestations in a release of their own', EXIT.usage, 'USAGE');
     const ctx = await developerContext(o);
     const updater = await ctx.updater();
     const state = await currentProjectState(updater, project);
@@ -105,11 +109,13 @@ export function registerUpload(program: Command): void {
       let signed: unknown;
       let pages: { name: string; bytes: Buffer }[];
       let signatures: Signature[];
+      let attestations: { name: string; bytes: Buffer }[] = [];
       if (o.cosign) {
         ({ signed, pages, signatures } = await checkPartial(o.cosign, project, files, state.targets));
       } else {
         const next = nextRelease(state, files, { now: new Date() });
-        signed = new Targets({ version: state.projectRole.version + 1, expires: expiresIn(new Date(), PROJECT_ROLE_DAYS * 86400), targets: next.targets, delegations: undefined }).toJSON();
+        attestations = await releaseAttestations(project, o.attestation, next.targets, state.targets, new Set(files.map((f) => f.filename)));
+        signed = new Targets({ version: state.projectRole.version + 1, expires: expiresIn(new Date(), PROJECT_ROLE_DAYS * 86400), targets: next.targets, delegations: state.projectRole.delegations }).toJSON();
         pages = next.pages;
         signatures = [];
       }
@@ -131,14 +137,62 @@ export function registerUpload(program: Command): void {
         output(opts, { project, signatures: valid, threshold: roleKeys.threshold, file: out }, `Signed ${project} role version ${version}: ${valid} of ${roleKeys.threshold} signatures. Pass ${out} on: bulwark upload dist/* --cosign ${out}`);
         return;
       }
-      const r = await sendSignedUpload(ctx.indexUrl, ctx.token, project, bytes, files, pages);
-      output(opts, { ...r, files: files.map((f) => ({ filename: f.filename, sha256: f.sha256 })), skipped: skipped.map((f) => f.filename), role_version: version }, `Uploaded and signed ${files.map((f) => f.filename).join(', ')}: ${project} role version ${version} (${r.status})`);
+      const r = await sendSignedUpload(ctx.indexUrl, ctx.token, project, bytes, files, pages, attestations);
+      await warnIfFarmKeyRotated(ctx.indexUrl, project, Metadata.parse(bytes, 'targets', role).signed);
+      output(opts, { ...r, files: files.map((f) => ({ filename: f.filename, sha256: f.sha256 })), skipped: skipped.map((f) => f.filename), attestations: attestations.map((a) => a.name), role_version: version }, `Uploaded and signed ${files.map((f) => f.filename).join(', ')}: ${project} role version ${version} (${r.status})`);
     } catch (e) {
       if (e instanceof IndexApiError) throw new CliError(e.message, EXIT.failure, e.code);
+      if (e instanceof AttestationError) throw new CliError(e.message, EXIT.failure, e.code);
       if (e instanceof ReleaseError || e instanceof PackagingError || e instanceof PageConsistencyError) throw new CliError(e.message, EXIT.failure, 'BAD_RELEASE');
       throw e;
     }
   });
+}
+
+/**
+ * Tells the developers when their verified-builds delegation names a farm key the index no longer
+ * publishes: the farm cannot sign their wheels until they sign the delegation again. Silent when
+ * the index has no build farm or cannot say.
+ */
+async function warnIfFarmKeyRotated(indexUrl: string, project: string, role: Targets): Promise<void> {
+  if (!role.delegations) return;
+  let key: Key;
+  try {
+    const res = await fetch(`${indexUrl}${FARM_KEY_API_PATH}`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) return;
+    key = parseFarmKeyResponse(Buffer.from(await res.arrayBuffer()));
+  } catch {
+    return; // no farm key to compare with: nothing to tell
+  }
+  if (farmKeyRotated(project, role, key)) {
+    process.stderr.write(`bulwark: the build farm's key changed (now ${key.keyId}): verified builds of ${project} stop until you sign the delegation again: bulwark project build-farm enable ${project} --rebuilder-key …\n`);
+  }
+}
+
+/**
+ * The `<file>.intoto.jsonl` bundles for `--attestation` files, added to `targets` (the next
+ * role's): each envelope goes with every file its statement names, all of one release.
+ */
+async function releaseAttestations(project: string, paths: readonly string[], targets: Map<string, TargetFile>, current: ReadonlyMap<string, TargetFile>, release: ReadonlySet<string>): Promise<{ name: string; bytes: Buffer }[]> {
+  const envelopes: DsseEnvelope[] = [];
+  for (const path of paths) {
+    const bytes = await readFile(path);
+    // One envelope as JSON (possibly indented), else a bundle of one envelope per line.
+    try {
+      envelopes.push(parseEnvelope(bytes, path));
+    } catch (e) {
+      if (!(e instanceof AttestationError)) throw e;
+      envelopes.push(...parseBundle(bytes, path));
+    }
+  }
+  const out: { name: string; bytes: Buffer }[] = [];
+  for (const [name, bytes] of attestationBundles(project, envelopes, targets, release)) {
+    const path = `${project}/${name}`;
+    if (current.has(path)) throw new ReleaseError(`${name} is published already: a target is never replaced`);
+    targets.set(path, new TargetFile(path, bytes.length, { sha256: createHash('sha256').update(bytes).digest('hex') }));
+    out.push({ name, bytes });
+  }
+  return out;
 }
 
 /** Another maintainer's partial release, checked against the files we have before we sign it. */

@@ -45,7 +45,7 @@ export function registerYank(program: Command): void {
         ...(o.undo ? { unyank: new Set(files) } : { yank: new Map(files.map((f) => [f, reason])) }),
       });
       const role = await Metadata.sign(
-        new Targets({ version: state.projectRole.version + 1, expires: expiresIn(new Date(), PROJECT_ROLE_DAYS * 86400), targets: next.targets, delegations: undefined }),
+        new Targets({ version: state.projectRole.version + 1, expires: expiresIn(new Date(), PROJECT_ROLE_DAYS * 86400), targets: next.targets, delegations: state.projectRole.delegations }),
         await ctx.signers()
       );
       try {

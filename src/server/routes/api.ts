@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { compareVersions, isValidProjectName, normalizeProjectName } from '../../packaging/index.js';
 import type { Repository } from '../../repository/repository.js';
-import { fileUrl } from '../../repository/simple-index.js';
+import { fileUrl, projectLevel } from '../../repository/simple-index.js';
 import type { FileRecord } from '../../storage/state/types.js';
 import { sendProblem } from '../http/problem.js';
 import { requestToken } from '../http/auth.js';
@@ -69,7 +69,7 @@ export function registerApiRoutes(app: FastifyInstance, repo: Repository): void 
         package_url: `${baseUrl(req)}/project/${name}/`,
         project_url: `${baseUrl(req)}/project/${name}/`,
         yanked: ofVersion.length > 0 && ofVersion.every((f) => f.yanked),
-        bulwark_protection: project.protection,
+        bulwark_protection: await projectLevel(repo.state, project),
       },
       ...(req.params.version ? {} : { releases }),
       urls: ofVersion.map((f) => fileJson(req, f)),

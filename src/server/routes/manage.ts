@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { normalizeProjectName } from '../../packaging/index.js';
 import type { Repository } from '../../repository/repository.js';
 import { StateConflictError } from '../../storage/state/types.js';
-import { requireUser, signedInUser } from '../http/auth.js';
+import { requireTwoFactorWhenProjectDoes, requireUser, signedInUser } from '../http/auth.js';
 import { sendProblem } from '../http/problem.js';
 import { waitForPublication } from '../http/publication.js';
 
@@ -18,7 +18,7 @@ interface YankBody {
 
 export function registerManageRoutes(app: FastifyInstance, repo: Repository, opts: { waitForPublishMs: number }): void {
   // Authenticated before the body is read (requireUser).
-  app.post<{ Params: { project: string }; Body: YankBody }>('/api/v1/projects/:project/yank', { onRequest: requireUser(repo, 'json') }, async (req: FastifyRequest<{ Params: { project: string }; Body: YankBody }>, reply) => {
+  app.post<{ Params: { project: string }; Body: YankBody }>('/api/v1/projects/:project/yank', { onRequest: [requireUser(repo, 'json'), requireTwoFactorWhenProjectDoes(repo, 'json')] }, async (req: FastifyRequest<{ Params: { project: string }; Body: YankBody }>, reply) => {
     const user = signedInUser(req);
     const body = (req.body ?? {}) as YankBody;
     const version = typeof body.version === 'string' ? body.version : undefined;

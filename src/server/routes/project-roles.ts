@@ -6,10 +6,11 @@
 import { unlink } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/multipart';
+import { MAX_BUNDLE_BYTES } from '../../attest/index.js';
 import type { Repository } from '../../repository/repository.js';
 import { changeProjectKeys, SignedUploadError } from '../../repository/project-roles.js';
 import type { ReceivedFile } from '../../repository/uploads.js';
-import { requireUser, signedInUser } from '../http/auth.js';
+import { requireTwoFactorWhenProjectDoes, requireUser, signedInUser } from '../http/auth.js';
 import { FormBudget, multipartLimits, multipartProblem, type RequestLimits } from '../http/form-limits.js';
 import { HttpProblem, sendProblem } from '../http/problem.js';
 import { waitForPublication } from '../http/publication.js';
@@ -25,6 +26,7 @@ interface Parsed {
   role?: Buffer;
   pages: { name: string; bytes: Buffer }[];
   files: ReceivedFile[];
+  attestations?: { name: string; bytes: Buffer }[];
 }
 
 /** Reads the form: the role and pages into memory (within the request's budget), distributions to disk. */
@@ -33,13 +35,15 @@ async function parseParts(req: FastifyRequest, repo: Repository, limits: Request
   const budget = new FormBudget(limits);
   const tooManyFiles = `Too many files: a signed upload carries at most ${limits.maxFiles} distributions, besides its role and pages.`;
   try {
-    for await (const part of req.parts({ limits: multipartLimits(limits, limits.maxFiles + OTHER_FILE_PARTS) })) {
+    for await (const part of req.parts({ limits: multipartLimits(limits, 2 * limits.maxFiles + OTHER_FILE_PARTS) })) {
       if (part.type === 'field') {
         parsed.fields.set(part.fieldname, budget.field(part));
       } else if (part.fieldname === 'role') {
         parsed.role = await budget.buffer(part, MAX_ROLE_BYTES, 'the role');
       } else if (part.fieldname === 'page') {
         parsed.pages.push({ name: part.filename, bytes: await budget.buffer(part, MAX_PAGE_BYTES, `page ${part.filename}`) });
+      } else if (part.fieldname === 'attestation') {
+        (parsed.attestations ??= []).push({ name: part.filename, bytes: await budget.buffer(part, MAX_BUNDLE_BYTES, `attestation ${part.filename}`) });
       } else if (part.fieldname === 'content') {
         if (parsed.files.length === limits.maxFiles) throw new HttpProblem(400, 'TOO_MANY_FILES', tooManyFiles);
         const f = await streamToTempFile(part.file, repo.tmpDir);
@@ -79,7 +83,7 @@ export function registerProjectRoleRoutes(app: FastifyInstance, repo: Repository
           parsed.pages
         );
       } else {
-        result = await repo.projectRoles.signedUpload(user, req.params.project, { role: parsed.role, files: parsed.files, pages: parsed.pages });
+        result = await repo.projectRoles.signedUpload(user, req.params.project, { role: parsed.role, files: parsed.files, pages: parsed.pages, ...(parsed.attestations ? { attestations: parsed.attestations } : {}) });
         parsed.files = []; // moved into the store
       }
       req.log.info({ project: result.project, seq: result.seq, kind, user: user.name }, 'signed project transaction recorded');
@@ -111,6 +115,8 @@ export function registerProjectRoleRoutes(app: FastifyInstance, repo: Repository
       throw e;
     }
   });
-  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/claim', { onRequest }, handle('claim'));
-  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/signed-upload', { onRequest }, handle('signed-upload'));
+  // A project whose owners require two-factor is refused before its body is read.
+  const onChange = [onRequest, requireTwoFactorWhenProjectDoes(repo, 'json')];
+  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/claim', { onRequest: onChange }, handle('claim'));
+  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/signed-upload', { onRequest: onChange }, handle('signed-upload'));
 }

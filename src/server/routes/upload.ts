@@ -6,7 +6,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/multipart'; // request.parts() and isMultipart()
 import type { Repository } from '../../repository/repository.js';
 import { UploadError, type ReceivedFile } from '../../repository/uploads.js';
-import { requireUser, signedInUser } from '../http/auth.js';
+import { normalizeProjectName, isValidProjectName } from '../../packaging/index.js';
+import { requireUser, signedInUser, twoFactorRefusal, TWO_FACTOR_REQUIRED } from '../http/auth.js';
 import { FormBudget, multipartLimits, multipartProblem, type RequestLimits } from '../http/form-limits.js';
 import { sendProblem } from '../http/problem.js';
 import { streamToTempFile } from '../http/receive-file.js';
@@ -63,6 +64,9 @@ export function registerUploadRoutes(app: FastifyInstance, repo: Repository, opt
       if (received.truncated) {
         return sendProblem(reply, 413, 'FILE_TOO_LARGE', `File too large: the limit is ${opts.limits.maxUploadBytes} bytes per file.`);
       }
+      const name = form.get('name')?.[0];
+      const refusal = name !== undefined && isValidProjectName(name) ? await twoFactorRefusal(repo, req, normalizeProjectName(name)) : undefined;
+      if (refusal) return sendProblem(reply, 403, TWO_FACTOR_REQUIRED, refusal);
       const receipt = await repo.uploads.upload(user, form, received);
       received = undefined; // moved into the store
       req.log.info({ project: receipt.project, filename: receipt.filename, seq: receipt.seq, user: user.name }, 'upload recorded');

@@ -36,10 +36,23 @@ import {
   type TargetRow,
   type UserRecord,
   type UploadChecks,
+  type TwoFactorRecord,
 } from './types.js';
 import { similarProjectSql, tooSimilar, ultranormalSql } from './similar-names.js';
 import { connectPool, inTransaction, SCHEMA_LOCK, MAX_ATTEMPTS, RETRYABLE, retryDelay, sqlState, type AdvisoryLock, type TransactionMode } from './pg-pool.js';
 import { canonicalTargetFragmentSql, toFile, toJournal, toUser, type Row } from './rows.js';
+import {
+  pgSql,
+  MEMBERS_WITHOUT_SQL,
+  PROJECT_AT_TWO_FACTOR_SQL,
+  PROJECTS_OF_MEMBER_SQL,
+  twoFactorSchema,
+  TWO_FACTOR_LAST_TABLE,
+  TWO_FACTOR_TABLES,
+  TWO_FACTOR_USER_SQL,
+  USE_RECOVERY_CODE_SQL,
+  USE_TOTP_STEP_SQL,
+} from './two-factor-sql.js';
 
 export { redactDatabaseUrl } from './pg-pool.js';
 
@@ -137,6 +150,7 @@ export const TABLES_IN_ORDER = [
   'project_role_versions',
   'signed_roles',
   'publications',
+  ...TWO_FACTOR_TABLES,
 ] as const;
 
 /** Identity columns whose sequences must move past copied rows. */
@@ -212,6 +226,8 @@ async function upgradeSchema(c: pg.PoolClient): Promise<void> {
         'CREATE UNIQUE INDEX projects_ultranormal ON projects(ultranormal)',
       ],
     ],
+    // The two-factor tables (issue 14), on a database made before them and on a new one.
+    [TWO_FACTOR_LAST_TABLE, [twoFactorSchema('postgres')]],
   ];
   for (const [index, statements] of upgrades) {
     if (await relationExists(c, index)) continue;
@@ -302,9 +318,10 @@ export class PgState implements StateStore {
     });
   }
 
-  addToken(userId: number, tokenHash: string, description: string, now: string): Promise<void> {
+  addToken(userId: number, tokenHash: string, description: string, now: string, twoFactor = false): Promise<void> {
     return this.tx(async (c) => {
       await c.query('INSERT INTO tokens(user_id, token_hash, description, created_at) VALUES ($1, $2, $3, $4)', [userId, tokenHash, description, now]);
+      if (twoFactor) await c.query('INSERT INTO two_factor_tokens(token_hash) VALUES ($1)', [tokenHash]);
     });
   }
 
@@ -484,6 +501,8 @@ export class PgState implements StateStore {
         'INSERT INTO project_roles(project, user_id, role) VALUES ($1, $2, $3) ON CONFLICT(project, user_id) DO UPDATE SET role = excluded.role',
         [project, user['id'], role]
       );
+      // A new member may lower the project's signed two-factor level: re-publish its pages.
+      if ((await c.query('SELECT 1 FROM two_factor_projects WHERE project = $1', [project])).rowCount) await this.journalTwoFactor(c, [project], new Date().toISOString());
     });
   }
 
@@ -677,6 +696,17 @@ export class PgState implements StateStore {
     return this.tx(async (c) => {
       await this.notify(c, 'dirty');
       await c.query('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES ($1, $2, $3, $4)', [role, version, bytes, new Date().toISOString()]);
+    });
+  }
+
+  recordBuilderSignedRole(role: string, version: number, bytes: Buffer): Promise<boolean> {
+    return this.tx(async (c) => {
+      const stored = await c.query('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [role, version, bytes, new Date().toISOString()]);
+      if (stored.rowCount !== 1) return false;
+      await this.notify(c, 'dirty');
+      await c.query("INSERT INTO roles(name, version, expires, length, sha256) VALUES ($1, 0, '', 0, '') ON CONFLICT(name) DO NOTHING", [role]);
+      await c.query('UPDATE roles SET dirty = dirty + 1 WHERE name = $1', [role]);
+      return true;
     });
   }
 
@@ -900,6 +930,78 @@ export class PgState implements StateStore {
     await c.query('SELECT pg_notify($1, $2)', [EVENT_CHANNEL, payload]);
   }
 
+  // ---- two-factor authentication ------------------------------------------------------------
+
+  /** Journals a re-publication of each project (its signed two-factor field may change). */
+  private async journalTwoFactor(c: Client, projects: readonly string[], now: string): Promise<number[]> {
+    if (projects.length > 0) await this.notify(c, 'journal');
+    const seqs: number[] = [];
+    for (const p of projects) seqs.push(await this.newJournal(c, 'two-factor', p, now));
+    return seqs;
+  }
+
+  private async journalMemberProjects(c: Client, userId: number, now: string): Promise<number[]> {
+    const projects = ((await c.query(pgSql(PROJECTS_OF_MEMBER_SQL), [userId])).rows as Row[]).map((r) => r['project'] as string);
+    return this.journalTwoFactor(c, projects, now);
+  }
+
+  async twoFactor(userId: number): Promise<TwoFactorRecord | undefined> {
+    const r = await this.one(pgSql(TWO_FACTOR_USER_SQL), [userId, userId]);
+    return r ? { secret: r['secret'] as string, lastStep: r['last_step'] as number, enabledAt: r['enabled_at'] as string, recoveryLeft: r['recovery_left'] as number } : undefined;
+  }
+
+  enableTwoFactor(userId: number, secret: string, step: number, recoveryHashes: readonly string[], now: string): Promise<{ seqs: number[] }> {
+    return this.tx(async (c) => {
+      if ((await c.query('SELECT 1 FROM two_factor_users WHERE user_id = $1', [userId])).rowCount) {
+        throw new StateConflictError('TWO_FACTOR_ON', 'two-factor authentication is on already: turn it off first to enrol another authenticator');
+      }
+      await c.query('INSERT INTO two_factor_users(user_id, secret, last_step, enabled_at) VALUES ($1, $2, $3, $4)', [userId, secret, step, now]);
+      await c.query('DELETE FROM two_factor_recovery WHERE user_id = $1', [userId]);
+      await c.query('INSERT INTO two_factor_recovery(user_id, code_hash) SELECT $1, h FROM unnest($2::text[]) AS h', [userId, [...recoveryHashes]]);
+      return { seqs: await this.journalMemberProjects(c, userId, now) };
+    });
+  }
+
+  disableTwoFactor(userId: number, now: string): Promise<{ seqs: number[] }> {
+    return this.tx(async (c) => {
+      const seqs = await this.journalMemberProjects(c, userId, now);
+      await c.query('DELETE FROM two_factor_recovery WHERE user_id = $1', [userId]);
+      await c.query('DELETE FROM two_factor_users WHERE user_id = $1', [userId]);
+      return { seqs };
+    });
+  }
+
+  async useTotpStep(userId: number, step: number): Promise<boolean> {
+    // One statement: two requests with the same code cannot both see the older step.
+    return (await this.pool.query(pgSql(USE_TOTP_STEP_SQL), [step, userId, step])).rowCount === 1;
+  }
+
+  async useRecoveryCode(userId: number, codeHash: string, now: string): Promise<boolean> {
+    return (await this.pool.query(pgSql(USE_RECOVERY_CODE_SQL), [now, userId, codeHash])).rowCount === 1;
+  }
+
+  async tokenTwoFactor(tokenHash: string): Promise<boolean> {
+    return (await this.one('SELECT 1 AS ok FROM two_factor_tokens WHERE token_hash = $1', [tokenHash])) !== undefined;
+  }
+
+  async projectTwoFactor(project: string): Promise<{ required: boolean; membersWithout: string[] }> {
+    const required = (await this.one('SELECT 1 AS ok FROM two_factor_projects WHERE project = $1', [project])) !== undefined;
+    const without = await this.all(pgSql(MEMBERS_WITHOUT_SQL), [project]);
+    return { required, membersWithout: without.map((r) => r['name'] as string) };
+  }
+
+  setProjectTwoFactor(project: string, userId: number, required: boolean, now: string): Promise<{ seq: number }> {
+    return this.tx(async (c) => {
+      if (!(await c.query('SELECT 1 FROM projects WHERE name = $1', [project])).rowCount) throw new StateConflictError('NOT_FOUND', `no project named ${project}`);
+      if (!(await c.query("SELECT 1 FROM project_roles WHERE project = $1 AND user_id = $2 AND role = 'owner'", [project, userId])).rowCount) {
+        throw new StateConflictError('NOT_OWNER', `only an owner of ${project} may change whether it requires two-factor authentication`);
+      }
+      if (required) await c.query('INSERT INTO two_factor_projects(project, required_at) VALUES ($1, $2) ON CONFLICT(project) DO NOTHING', [project, now]);
+      else await c.query('DELETE FROM two_factor_projects WHERE project = $1', [project]);
+      return { seq: (await this.journalTwoFactor(c, [project], now))[0] as number };
+    });
+  }
+
   // ---- PEP 480 concurrency rules across processes ------------------------------------------
 
   /**
@@ -950,6 +1052,7 @@ export class PgState implements StateStore {
             // One statement; the locks are taken in the order of the sorted hashes.
             await client.query('SELECT pg_advisory_xact_lock($1, h) FROM unnest($2::int[]) AS h', [LOCK_CLASS.role, hashes]);
           },
+          twoFactor: async () => (await client.query(pgSql(PROJECT_AT_TWO_FACTOR_SQL), [project, project])).rows[0]?.ok === true,
           apply: (seqs, targets, now, alsoDirty = []) => this.applyTargets(client, project, seqs, targets, now, alsoDirty, current),
         };
         const value = await fn(tx);

@@ -6,7 +6,7 @@
 // compares, the URL redacted in errors. The reads are the SQL it shares with SQLite
 // (web-store-sql.ts).
 import pg from 'pg';
-import { connectPool, inTransaction } from './pg-pool.js';
+import { connectPool, inTransaction, SCHEMA_LOCK } from './pg-pool.js';
 import type { Row } from './rows.js';
 import { POSTGRES_DIALECT, SqlWebStore, type Query } from './web-store-sql.js';
 
@@ -27,8 +27,24 @@ CREATE TABLE IF NOT EXISTS web_descriptions (
   metadata_sha256 TEXT COLLATE "C" PRIMARY KEY, renderer TEXT COLLATE "C" NOT NULL,
   html TEXT, summary TEXT, requires_python TEXT);
 `;
-/** Created last: an older database without it gets the missing tables (all IF NOT EXISTS). */
+/** Sessions that passed the second factor (two-factor sign-in or enrolment). */
+const SESSION_FACTORS_TABLE = `CREATE TABLE IF NOT EXISTS web_session_factors (
+  id_hash TEXT COLLATE "C" PRIMARY KEY REFERENCES web_sessions(id_hash) ON DELETE CASCADE, passed_at TEXT NOT NULL)`;
+/** Created last by SCHEMA: an older database without it gets the missing tables (all IF NOT EXISTS). */
 const LAST_TABLE = 'web_descriptions';
+
+/**
+ * Tables added after SCHEMA (web_session_factors, for two-factor sessions), created at connect
+ * when missing, on a new database and an older one alike: a cheap catalog read when present.
+ */
+async function upgrade(c: pg.PoolClient): Promise<void> {
+  const exists = await c.query("SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'web_session_factors' AND relnamespace = current_schema()::regnamespace) AS ok");
+  if (exists.rows[0]?.ok === true) return;
+  await c.query('BEGIN');
+  await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+  await c.query(SESSION_FACTORS_TABLE);
+  await c.query('COMMIT');
+}
 
 const numberedSql = new Map<string, string>();
 
@@ -66,7 +82,7 @@ export class PgWebStore extends SqlWebStore {
 
   /** Connects and creates the web tables when missing (the index's tables must exist). */
   static async connect(url: string, opts: PgWebStoreOptions = {}): Promise<PgWebStore> {
-    return new PgWebStore(await connectPool(url, opts.maxConnections ?? 4, { what: 'web store', sql: SCHEMA, lastTable: LAST_TABLE }));
+    return new PgWebStore(await connectPool(url, opts.maxConnections ?? 4, { what: 'web store', sql: SCHEMA, lastTable: LAST_TABLE, upgrade }));
   }
 
   protected all(sql: string, args: readonly unknown[] = []): Promise<Row[]> {
@@ -135,7 +151,7 @@ export class PgWebStore extends SqlWebStore {
     });
   }
 
-  createSession(idHash: string, userId: number, now: Date, lifetimeMs: number): Promise<void> {
+  createSession(idHash: string, userId: number, now: Date, lifetimeMs: number, twoFactor = false): Promise<void> {
     return this.write(async (c) => {
       await c.query('DELETE FROM web_sessions WHERE expires_at <= $1', [now.toISOString()]);
       await c.query('INSERT INTO web_sessions(id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)', [
@@ -144,6 +160,14 @@ export class PgWebStore extends SqlWebStore {
         now.toISOString(),
         new Date(now.getTime() + lifetimeMs).toISOString(),
       ]);
+      if (twoFactor) await c.query('INSERT INTO web_session_factors(id_hash, passed_at) VALUES ($1, $2)', [idHash, now.toISOString()]);
+    });
+  }
+
+  secondFactorPassed(idHash: string, userId: number, now: Date): Promise<void> {
+    return this.write(async (c) => {
+      await c.query('INSERT INTO web_session_factors(id_hash, passed_at) VALUES ($1, $2) ON CONFLICT(id_hash) DO NOTHING', [idHash, now.toISOString()]);
+      await c.query('DELETE FROM web_sessions WHERE user_id = $1 AND id_hash <> $2', [userId, idHash]);
     });
   }
 }

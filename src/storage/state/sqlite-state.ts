@@ -26,9 +26,19 @@ import {
   type TargetRow,
   type UserRecord,
   type UploadChecks,
+  type TwoFactorRecord,
 } from './types.js';
 import { canonicalTargetFragmentSql, toFile, toJournal, toUser, type Row } from './rows.js';
 import { similarProjectSql, tooSimilar, ultranormalSql } from './similar-names.js';
+import {
+  MEMBERS_WITHOUT_SQL,
+  PROJECT_AT_TWO_FACTOR_SQL,
+  PROJECTS_OF_MEMBER_SQL,
+  twoFactorSchema,
+  TWO_FACTOR_USER_SQL,
+  USE_RECOVERY_CODE_SQL,
+  USE_TOTP_STEP_SQL,
+} from './two-factor-sql.js';
 
 /** The journal entries still to apply or publish: the condition of the partial index journal_state. */
 const LIVE_JOURNAL = "state IN ('pending', 'applied')";
@@ -104,6 +114,7 @@ export class SqliteState implements StateStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 10000'); // the CLI may write while `serve` runs
     this.db.exec(SCHEMA);
+    this.db.exec(twoFactorSchema('sqlite'));
     this.migrate();
   }
 
@@ -176,9 +187,10 @@ export class SqliteState implements StateStore {
     });
   }
 
-  addToken(userId: number, tokenHash: string, description: string, now: string): Promise<void> {
+  addToken(userId: number, tokenHash: string, description: string, now: string, twoFactor = false): Promise<void> {
     return this.tx(() => {
       this.db.prepare('INSERT INTO tokens(user_id, token_hash, description, created_at) VALUES (?, ?, ?, ?)').run(userId, tokenHash, description, now);
+      if (twoFactor) this.db.prepare('INSERT INTO two_factor_tokens(token_hash) VALUES (?)').run(tokenHash);
     });
   }
 
@@ -305,6 +317,8 @@ export class SqliteState implements StateStore {
       this.db
         .prepare('INSERT INTO project_roles(project, user_id, role) VALUES (?, ?, ?) ON CONFLICT(project, user_id) DO UPDATE SET role = excluded.role')
         .run(project, user['id'], role);
+      // A new member may lower the project's signed two-factor level: re-publish its pages.
+      if (this.db.prepare('SELECT 1 FROM two_factor_projects WHERE project = ?').get(project)) this.journalTwoFactor([project], new Date().toISOString());
     });
   }
 
@@ -504,6 +518,16 @@ export class SqliteState implements StateStore {
     });
   }
 
+  recordBuilderSignedRole(role: string, version: number, bytes: Buffer): Promise<boolean> {
+    return this.tx(() => {
+      const stored = this.db.prepare('INSERT INTO signed_roles(role, version, bytes, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(role, version, bytes, new Date().toISOString());
+      if (stored.changes !== 1) return false;
+      this.db.prepare("INSERT INTO roles(name, version, expires, length, sha256) VALUES (?, 0, '', 0, '') ON CONFLICT(name) DO NOTHING").run(role);
+      this.db.prepare('UPDATE roles SET dirty = dirty + 1 WHERE name = ?').run(role);
+      return true;
+    });
+  }
+
   latestSignedRole(role: string): Promise<{ version: number; bytes: Buffer } | undefined> {
     const r = this.db.prepare('SELECT version, bytes FROM signed_roles WHERE role = ? ORDER BY version DESC LIMIT 1').get(role) as Row | undefined;
     return Promise.resolve(r ? { version: r['version'] as number, bytes: r['bytes'] as Buffer } : undefined);
@@ -693,6 +717,7 @@ export class SqliteState implements StateStore {
       latestProjectRole: () => this.latestProjectRole(project),
       currentRoles: () =>
         Promise.resolve((this.db.prepare('SELECT DISTINCT role FROM targets WHERE project = ?').all(project) as Row[]).map((r) => r['role'] as string)),
+      twoFactor: () => Promise.resolve(this.projectAtTwoFactor(project)),
       lock: async (keys) => {
         if (locked) throw new Error('ProjectTransaction.lock may be called once');
         locked = true;
@@ -781,6 +806,82 @@ export class SqliteState implements StateStore {
     return this.tx(() => {
       this.checkLease(lease);
       this.db.prepare('DELETE FROM publication_intents').run();
+    });
+  }
+
+  // ---- two-factor authentication ------------------------------------------------------------
+
+  private projectAtTwoFactor(project: string): boolean {
+    return (this.db.prepare(PROJECT_AT_TWO_FACTOR_SQL).get(project, project) as Row)['ok'] === 1;
+  }
+
+  /** Journals a re-publication of each project (its signed two-factor field may change). */
+  private journalTwoFactor(projects: readonly string[], now: string): number[] {
+    const insert = this.db.prepare("INSERT INTO journal(kind, project, state, created_at) VALUES ('two-factor', ?, 'pending', ?)");
+    return projects.map((p) => Number(insert.run(p, now).lastInsertRowid));
+  }
+
+  private journalMemberProjects(userId: number, now: string): number[] {
+    const projects = (this.db.prepare(PROJECTS_OF_MEMBER_SQL).all(userId) as Row[]).map((r) => r['project'] as string);
+    return this.journalTwoFactor(projects, now);
+  }
+
+  twoFactor(userId: number): Promise<TwoFactorRecord | undefined> {
+    const r = this.db.prepare(TWO_FACTOR_USER_SQL).get(userId, userId) as Row | undefined;
+    return Promise.resolve(
+      r ? { secret: r['secret'] as string, lastStep: r['last_step'] as number, enabledAt: r['enabled_at'] as string, recoveryLeft: r['recovery_left'] as number } : undefined
+    );
+  }
+
+  enableTwoFactor(userId: number, secret: string, step: number, recoveryHashes: readonly string[], now: string): Promise<{ seqs: number[] }> {
+    return this.tx(() => {
+      if (this.db.prepare('SELECT 1 FROM two_factor_users WHERE user_id = ?').get(userId)) {
+        throw new StateConflictError('TWO_FACTOR_ON', 'two-factor authentication is on already: turn it off first to enrol another authenticator');
+      }
+      this.db.prepare('INSERT INTO two_factor_users(user_id, secret, last_step, enabled_at) VALUES (?, ?, ?, ?)').run(userId, secret, step, now);
+      this.db.prepare('DELETE FROM two_factor_recovery WHERE user_id = ?').run(userId);
+      const add = this.db.prepare('INSERT INTO two_factor_recovery(user_id, code_hash) VALUES (?, ?)');
+      for (const h of recoveryHashes) add.run(userId, h);
+      return { seqs: this.journalMemberProjects(userId, now) };
+    });
+  }
+
+  disableTwoFactor(userId: number, now: string): Promise<{ seqs: number[] }> {
+    return this.tx(() => {
+      const seqs = this.journalMemberProjects(userId, now);
+      this.db.prepare('DELETE FROM two_factor_recovery WHERE user_id = ?').run(userId);
+      this.db.prepare('DELETE FROM two_factor_users WHERE user_id = ?').run(userId);
+      return { seqs };
+    });
+  }
+
+  useTotpStep(userId: number, step: number): Promise<boolean> {
+    return Promise.resolve(this.db.prepare(USE_TOTP_STEP_SQL).run(step, userId, step).changes === 1);
+  }
+
+  useRecoveryCode(userId: number, codeHash: string, now: string): Promise<boolean> {
+    return Promise.resolve(this.db.prepare(USE_RECOVERY_CODE_SQL).run(now, userId, codeHash).changes === 1);
+  }
+
+  tokenTwoFactor(tokenHash: string): Promise<boolean> {
+    return Promise.resolve(this.db.prepare('SELECT 1 FROM two_factor_tokens WHERE token_hash = ?').get(tokenHash) !== undefined);
+  }
+
+  projectTwoFactor(project: string): Promise<{ required: boolean; membersWithout: string[] }> {
+    const required = this.db.prepare('SELECT 1 FROM two_factor_projects WHERE project = ?').get(project) !== undefined;
+    const without = this.db.prepare(MEMBERS_WITHOUT_SQL).all(project) as Row[];
+    return Promise.resolve({ required, membersWithout: without.map((r) => r['name'] as string) });
+  }
+
+  setProjectTwoFactor(project: string, userId: number, required: boolean, now: string): Promise<{ seq: number }> {
+    return this.tx(() => {
+      if (!this.db.prepare('SELECT 1 FROM projects WHERE name = ?').get(project)) throw new StateConflictError('NOT_FOUND', `no project named ${project}`);
+      if (!this.db.prepare("SELECT 1 FROM project_roles WHERE project = ? AND user_id = ? AND role = 'owner'").get(project, userId)) {
+        throw new StateConflictError('NOT_OWNER', `only an owner of ${project} may change whether it requires two-factor authentication`);
+      }
+      if (required) this.db.prepare('INSERT INTO two_factor_projects(project, required_at) VALUES (?, ?) ON CONFLICT(project) DO NOTHING').run(project, now);
+      else this.db.prepare('DELETE FROM two_factor_projects WHERE project = ?').run(project);
+      return { seq: this.journalTwoFactor([project], now)[0] as number };
     });
   }
 

@@ -22,6 +22,8 @@ CREATE INDEX IF NOT EXISTS web_signin_failures_at ON web_signin_failures(at_ms);
 CREATE TABLE IF NOT EXISTS web_descriptions (
   metadata_sha256 TEXT PRIMARY KEY, renderer TEXT NOT NULL,
   html TEXT, summary TEXT, requires_python TEXT);
+CREATE TABLE IF NOT EXISTS web_session_factors (
+  id_hash TEXT PRIMARY KEY REFERENCES web_sessions(id_hash) ON DELETE CASCADE, passed_at TEXT NOT NULL);
 `;
 
 export class SqliteWebStore extends SqlWebStore {
@@ -76,13 +78,23 @@ export class SqliteWebStore extends SqlWebStore {
       .immediate();
   }
 
-  async createSession(idHash: string, userId: number, now: Date, lifetimeMs: number): Promise<void> {
+  async createSession(idHash: string, userId: number, now: Date, lifetimeMs: number, twoFactor = false): Promise<void> {
     this.db
       .transaction(() => {
         this.db.prepare('DELETE FROM web_sessions WHERE expires_at <= ?').run(now.toISOString());
         this.db
           .prepare('INSERT INTO web_sessions(id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)')
           .run(idHash, userId, now.toISOString(), new Date(now.getTime() + lifetimeMs).toISOString());
+        if (twoFactor) this.db.prepare('INSERT INTO web_session_factors(id_hash, passed_at) VALUES (?, ?)').run(idHash, now.toISOString());
+      })
+      .immediate();
+  }
+
+  async secondFactorPassed(idHash: string, userId: number, now: Date): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.db.prepare('INSERT INTO web_session_factors(id_hash, passed_at) VALUES (?, ?) ON CONFLICT(id_hash) DO NOTHING').run(idHash, now.toISOString());
+        this.db.prepare('DELETE FROM web_sessions WHERE user_id = ? AND id_hash <> ?').run(userId, idHash);
       })
       .immediate();
   }

@@ -43,7 +43,7 @@ export interface ProjectRecord {
 export type JournalState = 'pending' | 'applied' | 'published' | 'failed';
 
 /** What a project transaction does: add a file, or change the yanked state of files. */
-export type JournalKind = 'upload' | 'yank' | 'claim' | 'signed-upload' | 'key-change' | 'recover';
+export type JournalKind = 'upload' | 'yank' | 'claim' | 'signed-upload' | 'key-change' | 'recover' | 'two-factor';
 
 export interface JournalEntry {
   seq: number;
@@ -159,6 +159,8 @@ export interface ProjectTransaction {
    * two transactions can never wait on each other in a cycle.
    */
   lock(keys: readonly string[]): Promise<void>;
+  /** Whether the project is at level two-factor now (required, and every member has it). */
+  twoFactor(): Promise<boolean>;
   /** Replaces the project's target rows, marks roles dirty, and marks `seqs` applied. */
   apply(seqs: readonly number[], targets: readonly TargetRow[], now: string, alsoDirty?: readonly string[]): Promise<void>;
 }
@@ -169,9 +171,20 @@ export const NEW_DELEGATION_LOCK = 'new-delegation';
 /** Work other processes announce (PostgreSQL NOTIFY); an embedded store has no other processes. */
 export type StoreEvent = { kind: 'journal' } | { kind: 'applied' } | { kind: 'published'; snapshotVersion: number } | { kind: 'dirty' };
 
+/** A user's TOTP second factor (issue 14, level 2). */
+export interface TwoFactorRecord {
+  /** Base32 TOTP secret. */
+  secret: string;
+  /** The time step of the last code accepted: that one and earlier ones are refused (replay). */
+  lastStep: number;
+  enabledAt: string;
+  /** Recovery codes not yet used. */
+  recoveryLeft: number;
+}
+
 export class StateConflictError extends Error {
   constructor(
-    readonly code: 'FILE_EXISTS' | 'NOT_OWNER' | 'USER_EXISTS' | 'PROJECT_NAME_TAKEN' | 'NAME_TOO_SIMILAR' | 'NOT_FOUND' | 'ALREADY_CLAIMED' | 'NOT_CLAIMED' | 'VERSION_CONFLICT',
+    readonly code: 'FILE_EXISTS' | 'NOT_OWNER' | 'USER_EXISTS' | 'PROJECT_NAME_TAKEN' | 'NAME_TOO_SIMILAR' | 'NOT_FOUND' | 'ALREADY_CLAIMED' | 'NOT_CLAIMED' | 'VERSION_CONFLICT' | 'TWO_FACTOR_ON',
     message: string
   ) {
     super(message);
@@ -188,7 +201,8 @@ export interface StateStore {
 
   // accounts
   addUser(name: string, isAdmin: boolean, tokenHash: string, now: string): Promise<UserRecord>;
-  addToken(userId: number, tokenHash: string, description: string, now: string): Promise<void>;
+  /** `twoFactor`: made from a session that passed the second factor (recorded with the token). */
+  addToken(userId: number, tokenHash: string, description: string, now: string, twoFactor?: boolean): Promise<void>;
   userByTokenHash(tokenHash: string): Promise<UserRecord | undefined>;
   userByName(name: string): Promise<UserRecord | undefined>;
 
@@ -281,6 +295,12 @@ export interface StateStore {
   replaceDelegationKeys(p: { project: string; keys: Record<string, unknown>; keyids: string[]; threshold: number; now: string }): Promise<{ seq: number; pendingCeremony: boolean }>;
   /** Stores an offline-signed role version for the snapshot process to publish. */
   storeSignedRole(role: string, version: number, bytes: Buffer): Promise<void>;
+  /**
+   * A role version signed by builders (`wheels-<project>`, issue 15): creates the role's row when
+   * new, stores the bytes and marks the role dirty, in one transaction. False when that version
+   * was stored already (another process published it first).
+   */
+  recordBuilderSignedRole(role: string, version: number, bytes: Buffer): Promise<boolean>;
   /** The newest offline-signed version of an offline role (claimed, targets, root). */
   latestSignedRole(role: string): Promise<{ version: number; bytes: Buffer } | undefined>;
 
@@ -368,4 +388,28 @@ export interface StateStore {
   clearPublicationIntents(lease: Lease): Promise<void>;
   /** Calls `listener` for work announced by other processes; returns a function that stops it. */
   listen(listener: (event: StoreEvent) => void): Promise<() => Promise<void>>;
+
+  // two-factor authentication (issue 14, level 2; tables in two-factor-sql.ts)
+  twoFactor(userId: number): Promise<TwoFactorRecord | undefined>;
+  /**
+   * Turns TOTP on with its first accepted step and the hashes of ten recovery codes, and
+   * journals a re-publication of the projects whose two-factor field may change.
+   * Throws StateConflictError TWO_FACTOR_ON when it is on already.
+   */
+  enableTwoFactor(userId: number, secret: string, step: number, recoveryHashes: readonly string[], now: string): Promise<{ seqs: number[] }>;
+  /** Turns TOTP off (recovery codes go too); journals as enableTwoFactor does. */
+  disableTwoFactor(userId: number, now: string): Promise<{ seqs: number[] }>;
+  /** Records an accepted TOTP step; false when that step or a later one was used (replay). */
+  useTotpStep(userId: number, step: number): Promise<boolean>;
+  /** Spends a recovery code; false when it is not the user's or was used. */
+  useRecoveryCode(userId: number, codeHash: string, now: string): Promise<boolean>;
+  /** Whether the token with this hash was made from a session that passed the second factor. */
+  tokenTwoFactor(tokenHash: string): Promise<boolean>;
+  /** Whether the project's owners require two-factor, and its members who do not have it on. */
+  projectTwoFactor(project: string): Promise<{ required: boolean; membersWithout: string[] }>;
+  /**
+   * An owner requires (or stops requiring) two-factor for a project; journaled, so the signed
+   * two-factor field of its pages follows. Throws StateConflictError NOT_FOUND / NOT_OWNER.
+   */
+  setProjectTwoFactor(project: string, userId: number, required: boolean, now: string): Promise<{ seq: number }>;
 }

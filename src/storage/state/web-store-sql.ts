@@ -9,8 +9,11 @@
 //  - SQLite compares and sorts text by bytes; PostgreSQL by the database's locale unless the
 //    column or the expression says COLLATE "C".
 // What needs a transaction (secret, setPassword, createSession) each backend writes itself.
-import type { ProjectRecord, UserRecord } from './types.js';
+import type { UserRecord } from './types.js';
+import type { ProtectionLevelName } from '../../repository/protection-levels.js';
+import { PROTECTION_LEVELS } from '../../repository/protection-levels.js';
 import { toUser, type Row } from './rows.js';
+import { PROJECT_LEVEL_SQL } from './two-factor-sql.js';
 import type { JournalSummary, ProjectListing, StoredDescription, TokenInfo, UserProject, WebStore } from './web-store.js';
 
 export interface SqlDialect {
@@ -38,7 +41,7 @@ function toListing(r: Row): ProjectListing {
   return {
     name: r['name'] as string,
     displayName: r['display_name'] as string,
-    protection: r['protection'] as ProjectRecord['protection'],
+    protection: r['protection'] as ProtectionLevelName,
     createdAt: r['created_at'] as string,
     summary: (r['summary'] as string | null) ?? null,
     lastUpload: (r['last_upload'] as string | null) ?? null,
@@ -68,7 +71,8 @@ export abstract class SqlWebStore implements WebStore {
   abstract close(): Promise<void>;
   abstract secret(name: string, make: () => Buffer): Promise<Buffer>;
   abstract setPassword(userId: number, hash: string, now: string, keepSessionHash?: string): Promise<void>;
-  abstract createSession(idHash: string, userId: number, now: Date, lifetimeMs: number): Promise<void>;
+  abstract createSession(idHash: string, userId: number, now: Date, lifetimeMs: number, twoFactor?: boolean): Promise<void>;
+  abstract secondFactorPassed(idHash: string, userId: number, now: Date): Promise<void>;
 
   protected async one(sql: string, args: readonly unknown[] = []): Promise<Row | undefined> {
     return (await this.all(sql, args))[0];
@@ -88,12 +92,16 @@ export abstract class SqlWebStore implements WebStore {
     return (await this.one('SELECT updated_at FROM web_passwords WHERE user_id = ?', [userId]))?.['updated_at'] as string | undefined;
   }
 
-  async sessionUser(idHash: string, now: Date): Promise<{ user: UserRecord; expiresAt: string } | undefined> {
+  async sessionUser(idHash: string, now: Date): Promise<{ user: UserRecord; expiresAt: string; twoFactor: boolean } | undefined> {
     const row = await this.one(
-      'SELECT users.*, web_sessions.expires_at AS session_expires FROM web_sessions JOIN users ON users.id = web_sessions.user_id WHERE id_hash = ? AND expires_at > ?',
+      `SELECT users.*, web_sessions.expires_at AS session_expires,
+         EXISTS (SELECT 1 FROM web_session_factors f WHERE f.id_hash = web_sessions.id_hash) AS session_two_factor
+       FROM web_sessions JOIN users ON users.id = web_sessions.user_id WHERE id_hash = ? AND expires_at > ?`,
       [idHash, now.toISOString()]
     );
-    return row ? { user: toUser(row), expiresAt: row['session_expires'] as string } : undefined;
+    if (!row) return undefined;
+    const twoFactor = row['session_two_factor'] === true || row['session_two_factor'] === 1;
+    return { user: toUser(row), expiresAt: row['session_expires'] as string, twoFactor };
   }
 
   async deleteSession(idHash: string): Promise<void> {
@@ -146,13 +154,22 @@ export abstract class SqlWebStore implements WebStore {
   }
 
   async tokens(userId: number): Promise<TokenInfo[]> {
-    const rows = await this.all(`SELECT id, description, created_at FROM tokens WHERE user_id = ? ORDER BY created_at${this.dialect.bytes} DESC, id DESC`, [userId]);
-    return rows.map((r) => ({ id: r['id'] as number, description: r['description'] as string, createdAt: r['created_at'] as string }));
+    const rows = await this.all(
+      `SELECT id, description, created_at, EXISTS (SELECT 1 FROM two_factor_tokens t WHERE t.token_hash = tokens.token_hash) AS two_factor
+       FROM tokens WHERE user_id = ? ORDER BY created_at${this.dialect.bytes} DESC, id DESC`,
+      [userId]
+    );
+    return rows.map((r) => ({
+      id: r['id'] as number,
+      description: r['description'] as string,
+      createdAt: r['created_at'] as string,
+      twoFactor: r['two_factor'] === true || r['two_factor'] === 1,
+    }));
   }
 
   async userProjects(userId: number): Promise<UserProject[]> {
     const rows = await this.all(
-      `SELECT p.name, p.display_name, p.protection, r.role,
+      `SELECT p.name, p.display_name, ${PROJECT_LEVEL_SQL} AS protection, r.role,
          (SELECT COUNT(*) FROM files f WHERE f.project = p.name) AS files,
          (SELECT MAX(f.upload_time${this.dialect.bytes}) FROM files f WHERE f.project = p.name) AS last_upload
        FROM project_roles r JOIN projects p ON p.name = r.project WHERE r.user_id = ? ORDER BY p.name`,
@@ -161,7 +178,7 @@ export abstract class SqlWebStore implements WebStore {
     return rows.map((r) => ({
       name: r['name'] as string,
       displayName: r['display_name'] as string,
-      protection: r['protection'] as ProjectRecord['protection'],
+      protection: r['protection'] as ProtectionLevelName,
       role: r['role'] as 'owner' | 'maintainer',
       files: r['files'] as number,
       lastUpload: (r['last_upload'] as string | null) ?? null,
@@ -171,7 +188,7 @@ export abstract class SqlWebStore implements WebStore {
   /** Projects with their newest summary and latest upload time. */
   private get listing(): string {
     const { bytes } = this.dialect;
-    return `SELECT p.name, p.display_name, p.protection, p.created_at,
+    return `SELECT p.name, p.display_name, ${PROJECT_LEVEL_SQL} AS protection, p.created_at,
   (SELECT f.summary FROM files f WHERE f.project = p.name AND f.summary IS NOT NULL AND f.summary <> '' ORDER BY f.upload_time${bytes} DESC, f.id DESC LIMIT 1) AS summary,
   (SELECT MAX(f.upload_time${bytes}) FROM files f WHERE f.project = p.name) AS last_upload
   FROM projects p`;
@@ -196,9 +213,9 @@ export abstract class SqlWebStore implements WebStore {
     return (await this.all(`${this.listing} ORDER BY last_upload DESC NULLS LAST, p.name LIMIT ?`, [limit])).map(toListing);
   }
 
-  async protectionCounts(): Promise<Record<ProjectRecord['protection'], number>> {
-    const rows = await this.all('SELECT protection, COUNT(*) AS n FROM projects GROUP BY protection');
-    return countsOf(rows, 'protection', ['unclaimed', 'recently-claimed', 'claimed'] as const);
+  async protectionCounts(): Promise<Record<ProtectionLevelName, number>> {
+    const rows = await this.all(`SELECT level, COUNT(*) AS n FROM (SELECT ${PROJECT_LEVEL_SQL} AS level FROM projects p) AS l GROUP BY level`);
+    return countsOf(rows, 'level', PROTECTION_LEVELS);
   }
 
   async userCounts(): Promise<{ users: number; admins: number; withPassword: number }> {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // What the web pages keep besides the index's state: password hashes, browser sessions, the
 // CSRF secret and the rendered descriptions, in tables of their own (web_passwords,
-// web_sessions, web_secrets, web_signin_failures, web_descriptions) next to the
+// web_sessions, web_session_factors, web_secrets, web_signin_failures, web_descriptions) next to the
 // index's, in the same database: the embedded SQLite file (sqlite-web-store.ts) or PostgreSQL
 // (pg-web-store.ts), chosen like the state store by openWebStore() (open-web-store.ts). The
 // store also reads the index's tables for pages — search, a user's tokens and projects, the
@@ -9,18 +9,21 @@
 // Repository/Accounts/StateStore.
 // Every method is async, so that one interface serves a synchronous SQLite connection and a
 // PostgreSQL pool; both give the same answers (test/storage/web-store.contract.test.ts).
-import type { ProjectRecord, UserRecord } from './types.js';
+import type { ProtectionLevelName } from '../../repository/protection-levels.js';
+import type { UserRecord } from './types.js';
 
 export interface TokenInfo {
   id: number;
   description: string;
   createdAt: string;
+  /** Made from a session that passed the second factor. */
+  twoFactor: boolean;
 }
 
 export interface UserProject {
   name: string;
   displayName: string;
-  protection: ProjectRecord['protection'];
+  protection: ProtectionLevelName;
   role: 'owner' | 'maintainer';
   files: number;
   lastUpload: string | null;
@@ -29,7 +32,7 @@ export interface UserProject {
 export interface ProjectListing {
   name: string;
   displayName: string;
-  protection: ProjectRecord['protection'];
+  protection: ProtectionLevelName;
   createdAt: string;
   summary: string | null;
   lastUpload: string | null;
@@ -69,10 +72,15 @@ export interface WebStore {
   passwordUpdatedAt(userId: number): Promise<string | undefined>;
 
   // ---- sessions (by the SHA-256 of their id) -----------------------------------------------
-  /** Records a session; expired sessions are deleted on the way. */
-  createSession(idHash: string, userId: number, now: Date, lifetimeMs: number): Promise<void>;
+  /**
+   * Records a session; expired sessions are deleted on the way. `twoFactor`: the sign-in passed
+   * the second factor (table web_session_factors), which making an API token requires.
+   */
+  createSession(idHash: string, userId: number, now: Date, lifetimeMs: number, twoFactor?: boolean): Promise<void>;
   /** The user of a live session, or undefined (unknown or expired). */
-  sessionUser(idHash: string, now: Date): Promise<{ user: UserRecord; expiresAt: string } | undefined>;
+  sessionUser(idHash: string, now: Date): Promise<{ user: UserRecord; expiresAt: string; twoFactor: boolean } | undefined>;
+  /** The session proved a second factor (enrolment): it is marked so, and the user's other sessions end. */
+  secondFactorPassed(idHash: string, userId: number, now: Date): Promise<void>;
   deleteSession(idHash: string): Promise<void>;
   /** Ends all of a user's sessions; how many there were. */
   deleteUserSessions(userId: number): Promise<number>;
@@ -106,7 +114,7 @@ export interface WebStore {
   searchProjects(words: readonly string[], normalized: string, limit: number): Promise<ProjectListing[]>;
   /** Projects by their latest upload, newest first; projects without files last; then by name. */
   recentProjects(limit: number): Promise<ProjectListing[]>;
-  protectionCounts(): Promise<Record<ProjectRecord['protection'], number>>;
+  protectionCounts(): Promise<Record<ProtectionLevelName, number>>;
   userCounts(): Promise<{ users: number; admins: number; withPassword: number }>;
   journalSummary(failedLimit: number): Promise<JournalSummary>;
 }
