@@ -64,6 +64,7 @@ export async function verifySnapshot(o: {
       metadataDir,
       indexUrl: o.base,
       fetcher: o.fetcher ?? new LocalOrHttpFetcher(),
+      snapshotMode: 'classic', // the archive is of the whole classic snapshot
       ...(o.now ? { now: o.now } : {}),
     });
     await updater.refresh();
@@ -147,7 +148,7 @@ export async function snapshotHash(o: { base: string; rootBytes: Buffer; fetcher
   try {
     const metadataDir = join(tmp, 'metadata');
     await writeFileAtomic(join(metadataDir, 'root.json'), o.rootBytes, { durable: false });
-    const updater = new Updater({ metadataDir, indexUrl: o.base, fetcher: o.fetcher ?? new LocalOrHttpFetcher(), ...(o.now ? { now: o.now } : {}) });
+    const updater = new Updater({ metadataDir, indexUrl: o.base, fetcher: o.fetcher ?? new LocalOrHttpFetcher(), snapshotMode: 'classic', ...(o.now ? { now: o.now } : {}) });
     await updater.refresh();
     const { root, timestamp, snapshot } = updater.getVerifiedTopLevel();
     return { snapshot: snapshot.signed.version, sha256: sha256(snapshot.bytes), length: snapshot.bytes.length, timestamp: timestamp.signed.version, root: root.signed.version };

@@ -24,6 +24,7 @@ import { registerYank } from './commands/yank.js';
 import { registerBuildFarm } from './commands/build-farm.js';
 import { registerRebuilder } from './commands/rebuilder.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerAuditor } from './commands/auditor.js';
 import { EXIT, EXIT_CODES_HELP } from './context.js';
 import { printErrorReport, reportError } from './error-report.js';
 
@@ -65,6 +66,7 @@ registerReport(program);
 registerBuildFarm(program);
 registerRebuilder(program);
 registerMigrate(program);
+registerAuditor(program);
 
 const json = process.argv.includes('--json');
 try {

@@ -5,20 +5,38 @@
 // terminating delegations, with a bound on roles visited); download targets under their
 // consistent-snapshot names and verify them. The state machine decides what is trusted; this
 // module only moves bytes between the network, the cache and it.
+// Merkle mode (docs/merkle-snapshots.md): when the timestamp names a snapshot Merkle tree, a
+// role's version, length and hash come from its leaf (top → group → shard files, each cached by
+// the hash it proves), and snapshot.json is never downloaded. Without the field, the classic
+// snapshot, said once per index.
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BadMetadataError,
+  canonicalBytes,
   DownloadError,
+  groupFileName,
+  MERKLE_GROUP_LIMIT,
+  MERKLE_SHARD_LIMIT,
+  MerkleProofError,
+  MerkleRoleMissingError,
+  MerkleTooLargeError,
+  merkleTopLimit,
   Metadata,
+  parseStrictJson,
   RepositoryError,
+  shardFileName,
+  shardOf,
+  topFileName,
   TrustedMetadataSet,
+  type MerkleLeaf,
   type Root,
   type Snapshot,
   type Targets,
   type Timestamp,
   type TargetFile,
 } from '../tuf/index.js';
+import { auditedTimestamp, type VerifiedFetch } from './audit-requirement.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { HttpFetcher, type Fetcher } from './fetcher.js';
 import { localFileName, quoteName } from './quote.js';
@@ -56,7 +74,23 @@ export interface UpdaterOptions {
   /** The fixed reference time of this update (§5.1). */
   now?: Date;
   limits?: Partial<UpdaterLimits>;
+  /** `--require-auditor`: load the timestamp auditors vouch for instead of timestamp.json (client/audit-requirement.ts). */
+  requireAuditor?: boolean;
+  /**
+   * 'auto' (default): Merkle mode when the timestamp names a tree, else the classic snapshot.
+   * 'classic': always the classic snapshot (a mirror copies it for standard clients).
+   */
+  snapshotMode?: 'auto' | 'classic';
+  /** Where the one notice of a fall-back to the classic snapshot goes (default: a process warning). */
+  notice?: (message: string) => void;
 }
+
+/** Indexes already told about (once per process): the fall-back notice is not repeated. */
+const classicNoticeGiven = new Set<string>();
+/** Cache of Merkle files, by the hash they prove, inside the metadata directory. */
+const MERKLE_CACHE = 'merkle';
+/** The versions of targets roles trusted from verified leaves (the Merkle rollback baseline). */
+const MERKLE_VERSIONS = 'merkle-versions.json';
 
 /** A target found by a search, with the role that lists it and the delegations walked to it. */
 export interface FoundTarget {
@@ -77,6 +111,9 @@ export class Updater {
   private readonly metadataSources: Sources;
   private readonly targetSources: Sources;
   private readonly now: Date;
+  /** Merkle files being loaded, by name (concurrent role loads share one download). */
+  private readonly merkleLoads = new Map<string, Promise<unknown>>();
+  private merkleVersions = new Map<string, number>();
   /** Bytes fetched over the network in this updater's life (for benchmarks and reports). */
   bytesFetched = 0;
 
@@ -132,7 +169,11 @@ export class Updater {
         await this.updateRoot();
         await this.forgetFastForwardedMetadata();
         await this.updateTimestamp();
-        await this.updateSnapshot();
+        if (this.o.snapshotMode !== 'classic' && this.set.merkle) await this.updateMerkleTop();
+        else {
+          if (this.o.snapshotMode !== 'classic') this.classicNotice();
+          await this.updateSnapshot();
+        }
         await this.loadTargets('targets', 'root');
         return;
       } catch (e) {
@@ -178,12 +219,13 @@ export class Updater {
   private async forgetFastForwardedMetadata(): Promise<void> {
     if (!this.set.fastForwardRecovery) return;
     for (const role of ['timestamp', 'snapshot']) await rm(join(this.o.metadataDir, roleFile(role)), { force: true });
+    await rm(join(this.o.metadataDir, MERKLE_VERSIONS), { force: true });
   }
 
   private async updateTimestamp(): Promise<void> {
     const local = await this.readCache('timestamp');
     if (local) this.tryLocal(() => this.set.updateTimestamp(local));
-    const bytes = await this.metadataSources.fetchVerified('timestamp.json', this.limits.timestampMaxLength, (b) => {
+    const load = (b: Buffer): Buffer | undefined => {
       try {
         this.set.updateTimestamp(b);
       } catch (e) {
@@ -192,8 +234,121 @@ export class Updater {
         throw e;
       }
       return b;
-    });
+    };
+    const fetchVerified: VerifiedFetch = (path, max, verify) => this.metadataSources.fetchVerified(path, max, verify);
+    const bytes = this.o.requireAuditor
+      ? load((await auditedTimestamp(this.set.root.signed, fetchVerified, this.set.timestamp, this.now)).bytes)
+      : await fetchVerified('timestamp.json', this.limits.timestampMaxLength, load);
     if (bytes) await this.writeCache('timestamp', bytes);
+  }
+
+  private classicNotice(): void {
+    if (classicNoticeGiven.has(this.o.indexUrl)) return;
+    classicNoticeGiven.add(this.o.indexUrl);
+    const message = `${this.o.indexUrl}: the timestamp names no snapshot Merkle tree; using the classic snapshot.json`;
+    if (this.o.notice) this.o.notice(message);
+    else process.emitWarning(message, { code: 'BULWARK_CLASSIC_SNAPSHOT' });
+  }
+
+  /** Merkle mode: the rollback baseline from earlier sessions, then the top file the timestamp's root names. */
+  private async updateMerkleTop(): Promise<void> {
+    this.merkleVersions = await this.readMerkleVersions();
+    this.set.setMerkleBaseline(this.merkleVersions);
+    const field = this.set.merkle;
+    if (!field) throw new Error('timestamp names no Merkle tree');
+    try {
+      await this.loadMerkleFile(topFileName(field.root), merkleTopLimit(field.shards), (b) => this.set.updateMerkleTop(b));
+    } catch (e) {
+      // No tree has this root: the timestamp names a tree nobody published (or one collected).
+      if (e instanceof DownloadError && e.code === 'NOT_FOUND') throw new MerkleProofError('root', `no Merkle tree with the timestamp's root ${field.root} is published (${e.message})`);
+      throw e;
+    }
+  }
+
+  /** The cached baseline; an unreadable one is ignored, as an unverifiable cached snapshot is. */
+  private async readMerkleVersions(): Promise<Map<string, number>> {
+    const versions = new Map<string, number>();
+    if (this.set.fastForwardRecovery) return versions;
+    try {
+      const value = parseStrictJson(await readFile(join(this.o.metadataDir, MERKLE_VERSIONS)), MERKLE_VERSIONS);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        for (const [role, v] of Object.entries(value)) if (typeof v === 'number' && Number.isSafeInteger(v)) versions.set(role, v);
+      }
+    } catch {
+      // none yet, or damaged: no baseline beyond what this session verifies
+    }
+    return versions;
+  }
+
+  /**
+   * Loads the shard that holds `role`'s leaf (and its group first), from the cache or the
+   * network, each verified against the hash its parent lists; then records every leaf's
+   * version as the baseline for later sessions.
+   */
+  private async ensureMerkleShard(role: string): Promise<void> {
+    const field = this.set.merkle;
+    if (!field) throw new Error('timestamp names no Merkle tree');
+    const shard = shardOf(role, field.shards);
+    if (this.set.hasMerkleShard(shard)) return;
+    let path = this.set.merklePath(shard);
+    if (path.shardHash === undefined) {
+      const groupHash = path.groupHash as string;
+      await this.loadMerkleFile(groupFileName(groupHash), MERKLE_GROUP_LIMIT, (b) => this.set.updateMerkleGroup(path.group, b));
+      path = this.set.merklePath(shard);
+    }
+    const leaves = await this.loadMerkleFile(shardFileName(path.shardHash as string), MERKLE_SHARD_LIMIT, (b) => this.set.updateMerkleShard(shard, b));
+    await this.recordMerkleVersions(leaves);
+  }
+
+  private async recordMerkleVersions(leaves: readonly MerkleLeaf[]): Promise<void> {
+    let changed = false;
+    for (const leaf of leaves) {
+      if ((this.merkleVersions.get(leaf.role) ?? 0) >= leaf.version) continue;
+      this.merkleVersions.set(leaf.role, leaf.version);
+      changed = true;
+    }
+    if (!changed) return;
+    await mkdir(this.o.metadataDir, { recursive: true });
+    await writeFileAtomic(join(this.o.metadataDir, MERKLE_VERSIONS), canonicalBytes(Object.fromEntries(this.merkleVersions)), { durable: false });
+  }
+
+  /**
+   * A Merkle file by name: the cached copy if it verifies, else downloaded (over its size limit:
+   * MerkleTooLargeError) and cached once verified. One download per name at a time.
+   */
+  private loadMerkleFile<T>(name: string, limit: number, verify: (bytes: Buffer) => T): Promise<T> {
+    const running = this.merkleLoads.get(name);
+    if (running) return running.then(() => this.loadMerkleFileOnce(name, limit, verify));
+    const load = this.loadMerkleFileOnce(name, limit, verify);
+    this.merkleLoads.set(name, load);
+    return load.finally(() => this.merkleLoads.delete(name));
+  }
+
+  private async loadMerkleFileOnce<T>(name: string, limit: number, verify: (bytes: Buffer) => T): Promise<T> {
+    const cached = join(this.o.metadataDir, MERKLE_CACHE, name);
+    const local = await readFile(cached).catch(() => undefined);
+    if (local) {
+      try {
+        return verify(local);
+      } catch (e) {
+        if (!(e instanceof RepositoryError)) throw e; // a damaged cache entry: download it again
+      }
+    }
+    let result: T | undefined;
+    let bytes: Buffer;
+    try {
+      // One byte over the limit is enough to know it is too large.
+      bytes = await this.metadataSources.fetchVerified(`${MERKLE_CACHE}/${name}`, limit + 1, (b) => {
+        result = verify(b);
+        return b;
+      });
+    } catch (e) {
+      if (e instanceof DownloadError && e.code === 'LENGTH_EXCEEDED') throw new MerkleTooLargeError(`Merkle file ${name}`, limit);
+      throw e;
+    }
+    await mkdir(join(this.o.metadataDir, MERKLE_CACHE), { recursive: true });
+    await writeFileAtomic(cached, bytes, { durable: false });
+    return result as T;
   }
 
   private async updateSnapshot(): Promise<void> {
@@ -229,13 +384,13 @@ export class Updater {
     const existing = this.set.getTargets(role);
     if (existing) return existing;
     const update = (b: Buffer) => (role === 'targets' ? this.set.updateTargets(b) : this.set.updateDelegatedTargets(b, role, delegator));
+    if (this.set.merkleMode) await this.ensureMerkleShard(role);
     const local = await this.readCache(role);
     if (local) {
       const loaded = this.tryLocal(() => update(local));
       if (loaded) return loaded;
     }
-    const meta = this.set.snapshot?.signed.meta.get(`${role}.json`);
-    if (!meta) throw new RepositoryError('UNKNOWN_ROLE', `snapshot does not list ${role}.json`);
+    const meta = this.expectedMeta(role);
     // Requested as python-tuf requests it: the role name percent-encoded, never a path.
     const quoted = quoteName(role);
     const name = this.set.root.signed.consistentSnapshot ? `${meta.version}.${quoted}.json` : `${quoted}.json`;
@@ -246,6 +401,18 @@ export class Updater {
     });
     await this.writeCache(role, bytes);
     return loaded as Metadata<Targets>;
+  }
+
+  /** What the snapshot, or in Merkle mode the role's leaf, says of a role's file. */
+  private expectedMeta(role: string): { version: number; length?: number | undefined } {
+    if (this.set.merkleMode) {
+      const leaf = this.set.merkleLeaf(role);
+      if (!leaf) throw new MerkleRoleMissingError(role);
+      return leaf;
+    }
+    const meta = this.set.snapshot?.signed.meta.get(`${role}.json`);
+    if (!meta) throw new RepositoryError('UNKNOWN_ROLE', `snapshot does not list ${role}.json`);
+    return meta;
   }
 
   /** Runs a state-machine update on cached bytes; a cache that does not verify is ignored. */

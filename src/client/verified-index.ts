@@ -27,6 +27,8 @@ export interface VerifiedIndexOptions {
   /** Reuse verified metadata for this long before refreshing again (ms; default 2 s). */
   maxAgeMs?: number;
   limits?: Partial<UpdaterLimits>;
+  /** Use only timestamps root's auditors vouch for (client/audit-requirement.ts). */
+  requireAuditor?: boolean;
 }
 
 export interface VerifiedTarget {
@@ -64,6 +66,7 @@ export class VerifiedIndex {
           ...(this.o.mirrors ? { mirrors: this.o.mirrors } : {}),
           ...(this.o.fetcher ? { fetcher: this.o.fetcher } : {}),
           ...(this.o.limits ? { limits: this.o.limits } : {}),
+          ...(this.o.requireAuditor ? { requireAuditor: true } : {}),
         });
         await u.refresh();
         this.updater = u;

@@ -25,9 +25,11 @@ import { Sources } from '../client/sources.js';
 import { Updater, type UpdaterLimits } from '../client/updater.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { DownloadError, Metadata, RepositoryError, TrustedMetadataSet, type Root, type TargetFile } from '../tuf/index.js';
+import { copyAuditStatements } from '../auditor/mirror-copy.js';
 import { mapPool } from './pool.js';
 import { LocalOrHttpFetcher } from './source.js';
 import { aliasPath, consistentTargetPath, roleFilePath, walkSnapshot, type WalkedRole } from './walk.js';
+import { copyMerkleTree } from './merkle-copy.js';
 
 export const STATE_DIR = '.bulwark-mirror';
 const TIMESTAMP_FILE = 'metadata/timestamp.json';
@@ -304,6 +306,7 @@ class MirrorSync {
       metadataDir: this.metadataDir,
       indexUrl: this.upstream,
       fetcher: this.fetcher,
+      snapshotMode: 'classic', // the walk below copies what the classic snapshot reaches
       ...(this.o.now ? { now: this.o.now } : {}),
       ...(this.o.limits ? { limits: this.o.limits } : {}),
     });
@@ -364,6 +367,27 @@ class MirrorSync {
       await this.saveState(true); // what was verified survives a failure: the next run resumes
     }
 
+    // 3b. What Merkle clients need: the tree the timestamp names, and the roles its leaves name
+    //     newer than the classic snapshot (which trails the tree by up to its interval), with
+    //     their targets.
+    const merkle = await copyMerkleTree({
+      timestamp: top.timestamp,
+      dir: this.dir,
+      copied: new Map(walk.roles.map((r) => [r.name, r.version])),
+      fetchMetadata: (rel, max) => this.fetcher.fetch(`${this.upstream}/metadata/${rel}`, max),
+      concurrency: this.o.concurrency ?? 8,
+    });
+    const copiedTargets = new Set(entries.map((e) => e.rel));
+    for (const r of merkle?.newerRoles ?? []) {
+      const role: WalkedRole = { name: r.name, delegator: '', version: r.version, metadata: r.metadata };
+      for (const target of r.metadata.signed.targets.values()) {
+        const rel = consistentTargetPath(target);
+        if (copiedTargets.has(rel)) continue;
+        copiedTargets.add(rel);
+        await this.copyTarget(updater, { role, target, rel }, undefined, aliasPath(target));
+      }
+    }
+
     // 4. Metadata, newest snapshot last; then the roots; timestamp.json last of all.
     let metadataWritten = 0;
     const put = async (rel: string, bytes: Buffer) => {
@@ -373,11 +397,13 @@ class MirrorSync {
       metadataWritten++;
     };
     await mapPool(roleFiles, this.o.concurrency ?? 8, (f) => put(f.rel, f.bytes));
+    if (merkle) await mapPool([...merkle.newerRoles, ...merkle.files], this.o.concurrency ?? 8, (f) => put(f.rel, f.bytes));
     await put(roleFilePath('snapshot', top.snapshot.signed.version), top.snapshot.bytes);
     for (const [version, bytes] of [...roots].sort((a, b) => a[0] - b[0])) await put(roleFilePath('root', version), bytes);
     const before = metadataWritten;
     await put(TIMESTAMP_FILE, top.timestamp.bytes);
     const updated = metadataWritten > before;
+    await copyAuditStatements(top.root.signed, `${this.upstream}/metadata`, this.fetcher, put); // src/auditor/mirror-copy.ts
 
     const verifiedRoles: Record<string, number> = {};
     for (const r of walk.roles) verifiedRoles[r.name] = r.version;
@@ -554,6 +580,7 @@ export async function pruneMirror(dirPath: string, keep: number): Promise<{ remo
   const metadataFiles = await listFiles(dir, 'metadata');
   const marked = new Set<string>([TIMESTAMP_FILE]);
   for (const p of metadataFiles) if (/^metadata\/\d+\.root\.json$/.test(p)) marked.add(p);
+  for (const p of metadataFiles) if (p.startsWith('metadata/audit/')) marked.add(p); // auditors' statements (src/auditor/mirror-copy.ts)
   const versions = metadataFiles
     .map((p) => /^metadata\/(\d+)\.snapshot\.json$/.exec(p)?.[1])
     .filter((v): v is string => v !== undefined)
@@ -585,6 +612,22 @@ export async function pruneMirror(dirPath: string, keep: number): Promise<{ remo
           // never copied
         }
       }
+    }
+  }
+  // The tree the timestamp names, and what its leaves reach (all in DIR after a complete sync).
+  const merkle = await copyMerkleTree({
+    timestamp: ts,
+    dir,
+    copied: new Map(),
+    fetchMetadata: (rel) => Promise.reject(new DownloadError('NOT_FOUND', `${rel} is missing from the mirror`)),
+  });
+  for (const rel of merkle?.reached ?? []) marked.add(rel).add(`${rel}.gz`);
+  for (const r of merkle?.newerRoles ?? []) {
+    marked.add(r.rel);
+    for (const t of r.metadata.signed.targets.values()) {
+      marked.add(consistentTargetPath(t));
+      const alias = aliasPath(t);
+      if (alias) marked.add(alias);
     }
   }
   const removed: string[] = [];

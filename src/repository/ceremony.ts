@@ -28,6 +28,7 @@ import {
   Targets,
   type Signer,
 } from '../tuf/index.js';
+import { auditorKeyIds, withAuditors } from '../auditor/root-auditors.js';
 import { writeKeyFile } from './keyring.js';
 import { metadataBlobPath, ROLES, usesNameBins } from './layout.js';
 import { binDelegator, groupByBin, projectBin, type ProjectKeys } from './bin-delegations.js';
@@ -53,7 +54,7 @@ export interface CeremonySummary {
   /** With name bins: the claimed bins this ceremony signs, in the order the file carries them. */
   bins?: string[];
   /** Root rotations: the root keys after and before, and the online keys replaced. */
-  root?: { keyids: string[]; threshold: number; previousKeyids: string[]; previousThreshold: number; rotated: Record<string, string> };
+  root?: { keyids: string[]; threshold: number; previousKeyids: string[]; previousThreshold: number; rotated: Record<string, string>; auditors?: string[] };
   /** Targets rotations: the delegated roles whose keys were replaced. */
   targets?: { rotated: Record<string, string> };
 }
@@ -292,6 +293,8 @@ export interface RootRotationOptions {
   /** New holders of the offline targets key (replaces the current ones). */
   targetsKeys?: readonly Key[];
   targetsThreshold?: number;
+  /** The auditors the next root names (replacing the current ones; no keys: none). Undefined: unchanged. */
+  auditors?: { keys: readonly Key[]; threshold?: number };
 }
 
 const PENDING_ROOT = 'ceremony:root';
@@ -335,8 +338,19 @@ export async function exportRootRotation(repo: Repository, opts: RootRotationOpt
     roles.set('targets', { keyids: opts.targetsKeys.map((k) => k.keyId), threshold: opts.targetsThreshold ?? 1 });
     rotated['targets'] = opts.targetsKeys.map((k) => k.keyId).join(',');
   }
-  // Keep only keys some role still uses.
-  const used = new Set([...roles.values()].flatMap((r) => r.keyids));
+  let unrecognizedFields = current.unrecognized;
+  if (opts.auditors) {
+    let next: ReturnType<typeof withAuditors>;
+    try {
+      next = withAuditors(current.unrecognized, opts.auditors);
+    } catch (e) {
+      throw new CeremonyError((e as Error).message);
+    }
+    for (const k of next.keys) keys.set(k.keyId, k);
+    unrecognizedFields = next.unrecognized;
+  }
+  // Keep only keys some role, or an auditor, still uses.
+  const used = new Set([...[...roles.values()].flatMap((r) => r.keyids), ...auditorKeyIds(unrecognizedFields)]);
   for (const id of [...keys.keys()]) if (!used.has(id)) keys.delete(id);
   const next = new Root({
     version: current.version + 1,
@@ -344,7 +358,7 @@ export async function exportRootRotation(repo: Repository, opts: RootRotationOpt
     keys,
     roles,
     consistentSnapshot: current.consistentSnapshot,
-    unrecognized: current.unrecognized,
+    unrecognized: unrecognizedFields,
   });
   const signed = next.toJSON();
   await repo.state.setSetting(PENDING_ROOT, encodeCanonical(signed));
@@ -357,7 +371,7 @@ export async function exportRootRotation(repo: Repository, opts: RootRotationOpt
       promote: [],
       keyChanges: [],
       delegations: 0,
-      root: { keyids: rootKeyids, threshold, previousKeyids: [...rootRole.keyids], previousThreshold: rootRole.threshold, rotated },
+      root: { keyids: rootKeyids, threshold, previousKeyids: [...rootRole.keyids], previousThreshold: rootRole.threshold, rotated, auditors: auditorKeyIds(unrecognizedFields) },
     },
   };
 }

@@ -54,7 +54,34 @@ export interface RepositoryConfig {
    * repositories made before, whose two roles delegate to every project directly.
    */
   projectDelegations?: 'name-bins';
+  /** Snapshot Merkle trees (issue 12, docs/merkle-snapshots.md); defaults in merkleSettings(). */
+  merkle?: Partial<MerkleSettings>;
   createdAt: string;
+}
+
+export interface MerkleSettings {
+  /** Publish the tree and name its root in the timestamp (default true). */
+  enabled: boolean;
+  /** Shards S, a power of two, fixed once a tree is published (default: the bin count, at least 64). */
+  shards: number;
+  /**
+   * A classic snapshot.json at most this often (ms; default 1000): a publication within this
+   * interval of the last one names the previous classic snapshot, and a timer publishes the
+   * newest state at most this much later. Merkle clients see every publication at once.
+   */
+  classicSnapshotIntervalMs: number;
+}
+
+/** The Merkle settings of a repository, defaults filled in. */
+export function merkleSettings(cfg: Pick<RepositoryConfig, 'bins' | 'merkle'>): MerkleSettings {
+  const m = cfg.merkle ?? {};
+  const shards = m.shards ?? Math.max(64, 2 ** Math.ceil(Math.log2(Math.max(1, cfg.bins))));
+  if (!Number.isInteger(Math.log2(shards)) || shards < 1 || shards > 2 ** 24) {
+    throw new ConfigurationError(`config.json: merkle.shards must be a power of two up to 2^24, not ${shards}`);
+  }
+  const interval = m.classicSnapshotIntervalMs ?? 1000;
+  if (!Number.isSafeInteger(interval) || interval < 0) throw new ConfigurationError(`config.json: merkle.classicSnapshotIntervalMs must be a whole number of ms, not ${interval}`);
+  return { enabled: m.enabled ?? true, shards, classicSnapshotIntervalMs: interval };
 }
 
 export const CONFIG_FILE = 'config.json';

@@ -5,17 +5,33 @@
 //    they list (with its compressed copies) and every target those list (under its hash name
 //    and its pip name);
 //  - every root version and timestamp.json;
-//  - every file the database knows now (uploads not yet in a published snapshot included).
+//  - every file the database knows now (uploads not yet in a published snapshot included);
+//  - the snapshot Merkle trees (top, group and shard files) of the newest `keepTrees`
+//    publications signed with the current timestamp key (TAP 16: earlier trees signed with the
+//    current timestamp key stay available; docs/merkle-snapshots.md, "Garbage collection").
 // Swept: everything else older than the grace period (files written in the last minutes may
 // belong to a publication in progress). Clients that ask for a removed snapshot get a 404 and
 // start over from the newest timestamp.
-import { Metadata } from '../tuf/index.js';
+import {
+  groupFileName,
+  MERKLE_FIELD,
+  Metadata,
+  parseMerkleField,
+  shardFileName,
+  topFileName,
+  verifyGroupFile,
+  verifyTopFile,
+  type Timestamp,
+} from '../tuf/index.js';
 import { fileBlobPath, metadataBlobPath, targetBlobPath, targetPath } from './layout.js';
+import { merkleBlobPath } from './merkle-files.js';
 import type { Repository } from './repository.js';
 
 export interface GcOptions {
   /** Consistent snapshots to keep, newest first (default 3; at least 1). */
   keep?: number;
+  /** Publications whose Merkle trees are kept, newest first (default 1000; at least 1). */
+  keepTrees?: number;
   dryRun?: boolean;
   /** Never remove files younger than this (ms; default 10 minutes). */
   graceMs?: number;
@@ -25,6 +41,8 @@ export interface GcOptions {
 
 export interface GcResult {
   keptSnapshots: number[];
+  /** Roots of the Merkle trees kept, newest first. */
+  keptTrees: string[];
   marked: number;
   removed: string[];
   bytesFreed: number;
@@ -48,6 +66,7 @@ export async function collectGarbage(repo: Repository, opts: GcOptions = {}): Pr
   const all: string[] = [];
   for await (const p of blobs.list('metadata')) all.push(p);
   for (const p of all) if (/^metadata\/\d+\.root\.json$/.test(p)) marked.add(p);
+  for (const p of all) if (p.startsWith('metadata/audit/')) marked.add(p); // auditors' statements (src/auditor/)
   markMeta('timestamp', null);
 
   // The newest `keep` snapshots, the one the timestamp names first among them.
@@ -81,6 +100,8 @@ export async function collectGarbage(repo: Repository, opts: GcOptions = {}): Pr
     }
     opts.onProgress?.(++done, roleVersions.size, 'mark');
   }
+  const keptTrees = await markMerkleTrees(repo, ts, Math.max(1, opts.keepTrees ?? 1000), marked);
+
   // What the database knows now: published or not yet.
   for (const project of await repo.state.listProjects()) {
     for (const f of await repo.state.projectFiles(project.name)) {
@@ -107,5 +128,38 @@ export async function collectGarbage(repo: Repository, opts: GcOptions = {}): Pr
     bytesFreed += st.size;
     if (!opts.dryRun) await blobs.delete(p);
   }
-  return { keptSnapshots: versions, marked: marked.size, removed, bytesFreed, dryRun: opts.dryRun === true };
+  return { keptSnapshots: versions, keptTrees, marked: marked.size, removed, bytesFreed, dryRun: opts.dryRun === true };
+}
+
+/**
+ * Marks every file of the trees the newest `keepTrees` publications name, as long as their
+ * timestamps are signed by the key that signs the current one (older trees belong to a rotated
+ * key). Files are shared between trees: each group is read once.
+ */
+async function markMerkleTrees(repo: Repository, current: Metadata<Timestamp>, keepTrees: number, marked: Set<string>): Promise<string[]> {
+  const currentKeys = new Set(current.signatures.map((s) => s.keyid));
+  const seenGroups = new Set<string>();
+  const roots: string[] = [];
+  const mark = (name: string) => marked.add(merkleBlobPath(name)).add(`${merkleBlobPath(name)}.gz`);
+  const timestamps = [current.bytes, ...(await repo.state.recentTimestamps(keepTrees))];
+  for (const bytes of timestamps) {
+    const ts = Metadata.parse(bytes, 'timestamp');
+    if (!ts.signatures.some((s) => currentKeys.has(s.keyid))) break;
+    const value = ts.signed.unrecognized[MERKLE_FIELD];
+    if (value === undefined) continue;
+    const field = parseMerkleField(value);
+    if (roots.includes(field.root)) continue; // a publication that only wrote a classic snapshot
+    roots.push(field.root);
+    mark(topFileName(field.root));
+    const top = await repo.blobs.get(merkleBlobPath(topFileName(field.root)));
+    if (!top) continue;
+    for (const g of verifyTopFile(top, field)) {
+      mark(groupFileName(g));
+      if (seenGroups.has(g)) continue;
+      seenGroups.add(g);
+      const group = await repo.blobs.get(merkleBlobPath(groupFileName(g)));
+      if (group) for (const sh of verifyGroupFile(group, g, field)) mark(shardFileName(sh));
+    }
+  }
+  return roots;
 }

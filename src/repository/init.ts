@@ -43,6 +43,7 @@ import { binCanonical, SnapshotMeta, timestampCanonical } from './metadata-build
 import { binDelegator, projectBin } from './bin-delegations.js';
 import { nameBinRoles } from './name-bins.js';
 import { DATABASE_FILE, PUBLIC_DIR } from './paths.js';
+import { withAuditors } from '../auditor/root-auditors.js';
 
 export interface InitOptions {
   bins?: number;
@@ -51,6 +52,8 @@ export interface InitOptions {
   onProgress?: (done: number, total: number, what: string) => void;
   /** 'direct' makes the layout from before name bins (for tests of `bulwark migrate`). */
   projectDelegations?: 'direct' | 'name-bins';
+  /** Auditor keys root names in `x-bulwark-auditors` (src/auditor/root-auditors.ts). */
+  auditors?: { keys: readonly Key[]; threshold?: number };
 }
 
 export class RepositoryExistsError extends Error {
@@ -101,7 +104,8 @@ export async function initDemoRepository(dataDir: string, opts: InitOptions = {}
     },
     now,
     expiry,
-    opts.projectDelegations ?? 'name-bins'
+    opts.projectDelegations ?? 'name-bins',
+    opts.auditors
   );
   return finishInit(dataDir, {
     bins,
@@ -134,11 +138,13 @@ export function buildOfflineRoles(
   offline: OfflineKeyHolders,
   now: Date,
   expiry: ExpiryPeriods,
-  layout: 'direct' | 'name-bins' = 'name-bins'
+  layout: 'direct' | 'name-bins' = 'name-bins',
+  auditorKeys?: InitOptions['auditors']
 ): { root: Root; targets: Targets; claimed: Targets; claimedBins: Targets[] } {
   const exp = (role: keyof ExpiryPeriods) => expiresIn(now, expiry[role]);
   const entries = (keys: readonly Key[]): [string, Key][] => keys.map((k) => [k.keyId, k]);
   const ids = (keys: readonly Key[]) => keys.map((k) => k.keyId);
+  const auditors = withAuditors({}, auditorKeys);
   const root = new Root({
     version: 1,
     expires: exp('root'),
@@ -146,6 +152,7 @@ export function buildOfflineRoles(
       ...entries(offline.root.keys),
       ...entries(offline.targets.keys),
       ...entries([online.snapshot.publicKey, online.timestamp.publicKey]),
+      ...entries(auditors.keys),
     ]),
     roles: new Map<TopLevelRole, { keyids: string[]; threshold: number }>([
       ['root', { keyids: ids(offline.root.keys), threshold: offline.root.threshold }],
@@ -154,6 +161,7 @@ export function buildOfflineRoles(
       ['timestamp', { keyids: [online.timestamp.keyId], threshold: 1 }],
     ]),
     consistentSnapshot: true,
+    unrecognized: auditors.unrecognized,
   });
   // targets → claimed, recently-claimed, unclaimed, searched in that order. None of the three
   // is terminating (a miss in claimed must fall through); the project delegations inside
@@ -351,7 +359,7 @@ export async function prepareProductionInit(dataDir: string, holders: OfflineKey
   }
   await mkdir(dataDir, { recursive: true });
   const { online } = await makeOnlineKeys(dataDir);
-  const models = buildOfflineRoles(online, holders, now, expiry);
+  const models = buildOfflineRoles(online, holders, now, expiry, 'name-bins', opts.auditors);
   const ceremonies: InitCeremony[] = (['root', 'targets', 'claimed'] as const).map((role) => {
     const signed = models[role].toJSON();
     const bins = role === ROLES.claimed ? nameBinRoles(ROLES.claimed).map((name, i) => ({ name, metadata: { signatures: [], signed: (models.claimedBins[i] as Targets).toJSON() } })) : [];

@@ -3,7 +3,7 @@
 // snapshot, timestamp) straight from cached fragments, in time linear in their size. Building
 // a model and encoding it generically would cost several times as much on a 16,384-entry
 // snapshot; the tests check that both give the same bytes.
-import { canonicalString, compareCodePoints, formatExpires, SPEC_VERSION } from '../tuf/index.js';
+import { canonicalString, compareCodePoints, formatExpires, leafText, MERKLE_FIELD, SPEC_VERSION, type MerkleField } from '../tuf/index.js';
 
 /** `{"_type":"targets",…}` for a role with targets and no delegations (a hashed bin). */
 export function binCanonical(version: number, expires: Date, targets: readonly { path: string; entry: string }[]): string {
@@ -145,12 +145,12 @@ function fileOf(c: SnapshotChange): { length: number; sha256: string } | undefin
   return c.length !== undefined && c.sha256 !== undefined ? { length: c.length, sha256: c.sha256 } : undefined;
 }
 
-/** `"ROLE.json":{…}`, the role's line in the snapshot's meta. */
-function fragment(role: string, version: number, file?: { length: number; sha256: string }): string {
-  const meta = file ? `{"hashes":{"sha256":"${file.sha256}"},"length":${file.length},"version":${version}}` : `{"version":${version}}`;
-  return `${canonicalString(`${role}.json`)}:${meta}`;
-}
+/** `"ROLE.json":{…}`, the role's line in the snapshot's meta: also its leaf in the Merkle tree. */
+const fragment = leafText;
 
-export function timestampCanonical(version: number, expires: Date, snapshot: { version: number; length: number; sha256: string }): string {
-  return `{"_type":"timestamp","expires":"${formatExpires(expires)}","meta":{"snapshot.json":{"hashes":{"sha256":"${snapshot.sha256}"},"length":${snapshot.length},"version":${snapshot.version}}},"spec_version":"${SPEC_VERSION}","version":${version}}`;
+/** The timestamp, naming the classic snapshot and (when given) the Merkle tree's root. */
+export function timestampCanonical(version: number, expires: Date, snapshot: { version: number; length: number; sha256: string }, merkle?: MerkleField): string {
+  // "x-bulwark-merkle" sorts after "version" (code points), so it ends the object.
+  const tree = merkle ? `,"${MERKLE_FIELD}":{"groups":${merkle.groups},"root":"${merkle.root}","shards":${merkle.shards}}` : '';
+  return `{"_type":"timestamp","expires":"${formatExpires(expires)}","meta":{"snapshot.json":{"hashes":{"sha256":"${snapshot.sha256}"},"length":${snapshot.length},"version":${snapshot.version}}},"spec_version":"${SPEC_VERSION}","version":${version}${tree}}`;
 }

@@ -34,7 +34,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { NotLeaderError, type Lease } from '../storage/state/types.js';
 import { crashPoint } from '../storage/crash-points.js';
 import type { RoleState, StateStore } from '../storage/state/types.js';
-import type { ExpiryPeriods, RepositoryConfig } from './config.js';
+import { merkleSettings, type ExpiryPeriods, type MerkleSettings, type RepositoryConfig } from './config.js';
 import { BIN_PREFIX, metadataBlobPath, PROJECT_ROLE_PREFIX, ROLES, usesNameBins, type OnlineRole } from './layout.js';
 import { isNameBinRole } from './name-bins.js';
 import { RecentlyClaimedBins } from './recently-claimed-bins.js';
@@ -44,6 +44,8 @@ import type { SnapshotLeadership } from './leadership.js';
 import type { PublicationWaiters } from './publication-waiters.js';
 import type { Logger } from './logger.js';
 import { binCanonicalFromBody, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
+import { ensureTreeFiles, leafOfRole, treeOfRoles, writeMerkleFiles } from './merkle-files.js';
+import type { MerkleTreeBuilder, StagedTree } from '../tuf/index.js';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -59,7 +61,13 @@ const BIN_CHUNK = 512;
 const COMPRESS_DELAY_MS = 1000;
 
 export interface PublicationResult {
+  /**
+   * The publication's version: its timestamp's version, which is also the version of the
+   * classic snapshot when it writes one (snapshot versions skip the publications that do not).
+   */
   snapshotVersion: number;
+  /** The classic snapshot the timestamp names (this publication's, or an earlier one). */
+  classicSnapshotVersion: number;
   roles: string[];
   publishedSeqs: number[];
   ms: { build: number; write: number; commit: number; total: number };
@@ -103,9 +111,21 @@ export class SnapshotProcess {
   private forced = false;
   /** With name bins (ADR 0005): re-signs only the recently-claimed bins that changed. */
   private readonly recentBins: RecentlyClaimedBins | undefined;
+  private readonly merkle: MerkleSettings;
+  /** The tree of the published state (leader only: built when it takes over). */
+  private tree: MerkleTreeBuilder | undefined;
+  /** When this process last wrote a classic snapshot (ms by the clock; 0: not yet). */
+  private classicAt = 0;
+  /** A publication since then named an older classic snapshot: the timer publishes a new one. */
+  private classicBehind = false;
+  private classicTimer: NodeJS.Timeout | undefined;
+  /** The next publication writes a classic snapshot whatever its age (idle(), close()). */
+  private classicNow = false;
+  private pendingSnapshotCompression: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: SnapshotProcessOptions) {
     this.clock = o.clock ?? (() => new Date());
+    this.merkle = merkleSettings(o.config);
     if (usesNameBins(o.config)) this.recentBins = new RecentlyClaimedBins(o.state, o.blobs, (name) => this.roles.get(name)?.version ?? 0);
     // After a failed publication, start over as a new leader would: reload the published state
     // and remove what the attempt left behind.
@@ -122,7 +142,7 @@ export class SnapshotProcess {
     for (const r of await this.o.state.roleStates()) {
       this.setRole(r);
       // Version 0: a project role recorded but never published yet (not listed until it is).
-      if (r.name !== ROLES.root && r.name !== ROLES.snapshot && r.name !== ROLES.timestamp && r.version > 0) this.meta.set(r.name, r.version, r);
+      if (leafOfRole(r) !== undefined) this.meta.set(r.name, r.version, r);
     }
     this.o.waiters.latestVersion = Math.max(this.o.waiters.latestVersion, this.snapshotVersion);
   }
@@ -134,6 +154,18 @@ export class SnapshotProcess {
    */
   async takeOver(lease: Lease): Promise<void> {
     await this.init();
+    if (this.merkle.enabled) {
+      // The tree of what is published, from the stored state (bench/merkle-bench.ts: start-up time).
+      const listed = [...this.roles.values()].filter((r) => leafOfRole(r) !== undefined);
+      this.tree = treeOfRoles(this.merkle.shards, listed);
+      if (await ensureTreeFiles(this.o.blobs, this.tree, { compress: this.o.compress !== false })) {
+        this.o.log.info({ root: this.tree.root, roles: listed.length }, 'wrote every file of the snapshot Merkle tree');
+      }
+    }
+    this.classicAt = 0; // a new leader's first publication writes a classic snapshot
+    // The last leader may have left the classic snapshot behind the newest timestamp.
+    this.classicBehind = (this.roles.get(ROLES.snapshot)?.version ?? 0) < (this.roles.get(ROLES.timestamp)?.version ?? 0);
+    if (this.classicBehind) this.scheduleClassic(this.clock());
     const leftovers = await this.o.state.publicationIntents();
     if (leftovers.length > 0) {
       this.o.log.warn({ files: leftovers.length }, 'removing the files of a publication that did not commit');
@@ -166,8 +198,12 @@ export class SnapshotProcess {
     this.listeners.push(listener);
   }
 
+  /**
+   * The newest publication's version (its timestamp's version; see PublicationResult). Upload
+   * answers and announcements name publications by it.
+   */
   get snapshotVersion(): number {
-    return this.roles.get(ROLES.snapshot)?.version ?? 0;
+    return Math.max(this.roles.get(ROLES.timestamp)?.version ?? 0, this.roles.get(ROLES.snapshot)?.version ?? 0);
   }
 
   roleState(name: string): RoleState | undefined {
@@ -283,8 +319,15 @@ export class SnapshotProcess {
     const expiring = this.expiringRoles(now);
     const expiringBins = expiring.filter((n) => n.startsWith(`${BIN_PREFIX}-`));
     const inputs = await this.o.state.collectPublishInputs(expiringBins);
-    if (inputs.dirtyRoles.length === 0 && inputs.appliedSeqs.length === 0 && expiring.length === 0 && !this.forced) return undefined;
+    const classicDue = this.classicDue(now);
+    if (inputs.dirtyRoles.length === 0 && inputs.appliedSeqs.length === 0 && expiring.length === 0 && !this.forced && !(this.classicBehind && classicDue)) {
+      return undefined;
+    }
+    // A classic snapshot with this publication: always without a tree; with one, on the cadence
+    // (and when forced by a ceremony or the snapshot nears expiry).
+    const writeClassic = !this.tree || classicDue || this.forced || expiring.includes(ROLES.snapshot);
     this.forced = false;
+    this.classicNow = false;
 
     const newStates: RoleState[] = [];
     const writes: { path: string; bytes: Buffer }[] = [];
@@ -293,8 +336,10 @@ export class SnapshotProcess {
       newStates.push({ name, version, expires: formatExpires(expires), length: bytes.length, sha256: sha256(bytes) });
     };
     const nextVersion = (name: string) => (this.roles.get(name)?.version ?? 0) + 1;
-    const snapshotVersion = nextVersion(ROLES.snapshot);
+    // The publication's version: the timestamp's, and the classic snapshot's if one is written.
+    const snapshotVersion = this.snapshotVersion + 1;
     const snapshotPath = metadataBlobPath(ROLES.snapshot, snapshotVersion);
+    const classicPaths = writeClassic ? [snapshotPath] : [];
 
     // 1. Changed bins, and bins close to expiry, rebuilt from their target rows; project roles
     //    as their developers signed them; recently-claimed rebuilt from the delegations.
@@ -310,7 +355,7 @@ export class SnapshotProcess {
     let chunkTargets = new Map<string, string>();
     for (const [i, role] of inputs.dirtyRoles.entries()) {
       if (i % BIN_CHUNK === 0) {
-        if (writes.length > 0) await this.createFiles(lease, writes.splice(0), [snapshotPath]);
+        if (writes.length > 0) await this.createFiles(lease, writes.splice(0), classicPaths);
         const chunk = inputs.dirtyRoles.slice(i, i + BIN_CHUNK).filter((r) => r.name.startsWith(`${BIN_PREFIX}-`));
         chunkTargets = await this.o.state.roleTargetsCanonical(chunk.map((r) => r.name));
       }
@@ -375,31 +420,41 @@ export class SnapshotProcess {
     }
     const tBuild = performance.now();
 
-    // 2. Snapshot over the new working set. Its content needs only the new roles' hashes, so it
-    //    is signed while the store records the files' names, and then every file is created at
-    //    once; none before its name is recorded (so a new leader can remove them).
+    // 2. The Merkle tree's new files (only the shards and groups that changed, and the top),
+    //    and on its cadence the classic snapshot over the new working set. The snapshot needs
+    //    only the new roles' hashes, so it is signed while the store records the files' names,
+    //    and then every file is created at once; none before its name is recorded (so a new
+    //    leader can remove them). Tree files are named by their hash and need no record.
+    const staged: StagedTree | undefined = this.tree?.stage(newStates.map((st) => ({ role: st.name, leaf: leafOfRole(st) })));
     const snapshotExpires = expiresIn(now, this.o.config.expiry.snapshot);
-    const intents = this.o.state.recordPublicationIntent(lease, [...writes.map((f) => f.path), snapshotPath]);
-    const [snapshot] = await Promise.all([signCanonical(this.meta.canonical(snapshotVersion, snapshotExpires, newStates), [this.o.signers.snapshot]), intents]);
-    const [rolesWritten, snapshotWritten] = await Promise.allSettled([
+    const intents = this.o.state.recordPublicationIntent(lease, [...writes.map((f) => f.path), ...classicPaths]);
+    const [snapshot] = await Promise.all([
+      writeClassic ? signCanonical(this.meta.canonical(snapshotVersion, snapshotExpires, newStates), [this.o.signers.snapshot]) : undefined,
+      intents,
+    ]);
+    const [rolesWritten, snapshotWritten, treeWritten] = await Promise.allSettled([
       Promise.all(writes.map((f) => this.o.blobs.putNew(f.path, f.bytes))),
-      this.o.blobs.putNew(snapshotPath, snapshot.bytes),
+      snapshot && this.o.blobs.putNew(snapshotPath, snapshot.bytes),
+      staged && writeMerkleFiles(this.o.blobs, staged.files, { compress: this.o.compress !== false }),
     ]);
     if (rolesWritten.status === 'rejected') throw rolesWritten.reason;
     crashPoint('publish:after-roles');
     if (snapshotWritten.status === 'rejected') throw snapshotWritten.reason;
     crashPoint('publish:after-snapshot');
-    const snapshotState: RoleState = {
+    if (treeWritten.status === 'rejected') throw treeWritten.reason;
+    const snapshotState: RoleState | undefined = snapshot && {
       name: ROLES.snapshot,
       version: snapshotVersion,
       expires: formatExpires(snapshotExpires),
       length: snapshot.bytes.length,
       sha256: sha256(snapshot.bytes),
     };
+    const classic = snapshotState ?? this.roles.get(ROLES.snapshot);
+    if (!classic) throw new Error('no classic snapshot was ever published (the repository was not initialised)');
     const timestampExpires = expiresIn(now, this.o.config.expiry.timestamp);
-    const timestampVersion = nextVersion(ROLES.timestamp);
+    const timestampVersion = snapshotVersion;
     const timestamp = await signCanonical(
-      timestampCanonical(timestampVersion, timestampExpires, { version: snapshotVersion, length: snapshotState.length, sha256: snapshotState.sha256 }),
+      timestampCanonical(timestampVersion, timestampExpires, { version: classic.version, length: classic.length, sha256: classic.sha256 }, staged?.field),
       [this.o.signers.timestamp]
     );
     const timestampState: RoleState = {
@@ -412,7 +467,7 @@ export class SnapshotProcess {
     const tWrite = performance.now();
 
     // 3. Commit, then 4. publish the timestamp.
-    const allStates = [...newStates, snapshotState, timestampState];
+    const allStates = [...newStates, ...(snapshotState ? [snapshotState] : []), timestampState];
     await this.o.state.commitPublication({
       lease,
       roles: allStates,
@@ -425,6 +480,14 @@ export class SnapshotProcess {
     crashPoint('publish:after-commit');
     for (const s of allStates) this.setRole(s);
     for (const s of newStates) this.meta.set(s.name, s.version, s);
+    staged?.commit();
+    if (snapshotState) {
+      this.classicAt = now.getTime();
+      this.classicBehind = false;
+    } else {
+      this.classicBehind = true;
+      this.scheduleClassic(now);
+    }
     // A leader whose lease may have run out since the commit leaves timestamp.json to the next
     // leader (which rewrites it from the committed bytes): it might otherwise replace a newer one.
     if (this.o.leadership.current()?.epoch === lease.epoch) await this.o.blobs.put(metadataBlobPath(ROLES.timestamp, null), timestamp.bytes);
@@ -433,9 +496,15 @@ export class SnapshotProcess {
     const tEnd = performance.now();
 
     this.o.waiters.resolve(inputs.appliedSeqs, snapshotVersion);
-    if (this.o.compress !== false) this.compressLater([...newStates, snapshotState]);
+    if (this.o.compress !== false) {
+      // With a tree, a classic snapshot is at most one a second: compressed at once, so busy
+      // indexes serve it compressed too. Without one, the delayed path skips superseded ones.
+      if (snapshotState && this.tree) this.compressSnapshot(snapshotState);
+      this.compressLater(snapshotState && !this.tree ? [...newStates, snapshotState] : newStates);
+    }
     const result: PublicationResult = {
       snapshotVersion,
+      classicSnapshotVersion: classic.version,
       roles: allStates.map((s) => s.name),
       publishedSeqs: inputs.appliedSeqs,
       ms: { build: tBuild - t0, write: tWrite - tBuild, commit: tEnd - tWrite, total: tEnd - t0 },
@@ -534,21 +603,67 @@ export class SnapshotProcess {
       .catch((err: unknown) => this.o.log.warn({ err }, 'compression failed'));
   }
 
+  /** gzip and brotli copies of a classic snapshot, made right away (one at a time). */
+  private compressSnapshot(state: RoleState): void {
+    const job = async () => {
+      if ((this.roles.get(state.name)?.version ?? 0) > state.version) return; // superseded meanwhile
+      const path = metadataBlobPath(state.name, state.version);
+      const raw = await this.o.blobs.get(path);
+      if (!raw) return;
+      const [gz, br] = await Promise.all([gzipAsync(raw, { level: 6 }), brotliAsync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5 } })]);
+      await Promise.all([this.o.blobs.put(`${path}.gz`, gz), this.o.blobs.put(`${path}.br`, br)]);
+    };
+    this.pendingSnapshotCompression = this.pendingSnapshotCompression.then(job).catch((err: unknown) => this.o.log.warn({ err }, 'compression failed'));
+  }
+
+  /** Whether the next publication writes a classic snapshot (its interval has passed). */
+  private classicDue(now: Date): boolean {
+    return this.classicNow || now.getTime() - this.classicAt >= this.merkle.classicSnapshotIntervalMs;
+  }
+
+  /** The timer that brings the newest state to classic clients at most one interval later. */
+  private scheduleClassic(now: Date): void {
+    if (this.classicTimer) return;
+    const wait = Math.min(this.merkle.classicSnapshotIntervalMs, Math.max(0, this.classicAt + this.merkle.classicSnapshotIntervalMs - now.getTime()));
+    this.classicTimer = setTimeout(() => {
+      this.classicTimer = undefined;
+      this.classicNow = true;
+      this.request();
+    }, wait);
+    this.classicTimer.unref();
+  }
+
+  /** Publishes the classic snapshot now if a publication left it behind (leader only). */
+  private async flushClassic(): Promise<void> {
+    if (!this.classicBehind || !this.enabled) return;
+    this.classicNow = true;
+    this.request();
+    await this.runner.idle();
+  }
+
   /** Compresses what is waiting now instead of after its delay. */
   private compressNow(): Promise<unknown> {
     for (const end of [...this.compressionDelays]) end();
-    return this.pendingCompression;
+    return Promise.all([this.pendingCompression, this.pendingSnapshotCompression]);
   }
 
-  /** Waits for the publication under way, if any, and stops taking requests. */
+  /** Waits for the publication under way, if any, publishes the classic snapshot if behind, and stops taking requests. */
   async close(): Promise<void> {
+    await this.runner.idle();
+    await this.flushClassic();
     await this.runner.close();
+    clearTimeout(this.classicTimer);
+    this.classicTimer = undefined;
     await this.compressNow();
   }
 
-  /** Waits until no publication is running or requested (bounded; see CoalescingRunner.idle). */
+  /**
+   * Waits until no publication is running or requested (bounded; see CoalescingRunner.idle),
+   * the classic snapshot included: it is published now rather than on its timer.
+   */
   async idle(): Promise<void> {
     await this.runner.idle();
+    await this.flushClassic();
     await this.compressNow();
   }
 

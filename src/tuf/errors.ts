@@ -13,7 +13,21 @@ export type RepositoryErrorCode =
   | 'LENGTH_OR_HASH_MISMATCH'
   | 'UNKNOWN_ROLE'
   | 'UNKNOWN_TARGET'
-  | 'ROLE_MISMATCH'; // a role that names itself, served under another role's name
+  | 'ROLE_MISMATCH' // a role that names itself, served under another role's name
+  | 'MERKLE_PROOF' // a Merkle file does not hash to the node it is named by, or a shard is misplaced/unsorted
+  | 'MERKLE_ROLE_MISSING' // the verified tree has no leaf for a role the client needs
+  | 'MERKLE_ROLLBACK' // a leaf's version is below the version trusted before
+  | 'MERKLE_TOO_LARGE' // a Merkle file is over its size limit
+  | 'MERKLE_MALFORMED' // a Merkle file or leaf is not in the documented format
+  | AuditErrorCode; // src/auditor/errors.ts
+
+/** Why an audit statement is refused (src/auditor/). */
+export type AuditErrorCode =
+  | 'UNAUDITED_TREE' // no auditor vouches for a tree as new as the one trusted
+  | 'STALE_AUDIT' // the statement expired, or names an older timestamp than the one trusted
+  | 'AUDIT_SIGNATURE' // not signed by root's auditor keys, or its timestamp not by root's timestamp keys
+  | 'AUDIT_MISMATCH' // the statement's fields disagree with its embedded timestamp
+  | 'AUDIT_MALFORMED'; // not an audit statement at all (or too large)
 
 /**
  * A signed field by which a delegated role names itself (Bulwark's name bins, ADR 0005). TUF
@@ -80,6 +94,54 @@ export class LengthOrHashMismatchError extends RepositoryError {
     detail: string
   ) {
     super('LENGTH_OR_HASH_MISMATCH', `${what}: ${detail}`);
+  }
+}
+
+/** Which check of a Merkle snapshot file failed (docs/merkle-snapshots.md). */
+export type MerkleProofReason =
+  | 'root' // the top file is missing or does not hash to the timestamp's root
+  | 'group' // a group file does not hash to the node the top file lists
+  | 'shard' // a shard file does not hash to the node its group lists
+  | 'placement' // a leaf lies in a shard its role does not hash to
+  | 'order'; // a shard's leaves are not sorted, or a role appears twice
+
+export class MerkleProofError extends RepositoryError {
+  constructor(
+    readonly reason: MerkleProofReason,
+    message: string
+  ) {
+    super('MERKLE_PROOF', message);
+  }
+}
+
+export class MerkleRoleMissingError extends RepositoryError {
+  constructor(readonly role: string) {
+    super('MERKLE_ROLE_MISSING', `the snapshot Merkle tree has no entry for ${role}`);
+  }
+}
+
+export class MerkleRollbackError extends RepositoryError {
+  constructor(
+    readonly role: string,
+    readonly trusted: number,
+    readonly offered: number
+  ) {
+    super('MERKLE_ROLLBACK', `the snapshot Merkle tree lists ${role} at version ${offered}, below version ${trusted} trusted before (rollback)`);
+  }
+}
+
+export class MerkleTooLargeError extends RepositoryError {
+  constructor(
+    readonly what: string,
+    readonly limit: number
+  ) {
+    super('MERKLE_TOO_LARGE', `${what} is over its limit of ${limit} bytes`);
+  }
+}
+
+export class MerkleMalformedError extends RepositoryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MERKLE_MALFORMED', message, options);
   }
 }
 

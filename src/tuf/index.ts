@@ -7,6 +7,7 @@ export * from './signer.js';
 export * from './strict-json.js';
 export * from './time.js';
 export * from './path-match.js';
+export * from './merkle.js';
 export * from './models/delegations.js';
 export * from './models/meta-file.js';
 export * from './models/roles.js';

@@ -24,9 +24,16 @@
 //    baselines for the rest of the session (the spec deletes them); `fastForwardRecovery` says so.
 //  - Every check is linear in the size of the metadata (the snapshot check walks the trusted
 //    snapshot's meta once, with map lookups).
-import { BadMetadataError, BadVersionError, ExpiredMetadataError, RepositoryError, ROLE_NAME_FIELD } from './errors.js';
+//  - Merkle mode (docs/merkle-snapshots.md): when the timestamp names a snapshot Merkle tree
+//    (`x-bulwark-merkle`) and its top file is loaded, targets roles take their version, length
+//    and hash from the tree's leaves instead of a snapshot: top → group → shard, each verified
+//    against the hash its parent lists, every leaf of a shard checked against the versions
+//    trusted before (rollback). No snapshot is loaded in this mode.
+import { BadMetadataError, BadVersionError, ExpiredMetadataError, MerkleRoleMissingError, MerkleRollbackError, RepositoryError, ROLE_NAME_FIELD } from './errors.js';
 import type { Key } from './keys.js';
+import { MERKLE_FIELD, parseMerkleField, shardOf, verifyGroupFile, verifyShardFile, verifyTopFile, type MerkleField, type MerkleLeaf } from './merkle.js';
 import type { RoleKeys } from './models/delegations.js';
+import { MetaFile } from './models/meta-file.js';
 import { Metadata } from './models/metadata.js';
 import type { Root, Snapshot, Targets, Timestamp } from './models/roles.js';
 
@@ -43,6 +50,13 @@ export class TrustedMetadataSet {
   private trustedSnapshot: Metadata<Snapshot> | undefined;
   private readonly targetsRoles = new Map<string, Metadata<Targets>>();
   private keysRotated = false;
+  /** Merkle mode: the verified top file's group hashes, each loaded group's shard hashes, loaded shards' leaves. */
+  private merkleGroups: string[] | undefined;
+  private readonly merkleGroupShards = new Map<number, string[]>();
+  private readonly merkleShards = new Set<number>();
+  private readonly merkleLeaves = new Map<string, MerkleLeaf>();
+  /** Versions of targets roles trusted before this update (the Merkle rollback baseline). */
+  private merkleBaseline: ReadonlyMap<string, number> = new Map();
   /** The reference time of this update (§5.1), fixed at construction. */
   readonly now: Date;
 
@@ -151,6 +165,90 @@ export class TrustedMetadataSet {
     return next;
   }
 
+  /**
+   * The snapshot Merkle tree the trusted timestamp names, or undefined for a classic timestamp.
+   * @throws MerkleMalformedError when the field is present but not well formed
+   */
+  get merkle(): MerkleField | undefined {
+    const value = this.trustedTimestamp?.signed.unrecognized[MERKLE_FIELD];
+    return value === undefined ? undefined : parseMerkleField(value);
+  }
+
+  /** True once the top file of the timestamp's tree is loaded: roles are then verified from its leaves. */
+  get merkleMode(): boolean {
+    return this.merkleGroups !== undefined;
+  }
+
+  /**
+   * The versions of targets roles trusted before (from leaves verified in earlier sessions):
+   * no leaf may list a role below them. Ignored after a timestamp key rotation (§5.3.11), since
+   * an attacker holding the old key may have fast-forwarded them.
+   */
+  setMerkleBaseline(versions: ReadonlyMap<string, number>): void {
+    if (!this.keysRotated) this.merkleBaseline = versions;
+  }
+
+  private requireMerkle(): MerkleField {
+    if (this.trustedSnapshot) throw new TrustedSetUsageError('a snapshot is loaded: the Merkle tree is not used in this update');
+    this.requireCurrentTimestamp();
+    const field = this.merkle;
+    if (!field) throw new TrustedSetUsageError('the trusted timestamp names no Merkle tree');
+    return field;
+  }
+
+  /** The top file of the timestamp's tree; returns the group hashes it lists. */
+  updateMerkleTop(bytes: Uint8Array): readonly string[] {
+    const groups = verifyTopFile(bytes, this.requireMerkle());
+    this.merkleGroups = groups;
+    return groups;
+  }
+
+  /** Where a role's leaf is: its shard, the shard's group, and the hashes that name their files (once the parents are loaded). */
+  merklePath(shard: number): { group: number; groupHash: string | undefined; shardHash: string | undefined } {
+    const field = this.requireMerkle();
+    const perGroup = field.shards / field.groups;
+    const group = Math.floor(shard / perGroup);
+    return { group, groupHash: this.merkleGroups?.[group], shardHash: this.merkleGroupShards.get(group)?.[shard % perGroup] };
+  }
+
+  /** A group file, verified against the hash the top file lists for it. */
+  updateMerkleGroup(group: number, bytes: Uint8Array): readonly string[] {
+    const field = this.requireMerkle();
+    const expected = this.merkleGroups?.[group];
+    if (expected === undefined) throw new TrustedSetUsageError(`load the Merkle top file before group ${group}`);
+    const shards = verifyGroupFile(bytes, expected, field);
+    this.merkleGroupShards.set(group, shards);
+    return shards;
+  }
+
+  /**
+   * A shard file, verified against the hash its group lists, every leaf placed and ordered, and
+   * no leaf below the version trusted before. Nothing is kept unless all of it verifies.
+   */
+  updateMerkleShard(shard: number, bytes: Uint8Array): readonly MerkleLeaf[] {
+    const field = this.requireMerkle();
+    const { group, shardHash } = this.merklePath(shard);
+    if (shardHash === undefined) throw new TrustedSetUsageError(`load Merkle group ${group} before shard ${shard}`);
+    const leaves = verifyShardFile(bytes, shardHash, shard, field);
+    for (const leaf of leaves) {
+      const trusted = this.merkleBaseline.get(leaf.role);
+      if (trusted !== undefined && leaf.version < trusted) throw new MerkleRollbackError(leaf.role, trusted, leaf.version);
+    }
+    for (const leaf of leaves) this.merkleLeaves.set(leaf.role, leaf);
+    this.merkleShards.add(shard);
+    return leaves;
+  }
+
+  /** Whether shard `shard` of the tree is loaded. */
+  hasMerkleShard(shard: number): boolean {
+    return this.merkleShards.has(shard);
+  }
+
+  /** A role's verified leaf, if its shard is loaded and lists it. */
+  merkleLeaf(role: string): MerkleLeaf | undefined {
+    return this.merkleLeaves.get(role);
+  }
+
   private requireCurrentTimestamp(): Metadata<Timestamp> {
     const ts = this.trustedTimestamp;
     if (!ts) throw new TrustedSetUsageError('cannot update snapshot before timestamp');
@@ -165,6 +263,7 @@ export class TrustedMetadataSet {
    */
   updateSnapshot(bytes: Uint8Array, opts: { trusted?: boolean } = {}): Metadata<Snapshot> {
     if (this.targetsRoles.has('targets')) throw new TrustedSetUsageError('cannot update snapshot after targets');
+    if (this.merkleGroups) throw new TrustedSetUsageError('cannot update snapshot in Merkle mode');
     const ts = this.requireCurrentTimestamp();
     const meta = ts.signed.snapshotMeta;
     // §5.5.2: length and hashes as the timestamp lists them.
@@ -208,10 +307,8 @@ export class TrustedMetadataSet {
 
   /** §5.6 for any targets role: version from the snapshot, signed by the delegator's keys. */
   updateDelegatedTargets(bytes: Uint8Array, roleName: string, delegatorName: string): Metadata<Targets> {
-    const snap = this.requireCurrentSnapshot();
+    const meta = this.metaFor(roleName);
     const { roleKeys, keys } = this.delegation(roleName, delegatorName);
-    const meta = snap.signed.meta.get(`${roleName}.json`);
-    if (!meta) throw new RepositoryError('UNKNOWN_ROLE', `snapshot does not list ${roleName}.json`);
     // §5.6.2: hashes and length, when the snapshot lists them.
     meta.verify(roleName, bytes);
     const next = Metadata.parse(bytes, 'targets', roleName);
@@ -227,6 +324,25 @@ export class TrustedMetadataSet {
     if (named !== undefined && named !== roleName) throw new RepositoryError('ROLE_MISMATCH', `${roleName}: the metadata served is signed as ${JSON.stringify(named)}, another role`);
     this.targetsRoles.set(roleName, next);
     return next;
+  }
+
+  /**
+   * A targets role's expected version, length and hashes: from the current snapshot, or in
+   * Merkle mode from its verified leaf (whose shard must be loaded).
+   */
+  private metaFor(roleName: string): MetaFile {
+    if (this.merkleGroups) {
+      const field = this.requireMerkle();
+      const leaf = this.merkleLeaves.get(roleName);
+      if (!leaf) {
+        if (!this.merkleShards.has(shardOf(roleName, field.shards))) throw new TrustedSetUsageError(`load the Merkle shard of ${roleName} first`);
+        throw new MerkleRoleMissingError(roleName);
+      }
+      return new MetaFile(leaf.version, leaf.length, leaf.sha256 === undefined ? undefined : { sha256: leaf.sha256 });
+    }
+    const meta = this.requireCurrentSnapshot().signed.meta.get(`${roleName}.json`);
+    if (!meta) throw new RepositoryError('UNKNOWN_ROLE', `snapshot does not list ${roleName}.json`);
+    return meta;
   }
 
   /** The keys a delegator trusts for `roleName`: root's for targets, else its delegations'. */

@@ -15,6 +15,7 @@ import { HttpFetcher, type Fetcher, type HttpFetcherOptions } from '../../src/cl
 import { Updater, type UpdaterLimits } from '../../src/client/updater.js';
 import { VerifiedIndex } from '../../src/client/verified-index.js';
 import { initDemoRepository } from '../../src/repository/init.js';
+import { loadConfig, saveConfig } from '../../src/repository/config.js';
 import { exportRootRotation, importRootRotation, signCeremonyFile } from '../../src/repository/ceremony.js';
 import { OFFLINE_ROLES, ONLINE_ROLES, type OfflineRole, type OnlineRole } from '../../src/repository/layout.js';
 import { Repository } from '../../src/repository/repository.js';
@@ -94,10 +95,18 @@ export class AttackRepository {
     this.publicDir = join(dataDir, 'public');
   }
 
-  /** `name` says which attack the repository is built for (temp dirs and logs carry it). */
-  static async create(name: string, opts: { bins?: number } = {}): Promise<AttackRepository> {
+  /**
+   * `name` says which attack the repository is built for (temp dirs and logs carry it).
+   * `merkle`: publish snapshot Merkle trees (docs/merkle-snapshots.md). Off by default: the
+   * classic attacks target the classic snapshot, which a Merkle client would not read; the
+   * Merkle attacks (merkle-*.test.ts) turn it on.
+   */
+  static async create(name: string, opts: { bins?: number; merkle?: boolean } = {}): Promise<AttackRepository> {
     const dataDir = await tempDir(`attack-${name}`);
     await initDemoRepository(dataDir, { bins: opts.bins ?? 16 });
+    const cfg = await loadConfig(dataDir);
+    if (!cfg) throw new Error(`${dataDir} has no config.json`);
+    await saveConfig(dataDir, { ...cfg, merkle: { ...cfg.merkle, enabled: opts.merkle ?? false } });
     const clock = { offsetMs: 0 };
     const repo = await AttackRepository.open(dataDir, clock);
     const { user } = await repo.accounts.addUser('uploader');

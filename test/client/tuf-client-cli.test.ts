@@ -49,11 +49,15 @@ describe('bulwark tuf-client (conformance protocol)', () => {
     assert.match(r.stderr, /^tuf-client: BAD_METADATA: /m);
   });
 
-  it('refresh stores the top-level metadata as ROLE.json', async () => {
+  it('refresh stores the top-level metadata as ROLE.json (against Bulwark: the Merkle tree, not snapshot.json)', async () => {
     const r = await client('--metadata-url', `${index.url}/metadata`, 'refresh');
     assert.equal(r.code, 0, r.stderr);
     const names = await readdir(metadataDir);
-    for (const role of ['root.json', 'timestamp.json', 'snapshot.json', 'targets.json']) assert.ok(names.includes(role), role);
+    for (const role of ['root.json', 'timestamp.json', 'targets.json', 'merkle']) assert.ok(names.includes(role), role);
+    // A Bulwark index names a snapshot Merkle tree: the client reads it, never snapshot.json
+    // (docs/merkle-snapshots.md); on repositories without one it behaves as before
+    // (foreign-repositories.test.ts).
+    assert.ok(!names.includes('snapshot.json'));
   });
 
   it('download fetches targets in order and does not fetch present files again', async () => {

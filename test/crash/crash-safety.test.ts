@@ -122,17 +122,31 @@ describe('crash safety under SIGKILL', () => {
   };
   const round = (url: string) => Promise.all(Array.from({ length: 3 }, () => uploadOne(url)));
 
-  const status = async (url: string, seq: number): Promise<string> =>
-    ((await (await fetch(`${url}/api/v1/transactions/${seq}`, { signal: AbortSignal.timeout(15_000) })).json()) as { status: string }).status;
+  const transaction = async (url: string, seq: number): Promise<{ status: string; snapshot_version: number | null }> =>
+    (await (await fetch(`${url}/api/v1/transactions/${seq}`, { signal: AbortSignal.timeout(15_000) })).json()) as { status: string; snapshot_version: number | null };
+  const status = async (url: string, seq: number): Promise<string> => (await transaction(url, seq)).status;
 
-  /** Every acknowledged upload not yet seen published gets published by this process. */
+  /**
+   * Every acknowledged upload not yet seen published gets published by this process, and the
+   * classic snapshot catches up with it within its interval (tuf-js reads the classic snapshot;
+   * docs/merkle-snapshots.md, "Classic snapshot cadence").
+   */
   const waitPublished = async (server: RunningServer): Promise<void> => {
+    let newest = 0;
     for (const a of unpublished) {
       const deadline = Date.now() + 60_000; // a generous bound for a loaded machine
       for (let s = await status(server.url, a.seq); s !== 'published'; s = await status(server.url, a.seq)) {
         assert.ok(Date.now() < deadline, `transaction ${a.seq} of ${a.filename} was acknowledged but never published (${s})`);
         await sleep(25);
       }
+      newest = Math.max(newest, (await transaction(server.url, a.seq)).snapshot_version ?? 0);
+    }
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ts = (await (await fetch(`${server.url}/metadata/timestamp.json`)).json()) as { signed: { meta: { 'snapshot.json': { version: number } } } };
+      if (ts.signed.meta['snapshot.json'].version >= newest) break;
+      assert.ok(Date.now() < deadline, `the classic snapshot never caught up with publication ${newest}`);
+      await sleep(50);
     }
     unpublished = [];
   };

@@ -13,6 +13,10 @@ import { LocalOrHttpFetcher } from '../../src/mirror/source.js';
 import { exportRootRotation, importRootRotation, signCeremonyFile } from '../../src/repository/ceremony.js';
 import { DownloadError, Ed25519Signer } from '../../src/tuf/index.js';
 import { startIndex, type IndexUnderTest } from '../helpers/index-under-test.js';
+import { loadConfig, saveConfig } from '../../src/repository/config.js';
+import { initDemoRepository } from '../../src/repository/init.js';
+import { Repository } from '../../src/repository/repository.js';
+import { buildServer } from '../../src/server/app.js';
 import { spawn } from 'node:child_process';
 import { repoRoot, runBulwark, tempDir } from '../helpers/processes.js';
 import { buildWheels, listTree, sha256, upload, type Wheel } from './fixture.js';
@@ -111,6 +115,9 @@ describe('mirror sync', () => {
     const oldMetadata = new Set(await listTree(dir, 'metadata'));
     await upload(index, token, wheels['alpha-1.1'] as Wheel);
     await upload(index, token, wheels['gamma-1.0'] as Wheel);
+    // The classic snapshot catches up within its interval, with one more timestamp: wait for
+    // it, so that the third sync below finds nothing new.
+    await index.repo.settle();
 
     const counter = countingFetcher(index.url);
     const r = await syncMirror({ upstream: index.url, dir, fetcher: counter });
@@ -262,5 +269,60 @@ describe('mirror sync', () => {
     const withIndex = await runBulwark(['fetch', 'beta', '--index', index.url, '--mirror', mirror.url, '--root', root, '--dest', dest, '--cache', await tempDir('c'), '--json']);
     assert.equal(withIndex.code, 0, withIndex.stderr);
     assert.deepEqual(await readFile(join(dest, beta.name)), beta.bytes);
+  });
+});
+
+describe('mirror sync for Merkle clients', () => {
+  it('copies the tree and the roles it names ahead of the classic snapshot: a Merkle client needs only the mirror', async () => {
+    // An index whose classic snapshot trails its tree for an hour: deterministic lag.
+    const dataDir = await tempDir('mirror-merkle-index');
+    await initDemoRepository(dataDir, { bins: 16 });
+    const cfg = await loadConfig(dataDir);
+    assert.ok(cfg);
+    await saveConfig(dataDir, { ...cfg, merkle: { classicSnapshotIntervalMs: 3_600_000 } });
+    const repo = await Repository.open(dataDir, { compress: false });
+    await repo.start();
+    const app = await buildServer(repo, { waitForPublishMs: 10_000 });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const dir = await tempDir('mirror-merkle');
+    const mirror = await serveStatic(dir);
+    try {
+      const token = (await repo.accounts.addUser('m')).token;
+      const [one, two] = (await buildWheels([
+        ['one', '1.0'],
+        ['two', '1.0'],
+      ])) as [Wheel, Wheel];
+      const idx = { url } as IndexUnderTest;
+      await upload(idx, token, one); // the first publication writes a classic snapshot
+      await upload(idx, token, two); // within the interval: only the tree lists it
+      const ts = JSON.parse(await readFile(join(dataDir, 'public/metadata/timestamp.json'), 'utf8')) as { signed: { version: number; meta: { 'snapshot.json': { version: number } }; 'x-bulwark-merkle': { root: string } } };
+      assert.ok(ts.signed.meta['snapshot.json'].version < ts.signed.version, 'the classic snapshot trails the tree');
+
+      await syncMirror({ upstream: url, dir, rootPath: join(dataDir, 'root.json') });
+      assert.ok((await listTree(dir, 'metadata')).includes(`metadata/merkle/${ts.signed['x-bulwark-merkle'].root}.top.json`));
+
+      const client = async (snapshotMode: 'auto' | 'classic') => {
+        const metadataDir = await tempDir('merkle-mirror-client');
+        await writeFile(join(metadataDir, 'root.json'), await readFile(join(dataDir, 'root.json')));
+        const u = new Updater({ metadataDir, indexUrl: mirror.url, snapshotMode });
+        await u.refresh();
+        return u;
+      };
+      const before = mirror.requests.length;
+      const merkle = await client('auto');
+      const found = await merkle.findTarget(`two/${two.name}`);
+      assert.ok(found, 'the Merkle client finds the newest upload through the mirror alone');
+      assert.deepEqual(await merkle.downloadTarget(found.target), two.bytes);
+      const served = mirror.requests.slice(before);
+      assert.ok(served.some((p) => p.endsWith('.top.json')) && !served.some((p) => p.includes('snapshot.json')), served.join('\n'));
+      // A classic client through the same mirror sees the classic snapshot's state (one, not yet two).
+      const classic = await client('classic');
+      assert.ok(await classic.findTarget(`one/${one.name}`));
+      assert.equal(await classic.findTarget(`two/${two.name}`), undefined);
+    } finally {
+      await mirror.close();
+      await app.close();
+      await repo.close();
+    }
   });
 });

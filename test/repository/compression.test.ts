@@ -1,21 +1,74 @@
-// The gzip and brotli copies of new metadata are made after the publication, in the background;
-// a version superseded before its turn comes is not compressed (nobody is sent it any more), nor
-// one superseded within a second of its publication (under load, most snapshots).
+// The gzip and brotli copies of new metadata are made after the publication, in the background.
+// With a Merkle tree (the default) the classic snapshot is written at most once a second and
+// compressed at once, so an index publishing faster than that still serves it compressed. Without
+// a tree, a version superseded before its turn comes is not compressed (nobody is sent it any
+// more), nor one superseded within a second of its publication.
 import assert from 'node:assert/strict';
-import { access } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { loadConfig, saveConfig } from '../../src/repository/config.js';
 import { initDemoRepository } from '../../src/repository/init.js';
 import { metadataBlobPath, ROLES } from '../../src/repository/layout.js';
 import { Repository } from '../../src/repository/repository.js';
+import { Metadata } from '../../src/tuf/index.js';
+import { basicAuth, startIndex, uploadForm } from '../helpers/index-under-test.js';
+import { memorySdist } from '../helpers/memory-dists.js';
 import { removeTempDir, tempDir } from '../helpers/processes.js';
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
+async function withoutMerkle(dataDir: string): Promise<void> {
+  const cfg = await loadConfig(dataDir);
+  if (!cfg) throw new Error('no config');
+  await saveConfig(dataDir, { ...cfg, merkle: { enabled: false } });
+}
+
+function upload(project: string, version: string): FormData {
+  const { bytes } = memorySdist({ name: project, version, payload: Buffer.from(`${project}-${version}`) });
+  return uploadForm(
+    {
+      ':action': 'file_upload',
+      protocol_version: '1',
+      name: project,
+      version,
+      filetype: 'sdist',
+      pyversion: 'source',
+      sha256_digest: createHash('sha256').update(bytes).digest('hex'),
+    },
+    { name: `${project}-${version}.tar.gz`, bytes }
+  );
+}
+
 describe('compressed copies of metadata', () => {
-  it('compresses the newest snapshot and skips one superseded before its turn', async () => {
+  it('serves a compressed classic snapshot while publications come faster than one a second', async () => {
+    const index = await startIndex({ bins: 64 }); // a snapshot above the 1 KiB worth compressing
+    try {
+      const token = await index.user('alice');
+      const started = Date.now();
+      let publications = 0;
+      let compressedSeen = 0;
+      // Uploads one after another (each answered once published) for 2.5 s: many publications
+      // a second. After each, is the snapshot that timestamp.json names served compressed?
+      while (Date.now() - started < 2500) {
+        const res = await fetch(`${index.url}/legacy/`, { method: 'POST', body: upload(`burst${publications % 7}`, `1.${publications}`), headers: { authorization: basicAuth(token) } });
+        assert.equal(res.status, 200, await res.text());
+        publications++;
+        const ts = Metadata.parse(await readFile(join(index.dataDir, 'public', 'metadata', 'timestamp.json')), 'timestamp');
+        if (await exists(join(index.dataDir, 'public', `${metadataBlobPath(ROLES.snapshot, ts.signed.snapshotMeta.version)}.gz`))) compressedSeen++;
+      }
+      assert.ok(publications > 5, `only ${publications} publications: not a busy index`);
+      assert.ok(compressedSeen > 0, `none of ${publications} timestamps named a compressed snapshot`);
+    } finally {
+      await index.close();
+    }
+  });
+
+  it('without a Merkle tree: compresses the newest snapshot and skips one superseded before its turn', async () => {
     const dataDir = await tempDir('compression');
     await initDemoRepository(dataDir, { bins: 64 }); // a snapshot above the 1 KiB worth compressing
+    await withoutMerkle(dataDir);
     const repo = await Repository.open(dataDir, { compress: true });
     try {
       await repo.publisher.init();
@@ -46,9 +99,10 @@ describe('compressed copies of metadata', () => {
     }
   });
 
-  it('waits a moment after a publication, so a snapshot superseded meanwhile is never even read', async () => {
+  it('without a Merkle tree: waits a moment after a publication, so a snapshot superseded meanwhile is never even read', async () => {
     const dataDir = await tempDir('compression-delay');
     await initDemoRepository(dataDir, { bins: 64 });
+    await withoutMerkle(dataDir);
     const repo = await Repository.open(dataDir, { compress: true });
     try {
       await repo.publisher.init();

@@ -32,10 +32,10 @@ describe('garbage collection', () => {
     assert.equal(res.status, 200, await res.text());
   };
 
-  const verifyAll = async (fetcher?: Fetcher) => {
+  const verifyAll = async (fetcher?: Fetcher, snapshotMode: 'auto' | 'classic' = 'auto') => {
     const metadataDir = await tempDir('gc-client');
     await copyFile(join(index.dataDir, 'root.json'), join(metadataDir, 'root.json'));
-    const updater = new Updater({ metadataDir, indexUrl: index.url, ...(fetcher ? { fetcher } : {}) });
+    const updater = new Updater({ metadataDir, indexUrl: index.url, snapshotMode, ...(fetcher ? { fetcher } : {}) });
     await updater.refresh();
     const page = await updater.getTargetInfo('gcpkg/index.json');
     assert.ok(page);
@@ -64,14 +64,22 @@ describe('garbage collection', () => {
   });
 
   it('keeps the newest snapshots, every root and every current target; removes the rest', async () => {
+    // Classic snapshots are written on their cadence, so their versions skip publications.
+    const classic = (await readdir(join(index.dataDir, 'public', 'metadata')))
+      .map((f) => /^(\d+)\.snapshot\.json$/.exec(f)?.[1])
+      .filter((v): v is string => v !== undefined)
+      .map(Number)
+      .sort((a, b) => b - a);
+    const current = index.repo.publisher.roleState('snapshot')?.version;
+    assert.equal(classic[0], current);
+    assert.ok(classic.length > 2, `classic snapshots ${classic.join()}`);
     const r = await collectGarbage(index.repo, { keep: 2, graceMs: 0 });
-    const current = index.repo.publisher.snapshotVersion;
-    assert.deepEqual(r.keptSnapshots, [current, current - 1]);
-    assert.ok(r.removed.some((p) => p === 'metadata/2.snapshot.json'));
+    assert.deepEqual(r.keptSnapshots, classic.slice(0, 2));
+    assert.ok(r.removed.some((p) => p === `metadata/${classic[2]}.snapshot.json`));
     assert.ok(r.removed.some((p) => p.startsWith('targets/gcpkg/') && p.endsWith('.index.json')), 'old pages removed');
     await access(join(index.dataDir, 'public', 'metadata', '1.root.json'));
     await access(join(index.dataDir, 'public', 'metadata', `${current}.snapshot.json`));
-    await assert.rejects(access(join(index.dataDir, 'public', 'metadata', '2.snapshot.json')));
+    await assert.rejects(access(join(index.dataDir, 'public', 'metadata', `${classic[2]}.snapshot.json`)));
     assert.equal(await verifyAll(), 5, 'every file still verifies and downloads');
   });
 
@@ -89,7 +97,27 @@ describe('garbage collection', () => {
         return inner.fetch(url, max);
       },
     };
-    assert.equal(await verifyAll(fetcher), 6);
+    assert.equal(await verifyAll(fetcher, 'classic'), 6);
     assert.ok(triggered);
+  });
+
+  it('keeps the Merkle trees of the newest publications, and removes the files only older trees reached', async () => {
+    await upload();
+    await index.repo.settle();
+    await upload();
+    await index.repo.settle();
+    const rootOf = (b: Buffer) => (JSON.parse(b.toString()) as { signed: { 'x-bulwark-merkle'?: { root: string } } }).signed['x-bulwark-merkle']?.root;
+    const distinct = (list: Buffer[]) => [...new Set(list.map(rootOf).filter((r): r is string => r !== undefined))];
+    const kept = distinct(await index.repo.state.recentTimestamps(3));
+    const older = distinct(await index.repo.state.recentTimestamps(100)).filter((r) => !kept.includes(r));
+    assert.ok(kept.length === 2 && older.length > 0, `${kept.length} trees kept, ${older.length} older`);
+    const r = await collectGarbage(index.repo, { keep: 1, keepTrees: 3, graceMs: 0 });
+    assert.deepEqual(r.keptTrees, kept);
+    const merkle = join(index.dataDir, 'public', 'metadata', 'merkle');
+    const left = await readdir(merkle);
+    for (const root of kept) assert.ok(left.includes(`${root}.top.json`), `tree ${root} kept`);
+    for (const root of older) assert.ok(!left.includes(`${root}.top.json`), `tree ${root} removed`);
+    // A Merkle client still finds everything through the newest tree.
+    assert.equal(await verifyAll(), 8);
   });
 });

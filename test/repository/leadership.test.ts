@@ -109,9 +109,11 @@ describe('the snapshot leader', () => {
   });
 
   it('never replaces a metadata file that holds other bytes: the attempt fails, the next one repairs', async () => {
+    await index.repo.settle(); // the classic snapshot caught up: the next publication is `next`
     const next = (await verifyNewest()) + 1;
     const foreign = join(metaDir(), `${next}.snapshot.json`);
     await writeFile(foreign, 'written by someone else');
+    index.repo.publisher.forceNext(); // a classic snapshot with it, whatever its cadence
     await upload(false);
     // The publication fails (and is retried after a pause) ...
     const deadline = Date.now() + 10_000;

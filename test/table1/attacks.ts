@@ -13,7 +13,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Updater } from '../../src/client/updater.js';
 import { projectDelegators } from '../../src/repository/layout.js';
-import { isTargetInPathPattern, RepositoryError, SuccinctRoles, type RepositoryErrorCode, type Signer } from '../../src/tuf/index.js';
+import { DownloadError, isTargetInPathPattern, RepositoryError, SuccinctRoles, type RepositoryErrorCode, type Signer } from '../../src/tuf/index.js';
 import { Ed25519Signer } from '../../src/tuf/index.js';
 import { delegatesPath, Forgery, type HonestTree, type SnapshotSigned, type TargetsSigned } from './forge.js';
 import type { AttackerMirror } from './mirror.js';
@@ -21,7 +21,11 @@ import { clientDir, PROJECTS, type ProjectKind, type Scenario } from './scenario
 
 export type CompromisedRole = 'timestamp' | 'snapshot' | 'targets' | 'claimed' | 'recently-claimed' | 'unclaimed' | 'project' | 'root';
 export type AttackName = 'malicious_claimed' | 'malicious_recently_claimed' | 'malicious_unclaimed' | 'freeze' | 'inconsistency';
-export type VictimKind = 'synced' | 'new';
+/**
+ * synced and new: classic clients (snapshot.json); merkle-new: a new Merkle client without an
+ * auditor; audited: a new Merkle client with --require-auditor.
+ */
+export type VictimKind = 'synced' | 'new' | 'merkle-new' | 'audited';
 
 export interface Outcome {
   success: boolean;
@@ -42,7 +46,7 @@ export interface Outcome {
  * before the attacker's role, the client still sees the security fix, the versions differ).
  * A download error (a 404, a timeout) is never a refusal: the attack was not even tested.
  */
-export type Refusal = RepositoryErrorCode | 'not chosen';
+export type Refusal = RepositoryErrorCode | 'not chosen' | 'LENGTH_EXCEEDED';
 
 /** A forgery was refused otherwise than it had to be: the harness or the client is wrong. */
 export class UnexpectedRefusalError extends Error {}
@@ -115,11 +119,14 @@ async function attempt(ctx: AttackContext, files: ReadonlyMap<string, Buffer>, v
   ctx.mirror.serve(files);
   const dir = await clientDir(ctx.scenario, victim.cache);
   try {
-    const u = new Updater({ metadataDir: dir, indexUrl: ctx.mirror.url, now: victim.clock });
+    const mode = victim.kind === 'audited' ? { requireAuditor: true } : victim.kind === 'merkle-new' ? {} : { snapshotMode: 'classic' as const };
+    const u = new Updater({ metadataDir: dir, indexUrl: ctx.mirror.url, now: victim.clock, ...mode });
     await u.refresh();
     return (await accepted(u)) ? 'accepted' : 'not chosen';
   } catch (e) {
     if (e instanceof RepositoryError) return e.code; // verification failed
+    // A Merkle client downloads a role no longer than its leaf says: a longer forgery is cut off.
+    if (e instanceof DownloadError && e.code === 'LENGTH_EXCEEDED' && (victim.kind === 'audited' || victim.kind === 'merkle-new')) return e.code;
     throw e; // a download error, or a bug of this harness or of the client
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -177,19 +184,27 @@ async function campaign(
         if (triedUnsigned) continue;
         triedUnsigned = true;
       }
-      attempts++;
-      const expected = await expectedRefusal(forgery, files, unsigned, victim);
-      const result = await attempt(ctx, files, victim, o.accepted);
-      if (result === 'accepted') {
-        ctx.outcomes.set(attack, { success: true, victim: victim.kind, strategy: strategy.name, attempts, unsignable, refusals });
-        return true;
+      // An auditor-requiring client is also offered the auditor's earlier statement (unexpired, honest).
+      const variants: [string, ReadonlyMap<string, Buffer>][] = [[strategy.name, files]];
+      if (victim.kind === 'audited') {
+        variants.push([`${strategy.name}, with the earlier audit statement`, new Map([...files, [`metadata/audit/${ctx.scenario.auditor.keyid}.json`, ctx.scenario.auditor.earlierStatement]])]);
       }
-      if (result !== expected) {
-        throw new UnexpectedRefusalError(
-          `${attack} with ${ctx.compromised.join('+')}: "${strategy.name}" was refused by the ${victim.kind} client with ${result}, but this forgery must be refused with ${expected}`
-        );
+      for (const [name, served] of variants) {
+        attempts++;
+        const expected = await expectedRefusal(forgery, served, unsigned, victim);
+        const result = await attempt(ctx, served, victim, o.accepted);
+        if (result === 'accepted') {
+          ctx.outcomes.set(attack, { success: true, victim: victim.kind, strategy: name, attempts, unsignable, refusals });
+          return true;
+        }
+        // How a Merkle client refuses is recorded, not predicted (expectedRefusal models the classic chain).
+        if (result !== expected && (victim.kind === 'synced' || victim.kind === 'new')) {
+          throw new UnexpectedRefusalError(
+            `${attack} with ${ctx.compromised.join('+')}: "${strategy.name}" was refused by the ${victim.kind} client with ${result}, but this forgery must be refused with ${expected}`
+          );
+        }
+        refusals[result] = (refusals[result] ?? 0) + 1;
       }
-      refusals[result] = (refusals[result] ?? 0) + 1;
     }
   }
   ctx.outcomes.set(attack, { success: false, attempts, unsignable, refusals });
@@ -348,7 +363,7 @@ function maliciousStrategies(ctx: AttackContext, kind: ProjectKind, path: string
 }
 
 /** A malicious update of the project of `kind`: the client accepts a file of it whose bytes the attacker chose. */
-export async function maliciousUpdate(ctx: AttackContext, kind: ProjectKind): Promise<boolean> {
+export async function maliciousUpdate(ctx: AttackContext, kind: ProjectKind, victimKinds: readonly VictimKind[] = ['synced', 'new']): Promise<boolean> {
   const attack: AttackName = kind === 'claimed' ? 'malicious_claimed' : kind === 'recently-claimed' ? 'malicious_recently_claimed' : 'malicious_unclaimed';
   const keys = await attackerKeys(ctx.scenario, ctx.compromised, kind);
   const path = maliciousPath(ctx, kind);
@@ -357,10 +372,7 @@ export async function maliciousUpdate(ctx: AttackContext, kind: ProjectKind): Pr
   return campaign(ctx, attack, {
     keys,
     base: ctx.scenario.latest.timestamp,
-    victims: [
-      { kind: 'synced', cache: ctx.scenario.latest.clientCache, clock },
-      { kind: 'new', cache: undefined, clock },
-    ],
+    victims: victimKinds.map((k) => ({ kind: k, cache: k === 'synced' ? ctx.scenario.latest.clientCache : undefined, clock })),
     strategies: maliciousStrategies(ctx, kind, path, bytes, clock),
     accepted: async (u) => {
       const found = await u.findTarget(path);

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROLE_PREFIX, projectDelegators, targetBlobPath } from '../../src/repository/layout.js';
-import { Ed25519Signer, encodeCanonical, formatExpires, isTargetInPathPattern, signCanonical, SuccinctRoles, type Signature, type Signer } from '../../src/tuf/index.js';
+import { Ed25519Signer, encodeCanonical, formatExpires, isTargetInPathPattern, leafText, MERKLE_FIELD, MerkleTreeBuilder, signCanonical, SuccinctRoles, type Signature, type Signer } from '../../src/tuf/index.js';
 
 // ---- metadata as JSON ----------------------------------------------------------------------
 
@@ -406,6 +406,20 @@ export class Forgery {
         expires: formatExpires(new Date(this.clock.getTime() + DAY)),
         meta: { 'snapshot.json': { hashes: { sha256: sha256(snapshotBytes) }, length: snapshotBytes.length, version: snapshotVersion } },
       };
+      // With the timestamp key, the Merkle tree of the forged snapshot's entries too: for a
+      // Merkle client without an auditor the timestamp key does the snapshot key's job.
+      const field = (this.baseTimestamp.signed as { [MERKLE_FIELD]?: { shards: number } })[MERKLE_FIELD];
+      if (field) {
+        const tree = MerkleTreeBuilder.build(
+          field.shards,
+          Object.entries(meta).map(([file, m]) => {
+            const role = file.slice(0, -'.json'.length);
+            return { role, leaf: leafText(role, m.version, m.length !== undefined && m.hashes?.sha256 ? { length: m.length, sha256: m.hashes.sha256 } : undefined) };
+          })
+        );
+        for (const f of tree.allFiles()) out.set(`metadata/merkle/${f.name}`, f.bytes);
+        (signed as unknown as Record<string, unknown>)[MERKLE_FIELD] = tree.field;
+      }
       const r = await this.sign(signed, root.roles.timestamp.keyids, this.baseTimestamp.signatures);
       if (!r.signedByAttacker) unsigned.push('timestamp');
       timestampBytes = r.bytes;

@@ -24,6 +24,7 @@ import { sendClaim, sendSignedUpload } from '../../src/developer/index-api.js';
 import { currentProjectState, nextRelease, readLocalFile } from '../../src/developer/release-builder.js';
 import { exportPromotion, importPromotion, signCeremonyFile } from '../../src/repository/ceremony.js';
 import { initDemoRepository } from '../../src/repository/init.js';
+import { signStatement } from '../../src/auditor/statement.js';
 import { projectDelegators, SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../../src/repository/layout.js';
 import { Repository } from '../../src/repository/repository.js';
 import { buildServer } from '../../src/server/app.js';
@@ -59,6 +60,8 @@ export interface Scenario {
   developerKeys: Readonly<Record<'claimed' | 'recently-claimed', string>>;
   earlier: PublishedState;
   latest: PublishedState;
+  /** The auditor root names, and its statements on the earlier and the latest tree (the latter served). */
+  auditor: { keyid: string; earlierStatement: Buffer; latestStatement: Buffer };
   /** Target paths of every project's files, as published in the latest state. */
   targets: Readonly<Record<ProjectKind, string[]>>;
   /** A file published after `earlier`: what a freeze withholds. */
@@ -120,7 +123,9 @@ export async function buildScenario(opts: { bins?: number; projectDelegations?: 
   };
   const dataDir = join(workDir, 'data');
   const bins = opts.bins ?? 16;
-  await initDemoRepository(dataDir, { bins, ...(opts.projectDelegations ? { projectDelegations: opts.projectDelegations } : {}) });
+  // An auditor root names (src/auditor/): its statements let --require-auditor clients close the new-client window.
+  const auditorKey = Ed25519Signer.generate();
+  await initDemoRepository(dataDir, { bins, auditors: { keys: [auditorKey.publicKey] }, ...(opts.projectDelegations ? { projectDelegations: opts.projectDelegations } : {}) });
   const repo = await Repository.open(dataDir, { compress: false });
   await repo.start();
   let app: FastifyInstance | undefined;
@@ -134,7 +139,8 @@ export async function buildScenario(opts: { bins?: number; projectDelegations?: 
     const honestClient = async (metadataDir?: string) => {
       const dir = metadataDir ?? (await tempDir('honest-client'));
       await writeFile(join(dir, 'root.json'), pinnedRoot);
-      const u = new Updater({ metadataDir: dir, indexUrl: url });
+      // Classic mode: the synced caches are those of classic clients (snapshot.json and all).
+      const u = new Updater({ metadataDir: dir, indexUrl: url, snapshotMode: 'classic' });
       await u.refresh();
       return u;
     };
@@ -209,6 +215,13 @@ export async function buildScenario(opts: { bins?: number; projectDelegations?: 
     await signedUpload(PROJECTS['recently-claimed'], developer['recently-claimed'], '1.1');
     await signedUpload(PROJECTS.claimed, developer.claimed, '1.1');
     const latest: PublishedState = { timestamp: await readFile(join(dataDir, 'public', 'metadata', 'timestamp.json')), clientCache: await syncedClient() };
+    // The honest auditor's statements on the earlier and the latest tree (signed here, as
+    // `bulwark auditor` would after verifying them); the index serves the latest. They live a
+    // day, not 5 minutes, so that a slow run does not see them expire.
+    const statement = (ts: Buffer, version: number) => signStatement({ timestamp: Metadata.parse(ts, 'timestamp'), version, now: new Date(), expirySeconds: 86_400 }, [auditorKey]);
+    const auditor = { keyid: auditorKey.keyId, earlierStatement: await statement(earlier.timestamp, 1), latestStatement: await statement(latest.timestamp, 2) };
+    await mkdir(join(dataDir, 'public', 'metadata', 'audit'), { recursive: true });
+    await writeFile(join(dataDir, 'public', 'metadata', 'audit', `${auditor.keyid}.json`), auditor.latestStatement);
 
     // Check the layout the attacks assume: where each project is delegated now.
     const check = await honestClient();
@@ -236,6 +249,7 @@ export async function buildScenario(opts: { bins?: number; projectDelegations?: 
       bins,
       builtAt: new Date(),
       developerKeys,
+      auditor,
       earlier,
       latest,
       targets,

@@ -8,14 +8,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { initDemoRepository } from '../../src/repository/init.js';
 import { DownloadError } from '../../src/tuf/index.js';
 import { repoRoot } from '../helpers/processes.js';
-import type { AttackName, CompromisedRole } from './attacks.js';
+import { maliciousUpdate, type AttackName, type CompromisedRole, type Outcome, type VictimKind } from './attacks.js';
+import { AttackerMirror } from './mirror.js';
 import { HonestTree } from './forge.js';
 import { ATTACKS, COMBINATIONS, jsonLine, runCombination, runTable1, type Observation, type Table1Run } from './run.js';
-import { buildScenario } from './scenario.js';
+import { buildScenario, type ProjectKind, type Scenario } from './scenario.js';
 
 const YES = true;
 const NO = false;
@@ -184,6 +185,18 @@ describe('PEP 480 Table 1: key compromise, attack by attack', () => {
     }
   });
 
+  // Issue 12 item 6: the window stays open for classic clients (and Merkle clients without an
+  // auditor: see below); only --require-auditor closes it.
+  it('classic clients still have the new-client window: each known deviation fools a new classic client', () => {
+    for (const [key, cells] of Object.entries(KNOWN_DEVIATIONS)) {
+      for (const attack of Object.keys(cells) as AttackName[]) {
+        const outcome = observed.get(key)?.outcomes[attack];
+        assert.equal(outcome?.success, true, `${key} ${attack}`);
+        assert.equal(outcome?.victim, 'new', `${key} ${attack}: ${outcome?.strategy ?? ''}`);
+      }
+    }
+  });
+
   it('counts a NO only when every forgery was refused the way it had to be', () => {
     // attacks.ts throws on any other refusal; here, what the NO cells rest on.
     for (const o of run.observations) {
@@ -239,4 +252,50 @@ describe('the bug behind the single-key rows', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+// Issue 12 item 6: the three cells above that are `todo` for classic clients (the new-client
+// window), run against new Merkle clients. Without an auditor the timestamp key takes over the
+// snapshot key's job and the window stays open; an auditor-requiring client takes its timestamp
+// from the auditor's statement, and the auditor has seen every version of claimed and
+// recently-claimed, so the rollback that opens the window is refused: NO for those clients.
+describe('the new-client window, closed for auditor-requiring clients', () => {
+  const WINDOW: [CompromisedRole[], ProjectKind][] = [
+    [['timestamp', 'snapshot', 'recently-claimed'], 'claimed'],
+    [['timestamp', 'snapshot', 'unclaimed'], 'claimed'],
+    [['timestamp', 'snapshot', 'unclaimed'], 'recently-claimed'],
+  ];
+  let scenario: Scenario;
+  let tree: HonestTree;
+  before(async () => {
+    scenario = await buildScenario();
+    tree = new HonestTree(scenario.publicDir);
+  });
+  after(() => scenario.close());
+
+  const run = async (compromised: CompromisedRole[], kind: ProjectKind, victim: VictimKind): Promise<Outcome> => {
+    const mirror = await AttackerMirror.start(tree);
+    try {
+      const ctx = { scenario, tree, mirror, compromised, outcomes: new Map<AttackName, Outcome>() };
+      await maliciousUpdate(ctx, kind, [victim]);
+      return ctx.outcomes.get(kind === 'claimed' ? 'malicious_claimed' : 'malicious_recently_claimed') as Outcome;
+    } finally {
+      await mirror.close();
+    }
+  };
+
+  for (const [compromised, kind] of WINDOW) {
+    it(`${compromised.join(' + ')}, malicious update of the ${kind} project: a new Merkle client without an auditor is fooled`, async () => {
+      const o = await run(compromised, kind, 'merkle-new');
+      assert.equal(o.success, true, `every forgery was refused (${o.attempts} served): ${JSON.stringify(o.refusals)}`);
+    });
+    it(`${compromised.join(' + ')}, malicious update of the ${kind} project: NO for a new client with --require-auditor`, async () => {
+      const o = await run(compromised, kind, 'audited');
+      assert.equal(o.success, false, `the attack succeeded: ${o.strategy ?? ''}`);
+      assert.ok(o.attempts > 0);
+      // Refused by the audited tree itself, not because the statement failed to verify.
+      const auditRefusals = Object.keys(o.refusals).filter((c) => /AUDIT/.test(c));
+      assert.deepEqual(auditRefusals, [], JSON.stringify(o.refusals));
+    });
+  }
 });

@@ -57,6 +57,7 @@ function describe(file: CeremonyFile): string {
       `Role root, version ${s.version}, expires ${s.expires}.`,
       `Root keys: ${r.keyids.map((k) => k.slice(0, 12)).join(', ')} (threshold ${r.threshold}); before: ${r.previousKeyids.map((k) => k.slice(0, 12)).join(', ')} (threshold ${r.previousThreshold}).`,
       ...Object.entries(r.rotated).map(([role, id]) => `New ${role} key: ${id.slice(0, 12)} (the old one is no longer trusted)`),
+      ...(r.auditors ? [`Auditor keys: ${r.auditors.map((k) => k.slice(0, 12)).join(', ') || 'none'}`] : []),
       `It needs ${r.previousThreshold} signature(s) from the current root keys and ${r.threshold} from the new ones.`,
       `Signatures so far: ${file.metadata.signatures.length}`,
     ].join('\n');
@@ -114,17 +115,24 @@ export function registerAdmin(program: Command): void {
     .option('--add-root-key <file>', 'public key of a new root key holder (bulwark key show --json; repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
     .option('--remove-root-key <keyid>', 'root key to retire (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
     .option('--root-threshold <t>', 'root signatures required from now on')
-    .action(async (o: { out: string; rotate: string; addRootKey: string[]; removeRootKey: string[]; rootThreshold?: string }, cmd: Command) => {
+    .option('--auditor-key <file>', 'public key of an auditor (bulwark key show NAME --json; repeatable; replaces the auditors root names)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--auditor-threshold <t>', 'auditors whose statements auditor-requiring clients need', '1')
+    .option('--remove-auditors', 'root names no auditor any more')
+    .action(async (o: { out: string; rotate: string; addRootKey: string[]; removeRootKey: string[]; rootThreshold?: string; auditorKey: string[]; auditorThreshold: string; removeAuditors?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd);
       const rotate = o.rotate.split(',').filter((r) => r !== '');
       for (const r of rotate) if (r !== 'timestamp' && r !== 'snapshot') throw new CliError(`--rotate takes timestamp and/or snapshot, not ${r}`, EXIT.usage, 'USAGE');
       const addRootKeys = await readPublicKeyFiles(o.addRootKey);
+      const auditorKeys = await readPublicKeyFiles(o.auditorKey);
+      if (o.removeAuditors && auditorKeys.length > 0) throw new CliError('give --auditor-key or --remove-auditors, not both', EXIT.usage, 'USAGE');
+      const auditors = o.removeAuditors || auditorKeys.length > 0 ? { keys: auditorKeys, threshold: Number(o.auditorThreshold) } : undefined;
       const file = await withRepo(opts, (repo) =>
         exportRootRotation(repo, {
           rotateOnline: rotate as ('timestamp' | 'snapshot')[],
           addRootKeys,
           removeRootKeyIds: o.removeRootKey,
           ...(o.rootThreshold ? { rootThreshold: Number(o.rootThreshold) } : {}),
+          ...(auditors ? { auditors } : {}),
         })
       );
       await writeFileAtomic(o.out, `${JSON.stringify(file, null, 2)}\n`);

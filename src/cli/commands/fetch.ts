@@ -16,6 +16,7 @@ import { CliError, EXIT, globalOptions, output } from '../context.js';
 import { addLevelOptions, levelPolicyFrom, type LevelOptions } from './level-options.js';
 
 interface FetchOptions extends LevelOptions {
+  requireAuditor?: boolean;
   version?: string;
   file?: string;
   index: string;
@@ -72,7 +73,8 @@ export function registerFetch(program: Command): void {
     .option('--dest <dir>', 'where to write the files', '.')
     .option('--mirror <url>', 'a mirror with the same layout, tried before the index (repeatable)', collect, [])
     .option('--cache <dir>', 'metadata cache directory (default: per index under ~/.cache/bulwark)')
-    .option('--verify-build', "also rebuild each verified wheel from its signed sdist here; bytes are compared only with the builders' tool versions");
+    .option('--verify-build', "also rebuild each verified wheel from its signed sdist here; bytes are compared only with the builders' tool versions")
+    .option('--require-auditor', 'use only timestamps an auditor root names has verified and signed for (refuses with UNAUDITED_TREE, STALE_AUDIT, AUDIT_SIGNATURE or AUDIT_MISMATCH)');
   addLevelOptions(cmd)
     .action(async (project: string, o: FetchOptions, cmd: Command) => {
       const opts = globalOptions(cmd);
@@ -83,7 +85,7 @@ export function registerFetch(program: Command): void {
       await seedRoot(metadataDir, o.root).catch((e: Error) => {
         throw new CliError(e.message, EXIT.usage, 'NO_ROOT');
       });
-      const index = new VerifiedIndex({ indexUrl: o.index, mirrors: o.mirror, metadataDir, maxAgeMs: 60_000 });
+      const index = new VerifiedIndex({ indexUrl: o.index, mirrors: o.mirror, metadataDir, maxAgeMs: 60_000, ...(o.requireAuditor ? { requireAuditor: true } : {}) });
       const written: FetchedFile[] = [];
       const builds: FetchedBuild[] = [];
       try {

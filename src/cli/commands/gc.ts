@@ -11,19 +11,23 @@ export function registerGc(program: Command): void {
     .command('gc')
     .description('garbage-collect old consistent snapshots (keeps every root and the newest N snapshots)')
     .option('--keep <n>', 'consistent snapshots to keep', '3')
+    .option('--keep-trees <n>', 'publications whose snapshot Merkle trees are kept (signed with the current timestamp key)', '1000')
     .option('--grace-seconds <s>', 'never remove files younger than this', '600')
     .option('--dry-run', 'only say what would be removed')
-    .action(async (o: { keep: string; graceSeconds: string; dryRun?: boolean }, cmd: Command) => {
+    .action(async (o: { keep: string; keepTrees: string; graceSeconds: string; dryRun?: boolean }, cmd: Command) => {
       const opts = globalOptions(cmd);
       const keep = Number(o.keep);
       const grace = Number(o.graceSeconds);
       if (!Number.isInteger(keep) || keep < 1) throw new CliError('--keep must be a whole number ≥ 1', EXIT.usage, 'USAGE');
+      const keepTrees = Number(o.keepTrees);
+      if (!Number.isInteger(keepTrees) || keepTrees < 1) throw new CliError('--keep-trees must be a whole number ≥ 1', EXIT.usage, 'USAGE');
       if (!Number.isFinite(grace) || grace < 0) throw new CliError('--grace-seconds must be ≥ 0', EXIT.usage, 'USAGE');
       const repo = await Repository.open(opts.data, { databaseUrl: opts.database });
       const bars = { mark: progressBar('marking ', !opts.json), sweep: progressBar('sweeping', !opts.json) };
       try {
         const r = await collectGarbage(repo, {
           keep,
+          keepTrees,
           graceMs: grace * 1000,
           dryRun: o.dryRun === true,
           onProgress: (done, total, phase) => {
@@ -35,8 +39,8 @@ export function registerGc(program: Command): void {
         bars.sweep.stop();
         output(
           opts,
-          { keptSnapshots: r.keptSnapshots, marked: r.marked, removed: r.removed.length, bytesFreed: r.bytesFreed, dryRun: r.dryRun, files: r.removed },
-          `${r.dryRun ? 'Would remove' : 'Removed'} ${r.removed.length} file(s), ${(r.bytesFreed / 1024).toFixed(1)} KiB; kept snapshots ${r.keptSnapshots.join(', ')}`
+          { keptSnapshots: r.keptSnapshots, keptTrees: r.keptTrees.length, marked: r.marked, removed: r.removed.length, bytesFreed: r.bytesFreed, dryRun: r.dryRun, files: r.removed },
+          `${r.dryRun ? 'Would remove' : 'Removed'} ${r.removed.length} file(s), ${(r.bytesFreed / 1024).toFixed(1)} KiB; kept snapshots ${r.keptSnapshots.join(', ')} and ${r.keptTrees.length} Merkle tree(s)`
         );
       } finally {
         await repo.close();

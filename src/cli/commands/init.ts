@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { completeProductionInit, initDemoRepository, prepareProductionInit, RepositoryExistsError, type InitCeremony } from '../../repository/init.js';
+import { completeProductionInit, initDemoRepository, prepareProductionInit, RepositoryExistsError, type InitCeremony, type InitOptions as RepositoryInitOptions } from '../../repository/init.js';
 import { writeFileAtomic } from '../../storage/atomic-write.js';
 import { assertEmptyDatabase, openStateStore } from '../../storage/state/open-state.js';
 import { RepositoryError, type Key } from '../../tuf/index.js';
@@ -19,10 +19,10 @@ export const DEMO_WARNING =
   'WARNING: this is a DEMO repository. Its offline keys (root, targets, claimed) are stored on this machine in ' +
   'keys/offline-DEMO-ONLY/, so anyone who takes this machine can sign anything. Never use it for real packages.';
 
-export async function createDemo(dataDir: string, bins: number, showProgress: boolean): Promise<void> {
+export async function createDemo(dataDir: string, bins: number, showProgress: boolean, opts: Pick<RepositoryInitOptions, 'auditors'> = {}): Promise<void> {
   const bar = progressBar('signing bins', showProgress);
   try {
-    await initDemoRepository(dataDir, { bins, onProgress: (done, total) => bar.update(done, total) });
+    await initDemoRepository(dataDir, { ...opts, bins, onProgress: (done, total) => bar.update(done, total) });
   } finally {
     bar.stop();
   }
@@ -55,6 +55,8 @@ interface InitOptions {
   root?: string;
   targets?: string;
   claimed?: string;
+  auditorKey: string[];
+  auditorThreshold: string;
 }
 
 export function registerInit(program: Command): void {
@@ -70,6 +72,8 @@ export function registerInit(program: Command): void {
     .option('--claimed-key <file>', 'public key of a claimed key holder (repeatable)', many, [] as string[])
     .option('--claimed-threshold <t>', 'claimed signatures required', '1')
     .option('--out <dir>', 'phase 1: where to write the files to sign', '.')
+    .option('--auditor-key <file>', 'public key of an auditor root names (bulwark key show NAME --json; repeatable)', many, [] as string[])
+    .option('--auditor-threshold <t>', 'auditors whose statements auditor-requiring clients need', '1')
     .option('--complete', 'phase 2: create the repository from the signed files')
     .option('--root <file>', 'phase 2: the signed root')
     .option('--targets <file>', 'phase 2: the signed targets')
@@ -84,6 +88,8 @@ export function registerInit(program: Command): void {
       const moveState = async () => {
         if (database !== undefined) await (await openStateStore(opts.data, database)).close();
       };
+      const auditorKeys = await readPublicKeyFiles(o.auditorKey);
+      const auditors = auditorKeys.length > 0 ? { auditors: { keys: auditorKeys, threshold: Number(o.auditorThreshold) } } : {};
       try {
         if (o.production) {
           const holders = {
@@ -91,7 +97,7 @@ export function registerInit(program: Command): void {
             targets: { keys: await readKeys(o.targetsKey, 'targets'), threshold: Number(o.targetsThreshold) },
             claimed: { keys: await readKeys(o.claimedKey, 'claimed'), threshold: Number(o.claimedThreshold) },
           };
-          const ceremonies = await prepareProductionInit(opts.data, holders, { bins });
+          const ceremonies = await prepareProductionInit(opts.data, holders, { bins, ...auditors });
           const files: string[] = [];
           for (const c of ceremonies) {
             const path = join(o.out, `init-${c.role}.json`);
@@ -121,7 +127,7 @@ export function registerInit(program: Command): void {
           output(opts, { data: opts.data, root: join(opts.data, 'root.json'), mode: 'production' }, `Created a production repository in ${opts.data}. Clients pin ${join(opts.data, 'root.json')}.`);
           return;
         }
-        await createDemo(opts.data, bins, !opts.json);
+        await createDemo(opts.data, bins, !opts.json, auditors);
         await moveState();
       } catch (e) {
         if (e instanceof RepositoryExistsError) throw new CliError(e.message, EXIT.failure, 'EXISTS');

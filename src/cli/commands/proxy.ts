@@ -13,6 +13,7 @@ import { collect } from './fetch.js';
 import { addLevelOptions, levelPolicyFrom, type LevelOptions } from './level-options.js';
 
 interface ProxyCliOptions extends LevelOptions {
+  requireAuditor?: boolean;
   index: string;
   root?: string;
   port: string;
@@ -36,6 +37,7 @@ export function registerProxy(program: Command): void {
     .option('--cache <dir>', 'metadata cache directory (default: per index under ~/.cache/bulwark)')
     .option('--log-level <level>', 'log level (logs go to standard error)', 'info')
     .option('--report <file>', 'when stopped, write what was served and at which level (JSON) to this file')
+    .option('--require-auditor', 'use only timestamps an auditor root names has verified and signed for (refuses with UNAUDITED_TREE, STALE_AUDIT, AUDIT_SIGNATURE or AUDIT_MISMATCH)')
     // For tests: how long without requests before the summary line is logged.
     .addOption(new Option('--summary-after <ms>').default('2000').hideHelp());
   addLevelOptions(cmd)
@@ -51,7 +53,7 @@ export function registerProxy(program: Command): void {
         throw new CliError(e.message, EXIT.usage, 'NO_ROOT');
       });
       const log = pino({ level: o.logLevel }, pino.destination(2));
-      const index = new VerifiedIndex({ indexUrl: o.index, mirrors: o.mirror, metadataDir });
+      const index = new VerifiedIndex({ indexUrl: o.index, mirrors: o.mirror, metadataDir, ...(o.requireAuditor ? { requireAuditor: true } : {}) });
       const report = new ServedReport();
       const app = buildProxy(index, log, { report, idleSummaryMs, ...(policy ? { policy } : {}) });
       const url = await app.listen({ host: o.host, port: Number(o.port) });

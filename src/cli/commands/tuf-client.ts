@@ -25,6 +25,7 @@ interface TufClientOptions {
   targetName: string[];
   targetBaseUrl?: string;
   targetDir?: string;
+  requireAuditor?: boolean;
 }
 
 function updaterFor(o: TufClientOptions, targetBaseUrl?: string): Updater {
@@ -34,6 +35,7 @@ function updaterFor(o: TufClientOptions, targetBaseUrl?: string): Updater {
     indexUrl: o.metadataUrl,
     metadataBaseUrl: o.metadataUrl,
     ...(targetBaseUrl ? { targetBaseUrl } : {}),
+    ...(o.requireAuditor ? { requireAuditor: true } : {}),
   });
 }
 
@@ -46,6 +48,7 @@ export function registerTufClient(program: Command): void {
     .option('--target-name <path>', 'target to download (repeatable)', collect, [])
     .option('--target-base-url <url>', 'base URL of the targets')
     .option('--target-dir <dir>', 'where downloaded targets go')
+    .option('--require-auditor', 'use only timestamps an auditor root names has verified and signed for (refuses with UNAUDITED_TREE, STALE_AUDIT, AUDIT_SIGNATURE or AUDIT_MISMATCH)')
     .action(async (command: string, root: string | undefined, o: TufClientOptions) => {
       try {
         if (command === 'init') {

@@ -911,6 +911,11 @@ export class PgState implements StateStore {
     return r ? { snapshotVersion: r['snapshot_version'] as number, bytes: r['timestamp_bytes'] as Buffer } : undefined;
   }
 
+  async recentTimestamps(limit: number): Promise<Buffer[]> {
+    const rows = await this.all('SELECT timestamp_bytes FROM publications ORDER BY snapshot_version DESC LIMIT $1', [limit]);
+    return rows.map((row) => row['timestamp_bytes'] as Buffer);
+  }
+
   initRoles(roles: RoleState[], targets: TargetRow[]): Promise<void> {
     return this.tx(async (c) => {
       for (const r of roles) {

@@ -681,6 +681,11 @@ export class SqliteState implements StateStore {
     return Promise.resolve(r ? { snapshotVersion: r['snapshot_version'] as number, bytes: r['timestamp_bytes'] as Buffer } : undefined);
   }
 
+  recentTimestamps(limit: number): Promise<Buffer[]> {
+    const rows = this.db.prepare('SELECT timestamp_bytes FROM publications ORDER BY snapshot_version DESC LIMIT ?').all(limit) as Row[];
+    return Promise.resolve(rows.map((r) => r['timestamp_bytes'] as Buffer));
+  }
+
   initRoles(roles: RoleState[], targets: TargetRow[]): Promise<void> {
     return this.tx(() => {
       const ins = this.db.prepare('INSERT INTO roles(name, version, expires, length, sha256) VALUES (?, ?, ?, ?, ?)');

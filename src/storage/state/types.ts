@@ -351,6 +351,8 @@ export interface StateStore {
     now: string;
   }): Promise<void>;
   latestTimestamp(): Promise<{ snapshotVersion: number; bytes: Buffer } | undefined>;
+  /** The timestamps of the newest `limit` publications, newest first (GC keeps their Merkle trees). */
+  recentTimestamps(limit: number): Promise<Buffer[]>;
   /** Roles created at init: stored with their versions. */
   initRoles(roles: RoleState[], targets: TargetRow[]): Promise<void>;
   currentTarget(path: string): Promise<TargetRow | undefined>;

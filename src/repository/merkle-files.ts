@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// The snapshot Merkle tree's files in the static tree (docs/merkle-snapshots.md): where they
+// live, and writing them before the timestamp that names their root. Every file is named by
+// the hash it proves, so it never changes: one already present has these very bytes, and a
+// file left by a publication that never committed is harmless (GC removes it).
+import { gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { leafText, MerkleTreeBuilder, topFileName, type MerkleFile } from '../tuf/index.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { RoleState } from '../storage/state/types.js';
+import { ROLES } from './layout.js';
+
+const gzipAsync = promisify(gzip);
+
+export const MERKLE_DIR = 'metadata/merkle';
+
+export function merkleBlobPath(name: string): string {
+  return `${MERKLE_DIR}/${name}`;
+}
+
+/** Top and group files (≈ 8 KB of hex at 16,384 shards) are sent gzipped to clients that ask. */
+const COMPRESS_AT = 1024;
+
+/**
+ * Creates the files (durably, atomically) with a .gz copy of the larger ones, before the
+ * timestamp names them: a client that sees the root finds every file below it.
+ */
+export async function writeMerkleFiles(blobs: BlobStore, files: readonly MerkleFile[], opts: { compress: boolean }): Promise<void> {
+  const unique = new Map(files.map((f) => [f.name, f.bytes]));
+  await Promise.all(
+    [...unique].map(async ([name, bytes]) => {
+      const path = merkleBlobPath(name);
+      if (opts.compress && bytes.length >= COMPRESS_AT && !name.endsWith('.shard.json')) await blobs.put(`${path}.gz`, await gzipAsync(bytes, { level: 9 }));
+      await blobs.putNew(path, bytes);
+    })
+  );
+}
+
+/**
+ * A published role's snapshot entry (its leaf), or undefined for the roles the snapshot does
+ * not list: root, snapshot, timestamp, and project roles recorded but never published (version 0).
+ */
+export function leafOfRole(r: RoleState): string | undefined {
+  if (r.name === ROLES.root || r.name === ROLES.snapshot || r.name === ROLES.timestamp || r.version <= 0) return undefined;
+  return leafText(r.name, r.version, r);
+}
+
+/** The tree of the snapshot entries of these published roles. */
+export function treeOfRoles(shards: number, roles: Iterable<RoleState>): MerkleTreeBuilder {
+  const entries: { role: string; leaf: string }[] = [];
+  for (const r of roles) {
+    const leaf = leafOfRole(r);
+    if (leaf !== undefined) entries.push({ role: r.name, leaf });
+  }
+  return MerkleTreeBuilder.build(shards, entries);
+}
+
+/**
+ * At start-up: writes every file of the tree if its top file is missing (a repository that
+ * published before Merkle trees existed, or a new one). Else they were written before the
+ * timestamp that named them.
+ */
+export async function ensureTreeFiles(blobs: BlobStore, tree: MerkleTreeBuilder, opts: { compress: boolean }): Promise<boolean> {
+  if (await blobs.exists(merkleBlobPath(topFileName(tree.root)))) return false;
+  await writeMerkleFiles(blobs, tree.allFiles(), opts);
+  return true;
+}
