@@ -466,6 +466,7 @@ export class Updater {
   /** The root, timestamp and snapshot refresh() verified, with their exact bytes (`.bytes`). */
   getVerifiedTopLevel(): { root: Metadata<Root>; timestamp: Metadata<Timestamp>; snapshot: Metadata<Snapshot> } {
     const { root, timestamp, snapshot } = this.set;
+    if (timestamp && this.set.merkleMode) throw new Error('a Merkle-mode update loads no snapshot: create the Updater with snapshotMode "classic" to walk the classic snapshot');
     if (!timestamp || !snapshot) throw new Error('call refresh() first');
     return { root, timestamp, snapshot };
   }

@@ -4,32 +4,15 @@
 // shard files whose hash changed; the cached files are reused by hash. Against an index without
 // a tree, the client falls back to the classic snapshot and says so once.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HttpFetcher, type Fetcher } from '../../src/client/fetcher.js';
 import { Updater } from '../../src/client/updater.js';
 import { loadConfig, saveConfig } from '../../src/repository/config.js';
-import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
-import { memorySdist } from '../helpers/memory-dists.js';
+import { basicAuth, sdistUploadForm, startIndex, type IndexUnderTest } from '../helpers/index-under-test.js';
 import { removeTempDir, tempDir } from '../helpers/processes.js';
 
-function sdistForm(project: string, version: string): FormData {
-  const { bytes } = memorySdist({ name: project, version, payload: Buffer.from(`${project}-${version}`) });
-  return uploadForm(
-    {
-      ':action': 'file_upload',
-      protocol_version: '1',
-      name: project,
-      version,
-      filetype: 'sdist',
-      pyversion: 'source',
-      sha256_digest: createHash('sha256').update(bytes).digest('hex'),
-    },
-    { name: `${project}-${version}.tar.gz`, bytes }
-  );
-}
 
 /** A fetcher that records every URL and the bytes each carried. */
 function recording(): Fetcher & { log: { url: string; bytes: number }[] } {
@@ -46,7 +29,7 @@ function recording(): Fetcher & { log: { url: string; bytes: number }[] } {
 }
 
 async function upload(index: IndexUnderTest, token: string, project: string, version: string): Promise<void> {
-  const res = await fetch(`${index.url}/legacy/`, { method: 'POST', body: sdistForm(project, version), headers: { authorization: basicAuth(token) } });
+  const res = await fetch(`${index.url}/legacy/`, { method: 'POST', body: sdistUploadForm(project, version), headers: { authorization: basicAuth(token) } });
   assert.equal(res.status, 200, await res.text());
 }
 

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Updater as TufJsUpdater } from 'tuf-js';
 import { Updater } from '../../src/client/updater.js';
+import { loadConfig, saveConfig } from '../../src/repository/config.js';
 import { basicAuth, uploadForm } from '../helpers/index-under-test.js';
 import { memorySdist } from '../helpers/memory-dists.js';
 import { removeTempDir, runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
@@ -87,6 +88,10 @@ describe('crash safety under SIGKILL', () => {
     dataDir = await tempDir('crash');
     logDir = await tempDir('crash-logs');
     assert.equal((await runBulwark(['--data', dataDir, 'init', '--bins', '16'])).code, 0);
+    // A classic snapshot at most every 200 ms (not 1 s): each verification waits for one.
+    const cfg = await loadConfig(dataDir);
+    assert.ok(cfg);
+    await saveConfig(dataDir, { ...cfg, merkle: { classicSnapshotIntervalMs: 200 } });
     token = (JSON.parse((await runBulwark(['--data', dataDir, 'user', 'add', 'crash', '--json'])).stdout) as { token: string }).token;
   });
   after(() => {

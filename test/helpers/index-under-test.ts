@@ -1,12 +1,14 @@
 // An index running inside the test process on real HTTP (127.0.0.1, a free port), on a fresh
 // demo repository with a small bin count. For tests that need to look at the repository's
 // state directly; tests of the command itself use startBulwark() from processes.ts.
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { initDemoRepository } from '../../src/repository/init.js';
 import { Repository } from '../../src/repository/repository.js';
 import { buildServer, type ServerOptions } from '../../src/server/app.js';
+import { memorySdist } from './memory-dists.js';
 import { removeTempDir, tempDir } from './processes.js';
 
 export interface IndexUnderTest {
@@ -70,6 +72,13 @@ export function uploadForm(fields: Record<string, string>, file?: { name: string
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   if (file) form.append('content', new Blob([file.bytes]), file.name);
   return form;
+}
+
+/** The form twine sends for a small in-memory sdist of `project` `version`. */
+export function sdistUploadForm(project: string, version: string): FormData {
+  const { bytes } = memorySdist({ name: project, version, payload: Buffer.from(`${project}-${version}`) });
+  const fields = { ':action': 'file_upload', protocol_version: '1', name: project, version, filetype: 'sdist', pyversion: 'source', sha256_digest: createHash('sha256').update(bytes).digest('hex') };
+  return uploadForm(fields, { name: `${project}-${version}.tar.gz`, bytes });
 }
 
 export function basicAuth(token: string): string {
