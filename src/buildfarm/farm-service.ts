@@ -70,6 +70,11 @@ export interface FarmStatus {
   verified: { wheel: string; sha256: string; builtFrom: { filename: string; sha256: string }; builders: string[]; attestation: { path: string; sha256: string } }[];
   mismatches: (Mismatch & { logs: Record<string, string> })[];
   failures: { sdist: string; keyid: string; reason: string; log: string }[];
+  /**
+   * The developers' delegation no longer names the farm's current key (the farm's key was
+   * rotated): no new wheel can be verified until they sign it again.
+   */
+  farmKeyRotated: boolean;
 }
 
 export class BuildFarm {
@@ -321,7 +326,8 @@ export class BuildFarm {
   async status(project: string): Promise<FarmStatus | undefined> {
     const [p] = await this.optedIn(project);
     if (!p) return undefined;
-    const out: FarmStatus = { verified: [], mismatches: [], failures: [] };
+    const farm = this.o.farmSigner;
+    const out: FarmStatus = { verified: [], mismatches: [], failures: [], farmKeyRotated: farm !== undefined && !p.delegation.keys.has(farm.keyId) };
     const published = await this.published(wheelsRoleName(project));
     for (const sdist of p.sdists.keys()) {
       const reports = await this.reports(project, sdist);

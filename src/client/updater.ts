@@ -247,7 +247,7 @@ export class Updater {
     classicNoticeGiven.add(this.o.indexUrl);
     const message = `${this.o.indexUrl}: the timestamp names no snapshot Merkle tree; using the classic snapshot.json`;
     if (this.o.notice) this.o.notice(message);
-    else process.emitWarning(message, { code: 'BULWARK_CLASSIC_SNAPSHOT' });
+    else process.stderr.write(`bulwark: notice: ${message}\n`); // one line, not a Node warning with its --trace-warnings hint
   }
 
   /** Merkle mode: the rollback baseline from earlier sessions, then the top file the timestamp's root names. */
@@ -469,6 +469,20 @@ export class Updater {
     if (timestamp && this.set.merkleMode) throw new Error('a Merkle-mode update loads no snapshot: create the Updater with snapshotMode "classic" to walk the classic snapshot');
     if (!timestamp || !snapshot) throw new Error('call refresh() first');
     return { root, timestamp, snapshot };
+  }
+
+  /**
+   * Whether the verified snapshot (or, in Merkle mode, the verified tree) lists a targets role:
+   * a role not listed has not been published yet. Call refresh() first.
+   */
+  async isListed(role: string): Promise<boolean> {
+    if (this.set.merkleMode) {
+      await this.ensureMerkleShard(role);
+      return this.set.merkleLeaf(role) !== undefined;
+    }
+    const snapshot = this.set.snapshot;
+    if (!snapshot) throw new Error('call refresh() first');
+    return snapshot.signed.meta.has(`${role}.json`);
   }
 
   /** The verified metadata of a role already loaded by refresh() or a target search. */

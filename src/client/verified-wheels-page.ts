@@ -19,7 +19,7 @@ export async function verifiedWheelFiles(index: VerifiedIndex, project: string, 
   // The search loads the developers' role (a fresh updater may not have it yet).
   const page = await updater.findTarget(`${project}/index.json`);
   if (page?.role !== developers || !updater.getVerifiedRole(developers)?.signed.delegations?.roles?.has(wheelsRole)) return [];
-  if (!updater.getVerifiedTopLevel().snapshot.signed.meta.has(`${wheelsRole}.json`)) return []; // no wheel verified yet
+  if (!(await updater.isListed(wheelsRole))) return []; // no wheel verified yet
   const role = await updater.loadTargets(wheelsRole, developers);
   const out: SimpleFile[] = [];
   for (const [path, t] of role.signed.targets) {

@@ -14,7 +14,8 @@ import {
   type SimpleFile,
 } from '../packaging/index.js';
 import type { Updater } from '../client/updater.js';
-import { projectDelegators, projectRoleName, SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../repository/layout.js';
+import { projectRoleName, ROLES, SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../repository/layout.js';
+import { isNameBinRole } from '../repository/name-bins.js';
 import { checkPagesMatchTargets } from '../repository/page-consistency.js';
 import { fileUrl } from '../repository/simple-index.js';
 import { TargetFile, type Delegations, type RoleKeys, type Targets } from '../tuf/index.js';
@@ -66,10 +67,16 @@ export interface ProjectState {
  */
 export function verifiedProjectDelegation(updater: Updater, project: string): { delegations: Delegations; keys: RoleKeys } | undefined {
   const role = projectRoleName(project);
-  for (const name of projectDelegators(project)) {
-    const delegations = updater.getVerifiedRole(name)?.signed.delegations;
-    const keys = delegations?.roles?.get(role);
-    if (delegations && keys) return { delegations, keys };
+  const page = targetPath(project, SIMPLE_JSON);
+  for (const parent of [ROLES.claimed, ROLES.recentlyClaimed]) {
+    const top = updater.getVerifiedRole(parent)?.signed.delegations;
+    // The bins a client has verified are the ones the delegations name: the count is theirs, not ours.
+    const bins = [...(top?.roles?.values() ?? [])].filter((r) => isNameBinRole(parent, r.name) && r.isDelegatedPath(page)).map((r) => r.name);
+    for (const name of [parent, ...bins]) {
+      const delegations = updater.getVerifiedRole(name)?.signed.delegations;
+      const keys = delegations?.roles?.get(role);
+      if (delegations && keys) return { delegations, keys };
+    }
   }
   return undefined;
 }

@@ -5,7 +5,7 @@
 // project can never be shadowed by a role searched later).
 import { DelegatedRole, Delegations, Key, ROLE_NAME_FIELD, Targets } from '../tuf/index.js';
 import type { ProjectDelegation } from '../storage/state/types.js';
-import { NAME_BIN_COUNT, nameBinOf, nameBinPaths, nameBinRole } from './name-bins.js';
+import { nameBinOf, nameBinPaths, nameBinRole } from './name-bins.js';
 
 /** The keys a delegator signs with, as a delegation names them. */
 export interface DelegatorKeys {
@@ -14,12 +14,12 @@ export interface DelegatorKeys {
 }
 
 /** `claimed` or `recently-claimed`: one delegation per bin, to the same keys as the role itself. */
-export function binDelegator(parent: string, signers: DelegatorKeys, version: number, expires: Date): Targets {
+export function binDelegator(parent: string, signers: DelegatorKeys, version: number, expires: Date, binCount: number): Targets {
   const keyids = signers.keys.map((k) => k.keyId);
   const roles = new Map<string, DelegatedRole>();
-  for (let i = 0; i < NAME_BIN_COUNT; i++) {
-    const name = nameBinRole(parent, i);
-    roles.set(name, new DelegatedRole(name, keyids, signers.threshold, false, nameBinPaths(i)));
+  for (let i = 0; i < binCount; i++) {
+    const name = nameBinRole(parent, i, binCount);
+    roles.set(name, new DelegatedRole(name, keyids, signers.threshold, false, nameBinPaths(i, binCount)));
   }
   return new Targets({ version, expires, targets: new Map(), delegations: new Delegations(new Map(signers.keys.map((k) => [k.keyId, k])), roles) });
 }
@@ -44,10 +44,10 @@ export function projectBin(name: string, projects: readonly ProjectKeys[], versi
 }
 
 /** Projects grouped by the bin (under `parent`) whose patterns match their names. */
-export function groupByBin<T extends { project: string }>(parent: string, projects: readonly T[]): Map<string, T[]> {
+export function groupByBin<T extends { project: string }>(parent: string, projects: readonly T[], binCount: number): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const p of projects) {
-    const bin = nameBinRole(parent, nameBinOf(p.project));
+    const bin = nameBinRole(parent, nameBinOf(p.project, binCount), binCount);
     const list = out.get(bin);
     if (list) list.push(p);
     else out.set(bin, [p]);

@@ -32,7 +32,7 @@ import { auditorKeyIds, withAuditors } from '../auditor/root-auditors.js';
 import { writeKeyFile } from './keyring.js';
 import { metadataBlobPath, ROLES, usesNameBins } from './layout.js';
 import { binDelegator, groupByBin, projectBin, type ProjectKeys } from './bin-delegations.js';
-import { nameBinRoles } from './name-bins.js';
+import { nameBinCountOf, nameBinRoles } from './name-bins.js';
 import type { ProjectDelegation } from '../storage/state/types.js';
 import { KEYS_GENERATION, type Repository } from './repository.js';
 
@@ -152,8 +152,9 @@ async function exportBinPromotion(repo: Repository, pending: ProjectDelegation[]
   const rekey = await claimedKeysRotated(repo, current);
   if (!rekey && pending.length === 0 && changed.length === 0) throw new CeremonyError('no project is waiting in recently-claimed and no key change is pending: nothing to sign');
   const claimedNow = await repo.state.delegations(ROLES.claimed);
-  const touched = rekey ? nameBinRoles(ROLES.claimed) : [...groupByBin(ROLES.claimed, [...pending, ...changed]).keys()].sort();
-  const all = groupByBin(ROLES.claimed, [...claimedNow, ...pending]);
+  const binCount = nameBinCountOf(repo.config);
+  const touched = rekey ? nameBinRoles(ROLES.claimed, binCount) : [...groupByBin(ROLES.claimed, [...pending, ...changed], binCount).keys()].sort();
+  const all = groupByBin(ROLES.claimed, [...claimedNow, ...pending], binCount);
   const versions = new Map((await repo.state.roleStates()).map((r) => [r.name, r.version]));
   const expires = expiresIn(now, repo.config.expiry.claimed);
   const docs = touched.map((name) => {
@@ -161,7 +162,7 @@ async function exportBinPromotion(repo: Repository, pending: ProjectDelegation[]
     if (version === undefined) throw new CeremonyError(`the claimed bin ${name} was never published: is this repository migrated (bulwark migrate)?`);
     return { name, metadata: { signatures: [], signed: projectBin(name, (all.get(name) ?? []).map(afterCeremony), version + 1, expires).toJSON() } };
   });
-  if (rekey) docs.unshift({ name: ROLES.claimed, metadata: { signatures: [], signed: binDelegator(ROLES.claimed, await claimedKeysOfTargets(repo), current.version + 1, expires).toJSON() } });
+  if (rekey) docs.unshift({ name: ROLES.claimed, metadata: { signatures: [], signed: binDelegator(ROLES.claimed, await claimedKeysOfTargets(repo), current.version + 1, expires, binCount).toJSON() } });
   const [first, ...rest] = docs as [(typeof docs)[0], ...typeof docs];
   return {
     metadata: first.metadata,

@@ -54,6 +54,8 @@ export interface RepositoryConfig {
    * repositories made before, whose two roles delegate to every project directly.
    */
   projectDelegations?: 'name-bins';
+  /** How many name bins (a power of two ≤ 1,024; absent: 1,024), fixed at init (name-bins.ts). */
+  nameBins?: number;
   /** Snapshot Merkle trees (issue 12, docs/merkle-snapshots.md); defaults in merkleSettings(). */
   merkle?: Partial<MerkleSettings>;
   createdAt: string;

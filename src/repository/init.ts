@@ -41,7 +41,7 @@ import {
 } from './layout.js';
 import { binCanonical, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
 import { binDelegator, projectBin } from './bin-delegations.js';
-import { nameBinRoles } from './name-bins.js';
+import { defaultNameBinCount, nameBinRoles } from './name-bins.js';
 import { DATABASE_FILE, PUBLIC_DIR } from './paths.js';
 import { withAuditors } from '../auditor/root-auditors.js';
 
@@ -105,7 +105,8 @@ export async function initDemoRepository(dataDir: string, opts: InitOptions = {}
     now,
     expiry,
     opts.projectDelegations ?? 'name-bins',
-    opts.auditors
+    opts.auditors,
+    defaultNameBinCount(bins)
   );
   return finishInit(dataDir, {
     bins,
@@ -139,7 +140,8 @@ export function buildOfflineRoles(
   now: Date,
   expiry: ExpiryPeriods,
   layout: 'direct' | 'name-bins' = 'name-bins',
-  auditorKeys?: InitOptions['auditors']
+  auditorKeys?: InitOptions['auditors'],
+  nameBinCount = 1024
 ): { root: Root; targets: Targets; claimed: Targets; claimedBins: Targets[] } {
   const exp = (role: keyof ExpiryPeriods) => expiresIn(now, expiry[role]);
   const entries = (keys: readonly Key[]): [string, Key][] => keys.map((k) => [k.keyId, k]);
@@ -184,8 +186,8 @@ export function buildOfflineRoles(
     const claimed = new Targets({ version: 1, expires: exp('claimed'), targets: new Map(), delegations: new Delegations(new Map(), new Map()) });
     return { root, targets, claimed, claimedBins: [] };
   }
-  const claimed = binDelegator(ROLES.claimed, offline.claimed, 1, exp('claimed'));
-  const claimedBins = nameBinRoles(ROLES.claimed).map((name) => projectBin(name, [], 1, exp('claimed')));
+  const claimed = binDelegator(ROLES.claimed, offline.claimed, 1, exp('claimed'), nameBinCount);
+  const claimedBins = nameBinRoles(ROLES.claimed, nameBinCount).map((name) => projectBin(name, [], 1, exp('claimed')));
   return { root, targets, claimed, claimedBins };
 }
 
@@ -217,8 +219,9 @@ async function finishInit(dataDir: string, o: FinishOptions): Promise<Repository
       [signer]
     );
   const nameBins = o.claimedBins.length > 0;
+  const nameBinCount = o.claimedBins.length; // the count buildOfflineRoles made them for
   const recentlyClaimed = nameBins
-    ? await Metadata.sign(binDelegator(ROLES.recentlyClaimed, { keys: [online['recently-claimed'].publicKey], threshold: 1 }, 1, exp('recently-claimed')), [online['recently-claimed']])
+    ? await Metadata.sign(binDelegator(ROLES.recentlyClaimed, { keys: [online['recently-claimed'].publicKey], threshold: 1 }, 1, exp('recently-claimed'), nameBinCount), [online['recently-claimed']])
     : await emptyProjectDelegator('recently-claimed', online['recently-claimed']);
   // unclaimed → 2^bitLength hashed bins (TAP 15 succinct delegation), signed with the same
   // online key (PEP 458: the bins share the unclaimed key).
@@ -252,10 +255,10 @@ async function finishInit(dataDir: string, o: FinishOptions): Promise<Repository
   await publish(ROLES.recentlyClaimed, recentlyClaimed.bytes, recentlyClaimed.signed.expires);
   await publish(ROLES.unclaimed, unclaimed.bytes, unclaimed.signed.expires);
   if (nameBins) {
-    const claimedNames = nameBinRoles(ROLES.claimed);
+    const claimedNames = nameBinRoles(ROLES.claimed, nameBinCount);
     await Promise.all(o.claimedBins.map((b, i) => publish(claimedNames[i] as string, b.bytes, b.signed.expires)));
     const recentExpires = exp('recently-claimed');
-    for (const name of nameBinRoles(ROLES.recentlyClaimed)) {
+    for (const name of nameBinRoles(ROLES.recentlyClaimed, nameBinCount)) {
       const bin = await Metadata.sign(projectBin(name, [], 1, recentExpires), [online['recently-claimed']]);
       await publish(name, bin.bytes, recentExpires);
     }
@@ -321,7 +324,7 @@ async function finishInit(dataDir: string, o: FinishOptions): Promise<Repository
     expiry,
     onlineKeys: o.onlineKeys,
     ...(o.demoOfflineKeysDir ? { demoOfflineKeysDir: o.demoOfflineKeysDir } : {}),
-    ...(nameBins ? { projectDelegations: 'name-bins' as const } : {}),
+    ...(nameBins ? { projectDelegations: 'name-bins' as const, nameBins: nameBinCount } : {}),
     createdAt: now.toISOString(),
   };
   await saveConfig(dataDir, config); // last: its presence marks a complete repository
@@ -359,10 +362,10 @@ export async function prepareProductionInit(dataDir: string, holders: OfflineKey
   }
   await mkdir(dataDir, { recursive: true });
   const { online } = await makeOnlineKeys(dataDir);
-  const models = buildOfflineRoles(online, holders, now, expiry, 'name-bins', opts.auditors);
+  const models = buildOfflineRoles(online, holders, now, expiry, 'name-bins', opts.auditors, defaultNameBinCount(bins));
   const ceremonies: InitCeremony[] = (['root', 'targets', 'claimed'] as const).map((role) => {
     const signed = models[role].toJSON();
-    const bins = role === ROLES.claimed ? nameBinRoles(ROLES.claimed).map((name, i) => ({ name, metadata: { signatures: [], signed: (models.claimedBins[i] as Targets).toJSON() } })) : [];
+    const bins = role === ROLES.claimed ? nameBinRoles(ROLES.claimed, models.claimedBins.length).map((name, i) => ({ name, metadata: { signatures: [], signed: (models.claimedBins[i] as Targets).toJSON() } })) : [];
     return {
       role,
       metadata: { signatures: [], signed },
@@ -415,7 +418,7 @@ export async function completeProductionInit(
   if (!claimedKeys || !targets.signed.delegations) throw new Error('targets does not delegate to claimed');
   claimed.verifyRole(ROLES.claimed, claimedKeys, targets.signed.delegations.keys);
   const claimedBins: Metadata<Targets>[] = [];
-  for (const name of nameBinRoles(ROLES.claimed)) {
+  for (const name of nameBinRoles(ROLES.claimed, defaultNameBinCount(pending.bins))) {
     const prepared = pending.roles[name];
     if (prepared === undefined) break; // prepared before name bins: the layout without them
     const bin = signed.claimedBins?.find((b) => b.name === name)?.metadata;

@@ -55,9 +55,9 @@ export function usesNameBins(config: { projectDelegations?: 'name-bins' }): bool
  * The roles that may delegate a project's role: claimed and recently-claimed, or (name bins)
  * the one bin under each whose patterns match the name.
  */
-export function projectDelegators(project: string): string[] {
-  const bin = nameBinOf(project);
-  return [ROLES.claimed, ROLES.recentlyClaimed, nameBinRole(ROLES.claimed, bin), nameBinRole(ROLES.recentlyClaimed, bin)];
+export function projectDelegators(project: string, nameBinCount: number): string[] {
+  const bin = nameBinOf(project, nameBinCount);
+  return [ROLES.claimed, ROLES.recentlyClaimed, nameBinRole(ROLES.claimed, bin, nameBinCount), nameBinRole(ROLES.recentlyClaimed, bin, nameBinCount)];
 }
 
 export const SIMPLE_HTML = 'index.html';

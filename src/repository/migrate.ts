@@ -14,7 +14,7 @@ import { binDelegator, groupByBin, projectBin } from './bin-delegations.js';
 import { CeremonyError, claimedKeysOfTargets, publishedTargetsRole, type CeremonyFile, type CeremonySummary } from './ceremony.js';
 import { saveConfig } from './config.js';
 import { ROLES, usesNameBins } from './layout.js';
-import { nameBinRoles } from './name-bins.js';
+import { nameBinCountOf, nameBinRoles } from './name-bins.js';
 import type { Repository } from './repository.js';
 
 /** Step 1: the unsigned claimed role and claimed bins of the new layout. */
@@ -22,10 +22,10 @@ export async function exportMigration(repo: Repository, now = new Date(), onProg
   if (usesNameBins(repo.config)) throw new CeremonyError(`${repo.dataDir} uses name bins already: nothing to migrate`);
   const current = await publishedTargetsRole(repo, ROLES.claimed);
   const expires = expiresIn(now, repo.config.expiry.claimed);
-  const claimed = binDelegator(ROLES.claimed, await claimedKeysOfTargets(repo), current.signed.version + 1, expires);
+  const claimed = binDelegator(ROLES.claimed, await claimedKeysOfTargets(repo), current.signed.version + 1, expires, nameBinCountOf(repo.config));
   // The projects claimed now, with the keys clients trust now (a pending key change waits for the next promotion).
-  const groups = groupByBin(ROLES.claimed, await repo.state.delegations(ROLES.claimed));
-  const names = nameBinRoles(ROLES.claimed);
+  const groups = groupByBin(ROLES.claimed, await repo.state.delegations(ROLES.claimed), nameBinCountOf(repo.config));
+  const names = nameBinRoles(ROLES.claimed, nameBinCountOf(repo.config));
   const roles = names.map((name, i) => {
     if (i % 128 === 0) onProgress?.(i, names.length);
     return { name, metadata: { signatures: [], signed: projectBin(name, groups.get(name) ?? [], 1, expires).toJSON() } };
@@ -97,7 +97,7 @@ export async function importMigration(repo: Repository, file: CeremonyFile, now 
   // the layout. A crash before the transaction changes nothing published; after it, the tree
   // published is valid in either layout (claimed → bins; recently-claimed direct until the
   // index runs with the new layout), and running the import again finishes it.
-  await repo.state.addRoles([...nameBinRoles(ROLES.claimed), ...nameBinRoles(ROLES.recentlyClaimed)]);
+  await repo.state.addRoles([...nameBinRoles(ROLES.claimed, nameBinCountOf(repo.config)), ...nameBinRoles(ROLES.recentlyClaimed, nameBinCountOf(repo.config))]);
   await repo.state.promoteDelegations([], { version: claimed.signed.version, bytes: claimed.bytes }, now.toISOString(), bins);
   await saveConfig(repo.dataDir, { ...repo.config, projectDelegations: 'name-bins' });
   return expected.summary;

@@ -12,10 +12,37 @@ import { NAME_BIN_PATTERNS } from './name-bins-table.js';
 export const NAME_ALPHABET = ['-', ...'0123456789', ...'abcdefghijklmnopqrstuvwxyz'] as const;
 const FIRST_CHARACTERS = NAME_ALPHABET.filter((c) => c !== '-');
 
+/** Bins of the table: the finest split, used at PyPI's size (ADR 0005). */
 export const NAME_BIN_COUNT = NAME_BIN_PATTERNS.length;
 /** Role name infix of a bin: `claimed-bin-000` … `recently-claimed-bin-3ff`. */
 export const NAME_BIN_INFIX = '-bin-';
-const HEX_WIDTH = (NAME_BIN_COUNT - 1).toString(16).length;
+
+/**
+ * The number of name bins a repository uses by default: one for every 16 hashed bins, from 16
+ * to the table's 1,024 (so 1,024 at PEP 458's 16,384 bins). A smaller index needs fewer: every
+ * bin is a role each client may fetch and each publication may list, and a test repository
+ * with 2,048 empty bins took seconds to create.
+ */
+export function defaultNameBinCount(hashedBins: number): number {
+  return Math.min(NAME_BIN_COUNT, Math.max(16, Math.floor(hashedBins / 16)));
+}
+
+/**
+ * Checks a repository's bin count: a power of two from 1 to the table's 1,024. Bin j of N is
+ * the union of the table's consecutive bins j·(1024/N) … (j+1)·(1024/N) − 1, so every count is
+ * a partition of project names too, and the table stays the one source of patterns.
+ */
+export function checkNameBinCount(count: number): number {
+  if (!Number.isInteger(count) || count < 1 || count > NAME_BIN_COUNT || (count & (count - 1)) !== 0 || NAME_BIN_COUNT % count !== 0) {
+    throw new RangeError(`the number of name bins must be a power of two from 1 to ${NAME_BIN_COUNT}, got ${count}`);
+  }
+  return count;
+}
+
+/** A repository's bin count (config.json `nameBins`; repositories made before it have 1,024). */
+export function nameBinCountOf(config: { nameBins?: number | undefined }): number {
+  return checkNameBinCount(config.nameBins ?? NAME_BIN_COUNT);
+}
 
 export class NameBinTableError extends Error {
   constructor(message: string) {
@@ -24,27 +51,29 @@ export class NameBinTableError extends Error {
   }
 }
 
-/** The role name of bin `index` under `parent` (`claimed` or `recently-claimed`). */
-export function nameBinRole(parent: string, index: number): string {
-  return `${parent}${NAME_BIN_INFIX}${index.toString(16).padStart(HEX_WIDTH, '0')}`;
+const hexWidth = (count: number) => Math.max(1, (count - 1).toString(16).length);
+
+/** The role name of bin `index` (of `count`) under `parent` (`claimed` or `recently-claimed`). */
+export function nameBinRole(parent: string, index: number, count = NAME_BIN_COUNT): string {
+  return `${parent}${NAME_BIN_INFIX}${index.toString(16).padStart(hexWidth(count), '0')}`;
 }
 
 /** Every bin role of `parent`, in bin order. */
-export function nameBinRoles(parent: string): string[] {
-  return NAME_BIN_PATTERNS.map((_, i) => nameBinRole(parent, i));
+export function nameBinRoles(parent: string, count = NAME_BIN_COUNT): string[] {
+  return Array.from({ length: checkNameBinCount(count) }, (_, i) => nameBinRole(parent, i, count));
 }
 
-/** True for `claimed-bin-…` or `recently-claimed-bin-…` (given the parent). */
+/** True for `claimed-bin-…` or `recently-claimed-bin-…` (given the parent), of any count. */
 export function isNameBinRole(parent: string, role: string): boolean {
   const prefix = `${parent}${NAME_BIN_INFIX}`;
-  return role.startsWith(prefix) && /^[0-9a-f]+$/.test(role.slice(prefix.length)) && role.length === prefix.length + HEX_WIDTH;
+  return role.startsWith(prefix) && /^[0-9a-f]{1,3}$/.test(role.slice(prefix.length));
 }
 
-/** The delegated `paths` of bin `index`: its name patterns, each followed by `/*`. */
-export function nameBinPaths(index: number): string[] {
-  const line = NAME_BIN_PATTERNS[index];
-  if (line === undefined) throw new RangeError(`there is no name bin ${index} (0 to ${NAME_BIN_COUNT - 1})`);
-  return line.split(' ').map((p) => `${p}/*`);
+/** The delegated `paths` of bin `index` (of `count`): its name patterns, each followed by `/*`. */
+export function nameBinPaths(index: number, count = NAME_BIN_COUNT): string[] {
+  const per = NAME_BIN_COUNT / checkNameBinCount(count);
+  if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`there is no name bin ${index} (0 to ${count - 1})`);
+  return NAME_BIN_PATTERNS.slice(index * per, (index + 1) * per).flatMap((line) => line.split(' ').map((p) => `${p}/*`));
 }
 
 /**
@@ -111,13 +140,14 @@ function buildLookup(table: readonly string[]): Lookup {
  * The bin whose patterns match this normalized project name. Looks up the name and its
  * prefixes instead of trying 3,000 globs: the table is a partition, so one of them is there.
  */
-export function nameBinOf(project: string): number {
+export function nameBinOf(project: string, count = NAME_BIN_COUNT): number {
   lookup ??= buildLookup(NAME_BIN_PATTERNS);
+  const per = NAME_BIN_COUNT / checkNameBinCount(count);
   const exact = lookup.exact.get(project);
-  if (exact !== undefined) return exact;
+  if (exact !== undefined) return Math.floor(exact / per);
   for (let n = Math.min(project.length, lookup.longestPrefix); n >= 1; n--) {
     const bin = lookup.prefix.get(project.slice(0, n));
-    if (bin !== undefined) return bin;
+    if (bin !== undefined) return Math.floor(bin / per);
   }
   throw new NameBinTableError(`no bin holds "${project}" (not a normalized project name?)`);
 }

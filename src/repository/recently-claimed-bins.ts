@@ -30,7 +30,9 @@ export class RecentlyClaimedBins {
     private readonly state: StateStore,
     private readonly blobs: BlobStore,
     /** The published version of a role (0: never). */
-    private readonly versionOf: (role: string) => number
+    private readonly versionOf: (role: string) => number,
+    /** The repository's number of name bins (name-bins.ts). */
+    private readonly binCount: number
   ) {}
 
   private async publishedDigest(name: string): Promise<string | undefined> {
@@ -51,10 +53,10 @@ export class RecentlyClaimedBins {
    * and those in `expiring` (same content, next version, new expiry).
    */
   async changed(signer: Signer, expires: Date, expiring: ReadonlySet<string>): Promise<SignedRole[]> {
-    const groups = groupByBin(ROLES.recentlyClaimed, await this.state.delegations(ROLES.recentlyClaimed));
+    const groups = groupByBin(ROLES.recentlyClaimed, await this.state.delegations(ROLES.recentlyClaimed), this.binCount);
     const candidates: [string, (version: number) => Targets][] = [
-      [ROLES.recentlyClaimed, (v) => binDelegator(ROLES.recentlyClaimed, { keys: [signer.publicKey], threshold: 1 }, v, expires)],
-      ...nameBinRoles(ROLES.recentlyClaimed).map((name): [string, (version: number) => Targets] => [name, (v) => projectBin(name, groups.get(name) ?? [], v, expires)]),
+      [ROLES.recentlyClaimed, (v) => binDelegator(ROLES.recentlyClaimed, { keys: [signer.publicKey], threshold: 1 }, v, expires, this.binCount)],
+      ...nameBinRoles(ROLES.recentlyClaimed, this.binCount).map((name): [string, (version: number) => Targets] => [name, (v) => projectBin(name, groups.get(name) ?? [], v, expires)]),
     ];
     const out: SignedRole[] = [];
     for (const [name, build] of candidates) {

@@ -36,7 +36,7 @@ import { crashPoint } from '../storage/crash-points.js';
 import type { RoleState, StateStore } from '../storage/state/types.js';
 import { merkleSettings, type ExpiryPeriods, type MerkleSettings, type RepositoryConfig } from './config.js';
 import { BIN_PREFIX, metadataBlobPath, PROJECT_ROLE_PREFIX, ROLES, usesNameBins, type OnlineRole } from './layout.js';
-import { isNameBinRole } from './name-bins.js';
+import { isNameBinRole, nameBinCountOf } from './name-bins.js';
 import { RecentlyClaimedBins } from './recently-claimed-bins.js';
 import { CoalescingRunner } from './coalescing-runner.js';
 import { WHEELS_ROLE_PREFIX } from '../attest/wheels-role.js';
@@ -126,7 +126,7 @@ export class SnapshotProcess {
   constructor(private readonly o: SnapshotProcessOptions) {
     this.clock = o.clock ?? (() => new Date());
     this.merkle = merkleSettings(o.config);
-    if (usesNameBins(o.config)) this.recentBins = new RecentlyClaimedBins(o.state, o.blobs, (name) => this.roles.get(name)?.version ?? 0);
+    if (usesNameBins(o.config)) this.recentBins = new RecentlyClaimedBins(o.state, o.blobs, (name) => this.roles.get(name)?.version ?? 0, nameBinCountOf(o.config));
     // After a failed publication, start over as a new leader would: reload the published state
     // and remove what the attempt left behind.
     this.runner = new CoalescingRunner(() => this.publish(), o.log, 'publication', () => {

@@ -29,7 +29,11 @@ export function buildFarmSection(project: string, s: FarmStatus | undefined): Ht
   const failures = s.failures.length
     ? html`<p>Failed builds:</p><ul>${s.failures.map((f) => html`<li>${f.sdist} by <span class="keyid">${short(f.keyid)}</span>: ${f.reason} (<a href="${logHref(project, f.sdist, f.keyid)}">log</a>)</li>`)}</ul>`
     : '';
+  // The developers must sign again: the index tells them here and in `bulwark upload`.
+  const rotated = s.farmKeyRotated
+    ? html`<div class="notice notice-bad" role="note"><p><strong>The build farm's key changed.</strong> This project's delegation still names the old key, so no new wheel can be verified. Its developers sign the delegation again: <code>bulwark project build-farm enable ${project}</code> (with the same <code>--rebuilder-key</code> files).</p></div>`
+    : '';
   return html`<h2 id="verified-builds">Verified builds</h2>
 <p>Wheels built from the developer-signed sdist and published only when independent builders made the same bytes.</p>
-${verified}${mismatches}${failures}`;
+${rotated}${verified}${mismatches}${failures}`;
 }

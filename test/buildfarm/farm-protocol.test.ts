@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { wheelsDelegation, wheelsRoleName } from '../../src/attest/index.js';
 import { signedBuildReport } from '../../src/buildfarm/build-report.js';
-import type { BuildFarm } from '../../src/buildfarm/farm-service.js';
+import { BuildFarm } from '../../src/buildfarm/farm-service.js';
 import type { BuildOutcome } from '../../src/buildfarm/isolated-build.js';
 import { checkProposal, ProposalError, reportBytes, type OwnBuild } from '../../src/buildfarm/proposals.js';
 import { Updater } from '../../src/client/updater.js';
@@ -23,6 +23,7 @@ import { Ed25519Signer, expiresIn, Metadata, Targets, type Signer } from '../../
 import { startIndex, type IndexUnderTest } from '../helpers/index-under-test.js';
 import { coreMetadata, memorySdist, memoryWheel } from '../helpers/memory-dists.js';
 import { tempDir } from '../helpers/processes.js';
+import { buildFarmSection } from '../../src/web/build-farm-section.js';
 
 const P = 'farmpkg';
 const TOOLS = { python: '3.11.2', setuptools: '66.1.1', wheel: '0.38.4', pip: '23.0.1' };
@@ -203,5 +204,18 @@ describe('verified wheels: reports, proposals, publication', () => {
     await index.repo.settle();
     const t = await verified.get(`${P}/${built.wheel.filename}`);
     assert.ok(t.bytes.equals(built.wheel.bytes));
+  });
+
+  it("tells the developers on the project page when the farm's key no longer matches their delegation", async () => {
+    const current = await farm.status(P);
+    assert.equal(current?.farmKeyRotated, false, 'the delegation names the farm key');
+    assert.doesNotMatch(String(buildFarmSection(P, current)), /key changed/);
+    // The farm's key rotated: the developers' delegation still names the old one.
+    const rotated = new BuildFarm({ dataDir: index.dataDir, state: index.repo.state, blobs: index.repo.blobs, requestPublication: () => undefined, farmSigner: Ed25519Signer.generate() });
+    const status = await rotated.status(P);
+    assert.equal(status?.farmKeyRotated, true);
+    const page = String(buildFarmSection(P, status));
+    assert.match(page, /build farm's key changed/);
+    assert.match(page, new RegExp(`bulwark project build-farm enable ${P}`));
   });
 });

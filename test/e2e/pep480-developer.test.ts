@@ -7,7 +7,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Updater } from 'tuf-js';
-import { nameBinOf, nameBinRole } from '../../src/repository/name-bins.js';
+import { nameBinCountOf, nameBinOf, nameBinRole } from '../../src/repository/name-bins.js';
+import { loadConfig } from '../../src/repository/config.js';
 import { Ed25519Signer, encodeCanonical, expiresIn, signCanonical, Targets } from '../../src/tuf/index.js';
 import { buildDist } from '../helpers/dists.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
@@ -202,7 +203,8 @@ describe('PEP 480: key, claim, signed upload', () => {
     assert.equal(refused.code, 1, refused.stderr);
     assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'CEREMONY');
     // The ceremony signs the project's claimed bin (ADR 0005), not claimed.
-    const bin = nameBinRole('claimed', nameBinOf('signed-pkg'));
+    const count = nameBinCountOf((await loadConfig(dataDir)) ?? {});
+    const bin = nameBinRole('claimed', nameBinOf('signed-pkg', count), count);
     assert.match(refused.stderr, new RegExp(`${bin} has 0 valid signature\\(s\\) of the 1 required`));
     const imported = await runBulwark(['--data', dataDir, 'admin', 'promote', 'import', '--in', signed, '--json']);
     assert.equal(imported.code, 0, imported.stderr);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { DelegatedRole as TufDelegatedRole } from '@tufjs/models/dist/role.js';
-import { checkNameBinPartition, NAME_ALPHABET, NAME_BIN_COUNT, NameBinTableError, nameBinOf, nameBinPaths } from '../../src/repository/name-bins.js';
+import { checkNameBinCount, checkNameBinPartition, defaultNameBinCount, NAME_ALPHABET, NAME_BIN_COUNT, NameBinTableError, nameBinOf, nameBinPaths, nameBinRole, nameBinRoles } from '../../src/repository/name-bins.js';
 import { NAME_BIN_PATTERNS } from '../../src/repository/name-bins-table.js';
 import { isTargetInPathPattern } from '../../src/tuf/path-match.js';
 import { PYPI_PROJECTS_FILE } from '../helpers/shared-data.js';
@@ -69,6 +69,26 @@ describe('name bins', () => {
     const overlap = [...NAME_BIN_PATTERNS];
     overlap[7] = `${overlap[7] as string} ${(overlap[8] as string).split(' ')[0] as string}`;
     assert.throws(() => checkNameBinPartition(overlap), NameBinTableError);
+  });
+
+  it('fewer bins merge consecutive bins of the table: still one bin per name, the one nameBinOf gives', () => {
+    assert.equal(defaultNameBinCount(16384), NAME_BIN_COUNT);
+    assert.equal(defaultNameBinCount(16), 16);
+    for (const bad of [0, 3, 2048, 1.5]) assert.throws(() => checkNameBinCount(bad), RangeError);
+    const rnd = random(16);
+    const real = pypiNames();
+    const sample = [...randomNames(60), ...Array.from({ length: 60 }, () => real[Math.floor(rnd() * real.length)] as string), 'a', 'z', '0'];
+    for (const count of [1, 16, 64]) {
+      const paths = Array.from({ length: count }, (_, i) => nameBinPaths(i, count));
+      assert.equal(paths.flat().length, ALL_PATHS.flat().length, 'every pattern of the table, once');
+      assert.equal(nameBinRoles('claimed', count).length, count);
+      for (const name of sample) {
+        const matching = paths.flatMap((ps, i) => (ps.some((p) => isTargetInPathPattern(`${name}/x.whl`, p)) ? [i] : []));
+        assert.deepEqual(matching, [nameBinOf(name, count)], `${name} in ${count} bins`);
+        assert.equal(nameBinOf(name, count), Math.floor(nameBinOf(name) / (NAME_BIN_COUNT / count)));
+      }
+    }
+    assert.equal(nameBinRole('claimed', 15, 16), 'claimed-bin-f');
   });
 
   it('random and real names each match exactly one bin by the globs, the one nameBinOf gives', () => {

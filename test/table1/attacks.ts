@@ -12,10 +12,9 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Updater } from '../../src/client/updater.js';
-import { projectDelegators } from '../../src/repository/layout.js';
 import { DownloadError, isTargetInPathPattern, RepositoryError, SuccinctRoles, type RepositoryErrorCode, type Signer } from '../../src/tuf/index.js';
 import { Ed25519Signer } from '../../src/tuf/index.js';
-import { delegatesPath, Forgery, type HonestTree, type SnapshotSigned, type TargetsSigned } from './forge.js';
+import { delegatesPath, delegatorsOfProject, Forgery, type HonestTree, type SnapshotSigned, type TargetsSigned } from './forge.js';
 import type { AttackerMirror } from './mirror.js';
 import { clientDir, PROJECTS, type ProjectKind, type Scenario } from './scenario.js';
 
@@ -239,7 +238,7 @@ const SEARCH_ORDER = ['claimed', 'recently-claimed', 'unclaimed'] as const;
 
 /** The role (claimed or recently-claimed, or one of their name bins) that delegates `role` in the forgery, if any. */
 function parentOf(f: Forgery, role: string): string | undefined {
-  return projectDelegators(role.slice('project-'.length)).find((p) => f.has(p) && f.role(p).delegations?.roles?.some((r) => r.name === role));
+  return delegatorsOfProject(role.slice('project-'.length)).find((p) => f.has(p) && f.role(p).delegations?.roles?.some((r) => r.name === role));
 }
 
 /** Where a project role's delegator is searched: 1 under claimed, 2 under recently-claimed. */

@@ -14,7 +14,18 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROLE_PREFIX, projectDelegators, targetBlobPath } from '../../src/repository/layout.js';
+import { NAME_BIN_COUNT } from '../../src/repository/name-bins.js';
 import { Ed25519Signer, encodeCanonical, formatExpires, isTargetInPathPattern, leafText, MERKLE_FIELD, MerkleTreeBuilder, signCanonical, SuccinctRoles, type Signature, type Signer } from '../../src/tuf/index.js';
+
+/**
+ * The roles that may delegate a project's role, whatever the repository's number of name bins
+ * (a power of two up to 1,024): the forgeries work on any scenario.
+ */
+export function delegatorsOfProject(project: string): string[] {
+  const out = new Set<string>();
+  for (let count = 1; count <= NAME_BIN_COUNT; count *= 2) for (const r of projectDelegators(project, count)) out.add(r);
+  return [...out];
+}
 
 // ---- metadata as JSON ----------------------------------------------------------------------
 
@@ -322,7 +333,7 @@ export class Forgery {
   private authorizedKeyids(name: string): string[] {
     if (name === 'targets') return this.currentRoot.roles.targets.keyids;
     // A project role is delegated by claimed / recently-claimed or by their name bins (ADR 0005).
-    const bins = name.startsWith(PROJECT_ROLE_PREFIX) ? projectDelegators(name.slice(PROJECT_ROLE_PREFIX.length)) : [];
+    const bins = name.startsWith(PROJECT_ROLE_PREFIX) ? delegatorsOfProject(name.slice(PROJECT_ROLE_PREFIX.length)) : [];
     const order = ['targets', 'claimed', 'recently-claimed', 'unclaimed', ...bins, ...this.docs.keys()];
     for (const delegator of new Set(order)) {
       if (delegator === name || !this.has(delegator)) continue;

@@ -25,7 +25,8 @@ import { currentProjectState, nextRelease, readLocalFile } from '../../src/devel
 import { exportPromotion, importPromotion, signCeremonyFile } from '../../src/repository/ceremony.js';
 import { initDemoRepository } from '../../src/repository/init.js';
 import { signStatement } from '../../src/auditor/statement.js';
-import { projectDelegators, SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../../src/repository/layout.js';
+import { SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../../src/repository/layout.js';
+import { delegatorsOfProject } from './forge.js';
 import { Repository } from '../../src/repository/repository.js';
 import { buildServer } from '../../src/server/app.js';
 import { Ed25519Signer, expiresIn, Metadata, Targets } from '../../src/tuf/index.js';
@@ -235,7 +236,7 @@ export async function buildScenario(opts: { bins?: number; projectDelegations?: 
       for (const page of [SIMPLE_HTML, SIMPLE_JSON]) if (!targets[kind].includes(targetPath(project, page))) throw new Error(`${project} has no ${page}`);
     }
     // The role delegating each project: claimed / recently-claimed, or their name bins (ADR 0005).
-    const delegatedBy = (project: string) => projectDelegators(project).filter((r) => check.getVerifiedRole(r)?.signed.delegations?.roles?.has(`project-${project}`));
+    const delegatedBy = (project: string) => delegatorsOfProject(project).filter((r) => check.getVerifiedRole(r)?.signed.delegations?.roles?.has(`project-${project}`));
     if (!delegatedBy(PROJECTS.claimed).every((r) => r.startsWith('claimed')) || delegatedBy(PROJECTS.claimed).length !== 1) throw new Error('claimed-pkg should be delegated by claimed');
     if (!delegatedBy(PROJECTS['recently-claimed']).every((r) => r.startsWith('recently-claimed')) || delegatedBy(PROJECTS['recently-claimed']).length !== 1) {
       throw new Error('recent-pkg (only) should be delegated by recently-claimed');

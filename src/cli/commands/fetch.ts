@@ -53,7 +53,7 @@ async function delegatedWheels(updater: Updater, project: string): Promise<strin
   const wheelsRole = wheelsRoleName(project);
   if (!projectRole?.signed.delegations?.roles?.has(wheelsRole)) return [];
   // Opted in, but no wheel was verified yet: the builders have not published the role.
-  if (!updater.getVerifiedTopLevel().snapshot.signed.meta.has(`${wheelsRole}.json`)) return [];
+  if (!(await updater.isListed(wheelsRole))) return [];
   const wheels = await updater.loadTargets(wheelsRole, projectRoleName(project));
   return [...wheels.signed.targets.keys()].filter((p) => p.startsWith(`${project}/`) && p.endsWith('.whl')).map((p) => p.slice(project.length + 1));
 }
