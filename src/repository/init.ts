@@ -41,7 +41,7 @@ import {
 } from './layout.js';
 import { binCanonical, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
 import { binDelegator, projectBin } from './bin-delegations.js';
-import { defaultNameBinCount, nameBinRoles } from './name-bins.js';
+import { defaultNameBinCount, NAME_BIN_COUNT, nameBinRoles } from './name-bins.js';
 import { DATABASE_FILE, PUBLIC_DIR } from './paths.js';
 import { withAuditors } from '../auditor/root-auditors.js';
 
@@ -141,7 +141,7 @@ export function buildOfflineRoles(
   expiry: ExpiryPeriods,
   layout: 'direct' | 'name-bins' = 'name-bins',
   auditorKeys?: InitOptions['auditors'],
-  nameBinCount = 1024
+  nameBinCount = NAME_BIN_COUNT
 ): { root: Root; targets: Targets; claimed: Targets; claimedBins: Targets[] } {
   const exp = (role: keyof ExpiryPeriods) => expiresIn(now, expiry[role]);
   const entries = (keys: readonly Key[]): [string, Key][] => keys.map((k) => [k.keyId, k]);
