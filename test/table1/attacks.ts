@@ -4,13 +4,19 @@
 // mirror over HTTP and runs the real client (src/client Updater) against it, a new client with
 // its own cache for every attempt. It returns true as soon as one client accepted.
 //
-// Two victims, tried in this order:
-//   synced  a client that refreshed before and looked up every project, so its cache holds the
-//           newest honest metadata it could have seen (for a freeze or an inconsistency: the
-//           state before the last uploads, which it is to be kept at or mixed with);
-//   new     a client with nothing but the pinned root (a fresh install, a CI runner).
-import { readFile, rm } from 'node:fs/promises';
+// Three kinds of client, each a column of the table, with its victims tried in this order:
+//   classic  snapshot.json (`snapshotMode: 'classic'`): synced, then new;
+//   merkle   the snapshot Merkle tree, no auditor: merkle-synced, then merkle-new;
+//   audited  the tree, with --require-auditor: a new client (audited).
+// synced   a client that refreshed before and looked up every project, so its cache holds the
+//          newest honest metadata it could have seen (for a freeze or an inconsistency: the
+//          state before the last uploads, which it is to be kept at or mixed with);
+// new      a client with nothing but the pinned root (a fresh install, a CI runner).
+// The audited column needs no synced victim: its rollback baseline is the auditor's, who has
+// seen every tree (a cache adds nothing an attacker could not also take from a new client).
+import { cp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Auditor } from '../../src/auditor/auditor.js';
 import { Updater } from '../../src/client/updater.js';
 import { DownloadError, isTargetInPathPattern, RepositoryError, SuccinctRoles, type RepositoryErrorCode, type Signer } from '../../src/tuf/index.js';
 import { Ed25519Signer } from '../../src/tuf/index.js';
@@ -20,11 +26,21 @@ import { clientDir, PROJECTS, type ProjectKind, type Scenario } from './scenario
 
 export type CompromisedRole = 'timestamp' | 'snapshot' | 'targets' | 'claimed' | 'recently-claimed' | 'unclaimed' | 'project' | 'root';
 export type AttackName = 'malicious_claimed' | 'malicious_recently_claimed' | 'malicious_unclaimed' | 'freeze' | 'inconsistency';
+/** The kinds of client, one column each: classic (snapshot.json), Merkle without an auditor, Merkle with --require-auditor. */
+export type ClientKind = 'classic' | 'merkle' | 'audited';
+export const CLIENT_KINDS: readonly ClientKind[] = ['classic', 'merkle', 'audited'];
 /**
- * synced and new: classic clients (snapshot.json); merkle-new: a new Merkle client without an
- * auditor; audited: a new Merkle client with --require-auditor.
+ * synced and new: classic clients (snapshot.json); merkle-synced and merkle-new: Merkle clients
+ * without an auditor; audited: a new Merkle client with --require-auditor.
  */
-export type VictimKind = 'synced' | 'new' | 'merkle-new' | 'audited';
+export type VictimKind = 'synced' | 'new' | 'merkle-synced' | 'merkle-new' | 'audited';
+/** The victims of each column, in the order they are tried (a success against the first is a plain YES). */
+export const VICTIMS: Readonly<Record<ClientKind, readonly VictimKind[]>> = {
+  classic: ['synced', 'new'],
+  merkle: ['merkle-synced', 'merkle-new'],
+  audited: ['audited'],
+};
+const isMerkle = (k: VictimKind) => k === 'merkle-synced' || k === 'merkle-new' || k === 'audited';
 
 export interface Outcome {
   success: boolean;
@@ -56,8 +72,10 @@ export interface AttackContext {
   /** The attacker's HTTP server (its copy of the repository). */
   mirror: AttackerMirror;
   compromised: readonly CompromisedRole[];
-  /** How each attack ended (filled in by the attacks). */
-  outcomes: Map<AttackName, Outcome>;
+  /** How each attack ended, per column (filled in by the attacks). */
+  outcomes: Map<`${ClientKind}:${AttackName}`, Outcome>;
+  /** The columns to run (default: all three). */
+  clients?: readonly ClientKind[];
 }
 
 const DAY = 86_400_000;
@@ -105,109 +123,224 @@ interface Victim {
   clock: Date;
 }
 
+/** The synced caches of an attack: the classic client's and the Merkle client's. */
+interface SyncedCaches {
+  classic: string;
+  merkle: string;
+}
+
+function victimsOf(client: ClientKind, synced: SyncedCaches, clock: Date): Victim[] {
+  return VICTIMS[client].map((kind) => ({ kind, cache: kind === 'synced' ? synced.classic : kind === 'merkle-synced' ? synced.merkle : undefined, clock }));
+}
+
+/** An inconsistency's pair: `old` at its earlier version next to `current` at its latest. */
+interface Pair {
+  old: string;
+  oldVersion: number;
+  current: string;
+  currentVersion: number;
+}
+
 interface Strategy {
   name: string;
+  /** For an inconsistency: the pair of role versions it aims at. */
+  pair?: Pair;
   /** Changes the forgery; throws NotApplicable when it makes no sense in this repository. */
   forge(f: Forgery): void;
 }
 
 class NotApplicable extends Error {}
 
-/** One attempt: serve the forged files and let a new client with its own cache decide. */
-async function attempt(ctx: AttackContext, files: ReadonlyMap<string, Buffer>, victim: Victim, accepted: (u: Updater) => Promise<boolean>): Promise<Refusal | 'accepted'> {
-  ctx.mirror.serve(files);
+/** One attempt: a new client with its own cache decides about what the mirror serves now. */
+async function attempt(ctx: AttackContext, victim: Victim, accepted: (u: Updater) => Promise<boolean>): Promise<Refusal | 'accepted'> {
   const dir = await clientDir(ctx.scenario, victim.cache);
   try {
-    const mode = victim.kind === 'audited' ? { requireAuditor: true } : victim.kind === 'merkle-new' ? {} : { snapshotMode: 'classic' as const };
+    const mode = victim.kind === 'audited' ? { requireAuditor: true } : isMerkle(victim.kind) ? {} : { snapshotMode: 'classic' as const };
     const u = new Updater({ metadataDir: dir, indexUrl: ctx.mirror.url, now: victim.clock, ...mode });
     await u.refresh();
     return (await accepted(u)) ? 'accepted' : 'not chosen';
   } catch (e) {
     if (e instanceof RepositoryError) return e.code; // verification failed
     // A Merkle client downloads a role no longer than its leaf says: a longer forgery is cut off.
-    if (e instanceof DownloadError && e.code === 'LENGTH_EXCEEDED' && (victim.kind === 'audited' || victim.kind === 'merkle-new')) return e.code;
+    if (e instanceof DownloadError && e.code === 'LENGTH_EXCEEDED' && isMerkle(victim.kind)) return e.code;
     throw e; // a download error, or a bug of this harness or of the client
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** The version of `role` in a victim's cache (0 when it has none). */
+/**
+ * The honest auditor (src/auditor, its state after it verified the honest trees) polls the
+ * attacker's mirror, as it would an index the attacker controls: the statement it signs for the
+ * forged tree, or why it refused to sign. The attacker never holds the auditor's key.
+ */
+async function honestAuditor(ctx: AttackContext, clock: Date): Promise<{ statement: Buffer } | { refused: string }> {
+  // A copy of its state; a refused tree changes nothing in it, so the copy is kept until it signs.
+  let dir = auditorCopies.get(ctx);
+  if (!dir) {
+    dir = await ctx.scenario.tempDir('auditor');
+    await cp(ctx.scenario.auditor.stateDir, dir, { recursive: true });
+    auditorCopies.set(ctx, dir);
+  }
+  let statement: Buffer | undefined;
+  try {
+    const publish = async (b: Buffer) => void (statement = b);
+    await new Auditor({ dir, indexUrl: ctx.mirror.url, signer: ctx.scenario.auditor.signer, token: '', publish, statementExpirySeconds: 86_400, now: () => clock }).poll();
+  } catch (e) {
+    if (e instanceof RepositoryError) return { refused: e.code };
+    throw e;
+  }
+  auditorCopies.delete(ctx);
+  await rm(dir, { recursive: true, force: true });
+  return statement ? { statement } : { refused: 'nothing new to sign' };
+}
+
+/** The honest auditor's state directory as it was after the honest trees, per attacker (see honestAuditor). */
+const auditorCopies = new WeakMap<AttackContext, string>();
+
+/** The version of `role` the victim's cache trusts (0 when it has none): its cached file, or for a Merkle client its leaf baseline. */
 async function cachedVersion(victim: Victim, role: string): Promise<number> {
   if (!victim.cache) return 0;
+  if (isMerkle(victim.kind)) {
+    const bytes = await readFile(join(victim.cache, 'merkle-versions.json')).catch(() => undefined);
+    return bytes ? ((JSON.parse(bytes.toString('utf8')) as Record<string, number>)[role] ?? 0) : 0;
+  }
   const bytes = await readFile(join(victim.cache, `${encodeURIComponent(role)}.json`)).catch(() => undefined);
   return bytes ? (JSON.parse(bytes.toString('utf8')) as { signed: { version: number } }).signed.version : 0;
 }
 
+/** Which statement an auditor-requiring client is served with a forgery. */
+type Statement = 'forged tree' | 'latest honest' | 'earlier honest';
+
 /**
- * How the client must refuse a forgery, from what the forgery is, in the order the client checks:
- * a file the attacker changed but could not sign fails its signatures; a replayed timestamp that
- * has expired at the victim's clock is expired; a role rolled back below the version the victim
- * trusts is a rollback; anything else verifies, and only the search may keep the attacker's file
- * out (`not chosen`).
+ * How the client must refuse a forgery (the refusals allowed), from what the forgery is, in the
+ * order the client checks:
+ *  - a file the attacker changed but could not sign fails its signatures (a Merkle client never
+ *    reads snapshot.json, so an unsigned snapshot does not count for it);
+ *  - a replayed timestamp that has expired at the victim's clock is expired;
+ *  - a role rolled back below the version the victim trusts is a rollback (`BAD_VERSION` for a
+ *    classic client, `MERKLE_ROLLBACK` for a Merkle client, whose baseline is its leaves);
+ *  - anything else verifies, and only the search may keep the attacker's file out (`not chosen`).
+ * An auditor-requiring client served an honest statement follows that statement's tree: the
+ * statement has expired (`STALE_AUDIT`), or nothing the attacker forged is named by that tree,
+ * except a role file it overwrote under the very version the tree lists, which fails its leaf's
+ * length or hash if the search reaches it.
  */
-async function expectedRefusal(forgery: Forgery, files: ReadonlyMap<string, Buffer>, unsigned: readonly string[], victim: Victim): Promise<Refusal> {
-  if (unsigned.length > 0) return 'UNSIGNED_METADATA';
+async function expectedRefusals(ctx: AttackContext, forgery: Forgery, files: ReadonlyMap<string, Buffer>, unsigned: readonly string[], victim: Victim, statement?: Statement): Promise<Refusal[]> {
+  if (unsigned.includes('root')) return ['UNSIGNED_METADATA'];
+  if (victim.kind === 'audited' && statement !== 'forged tree') {
+    const bytes = statement === 'earlier honest' ? ctx.scenario.auditor.earlierStatement : ctx.scenario.auditor.latestStatement;
+    const expires = (JSON.parse(bytes.toString('utf8')) as { signed: { expires: string } }).signed.expires;
+    if (Date.parse(expires) <= victim.clock.getTime()) return ['STALE_AUDIT'];
+    const overwritten = [...files.keys()].some((p) => /^metadata\/\d+\.[^/]+\.json$/.test(p) && !/\.(root|snapshot)\.json$/.test(p) && ctx.tree.file(p) !== undefined);
+    return overwritten ? ['LENGTH_OR_HASH_MISMATCH', 'LENGTH_EXCEEDED', 'not chosen'] : ['not chosen'];
+  }
+  if (unsigned.some((f) => !isMerkle(victim.kind) || f !== 'snapshot')) return ['UNSIGNED_METADATA'];
   const timestamp = JSON.parse((files.get('metadata/timestamp.json') as Buffer).toString('utf8')) as { signed: { expires: string } };
-  if (Date.parse(timestamp.signed.expires) <= victim.clock.getTime()) return 'EXPIRED_METADATA';
-  for (const [role, version] of forgery.rolledBack) if ((await cachedVersion(victim, role)) > version) return 'BAD_VERSION';
-  return 'not chosen';
+  if (Date.parse(timestamp.signed.expires) <= victim.clock.getTime()) return ['EXPIRED_METADATA'];
+  for (const [role, version] of forgery.rolledBack) if ((await cachedVersion(victim, role)) > version) return [isMerkle(victim.kind) ? 'MERKLE_ROLLBACK' : 'BAD_VERSION'];
+  return ['not chosen'];
 }
 
 /**
- * Tries every strategy against each victim in turn; records and returns the first success.
- * A forgery with a file the attacker changed but could not sign is served once per victim
- * (the client must refuse it); more of them would only repeat that.
+ * Tries every strategy against every victim of every column, and records per column (under
+ * `client:attack`) the first success against its first victim, else against its second, else
+ * every refusal. Each forgery is made once and served once to all victims at the same time
+ * (classic and Merkle clients never read the audit statement the auditor-requiring client is
+ * served beside it). A victim fooled once is not tried again; a column whose first victim was
+ * fooled is done. A forgery with a file the attacker changed but could not sign is served once
+ * per victim (the client must refuse it); more of them would only repeat that.
  */
 async function campaign(
   ctx: AttackContext,
   attack: AttackName,
-  o: { keys: ReadonlyMap<string, Signer>; base: Buffer; victims: Victim[]; strategies: Strategy[]; accepted: (u: Updater) => Promise<boolean> }
-): Promise<boolean> {
-  let attempts = 0;
-  let unsignable = 0;
-  const refusals: Partial<Record<Refusal, number>> = {};
-  for (const victim of o.victims) {
-    let triedUnsigned = false;
-    for (const strategy of o.strategies) {
-      const forgery = new Forgery({ tree: ctx.tree, base: o.base, keys: o.keys, clock: victim.clock });
-      try {
-        strategy.forge(forgery);
-      } catch (e) {
-        if (e instanceof NotApplicable) continue;
-        throw e;
+  o: { keys: ReadonlyMap<string, Signer>; base: Buffer; clock: Date; synced: SyncedCaches; strategies: Strategy[]; accepted: (u: Updater, s: Strategy) => Promise<boolean> }
+): Promise<void> {
+  const columns = (ctx.clients ?? CLIENT_KINDS).map((client) => ({
+    client,
+    victims: victimsOf(client, o.synced, o.clock),
+    fooled: new Map<VictimKind, { strategy: string; attempts: number }>(),
+    attempts: 0,
+    unsignable: 0,
+    refusals: {} as Partial<Record<Refusal, number>>,
+  }));
+  const triedUnsigned = new Set<VictimKind>();
+  let triedEarlierStatement = false;
+  const open = (c: (typeof columns)[number]) => !c.fooled.has(c.victims[0]?.kind as VictimKind);
+  for (const strategy of o.strategies) {
+    if (!columns.some(open)) break;
+    const forgery = new Forgery({ tree: ctx.tree, base: o.base, keys: o.keys, clock: o.clock });
+    try {
+      strategy.forge(forgery);
+    } catch (e) {
+      if (e instanceof NotApplicable) continue;
+      throw e;
+    }
+    const { files, unsigned } = await forgery.finalize();
+    const runs: { column: (typeof columns)[number]; victim: Victim }[] = [];
+    for (const column of columns.filter(open)) {
+      if (unsigned.length > 0) column.unsignable++;
+      for (const victim of column.victims) {
+        if (column.fooled.has(victim.kind) || (unsigned.length > 0 && triedUnsigned.has(victim.kind))) continue;
+        runs.push({ column, victim });
       }
-      const { files, unsigned } = await forgery.finalize();
-      if (unsigned.length > 0) {
-        unsignable++;
-        if (triedUnsigned) continue;
-        triedUnsigned = true;
-      }
-      // An auditor-requiring client is also offered the auditor's earlier statement (unexpired, honest).
-      const variants: [string, ReadonlyMap<string, Buffer>][] = [[strategy.name, files]];
-      if (victim.kind === 'audited') {
-        variants.push([`${strategy.name}, with the earlier audit statement`, new Map([...files, [`metadata/audit/${ctx.scenario.auditor.keyid}.json`, ctx.scenario.auditor.earlierStatement]])]);
-      }
-      for (const [name, served] of variants) {
-        attempts++;
-        const expected = await expectedRefusal(forgery, served, unsigned, victim);
-        const result = await attempt(ctx, served, victim, o.accepted);
+    }
+    if (runs.length === 0) continue;
+    if (unsigned.length > 0) for (const r of runs) triedUnsigned.add(r.victim.kind);
+    const served = await serving(ctx, strategy.name, files, runs.some((r) => r.victim.kind === 'audited') ? o.clock : undefined);
+    const variantsOf = (kind: VictimKind) => (kind !== 'audited' ? [served.main] : served.main[2] === 'forged tree' || triedEarlierStatement ? [served.main] : [served.main, served.earlier]);
+    if (runs.some((r) => r.victim.kind === 'audited') && served.main[2] !== 'forged tree') triedEarlierStatement = true;
+    for (const variant of [served.main, served.earlier]) {
+      const batch = runs.filter((r) => variantsOf(r.victim.kind).includes(variant));
+      if (batch.length === 0) continue;
+      const [name, map, statement] = variant;
+      ctx.mirror.serve(map);
+      const expected = await Promise.all(batch.map((r) => expectedRefusals(ctx, forgery, map, unsigned, r.victim, statement)));
+      const results = await Promise.all(batch.map((r) => attempt(ctx, r.victim, (u) => o.accepted(u, strategy))));
+      for (const [k, { column, victim }] of batch.entries()) {
+        column.attempts++;
+        const result = results[k] as Refusal | 'accepted';
         if (result === 'accepted') {
-          ctx.outcomes.set(attack, { success: true, victim: victim.kind, strategy: name, attempts, unsignable, refusals });
-          return true;
+          column.fooled.set(victim.kind, { strategy: victim.kind === 'audited' ? name : strategy.name, attempts: column.attempts });
+          continue;
         }
-        // How a Merkle client refuses is recorded, not predicted (expectedRefusal models the classic chain).
-        if (result !== expected && (victim.kind === 'synced' || victim.kind === 'new')) {
+        const allowed = expected[k] as Refusal[];
+        if (!allowed.includes(result)) {
           throw new UnexpectedRefusalError(
-            `${attack} with ${ctx.compromised.join('+')}: "${strategy.name}" was refused by the ${victim.kind} client with ${result}, but this forgery must be refused with ${expected}`
+            `${attack} with ${ctx.compromised.join('+')}: "${name}" was refused by the ${victim.kind} client with ${result}, but this forgery must be refused with ${allowed.join(' or ')}`
           );
         }
-        refusals[result] = (refusals[result] ?? 0) + 1;
+        column.refusals[result] = (column.refusals[result] ?? 0) + 1;
       }
     }
   }
-  ctx.outcomes.set(attack, { success: false, attempts, unsignable, refusals });
-  return false;
+  for (const c of columns) {
+    const common = { attempts: c.attempts, unsignable: c.unsignable, refusals: c.refusals };
+    const first = c.victims.find((v) => c.fooled.has(v.kind));
+    const how = first && c.fooled.get(first.kind);
+    ctx.outcomes.set(`${c.client}:${attack}`, first && how ? { success: true, victim: first.kind, strategy: how.strategy, ...common } : { success: false, ...common });
+  }
+}
+
+type Served = [name: string, files: ReadonlyMap<string, Buffer>, statement: Statement | undefined];
+
+/**
+ * What a forgery is served as. For an auditor-requiring client (when `auditClock` is given), with
+ * the statement it can get: a root rotation names the attacker's own auditor (its statement is
+ * part of the forgery); otherwise the honest auditor is shown the forged tree, and its statement
+ * is served if it signs it. If it refuses, the attacker can only serve the honest statements it
+ * holds: the newest (main) or the earlier one, unexpired. With an honest statement the client
+ * follows an honest tree whatever else is forged, so the earlier one is tried once per attack.
+ */
+async function serving(ctx: AttackContext, name: string, files: ReadonlyMap<string, Buffer>, auditClock: Date | undefined): Promise<{ main: Served; earlier: Served }> {
+  const statementPath = `metadata/audit/${ctx.scenario.auditor.keyid}.json`;
+  const earlier: Served = [`${name}, with the earlier honest statement`, new Map([...files, [statementPath, ctx.scenario.auditor.earlierStatement]]), 'earlier honest'];
+  if (!auditClock) return { main: [name, files, undefined], earlier };
+  if ([...files.keys()].some((p) => p.startsWith('metadata/audit/'))) return { main: [`${name}, audited by its own auditor`, files, 'forged tree'], earlier };
+  ctx.mirror.serve(files);
+  const verdict = await honestAuditor(ctx, auditClock);
+  if ('statement' in verdict) return { main: [`${name}, audited by the honest auditor`, new Map([...files, [statementPath, verdict.statement]]), 'forged tree'], earlier };
+  return { main: [`${name} (the auditor refused it: ${verdict.refused}), with the latest honest statement`, files, 'latest honest'], earlier: [`${name} (the auditor refused it: ${verdict.refused}), with the earlier honest statement`, earlier[1], 'earlier honest'] };
 }
 
 /** Variants of each strategy: as is, and (with the root key) after rotating the top-level keys. */
@@ -216,6 +349,7 @@ function withRootRotation(ctx: AttackContext, strategies: Strategy[]): Strategy[
   return [
     ...strategies,
     ...strategies.map((s) => ({
+      ...s,
       name: `rotate root keys, then ${s.name}`,
       forge(f: Forgery) {
         f.rotateRoot();
@@ -362,16 +496,17 @@ function maliciousStrategies(ctx: AttackContext, kind: ProjectKind, path: string
 }
 
 /** A malicious update of the project of `kind`: the client accepts a file of it whose bytes the attacker chose. */
-export async function maliciousUpdate(ctx: AttackContext, kind: ProjectKind, victimKinds: readonly VictimKind[] = ['synced', 'new']): Promise<boolean> {
+export async function maliciousUpdate(ctx: AttackContext, kind: ProjectKind): Promise<void> {
   const attack: AttackName = kind === 'claimed' ? 'malicious_claimed' : kind === 'recently-claimed' ? 'malicious_recently_claimed' : 'malicious_unclaimed';
   const keys = await attackerKeys(ctx.scenario, ctx.compromised, kind);
   const path = maliciousPath(ctx, kind);
   const bytes = Buffer.from(`not ${PROJECTS[kind]}: bytes chosen by an attacker holding ${ctx.compromised.join('+')}\n`);
   const clock = new Date();
-  return campaign(ctx, attack, {
+  await campaign(ctx, attack, {
     keys,
     base: ctx.scenario.latest.timestamp,
-    victims: victimKinds.map((k) => ({ kind: k, cache: k === 'synced' ? ctx.scenario.latest.clientCache : undefined, clock })),
+    clock,
+    synced: { classic: ctx.scenario.latest.clientCache, merkle: ctx.scenario.latest.merkleCache },
     strategies: maliciousStrategies(ctx, kind, path, bytes, clock),
     accepted: async (u) => {
       const found = await u.findTarget(path);
@@ -389,7 +524,7 @@ export async function maliciousUpdate(ctx: AttackContext, kind: ProjectKind, vic
  * whatever it can re-sign. Success: the client accepts it, so it cannot see the security fix
  * published since, while it still resolves and downloads an older file.
  */
-export async function freeze(ctx: AttackContext): Promise<boolean> {
+export async function freeze(ctx: AttackContext): Promise<void> {
   const keys = await attackerKeys(ctx.scenario, ctx.compromised, 'recently-claimed');
   const clock = new Date(ctx.scenario.builtAt.getTime() + 2 * DAY);
   const strategies = withRootRotation(ctx, [
@@ -397,13 +532,11 @@ export async function freeze(ctx: AttackContext): Promise<boolean> {
     { name: 'a fresh timestamp for the earlier snapshot', forge: (f) => f.freshTimestamp() },
     { name: 'a fresh snapshot and timestamp over the earlier state', forge: (f) => f.freshSnapshot() },
   ]);
-  return campaign(ctx, 'freeze', {
+  await campaign(ctx, 'freeze', {
     keys,
     base: ctx.scenario.earlier.timestamp,
-    victims: [
-      { kind: 'synced', cache: ctx.scenario.earlier.clientCache, clock },
-      { kind: 'new', cache: undefined, clock },
-    ],
+    clock,
+    synced: { classic: ctx.scenario.earlier.clientCache, merkle: ctx.scenario.earlier.merkleCache },
     strategies,
     accepted: async (u) => {
       if (await u.findTarget(ctx.scenario.securityFix)) return false; // it sees the newest state
@@ -431,7 +564,7 @@ function pathInto(ctx: AttackContext, role: string): string {
  * Metadata inconsistency: the client accepts role versions that were never published together
  * — one role as it was in the earlier state next to another as it is in the latest.
  */
-export async function inconsistency(ctx: AttackContext): Promise<boolean> {
+export async function inconsistency(ctx: AttackContext): Promise<void> {
   const keys = await attackerKeys(ctx.scenario, ctx.compromised, 'recently-claimed');
   const version = (ts: Buffer) => (JSON.parse(ts.toString('utf8')) as { signed: { meta: { 'snapshot.json': { version: number } } } }).signed.meta['snapshot.json'].version;
   const early = ctx.tree.metadata<SnapshotSigned>('snapshot', version(ctx.scenario.earlier.timestamp)).signed.meta;
@@ -441,40 +574,36 @@ export async function inconsistency(ctx: AttackContext): Promise<boolean> {
     .filter((k) => early[k] !== undefined && early[k]?.version !== late[k]?.version)
     .map((k) => k.replace(/\.json$/, ''));
   // Pairs (old A, new B) that no published snapshot ever listed together.
-  const combos: { old: string; oldVersion: number; current: string; currentVersion: number }[] = [];
+  const combos: Pair[] = [];
   for (const a of changed) {
     for (const b of changed) {
       if (a === b) continue;
       const oldVersion = early[`${a}.json`]?.version as number;
       const currentVersion = late[`${b}.json`]?.version as number;
-      const existed = history.some((s) => s.meta[`${a}.json`]?.version === oldVersion && s.meta[`${b}.json`]?.version === currentVersion);
+      const existed =
+        history.some((s) => s.meta[`${a}.json`]?.version === oldVersion && s.meta[`${b}.json`]?.version === currentVersion) ||
+        ctx.tree.trees([a, b]).some((t) => t.get(a) === oldVersion && t.get(b) === currentVersion);
       if (!existed) combos.push({ old: a, oldVersion, current: b, currentVersion });
     }
   }
   if (combos.length === 0) throw new Error('the scenario has no pair of roles that changed separately');
-  const tried = combos.slice(0, 3);
-  let expected = tried[0] as (typeof combos)[number];
   const strategies = withRootRotation(
     ctx,
-    tried.map((c) => ({
+    combos.slice(0, 3).map((c) => ({
       name: `a snapshot listing ${c.old} version ${c.oldVersion} (earlier) with ${c.current} version ${c.currentVersion} (latest)`,
-      forge(f: Forgery) {
-        expected = c;
-        f.rollback(c.old, c.oldVersion);
-      },
+      pair: c,
+      forge: (f: Forgery) => f.rollback(c.old, c.oldVersion),
     }))
   );
   const clock = new Date();
-  return campaign(ctx, 'inconsistency', {
+  await campaign(ctx, 'inconsistency', {
     keys,
     base: ctx.scenario.latest.timestamp,
-    victims: [
-      { kind: 'synced', cache: ctx.scenario.earlier.clientCache, clock },
-      { kind: 'new', cache: undefined, clock },
-    ],
+    clock,
+    synced: { classic: ctx.scenario.earlier.clientCache, merkle: ctx.scenario.earlier.merkleCache },
     strategies,
-    accepted: async (u) => {
-      const c = expected;
+    accepted: async (u, s) => {
+      const c = s.pair as Pair;
       await u.findTarget(pathInto(ctx, c.old));
       await u.findTarget(pathInto(ctx, c.current));
       return u.getVerifiedRole(c.old)?.signed.version === c.oldVersion && u.getVerifiedRole(c.current)?.signed.version === c.currentVersion;

@@ -13,9 +13,26 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AUDITORS_FIELD } from '../../src/auditor/root-auditors.js';
+import { signStatement } from '../../src/auditor/statement.js';
 import { PROJECT_ROLE_PREFIX, projectDelegators, targetBlobPath } from '../../src/repository/layout.js';
 import { NAME_BIN_COUNT } from '../../src/repository/name-bins.js';
-import { Ed25519Signer, encodeCanonical, formatExpires, isTargetInPathPattern, leafText, MERKLE_FIELD, MerkleTreeBuilder, signCanonical, SuccinctRoles, type Signature, type Signer } from '../../src/tuf/index.js';
+import {
+  Ed25519Signer,
+  encodeCanonical,
+  formatExpires,
+  groupFileName,
+  isTargetInPathPattern,
+  leafText,
+  Metadata,
+  MERKLE_FIELD,
+  MerkleTreeBuilder,
+  shardFileName,
+  shardOf,
+  signCanonical,
+  verifyGroupFile,
+  verifyShardFile,
+  verifyTopFile, SuccinctRoles, type Signature, type Signer } from '../../src/tuf/index.js';
 
 /**
  * The roles that may delegate a project's role, whatever the repository's number of name bins
@@ -151,6 +168,37 @@ export class HonestTree {
   snapshots(): SnapshotSigned[] {
     return this.versions('snapshot').map((v) => this.metadata<SnapshotSigned>('snapshot', v).signed);
   }
+
+  /**
+   * The versions of `roles` in every snapshot Merkle tree the index published (each top file
+   * under metadata/merkle/, read down to the roles' leaves): trees can be published without a
+   * classic snapshot, so an inconsistency is checked against these too.
+   */
+  trees(roles: readonly string[]): Map<string, number | undefined>[] {
+    const names = (() => {
+      try {
+        return readdirSync(join(this.publicDir, 'metadata', 'merkle')).filter((n) => n.endsWith('.top.json'));
+      } catch {
+        return [];
+      }
+    })();
+    return names.map((name) => {
+      const top = this.file(`metadata/merkle/${name}`) as Buffer;
+      const { shards, groups: g } = JSON.parse(top.toString('utf8')) as { shards: number; groups: string[] };
+      const field = { root: name.slice(0, -'.top.json'.length), shards, groups: g.length };
+      const groups = verifyTopFile(top, field);
+      const versions = new Map<string, number | undefined>();
+      for (const role of roles) {
+        const shard = shardOf(role, shards);
+        const perGroup = shards / field.groups;
+        const groupHash = groups[Math.floor(shard / perGroup)] as string;
+        const shardHash = verifyGroupFile(this.file(`metadata/merkle/${groupFileName(groupHash)}`) as Buffer, groupHash, field)[shard % perGroup] as string;
+        const leaves = verifyShardFile(this.file(`metadata/merkle/${shardFileName(shardHash)}`) as Buffer, shardHash, shard, field);
+        versions.set(role, leaves.find((l) => l.role === role)?.version);
+      }
+      return versions;
+    });
+  }
 }
 
 // ---- the forgery ---------------------------------------------------------------------------
@@ -179,6 +227,8 @@ export class Forgery {
   private readonly clock: Date;
   private readonly honestRoot: Envelope<RootSigned>;
   private root: Envelope<RootSigned> | undefined;
+  /** The auditor a rotated root names instead of the honest one: the attacker's own key. */
+  private ownAuditor: Ed25519Signer | undefined;
   private readonly baseTimestamp: Envelope<TimestampSigned>;
   private readonly baseTimestampBytes: Buffer;
   private readonly baseSnapshot: Envelope<SnapshotSigned>;
@@ -321,6 +371,13 @@ export class Forgery {
       next.signed.keys[key.keyId] = key.publicKey.toJSON();
       next.signed.roles[role] = { keyids: [key.keyId], threshold: 1 };
     }
+    // The root key also names the auditors: the attacker's own, which will vouch for its tree.
+    const auditors = (next.signed as unknown as Record<string, unknown>)[AUDITORS_FIELD];
+    if (auditors) {
+      this.ownAuditor = this.freshKey();
+      next.signed.keys[this.ownAuditor.keyId] = this.ownAuditor.publicKey.toJSON();
+      (next.signed as unknown as Record<string, unknown>)[AUDITORS_FIELD] = { keyids: [this.ownAuditor.keyId], threshold: 1 };
+    }
     this.root = next;
     this.steps.push('rotate root keys');
   }
@@ -436,6 +493,10 @@ export class Forgery {
       timestampBytes = r.bytes;
     }
     out.set('metadata/timestamp.json', timestampBytes);
+    if (this.ownAuditor && !unsigned.includes('root')) {
+      const statement = await signStatement({ timestamp: Metadata.parse(timestampBytes, 'timestamp'), version: 1, now: this.clock, expirySeconds: 86_400 }, [this.ownAuditor]);
+      out.set(`metadata/audit/${this.ownAuditor.keyId}.json`, statement);
+    }
     for (const [p, b] of this.files) out.set(p, b);
     return { files: out, unsigned };
   }

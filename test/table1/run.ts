@@ -1,11 +1,12 @@
 // PEP 480 Table 1, executable: for every row of the key-compromise table (each alternative of
 // an "or" row on its own), give an attacker exactly those keys and run every attack against
 // the real client. `node dist/test/table1/run.js [--json]`:
-//   --json   one JSON object per line per combination: compromised, malicious_claimed,
-//            malicious_recently_claimed, malicious_unclaimed, freeze, inconsistency
-//   (none)   a readable table, with how each success was obtained
+//   --json   one JSON object per line per combination: compromised, then for each kind of client
+//            (classic, merkle, audited) malicious_claimed, malicious_recently_claimed,
+//            malicious_unclaimed, freeze, inconsistency
+//   (none)   a readable table per kind of client (--how: how each success was obtained)
 import { pathToFileURL } from 'node:url';
-import { freeze, inconsistency, maliciousUpdate, type AttackContext, type AttackName, type CompromisedRole, type Outcome } from './attacks.js';
+import { CLIENT_KINDS, freeze, inconsistency, maliciousUpdate, type AttackContext, type AttackName, type ClientKind, type CompromisedRole, type Outcome } from './attacks.js';
 import { HonestTree } from './forge.js';
 import { AttackerMirror } from './mirror.js';
 import { buildScenario, type Scenario } from './scenario.js';
@@ -30,18 +31,19 @@ export const COMBINATIONS: readonly (readonly CompromisedRole[])[] = [
 
 export const ATTACKS: readonly AttackName[] = ['malicious_claimed', 'malicious_recently_claimed', 'malicious_unclaimed', 'freeze', 'inconsistency'];
 
+/** One row of the table for one kind of client: did each attack succeed? */
+export type Cells = Record<AttackName, boolean>;
+
 export interface Row {
   compromised: CompromisedRole[];
-  malicious_claimed: boolean;
-  malicious_recently_claimed: boolean;
-  malicious_unclaimed: boolean;
-  freeze: boolean;
-  inconsistency: boolean;
+  classic: Cells;
+  merkle: Cells;
+  audited: Cells;
 }
 
 export interface Observation {
   row: Row;
-  outcomes: Record<AttackName, Outcome>;
+  outcomes: Record<ClientKind, Record<AttackName, Outcome>>;
   ms: number;
 }
 
@@ -57,15 +59,15 @@ export async function runCombination(
   opts.onMirror?.(mirror);
   const ctx: AttackContext = { scenario, tree, mirror, compromised, outcomes: new Map() };
   try {
-    const row: Row = {
-      compromised: [...compromised],
-      malicious_claimed: await maliciousUpdate(ctx, 'claimed'),
-      malicious_recently_claimed: await maliciousUpdate(ctx, 'recently-claimed'),
-      malicious_unclaimed: await maliciousUpdate(ctx, 'unclaimed'),
-      freeze: await freeze(ctx),
-      inconsistency: await inconsistency(ctx),
-    };
-    const outcomes = Object.fromEntries(ATTACKS.map((a) => [a, ctx.outcomes.get(a) as Outcome])) as Record<AttackName, Outcome>;
+    await maliciousUpdate(ctx, 'claimed');
+    await maliciousUpdate(ctx, 'recently-claimed');
+    await maliciousUpdate(ctx, 'unclaimed');
+    await freeze(ctx);
+    await inconsistency(ctx);
+    const column = (client: ClientKind) => Object.fromEntries(ATTACKS.map((a) => [a, ctx.outcomes.get(`${client}:${a}`) as Outcome])) as Record<AttackName, Outcome>;
+    const outcomes = Object.fromEntries(CLIENT_KINDS.map((c) => [c, column(c)])) as Record<ClientKind, Record<AttackName, Outcome>>;
+    const cells = (c: ClientKind) => Object.fromEntries(ATTACKS.map((a) => [a, outcomes[c][a].success])) as Cells;
+    const row: Row = { compromised: [...compromised], classic: cells('classic'), merkle: cells('merkle'), audited: cells('audited') };
     return { row, outcomes, ms: performance.now() - started };
   } finally {
     await mirror.close();
@@ -78,10 +80,10 @@ export interface Table1Run {
   ms: number;
 }
 
-/** Builds the honest repository once, then runs every combination against a copy of it. */
-export async function runTable1(opts: { onObservation?: (o: Observation) => void; combinations?: readonly (readonly CompromisedRole[])[] } = {}): Promise<Table1Run> {
+/** Builds the honest repository once (unless given one, which the caller closes), then runs every combination against it. */
+export async function runTable1(opts: { onObservation?: (o: Observation) => void; combinations?: readonly (readonly CompromisedRole[])[]; scenario?: Scenario } = {}): Promise<Table1Run> {
   const started = performance.now();
-  const scenario = await buildScenario();
+  const scenario = opts.scenario ?? (await buildScenario());
   try {
     const tree = new HonestTree(scenario.publicDir);
     const observations: Observation[] = [];
@@ -92,7 +94,7 @@ export async function runTable1(opts: { onObservation?: (o: Observation) => void
     }
     return { observations, scenario: { buildMs: scenario.buildMs, bins: scenario.bins }, ms: performance.now() - started };
   } finally {
-    await scenario.close();
+    if (!opts.scenario) await scenario.close();
   }
 }
 
@@ -100,52 +102,63 @@ export async function runTable1(opts: { onObservation?: (o: Observation) => void
 
 /** The JSON line of a row: exactly the fields of the table. */
 export function jsonLine(row: Row): string {
-  const { compromised, malicious_claimed, malicious_recently_claimed, malicious_unclaimed, freeze, inconsistency } = row;
-  return JSON.stringify({ compromised, malicious_claimed, malicious_recently_claimed, malicious_unclaimed, freeze, inconsistency });
+  const cells = (c: Cells) => Object.fromEntries(ATTACKS.map((a) => [a, c[a]]));
+  return JSON.stringify({ compromised: row.compromised, classic: cells(row.classic), merkle: cells(row.merkle), audited: cells(row.audited) });
 }
 
-function cell(o: Outcome): string {
+/** A cell as the table prints it: YES (a synced client too), YES (new) (only a new client), or no. */
+export function cell(o: Outcome): 'YES' | 'YES (new)' | 'no' {
   if (!o.success) return 'no';
-  return o.victim === 'new' ? 'YES (new)' : 'YES';
+  return o.victim === 'new' || o.victim === 'merkle-new' ? 'YES (new)' : 'YES';
 }
 
-export function tableHeader(): string {
+export const CLIENT_TITLES: Readonly<Record<ClientKind, string>> = {
+  classic: 'classic clients (snapshot.json)',
+  merkle: 'Merkle clients without an auditor',
+  audited: 'Merkle clients with --require-auditor',
+};
+
+export function tableHeader(client: ClientKind): string {
   return [
-    `${'compromised'.padEnd(40)}${'malicious update of a project:'.padEnd(45)}${'freeze'.padEnd(12)}inconsistency`,
-    `${''.padEnd(40)}${'claimed'.padEnd(15)}${'rec.-claimed'.padEnd(15)}${'unclaimed'.padEnd(15)}`,
+    `${CLIENT_TITLES[client].padEnd(40)}${'malicious update of a project:'.padEnd(45)}${'freeze'.padEnd(12)}inconsistency`,
+    `${'compromised'.padEnd(40)}${'claimed'.padEnd(15)}${'rec.-claimed'.padEnd(15)}${'unclaimed'.padEnd(15)}`,
   ].join('\n');
 }
 
-export function tableLine(o: Observation): string {
-  const r = o.outcomes;
+export function tableLine(o: Observation, client: ClientKind): string {
+  const r = o.outcomes[client];
   return `${o.row.compromised.join(' + ').padEnd(40)}${cell(r.malicious_claimed).padEnd(15)}${cell(r.malicious_recently_claimed).padEnd(15)}${cell(r.malicious_unclaimed).padEnd(15)}${cell(r.freeze).padEnd(12)}${cell(r.inconsistency)}`;
 }
 
-export function howLines(o: Observation): string[] {
-  return ATTACKS.filter((a) => o.outcomes[a].success).map((a) => `    ${a}: ${o.outcomes[a].strategy ?? ''} [${o.outcomes[a].victim ?? ''} client, attempt ${o.outcomes[a].attempts}]`);
+export function howLines(o: Observation, client: ClientKind): string[] {
+  const r = o.outcomes[client];
+  return ATTACKS.filter((a) => r[a].success).map((a) => `    ${a}: ${r[a].strategy ?? ''} [${r[a].victim ?? ''} client, attempt ${r[a].attempts}]`);
 }
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const verbose = process.argv.includes('--how');
-  if (!json) {
-    process.stdout.write(`PEP 480 Table 1, observed against Bulwark's client (src/client Updater)\n\n${tableHeader()}\n`);
-  }
   const run = await runTable1({
     onObservation(o) {
       if (json) process.stdout.write(`${jsonLine(o.row)}\n`);
-      else process.stdout.write(`${tableLine(o)}\n${verbose ? howLines(o).map((l) => `${l}\n`).join('') : ''}`);
+      else process.stderr.write(`table1: ${o.row.compromised.join(' + ')} done (${(o.ms / 1000).toFixed(1)} s)\n`);
     },
   });
   if (!json) {
+    process.stdout.write("PEP 480 Table 1, observed against Bulwark's client (src/client Updater)\n");
+    for (const client of CLIENT_KINDS) {
+      process.stdout.write(`\n${tableHeader(client)}\n`);
+      for (const o of run.observations) process.stdout.write(`${tableLine(o, client)}\n${verbose ? howLines(o, client).map((l) => `${l}\n`).join('') : ''}`);
+    }
     process.stdout.write(
       '\nYES        accepted even by a client that had refreshed from the honest index before (a freeze or an inconsistency:\n' +
         '           before the last uploads, which the attacker withholds or mixes with older metadata)\n' +
         'YES (new)  accepted only by a new client (nothing but the pinned root), refused by the one that had refreshed\n' +
-        'no         every forgery refused. "N/A" cells of the PEP (freeze, inconsistency with one targets-type key) are "no".\n'
+        'no         every forgery refused. "N/A" cells of the PEP (freeze, inconsistency with one targets-type key) are "no".\n' +
+        'The --require-auditor column is run against a new client: its rollback baseline is the auditor\'s.\n'
     );
   }
-  const attempts = run.observations.reduce((n, o) => n + ATTACKS.reduce((m, a) => m + o.outcomes[a].attempts, 0), 0);
+  const attempts = run.observations.reduce((n, o) => n + CLIENT_KINDS.reduce((k, c) => k + ATTACKS.reduce((m, a) => m + o.outcomes[c][a].attempts, 0), 0), 0);
   process.stderr.write(`table1: ${run.observations.length} combinations, ${attempts} attempts, ${(run.ms / 1000).toFixed(1)} s (honest repository built in ${(run.scenario.buildMs / 1000).toFixed(1)} s)\n`);
 }
 

@@ -24,6 +24,7 @@ import { sendClaim, sendSignedUpload } from '../../src/developer/index-api.js';
 import { currentProjectState, nextRelease, readLocalFile } from '../../src/developer/release-builder.js';
 import { exportPromotion, importPromotion, signCeremonyFile } from '../../src/repository/ceremony.js';
 import { initDemoRepository } from '../../src/repository/init.js';
+import { Auditor } from '../../src/auditor/auditor.js';
 import { signStatement } from '../../src/auditor/statement.js';
 import { SIMPLE_HTML, SIMPLE_JSON, targetPath } from '../../src/repository/layout.js';
 import { delegatorsOfProject } from './forge.js';
@@ -42,11 +43,13 @@ export const PROJECTS: Readonly<Record<ProjectKind, string>> = {
   unclaimed: 'unclaimed-pkg',
 };
 
-/** A published state: the timestamp.json the index served then, and a client cache synced to it. */
+/** A published state: the timestamp.json the index served then, and client caches synced to it. */
 export interface PublishedState {
   timestamp: Buffer;
-  /** A metadata directory of a client that refreshed then and looked up every project's files. */
+  /** A metadata directory of a classic client that refreshed then and looked up every project's files. */
   clientCache: string;
+  /** The same for a Merkle client (no auditor): its rollback baseline is merkle-versions.json. */
+  merkleCache: string;
 }
 
 export interface Scenario {
@@ -61,8 +64,13 @@ export interface Scenario {
   developerKeys: Readonly<Record<'claimed' | 'recently-claimed', string>>;
   earlier: PublishedState;
   latest: PublishedState;
-  /** The auditor root names, and its statements on the earlier and the latest tree (the latter served). */
-  auditor: { keyid: string; earlierStatement: Buffer; latestStatement: Buffer };
+  /**
+   * The auditor root names, and its statements on the earlier and the latest tree (the latter
+   * served). `stateDir` is the state of the honest auditor (src/auditor) after it verified both
+   * trees, and `signer` its key: the suite runs that auditor over an attacker's tree (as if the
+   * attacker controlled the index it polls); the attacker never holds the key.
+   */
+  auditor: { keyid: string; earlierStatement: Buffer; latestStatement: Buffer; stateDir: string; signer: Ed25519Signer };
   /** Target paths of every project's files, as published in the latest state. */
   targets: Readonly<Record<ProjectKind, string[]>>;
   /** A file published after `earlier`: what a freeze withholds. */
@@ -136,12 +144,11 @@ export async function buildScenario(opts: { bins?: number; projectDelegations?: 
     const { token } = await repo.accounts.addUser('alice');
     const pinnedRoot = await readFile(join(dataDir, 'root.json'));
 
-    /** A client of the honest index (fresh cache unless given one). */
-    const honestClient = async (metadataDir?: string) => {
+    /** A client of the honest index (fresh cache unless given one), classic unless asked for Merkle mode. */
+    const honestClient = async (metadataDir?: string, mode: 'classic' | 'merkle' = 'classic') => {
       const dir = metadataDir ?? (await tempDir('honest-client'));
       await writeFile(join(dir, 'root.json'), pinnedRoot);
-      // Classic mode: the synced caches are those of classic clients (snapshot.json and all).
-      const u = new Updater({ metadataDir: dir, indexUrl: url, snapshotMode: 'classic' });
+      const u = new Updater({ metadataDir: dir, indexUrl: url, ...(mode === 'classic' ? { snapshotMode: 'classic' as const } : {}) });
       await u.refresh();
       return u;
     };
@@ -185,9 +192,9 @@ export async function buildScenario(opts: { bins?: number; projectDelegations?: 
       return targetPath(project, w.filename);
     };
     /** Refreshes a client and looks up every file of every project, so its cache holds all it needs. */
-    const syncedClient = async (): Promise<string> => {
-      const dir = await tempDir('synced-client');
-      const u = await honestClient(dir);
+    const syncedClient = async (mode: 'classic' | 'merkle' = 'classic'): Promise<string> => {
+      const dir = await tempDir(`synced-${mode}-client`);
+      const u = await honestClient(dir, mode);
       for (const project of Object.values(PROJECTS)) {
         const state = await currentProjectState(u, project);
         for (const path of state.targets.keys()) if (!(await u.findTarget(path))) throw new Error(`${path} is not vouched for`);
@@ -209,18 +216,38 @@ export async function buildScenario(opts: { bins?: number; projectDelegations?: 
     await repo.settle();
     // 4. recent-pkg: claimed, stays in recently-claimed.
     await claim(PROJECTS['recently-claimed'], developer['recently-claimed']);
-    const earlier: PublishedState = { timestamp: await readFile(join(dataDir, 'public', 'metadata', 'timestamp.json')), clientCache: await syncedClient() };
+    // The honest auditor follows every tree (its statements are those signed below).
+    const auditorState = await tempDir('auditor');
+    await Auditor.init(auditorState, pinnedRoot);
+    const auditorPoll = () => new Auditor({ dir: auditorState, indexUrl: url, signer: auditorKey, token: '', publish: async () => undefined, statementExpirySeconds: 86_400 }).poll();
+    await auditorPoll();
+    const earlier: PublishedState = {
+      timestamp: await readFile(join(dataDir, 'public', 'metadata', 'timestamp.json')),
+      clientCache: await syncedClient(),
+      merkleCache: await syncedClient('merkle'),
+    };
 
     // 5. Newer releases of all three.
     const securityFix = await upload(PROJECTS.unclaimed, '1.1');
     await signedUpload(PROJECTS['recently-claimed'], developer['recently-claimed'], '1.1');
     await signedUpload(PROJECTS.claimed, developer.claimed, '1.1');
-    const latest: PublishedState = { timestamp: await readFile(join(dataDir, 'public', 'metadata', 'timestamp.json')), clientCache: await syncedClient() };
+    await auditorPoll();
+    const latest: PublishedState = {
+      timestamp: await readFile(join(dataDir, 'public', 'metadata', 'timestamp.json')),
+      clientCache: await syncedClient(),
+      merkleCache: await syncedClient('merkle'),
+    };
     // The honest auditor's statements on the earlier and the latest tree (signed here, as
     // `bulwark auditor` would after verifying them); the index serves the latest. They live a
     // day, not 5 minutes, so that a slow run does not see them expire.
     const statement = (ts: Buffer, version: number) => signStatement({ timestamp: Metadata.parse(ts, 'timestamp'), version, now: new Date(), expirySeconds: 86_400 }, [auditorKey]);
-    const auditor = { keyid: auditorKey.keyId, earlierStatement: await statement(earlier.timestamp, 1), latestStatement: await statement(latest.timestamp, 2) };
+    const auditor = {
+      keyid: auditorKey.keyId,
+      earlierStatement: await statement(earlier.timestamp, 1),
+      latestStatement: await statement(latest.timestamp, 2),
+      stateDir: auditorState,
+      signer: auditorKey,
+    };
     await mkdir(join(dataDir, 'public', 'metadata', 'audit'), { recursive: true });
     await writeFile(join(dataDir, 'public', 'metadata', 'audit', `${auditor.keyid}.json`), auditor.latestStatement);
 
