@@ -8,6 +8,10 @@
 //  - a version rollback in a new tree: a correct tree over an older version of a role (MERKLE_ROLLBACK);
 //  - a timestamp whose root matches no tree: top file missing (MERKLE_PROOF/root) or another tree's (MERKLE_PROOF/root);
 //  - malformed and oversized files (MERKLE_MALFORMED, MERKLE_TOO_LARGE).
+// The other two Merkle attacks need an auditor: an unaudited tree (UNAUDITED_TREE) and a
+// stale audit statement, expired or older than the timestamp the client trusts (STALE_AUDIT), are
+// in test/auditor/audit-requirement.test.ts; test/table1 runs both against the full updater too
+// (an auditor-requiring client refuses a freeze with STALE_AUDIT).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {

@@ -259,7 +259,7 @@ async function campaign(
   const columns = (ctx.clients ?? CLIENT_KINDS).map((client) => ({
     client,
     victims: victimsOf(client, o.synced, o.clock),
-    fooled: new Map<VictimKind, { strategy: string; attempts: number }>(),
+    fooled: new Map<VictimKind, string>(),
     attempts: 0,
     unsignable: 0,
     refusals: {} as Partial<Record<Refusal, number>>,
@@ -301,7 +301,7 @@ async function campaign(
         column.attempts++;
         const result = results[k] as Refusal | 'accepted';
         if (result === 'accepted') {
-          column.fooled.set(victim.kind, { strategy: victim.kind === 'audited' ? name : strategy.name, attempts: column.attempts });
+          column.fooled.set(victim.kind, victim.kind === 'audited' ? name : strategy.name);
           continue;
         }
         const allowed = expected[k] as Refusal[];
@@ -318,7 +318,7 @@ async function campaign(
     const common = { attempts: c.attempts, unsignable: c.unsignable, refusals: c.refusals };
     const first = c.victims.find((v) => c.fooled.has(v.kind));
     const how = first && c.fooled.get(first.kind);
-    ctx.outcomes.set(`${c.client}:${attack}`, first && how ? { success: true, victim: first.kind, strategy: how.strategy, ...common } : { success: false, ...common });
+    ctx.outcomes.set(`${c.client}:${attack}`, first && how ? { success: true, victim: first.kind, strategy: how, ...common } : { success: false, ...common });
   }
 }
 

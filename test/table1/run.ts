@@ -155,7 +155,7 @@ async function main(): Promise<void> {
         '           before the last uploads, which the attacker withholds or mixes with older metadata)\n' +
         'YES (new)  accepted only by a new client (nothing but the pinned root), refused by the one that had refreshed\n' +
         'no         every forgery refused. "N/A" cells of the PEP (freeze, inconsistency with one targets-type key) are "no".\n' +
-        'The --require-auditor column is run against a new client: its rollback baseline is the auditor\'s.\n'
+        'The --require-auditor table is run against a new client: its rollback baseline is the auditor\'s.\n'
     );
   }
   const attempts = run.observations.reduce((n, o) => n + CLIENT_KINDS.reduce((k, c) => k + ATTACKS.reduce((m, a) => m + o.outcomes[c][a].attempts, 0), 0), 0);

@@ -307,6 +307,17 @@ describe('PEP 480 Table 1: key compromise, attack by attack', () => {
     }
   });
 
+  // The freeze an auditor leaves: the life of its last statement. Two days on, every honest
+  // statement has expired, and the auditor refuses the earlier tree after the latest.
+  it('--require-auditor: a freeze is refused with STALE_AUDIT (the honest statements expired) in every row but root', () => {
+    for (const o of run.observations) {
+      if (o.row.compromised.includes('root')) continue;
+      const outcome = o.outcomes.audited.freeze;
+      assert.equal(outcome.success, false, o.row.compromised.join('+'));
+      assert.ok((outcome.refusals.STALE_AUDIT ?? 0) > 0, `${o.row.compromised.join('+')}: ${JSON.stringify(outcome.refusals)}`);
+    }
+  });
+
   it('counts a NO only when every forgery was refused the way it had to be', () => {
     // attacks.ts throws on any other refusal; here, what the NO cells rest on.
     for (const o of run.observations) {
