@@ -49,7 +49,7 @@ export interface Outcome {
   strategy?: string;
   /** Forgeries served to a client. */
   attempts: number;
-  /** Forgeries with a file the attacker changed but could not sign (served once per victim). */
+  /** Forgeries with a file the attacker changed but could not sign, that a victim of the column reads (served once per victim). */
   unsignable: number;
   /** How the refused forgeries were refused (each the way its forgery had to be): refusal → count. */
   refusals: Partial<Record<Refusal, number>>;
@@ -209,6 +209,14 @@ async function cachedVersion(victim: Victim, role: string): Promise<number> {
   return bytes ? (JSON.parse(bytes.toString('utf8')) as { signed: { version: number } }).signed.version : 0;
 }
 
+/** The role files of the honest tree a forgery serves with other bytes under the same name (VERSION.ROLE.json). */
+function honestRolesChanged(ctx: AttackContext, files: ReadonlyMap<string, Buffer>): string[] {
+  return [...files.entries()]
+    .filter(([p, b]) => /^metadata\/\d+\.[^/]+\.json$/.test(p) && !/\.(root|snapshot)\.json$/.test(p) && ctx.tree.file(p)?.equals(b) === false)
+    .map(([p]) => p)
+    .sort();
+}
+
 /** Which statement an auditor-requiring client is served with a forgery. */
 type Statement = 'forged tree' | 'latest honest' | 'earlier honest';
 
@@ -232,8 +240,7 @@ async function expectedRefusals(ctx: AttackContext, forgery: Forgery, files: Rea
     const bytes = statement === 'earlier honest' ? ctx.scenario.auditor.earlierStatement : ctx.scenario.auditor.latestStatement;
     const expires = (JSON.parse(bytes.toString('utf8')) as { signed: { expires: string } }).signed.expires;
     if (Date.parse(expires) <= victim.clock.getTime()) return ['STALE_AUDIT'];
-    const overwritten = [...files.keys()].some((p) => /^metadata\/\d+\.[^/]+\.json$/.test(p) && !/\.(root|snapshot)\.json$/.test(p) && ctx.tree.file(p) !== undefined);
-    return overwritten ? ['LENGTH_OR_HASH_MISMATCH', 'LENGTH_EXCEEDED', 'not chosen'] : ['not chosen'];
+    return honestRolesChanged(ctx, files).length > 0 ? ['LENGTH_OR_HASH_MISMATCH', 'LENGTH_EXCEEDED', 'not chosen'] : ['not chosen'];
   }
   if (unsigned.some((f) => !isMerkle(victim.kind) || f !== 'snapshot')) return ['UNSIGNED_METADATA'];
   const timestamp = JSON.parse((files.get('metadata/timestamp.json') as Buffer).toString('utf8')) as { signed: { expires: string } };
@@ -265,7 +272,8 @@ async function campaign(
     refusals: {} as Partial<Record<Refusal, number>>,
   }));
   const triedUnsigned = new Set<VictimKind>();
-  let triedEarlierStatement = false;
+  /** What auditor-requiring clients were shown with an honest statement: the statement and the honest files changed. */
+  const auditedViews = new Set<string>();
   const open = (c: (typeof columns)[number]) => !c.fooled.has(c.victims[0]?.kind as VictimKind);
   for (const strategy of o.strategies) {
     if (!columns.some(open)) break;
@@ -277,19 +285,31 @@ async function campaign(
       throw e;
     }
     const { files, unsigned } = await forgery.finalize();
+    // What the victim cannot verify: a Merkle client never reads snapshot.json.
+    const unsignedFor = (kind: VictimKind) => unsigned.filter((f) => !isMerkle(kind) || f !== 'snapshot');
     const runs: { column: (typeof columns)[number]; victim: Victim }[] = [];
     for (const column of columns.filter(open)) {
-      if (unsigned.length > 0) column.unsignable++;
+      if (column.victims.some((v) => unsignedFor(v.kind).length > 0)) column.unsignable++;
       for (const victim of column.victims) {
-        if (column.fooled.has(victim.kind) || (unsigned.length > 0 && triedUnsigned.has(victim.kind))) continue;
+        if (column.fooled.has(victim.kind) || (unsignedFor(victim.kind).length > 0 && triedUnsigned.has(victim.kind))) continue;
         runs.push({ column, victim });
       }
     }
     if (runs.length === 0) continue;
-    if (unsigned.length > 0) for (const r of runs) triedUnsigned.add(r.victim.kind);
+    for (const r of runs) if (unsignedFor(r.victim.kind).length > 0) triedUnsigned.add(r.victim.kind);
     const served = await serving(ctx, strategy.name, files, runs.some((r) => r.victim.kind === 'audited') ? o.clock : undefined);
-    const variantsOf = (kind: VictimKind) => (kind !== 'audited' ? [served.main] : served.main[2] === 'forged tree' || triedEarlierStatement ? [served.main] : [served.main, served.earlier]);
-    if (runs.some((r) => r.victim.kind === 'audited') && served.main[2] !== 'forged tree') triedEarlierStatement = true;
+    // With an honest statement the client reads the honest tree: all it can see of a forgery is
+    // the honest role files it changed, so each such view is served once per attack.
+    const audited =
+      served.main[2] === 'forged tree'
+        ? [served.main]
+        : [served.main, served.earlier].filter((v) => {
+            const view = `${v[2] ?? ''}:${honestRolesChanged(ctx, v[1]).join(',')}`;
+            if (auditedViews.has(view)) return false;
+            if (runs.some((r) => r.victim.kind === 'audited')) auditedViews.add(view);
+            return true;
+          });
+    const variantsOf = (kind: VictimKind) => (kind === 'audited' ? audited : [served.main]);
     for (const variant of [served.main, served.earlier]) {
       const batch = runs.filter((r) => variantsOf(r.victim.kind).includes(variant));
       if (batch.length === 0) continue;
@@ -329,8 +349,7 @@ type Served = [name: string, files: ReadonlyMap<string, Buffer>, statement: Stat
  * the statement it can get: a root rotation names the attacker's own auditor (its statement is
  * part of the forgery); otherwise the honest auditor is shown the forged tree, and its statement
  * is served if it signs it. If it refuses, the attacker can only serve the honest statements it
- * holds: the newest (main) or the earlier one, unexpired. With an honest statement the client
- * follows an honest tree whatever else is forged, so the earlier one is tried once per attack.
+ * holds: the newest (main) or the earlier one, unexpired.
  */
 async function serving(ctx: AttackContext, name: string, files: ReadonlyMap<string, Buffer>, auditClock: Date | undefined): Promise<{ main: Served; earlier: Served }> {
   const statementPath = `metadata/audit/${ctx.scenario.auditor.keyid}.json`;

@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { initDemoRepository } from '../../src/repository/init.js';
 import { DownloadError } from '../../src/tuf/index.js';
 import { repoRoot } from '../helpers/processes.js';
-import { CLIENT_KINDS, type AttackName, type ClientKind, type CompromisedRole, type Refusal } from './attacks.js';
+import { CLIENT_KINDS, freeze, inconsistency, maliciousUpdate, type AttackContext, type AttackName, type ClientKind, type CompromisedRole, type Outcome, type Refusal } from './attacks.js';
+import { AttackerMirror } from './mirror.js';
 import { HonestTree } from './forge.js';
 import { ATTACKS, cell, COMBINATIONS, jsonLine, runCombination, runTable1, type Observation, type Table1Run } from './run.js';
 import { buildScenario, type Scenario } from './scenario.js';
@@ -304,6 +305,25 @@ describe('PEP 480 Table 1: key compromise, attack by attack', () => {
         assert.ok((outcome?.attempts ?? 0) > 0);
         assert.deepEqual(Object.keys(outcome?.refusals ?? {}).filter((c) => /AUDIT/.test(c)), [], `${key} ${attack}: ${JSON.stringify(outcome?.refusals)}`);
       }
+    }
+  });
+
+  // A row the PEP does not have, to check the claim above: against a Merkle client without an
+  // auditor the timestamp key does the snapshot key's job, so "timestamp + unclaimed" is
+  // "timestamp + snapshot + unclaimed" (MERKLE above), where a classic client, lacking a signed
+  // snapshot, refuses every malicious update and every inconsistency.
+  it('timestamp + unclaimed, without the snapshot key: as timestamp + snapshot + unclaimed for Merkle clients; classic clients keep only the freeze', async () => {
+    const mirror = await AttackerMirror.start(new HonestTree(scenario.publicDir));
+    try {
+      const ctx: AttackContext = { scenario, tree: new HonestTree(scenario.publicDir), mirror, compromised: ['timestamp', 'unclaimed'], outcomes: new Map(), clients: ['classic', 'merkle'] };
+      for (const kind of ['claimed', 'recently-claimed', 'unclaimed'] as const) await maliciousUpdate(ctx, kind);
+      await freeze(ctx);
+      await inconsistency(ctx);
+      const column = (c: ClientKind) => ATTACKS.map((a) => cell(ctx.outcomes.get(`${c}:${a}`) as Outcome));
+      assert.deepEqual(column('classic'), ['no', 'no', 'no', 'YES', 'no']);
+      assert.deepEqual(column('merkle'), ['YES (new)', 'YES (new)', 'YES', 'YES', 'YES']);
+    } finally {
+      await mirror.close();
     }
   });
 
