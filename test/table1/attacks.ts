@@ -284,9 +284,16 @@ async function campaign(
       if (e instanceof NotApplicable) continue;
       throw e;
     }
-    const { files, unsigned } = await forgery.finalize();
     // What the victim cannot verify: a Merkle client never reads snapshot.json.
-    const unsignedFor = (kind: VictimKind) => unsigned.filter((f) => !isMerkle(kind) || f !== 'snapshot');
+    const unsignedOf = (kind: VictimKind, files: readonly string[]) => files.filter((f) => !isMerkle(kind) || f !== 'snapshot');
+    // Once every victim still open has been served an unsigned forgery, making more is wasted.
+    const useless = (u: readonly string[]) => columns.filter(open).every((c) => c.victims.every((v) => c.fooled.has(v.kind) || (triedUnsigned.has(v.kind) && unsignedOf(v.kind, u).length > 0)));
+    const { files, unsigned, stopped } = await forgery.finalize({ stopWhen: useless });
+    if (stopped) {
+      for (const c of columns.filter(open)) c.unsignable++;
+      continue;
+    }
+    const unsignedFor = (kind: VictimKind) => unsignedOf(kind, unsigned);
     const runs: { column: (typeof columns)[number]; victim: Victim }[] = [];
     for (const column of columns.filter(open)) {
       if (column.victims.some((v) => unsignedFor(v.kind).length > 0)) column.unsignable++;

@@ -417,14 +417,20 @@ export class Forgery {
    * Signs what changed and returns the files to serve (path under the static tree → bytes).
    * `unsigned` lists the files the attacker changed but could not sign.
    */
-  async finalize(): Promise<{ files: Map<string, Buffer>; unsigned: string[] }> {
+  async finalize(o: { stopWhen?: (unsigned: readonly string[]) => boolean } = {}): Promise<{ files: Map<string, Buffer>; unsigned: string[]; stopped?: true }> {
     const out = new Map<string, Buffer>();
     const unsigned: string[] = [];
+    // `stopWhen`: the caller has no use for a forgery with these files unsigned, so skip the rest
+    // (signing, the Merkle tree) and say so.
+    const stop = (file: string) => {
+      unsigned.push(file);
+      return o.stopWhen?.(unsigned) === true;
+    };
     // The top of the delegation tree, so that a role whose keys changed is re-signed.
     for (const r of ['targets', 'claimed', 'recently-claimed', 'unclaimed']) if (this.has(r)) this.doc(r);
     if (this.root) {
       const r = await this.sign(this.root.signed, this.honestRoot.signed.roles.root.keyids, this.root.signatures);
-      if (!r.signedByAttacker) unsigned.push('root');
+      if (!r.signedByAttacker && stop('root')) return { files: out, unsigned, stopped: true };
       out.set(`metadata/${this.root.signed.version}.root.json`, r.bytes);
     }
     const expires = formatExpires(new Date(this.clock.getTime() + 30 * DAY));
@@ -434,7 +440,7 @@ export class Forgery {
       if (!this.isChanged(d) && this.stillSigned(d.env.signatures, keyids)) continue;
       d.env.signed.expires = expires;
       const r = await this.sign(d.env.signed, keyids, d.env.signatures);
-      if (!r.signedByAttacker) unsigned.push(d.name);
+      if (!r.signedByAttacker && stop(d.name)) return { files: out, unsigned, stopped: true };
       finalBytes.set(d.name, r.bytes);
       out.set(`metadata/${d.env.signed.version}.${d.name}.json`, r.bytes);
     }
@@ -461,7 +467,7 @@ export class Forgery {
       snapshotVersion = this.tree.newest('snapshot') + 1;
       const signed: SnapshotSigned = { ...base, version: snapshotVersion, expires: formatExpires(new Date(this.clock.getTime() + 7 * DAY)), meta };
       const r = await this.sign(signed, root.roles.snapshot.keyids, this.baseSnapshot.signatures);
-      if (!r.signedByAttacker) unsigned.push('snapshot');
+      if (!r.signedByAttacker && stop('snapshot')) return { files: out, unsigned, stopped: true };
       snapshotBytes = r.bytes;
       out.set(`metadata/${snapshotVersion}.snapshot.json`, snapshotBytes);
     }
@@ -489,7 +495,7 @@ export class Forgery {
         (signed as unknown as Record<string, unknown>)[MERKLE_FIELD] = tree.field;
       }
       const r = await this.sign(signed, root.roles.timestamp.keyids, this.baseTimestamp.signatures);
-      if (!r.signedByAttacker) unsigned.push('timestamp');
+      if (!r.signedByAttacker && stop('timestamp')) return { files: out, unsigned, stopped: true };
       timestampBytes = r.bytes;
     }
     out.set('metadata/timestamp.json', timestampBytes);
