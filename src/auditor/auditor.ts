@@ -7,7 +7,8 @@
 //   DIR/state.json             the last verified tree's root (its timestamp field), its timestamp
 //                              version, the timestamp keys it was verified under, statement version
 //                              (a few hundred bytes, whatever the number of shards)
-//   DIR/timestamp.json         the last verified timestamp (what a re-signed statement embeds)
+//   DIR/timestamp.json         the last verified timestamp, for the operator (a re-signed statement
+//                              embeds the timestamp just fetched and checked again)
 //   DIR/groups/, DIR/shards/   the verified top, group and shard files of that tree, named by
 //                              their hashes (tree-store.ts): the next comparison's baseline
 //
@@ -213,7 +214,8 @@ export class Auditor {
     state.statementVersion = version;
     state.statementExpires = new Date(now.getTime() + expirySeconds * 1000).toISOString();
     state.timestampKeyids = keyids;
-    await this.io.write(join(this.o.dir, 'timestamp.json'), ts.bytes, true);
+    // For the operator only: nothing reads it back, so it is not worth an fsync per tree.
+    await this.io.write(join(this.o.dir, 'timestamp.json'), ts.bytes, false);
     await this.io.write(join(this.o.dir, 'state.json'), JSON.stringify(state), true);
     const root = state.field?.root ?? '';
     this.o.log?.(`statement ${version} for timestamp ${ts.signed.version} uploaded (expires in ${expirySeconds} s)`);
