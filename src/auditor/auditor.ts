@@ -4,16 +4,18 @@
 // in its own directory, written atomically:
 //
 //   DIR/root.json              the trusted root (seeded from --root, then followed N+1 by N+1)
-//   DIR/state.json             the last verified tree (every group and shard hash), its timestamp
+//   DIR/state.json             the last verified tree's root (its timestamp field), its timestamp
 //                              version, the timestamp keys it was verified under, statement version
-//   DIR/timestamp.json         the last verified timestamp (what a re-signed statement embeds)
-//   DIR/shards/<hash>.shard.json  the verified shard files of that tree (the next comparison's baseline)
+//                              (a few hundred bytes, whatever the number of shards)
+//   DIR/timestamp.json         the last verified timestamp, for the operator (a re-signed statement
+//                              embeds the timestamp just fetched and checked again)
+//   DIR/groups/, DIR/shards/   the verified top, group and shard files of that tree, named by
+//                              their hashes (tree-store.ts): the next comparison's baseline
 //
 // A refused tree changes nothing here: the next tree is checked against the last good one.
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HttpFetcher, type Fetcher } from '../client/fetcher.js';
-import { mapPool } from '../mirror/pool.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import {
   DownloadError,
@@ -23,24 +25,27 @@ import {
   parseMerkleField,
   RepositoryError,
   TrustedMetadataSet,
-  verifyShardFile,
-  type MerkleLeaf,
+  type MerkleField,
   type Signer,
   type Timestamp,
 } from '../tuf/index.js';
 import { auditTree, type VerifiedTree } from './tree-audit.js';
+import { AuditorStateError, StateIo, TreeStore, type IoCount } from './tree-store.js';
 import { DEFAULT_STATEMENT_EXPIRY_SECONDS, signStatement } from './statement.js';
 
 const TIMESTAMP_MAX_LENGTH = 16_384;
 const ROOT_MAX_LENGTH = 512_000;
 const MAX_ROOT_ROTATIONS = 32;
 
+export { AuditorStateError };
+
 interface AuditorState {
   format: 'bulwark-auditor-state';
   /** Key ids of the timestamp role the history was verified under: a change resets it (TAP 16). */
   timestampKeyids: string[];
   timestampVersion: number;
-  tree: VerifiedTree | null;
+  /** The last verified tree (its files are in groups/ and shards/), or null before the first. */
+  field: MerkleField | null;
   statementVersion: number;
   /** When the last uploaded statement expires (ISO), to re-sign in time when nothing changes. */
   statementExpires: string | null;
@@ -60,30 +65,45 @@ export interface AuditorOptions {
   log?: (line: string) => void;
 }
 
-export type AuditOutcome =
-  | { status: 'signed'; timestampVersion: number; root: string; changedShards: number; statementVersion: number; reason: 'new tree' | 'refresh' }
-  | { status: 'unchanged'; timestampVersion: number; root: string };
+/** What one poll fetched from the index and read from and wrote to its state directory. */
+export interface PollIo {
+  fetched: IoCount;
+  stateRead: IoCount;
+  stateWritten: IoCount;
+}
 
-export class AuditorStateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AuditorStateError';
-  }
+export type AuditOutcome =
+  | { status: 'signed'; timestampVersion: number; root: string; changedShards: number; statementVersion: number; reason: 'new tree' | 'refresh'; io: PollIo }
+  | { status: 'unchanged'; timestampVersion: number; root: string; io: PollIo };
+
+/** state.json as auditors before tree-store.ts wrote it: every group and shard hash in it. */
+interface LegacyState extends Omit<AuditorState, 'field'> {
+  tree?: VerifiedTree | null;
 }
 
 export class Auditor {
   private readonly fetcher: Fetcher;
   private readonly now: () => Date;
-  private readonly leafCache = new Map<string, readonly MerkleLeaf[]>();
+  private readonly io = new StateIo();
+  private fetched: IoCount = { files: 0, bytes: 0 };
+  private readonly store: TreeStore;
 
   constructor(private readonly o: AuditorOptions) {
-    this.fetcher = o.fetcher ?? new HttpFetcher({ userAgent: 'bulwark-auditor' });
+    const inner = o.fetcher ?? new HttpFetcher({ userAgent: 'bulwark-auditor' });
+    this.fetcher = {
+      fetch: async (url, max) => {
+        const bytes = await inner.fetch(url, max);
+        this.fetched = { files: this.fetched.files + 1, bytes: this.fetched.bytes + bytes.length };
+        return bytes;
+      },
+    };
     this.now = o.now ?? (() => new Date());
+    this.store = new TreeStore(o.dir, this.io);
   }
 
   /** Seeds the trusted root (first run only: later runs keep the newest root they verified). */
   static async init(dir: string, rootBytes: Buffer | undefined): Promise<void> {
-    await mkdir(join(dir, 'shards'), { recursive: true });
+    await TreeStore.prepare(dir);
     const have = await readFile(join(dir, 'root.json')).catch(() => undefined);
     if (have) return;
     if (!rootBytes) throw new AuditorStateError(`${dir} holds no trusted root yet: pass --root ROOT.json (the index's pinned root)`);
@@ -96,16 +116,25 @@ export class Auditor {
   }
 
   private async loadState(): Promise<AuditorState> {
-    const text = await readFile(join(this.o.dir, 'state.json'), 'utf8').catch(() => undefined);
-    if (!text) return { format: 'bulwark-auditor-state', timestampKeyids: [], timestampVersion: 0, tree: null, statementVersion: 0, statementExpires: null };
-    const state = JSON.parse(text) as AuditorState;
-    if (state.format !== 'bulwark-auditor-state') throw new AuditorStateError(`${join(this.o.dir, 'state.json')} is not an auditor state file`);
+    const path = join(this.o.dir, 'state.json');
+    const bytes = await this.io.readFile(path).catch(() => undefined);
+    if (!bytes) return { format: 'bulwark-auditor-state', timestampKeyids: [], timestampVersion: 0, field: null, statementVersion: 0, statementExpires: null };
+    const state = JSON.parse(bytes.toString('utf8')) as AuditorState & LegacyState;
+    if (state.format !== 'bulwark-auditor-state') throw new AuditorStateError(`${path} is not an auditor state file`);
+    if (state.tree !== undefined) {
+      // Written before tree-store.ts: keep its history, in the new layout.
+      const { tree, ...rest } = state;
+      const migrated: AuditorState = { ...rest, field: tree?.field ?? null };
+      if (tree) await this.store.migrate(tree);
+      await this.io.write(path, JSON.stringify(migrated), true);
+      return migrated;
+    }
     return state;
   }
 
   /** The trusted root after following the index's root rotations (each verified by the one before). */
   private async updateRoot(): Promise<TrustedMetadataSet> {
-    const set = new TrustedMetadataSet(await readFile(join(this.o.dir, 'root.json')), { now: this.now() });
+    const set = new TrustedMetadataSet(await this.io.readFile(join(this.o.dir, 'root.json')), { now: this.now() });
     for (let i = 0; i < MAX_ROOT_ROTATIONS; i++) {
       let bytes: Buffer;
       try {
@@ -115,7 +144,7 @@ export class Auditor {
         throw e;
       }
       set.updateRoot(bytes);
-      await writeFileAtomic(join(this.o.dir, 'root.json'), bytes);
+      await this.io.write(join(this.o.dir, 'root.json'), bytes, true);
       this.o.log?.(`root ${set.root.signed.version} verified and trusted`);
     }
     return set;
@@ -128,16 +157,18 @@ export class Auditor {
    *   signed), DownloadError, StatementUploadError.
    */
   async poll(): Promise<AuditOutcome> {
+    this.io.reset();
+    this.fetched = { files: 0, bytes: 0 };
     const state = await this.loadState();
     const set = await this.updateRoot();
     const tsBytes = await this.fetcher.fetch(this.url('timestamp.json'), TIMESTAMP_MAX_LENGTH);
     const ts = set.updateTimestamp(tsBytes); // signed by root's timestamp keys, not expired
     const keyids = [...(set.root.signed.roles.get('timestamp')?.keyids ?? [])].sort();
-    const reset = state.tree !== null && keyids.join(',') !== state.timestampKeyids.join(',');
+    const reset = state.field !== null && keyids.join(',') !== state.timestampKeyids.join(',');
     if (reset) {
       // TAP 16: versions may restart under a new timestamp key; the history restarts with it.
       this.o.log?.('root changed the timestamp keys: the history of verified trees starts again');
-      state.tree = null;
+      state.field = null;
       state.timestampVersion = 0;
     }
     const raw = ts.signed.unrecognized[MERKLE_FIELD];
@@ -148,45 +179,29 @@ export class Auditor {
     }
     const isNew = ts.signed.version > state.timestampVersion;
     if (!isNew) {
-      if (state.tree?.field.root !== field.root) throw new RepositoryError('BAD_VERSION', `timestamp version ${ts.signed.version} names another tree than the one verified under that version`);
+      if (state.field?.root !== field.root) throw new RepositoryError('BAD_VERSION', `timestamp version ${ts.signed.version} names another tree than the one verified under that version`);
       const expires = state.statementExpires ? Date.parse(state.statementExpires) : 0;
       const life = (this.o.statementExpirySeconds ?? DEFAULT_STATEMENT_EXPIRY_SECONDS) * 1000;
-      if (expires - this.now().getTime() > life / 2) return { status: 'unchanged', timestampVersion: ts.signed.version, root: field.root };
+      if (expires - this.now().getTime() > life / 2) return { status: 'unchanged', timestampVersion: ts.signed.version, root: field.root, io: this.pollIo() };
       return this.sign(state, ts, keyids, 0, 'refresh');
     }
-    const result = await auditTree(
-      field,
-      { read: (name, max) => this.fetcher.fetch(this.url(`merkle/${name}`), max) },
-      state.tree ?? undefined,
-      { shard: (index, hash) => this.previousLeaves(index, hash, state.tree as VerifiedTree) }
-    );
-    // The verified shard files become the next baseline; then the state names them.
-    // (Not fsynced one by one: a first tree is every shard. A crash that loses some leaves the
-    // state naming missing files, which the next poll reports: start over with a new directory.)
-    await mapPool(result.changed, 16, async (c) => {
-      await writeFileAtomic(join(this.o.dir, 'shards', `${c.hash}.shard.json`), c.bytes, { durable: false });
-      this.leafCache.set(c.hash, c.leaves);
+    const previous = state.field ? await this.store.load(state.field) : undefined;
+    const result = await auditTree(field, { read: (name, max) => this.fetcher.fetch(this.url(`merkle/${name}`), max) }, previous, {
+      shard: (index, hash) => this.store.previousLeaves(index, hash, (previous as VerifiedTree).field),
     });
-    const replaced = state.tree ? result.changed.map((c) => (state.tree as VerifiedTree).shards[c.index] as string) : [];
-    state.tree = result.tree;
+    // The verified files become the next baseline; then the state names the tree; then the
+    // files it replaced go.
+    await this.store.stage(result, previous === undefined);
+    state.field = field;
     state.timestampVersion = ts.signed.version;
     this.o.log?.(`timestamp ${ts.signed.version}: tree ${field.root.slice(0, 16)}… verified (${result.changed.length} shard(s) changed, ${result.added} role(s) added)`);
     const outcome = await this.sign(state, ts, keyids, result.changed.length, 'new tree');
-    const kept = new Set(state.tree.shards);
-    for (const h of replaced) {
-      if (kept.has(h)) continue;
-      this.leafCache.delete(h);
-      await rm(join(this.o.dir, 'shards', `${h}.shard.json`), { force: true });
-    }
+    await this.store.commit(result.tree);
     return outcome;
   }
 
-  private async previousLeaves(index: number, hash: string, tree: VerifiedTree): Promise<readonly MerkleLeaf[]> {
-    const cached = this.leafCache.get(hash);
-    if (cached) return cached;
-    const bytes = await readFile(join(this.o.dir, 'shards', `${hash}.shard.json`)).catch(() => undefined);
-    if (!bytes) throw new AuditorStateError(`the verified shard ${hash.slice(0, 16)}… is missing from ${this.o.dir}/shards: the state is damaged; start over with a new directory`);
-    return verifyShardFile(bytes, hash, index, tree.field); // our own file, checked again all the same
+  private pollIo(): PollIo {
+    return { fetched: this.fetched, stateRead: this.io.read, stateWritten: this.io.written };
   }
 
   private async sign(state: AuditorState, ts: Metadata<Timestamp>, keyids: string[], changedShards: number, reason: 'new tree' | 'refresh'): Promise<AuditOutcome> {
@@ -199,11 +214,12 @@ export class Auditor {
     state.statementVersion = version;
     state.statementExpires = new Date(now.getTime() + expirySeconds * 1000).toISOString();
     state.timestampKeyids = keyids;
-    await writeFileAtomic(join(this.o.dir, 'timestamp.json'), ts.bytes);
-    await writeFileAtomic(join(this.o.dir, 'state.json'), JSON.stringify(state));
-    const root = state.tree?.field.root ?? '';
+    // For the operator only: nothing reads it back, so it is not worth an fsync per tree.
+    await this.io.write(join(this.o.dir, 'timestamp.json'), ts.bytes, false);
+    await this.io.write(join(this.o.dir, 'state.json'), JSON.stringify(state), true);
+    const root = state.field?.root ?? '';
     this.o.log?.(`statement ${version} for timestamp ${ts.signed.version} uploaded (expires in ${expirySeconds} s)`);
-    return { status: 'signed', timestampVersion: ts.signed.version, root, changedShards, statementVersion: version, reason };
+    return { status: 'signed', timestampVersion: ts.signed.version, root, changedShards, statementVersion: version, reason, io: this.pollIo() };
   }
 }
 

@@ -42,6 +42,10 @@ export interface PreviousLeaves {
 
 export interface TreeAuditResult {
   tree: VerifiedTree;
+  /** The verified top file (the auditor keeps it: with the group files it is the whole tree's hashes). */
+  top: Buffer;
+  /** The groups that changed, with their verified files. */
+  changedGroups: { index: number; hash: string; bytes: Buffer }[];
   /** The shards that changed, with their verified files (to keep for the next comparison). */
   changed: { index: number; hash: string; bytes: Buffer; leaves: readonly MerkleLeaf[] }[];
   /** Roles the new tree lists that the previous did not. */
@@ -66,14 +70,17 @@ export async function auditTree(field: MerkleField, files: TreeFiles, previous: 
     throw new MerkleMalformedError(`the tree changed shape (${previous.field.shards} shards → ${field.shards}): the shard count is fixed when the index is created`);
   }
   const perGroup = field.shards / field.groups;
-  const groups = verifyTopFile(await files.read(topFileName(field.root), merkleTopLimit(field.shards)), field);
+  const top = await files.read(topFileName(field.root), merkleTopLimit(field.shards));
+  const groups = verifyTopFile(top, field);
   const shards = previous ? previous.shards.slice() : new Array<string>(field.shards).fill('');
   const changedShards: { index: number; hash: string }[] = [];
+  const verifiedGroups: TreeAuditResult['changedGroups'] = [];
   const changedGroups = groups.map((hash, g) => ({ g, hash })).filter(({ g, hash }) => !previous || previous.groups[g] !== hash);
   // Downloads run a few at a time (a first tree is every file); verification stays in order.
   const groupFiles = await mapPool(changedGroups, FETCH_CONCURRENCY, ({ hash }) => files.read(groupFileName(hash), MERKLE_GROUP_LIMIT));
   for (const [k, { g, hash }] of changedGroups.entries()) {
     const members = verifyGroupFile(groupFiles[k] as Buffer, hash, field);
+    verifiedGroups.push({ index: g, hash, bytes: groupFiles[k] as Buffer });
     for (let i = 0; i < perGroup; i++) {
       const index = g * perGroup + i;
       const shardHash = members[i] as string;
@@ -106,5 +113,5 @@ export async function auditTree(field: MerkleField, files: TreeFiles, previous: 
       if (!changed.some((c) => c.leaves.some((l) => l.role === role))) throw new MerkleRoleMissingError(role);
     }
   }
-  return { tree, changed, added };
+  return { tree, top, changedGroups: verifiedGroups, changed, added };
 }

@@ -39,6 +39,7 @@ import {
 import { auditedTimestamp, type VerifiedFetch } from './audit-requirement.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { HttpFetcher, type Fetcher } from './fetcher.js';
+import { pruneMerkleCache } from './merkle-cache.js';
 import { localFileName, quoteName } from './quote.js';
 import { Sources } from './sources.js';
 
@@ -256,13 +257,16 @@ export class Updater {
     this.set.setMerkleBaseline(this.merkleVersions);
     const field = this.set.merkle;
     if (!field) throw new Error('timestamp names no Merkle tree');
+    let groups: readonly string[];
     try {
-      await this.loadMerkleFile(topFileName(field.root), merkleTopLimit(field.shards), (b) => this.set.updateMerkleTop(b));
+      groups = await this.loadMerkleFile(topFileName(field.root), merkleTopLimit(field.shards), (b) => this.set.updateMerkleTop(b));
     } catch (e) {
       // No tree has this root: the timestamp names a tree nobody published (or one collected).
       if (e instanceof DownloadError && e.code === 'NOT_FOUND') throw new MerkleProofError('root', `no Merkle tree with the timestamp's root ${field.root} is published (${e.message})`);
       throw e;
     }
+    // Earlier trees' files are no use from now on: keep the cache to this tree.
+    await pruneMerkleCache(join(this.o.metadataDir, MERKLE_CACHE), field, groups);
   }
 
   /** The cached baseline; an unreadable one is ignored, as an unverifiable cached snapshot is. */

@@ -3,12 +3,12 @@
 // trees and a missing role. The malicious trees are built with the real merkle module and signed
 // with the real timestamp key (the attacker holds it: that is what the auditor is for).
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
-import { Auditor } from '../../src/auditor/auditor.js';
+import { Auditor, AuditorStateError } from '../../src/auditor/auditor.js';
 import { verifyStatement } from '../../src/auditor/statement.js';
-import { leafText, MerkleTreeBuilder, shardOf, type RepositoryError } from '../../src/tuf/index.js';
+import { leafText, MerkleTreeBuilder, shardOf, type MerkleField, type RepositoryError } from '../../src/tuf/index.js';
 import { removeTempDir, tempDir } from '../helpers/processes.js';
 import { BASE, someRoles, TreeDouble } from './tree-double.js';
 
@@ -24,8 +24,8 @@ interface Harness {
   auditor(): Auditor;
 }
 
-async function harness(): Promise<Harness> {
-  const index = await new TreeDouble(16).init();
+async function harness(shards = 16): Promise<Harness> {
+  const index = await new TreeDouble(shards).init();
   const dir = await tempDir('bulwark-auditor');
   dirs.push(dir);
   await Auditor.init(dir, index.root.bytes);
@@ -197,13 +197,117 @@ describe('bulwark auditor: what it refuses to sign', () => {
     await refused(refusal('MERKLE_PROOF'));
   });
 
-  it('keeps its state only in its directory: verified shard files, the state, root and timestamp', async () => {
+  it('keeps its state only in its directory: verified tree files, the state, root and timestamp', async () => {
     await h.index.publish(someRoles(8));
     await h.auditor().poll();
-    const dir = (h.auditor() as unknown as { o: { dir: string } }).o.dir;
+    const dir = dirOf(h);
     const names = (await readdir(dir)).sort();
-    assert.deepEqual(names, ['root.json', 'shards', 'state.json', 'timestamp.json']);
+    assert.deepEqual(names, ['groups', 'root.json', 'shards', 'state.json', 'timestamp.json']);
     assert.ok((await readdir(join(dir, 'shards'))).length > 0);
+  });
+});
+
+const dirOf = (h: Harness) => (h.auditor() as unknown as { o: { dir: string } }).o.dir;
+
+/** The files a tree consists of, as the auditor names them in groups/ and shards/. */
+function treeFiles(tree: MerkleTreeBuilder): { groups: string[]; shards: string[] } {
+  const names = [...new Set(tree.allFiles().map((f) => f.name))];
+  return { groups: names.filter((n) => !n.endsWith('.shard.json')).sort(), shards: names.filter((n) => n.endsWith('.shard.json')).sort() };
+}
+
+async function storedFiles(dir: string): Promise<{ groups: string[]; shards: string[] }> {
+  return { groups: (await readdir(join(dir, 'groups'))).sort(), shards: (await readdir(join(dir, 'shards'))).sort() };
+}
+
+describe('bulwark auditor: its state grows with what changed, not with the tree', () => {
+  it('per new tree writes the changed top, group and shard and a small state.json, and reads no file of the tree it did not change', async () => {
+    const h = await harness(256);
+    const roles = someRoles(40);
+    await h.index.publish(roles);
+    const auditor = h.auditor(); // the long-running loop: one Auditor
+    await auditor.poll();
+    for (let v = 2; v <= 4; v++) {
+      await h.index.publish({ ...roles, 'bins-07': v });
+      const outcome = await auditor.poll();
+      assert.equal(outcome.status, 'signed');
+      const io = (outcome as { io: { stateRead: { files: number; bytes: number }; stateWritten: { files: number; bytes: number } } }).io;
+      // Written: top, group, shard, timestamp.json, state.json. Read: state.json and root.json.
+      assert.equal(io.stateWritten.files, 5, JSON.stringify(io));
+      assert.equal(io.stateRead.files, 2, JSON.stringify(io));
+    }
+    // Before, state.json listed every shard hash (256 × 67 bytes here, 1.1 MB at 16,384 shards).
+    const size = (await stat(join(dirOf(h), 'state.json'))).size;
+    assert.ok(size < 1024, `state.json is ${size} bytes`);
+  });
+
+  it('holds exactly the files of the last tree it verified, after many trees and after a restart', async () => {
+    const h = await harness();
+    const roles = someRoles(40);
+    let tree = h.index.tree(roles);
+    await h.index.sign(tree.field);
+    await h.auditor().poll();
+    for (let v = 2; v <= 6; v++) {
+      Object.assign(roles, { 'bins-07': v, [`bins-${(v * 3).toString(16).padStart(2, '0')}`]: v });
+      tree = h.index.tree(roles);
+      await h.index.sign(tree.field);
+      assert.equal((await h.auditor().poll()).status, 'signed');
+      assert.deepEqual(await storedFiles(dirOf(h)), treeFiles(tree));
+    }
+  });
+
+  it('a statement that could not be uploaded: the state is not moved on, and the files written for that tree go with the next commit or restart', async () => {
+    const h = await harness();
+    const roles = { ...someRoles(40), 'bins-07': 3 };
+    await h.index.publish(roles);
+    await h.auditor().poll();
+    const unsent = h.index.tree({ ...roles, 'bins-07': 4 });
+    await h.index.sign(unsent.field);
+    const dir = dirOf(h);
+    const failing = new Auditor({ dir, indexUrl: BASE, signer: h.index.auditorKey, token: 'unused', fetcher: h.index, publish: async () => Promise.reject(new Error('the index is down')) });
+    await assert.rejects(failing.poll(), /the index is down/);
+    // The baseline is still the last tree signed: bins-07 at 3, not the unsigned tree's 4.
+    await h.index.publish({ ...roles, 'bins-07': 2, 'bins-08': 2 });
+    await assert.rejects(h.auditor().poll(), refusal('MERKLE_ROLLBACK'));
+    const next = h.index.tree({ ...roles, 'bins-08': 3 });
+    await h.index.sign(next.field);
+    assert.equal((await h.auditor().poll()).status, 'signed');
+    assert.deepEqual(await storedFiles(dir), treeFiles(next), 'no file of the tree never committed is left');
+  });
+
+  it('a damaged file of its own is a state error, never a verdict on the index', async () => {
+    const h = await harness();
+    const roles = someRoles(40);
+    const tree = h.index.tree(roles);
+    await h.index.sign(tree.field);
+    await h.auditor().poll();
+    const group = treeFiles(tree).groups.find((n) => n.endsWith('.group.json')) as string;
+    await writeFile(join(dirOf(h), 'groups', group), '{"shards":[]}');
+    await h.index.publish({ ...roles, 'bins-07': 2 });
+    await assert.rejects(h.auditor().poll(), (e: unknown) => e instanceof AuditorStateError && /start over/.test(e.message));
+    assert.equal(h.statements.length, 1);
+  });
+
+  it('a state directory of the earlier layout (every hash in state.json) keeps its history', async () => {
+    const h = await harness();
+    const roles = someRoles(40);
+    const tree = h.index.tree({ ...roles, 'bins-07': 3 });
+    await h.index.sign(tree.field);
+    await h.auditor().poll();
+    // Rewrite it as auditors wrote it before: the tree's hashes in state.json, no groups/.
+    const dir = dirOf(h);
+    const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as Record<string, unknown> & { field: MerkleField };
+    const top = JSON.parse((h.index.files.get(`merkle/${state.field.root}.top.json`) as Buffer).toString()) as { groups: string[] };
+    const shards = top.groups.flatMap((g) => (JSON.parse((h.index.groupFile(g) as Buffer).toString()) as { shards: string[] }).shards);
+    const { field, ...rest } = state;
+    await writeFile(join(dir, 'state.json'), JSON.stringify({ ...rest, tree: { field, groups: top.groups, shards } }));
+    await rm(join(dir, 'groups'), { recursive: true });
+    await mkdir(join(dir, 'groups'));
+    await h.index.publish({ ...roles, 'bins-07': 1, 'bins-08': 2 });
+    await assert.rejects(h.auditor().poll(), refusal('MERKLE_ROLLBACK'));
+    const next = h.index.tree({ ...roles, 'bins-07': 4 });
+    await h.index.sign(next.field);
+    assert.equal((await h.auditor().poll()).status, 'signed');
+    assert.deepEqual(await storedFiles(dir), treeFiles(next));
   });
 });
 

@@ -1,0 +1,116 @@
+// The client's Merkle tree cache (src/client/merkle-cache.ts) over real HTTP: after refreshes
+// across many trees it holds one top file (not one per refresh), group files of the current tree
+// only, and shard files of the current tree or the one it refreshed from; a client restarted on
+// the pruned cache verifies without downloading any tree file again; and a prune cut short (some
+// old files left) is finished by the next refresh.
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { HttpFetcher, type Fetcher } from '../../src/client/fetcher.js';
+import { Updater } from '../../src/client/updater.js';
+import { groupFileName, Metadata, parseMerkleField, shardFileName, topFileName, verifyGroupFile, verifyTopFile } from '../../src/tuf/index.js';
+import { basicAuth, sdistUploadForm, startIndex, type IndexUnderTest } from '../helpers/index-under-test.js';
+import { removeTempDir, tempDir } from '../helpers/processes.js';
+
+const TARGET = 'mine/mine-1.0.tar.gz';
+
+function recording(): Fetcher & { urls: string[] } {
+  const inner = new HttpFetcher();
+  const urls: string[] = [];
+  return {
+    urls,
+    async fetch(url, max) {
+      urls.push(url);
+      return inner.fetch(url, max);
+    },
+  };
+}
+
+async function upload(index: IndexUnderTest, token: string, project: string): Promise<void> {
+  const res = await fetch(`${index.url}/legacy/`, { method: 'POST', body: sdistUploadForm(project, '1.0'), headers: { authorization: basicAuth(token) } });
+  assert.equal(res.status, 200, await res.text());
+}
+
+/** The names of every file of the tree the index's timestamp names now. */
+async function currentTree(index: IndexUnderTest): Promise<Set<string>> {
+  const metadata = join(index.dataDir, 'public', 'metadata');
+  const ts = Metadata.parse(await readFile(join(metadata, 'timestamp.json')), 'timestamp');
+  const field = parseMerkleField(ts.signed.unrecognized['x-bulwark-merkle']);
+  const names = new Set([topFileName(field.root)]);
+  for (const g of verifyTopFile(await readFile(join(metadata, 'merkle', topFileName(field.root))), field)) {
+    names.add(groupFileName(g));
+    for (const s of verifyGroupFile(await readFile(join(metadata, 'merkle', groupFileName(g))), g, field)) names.add(shardFileName(s));
+  }
+  return names;
+}
+
+describe('the client keeps its Merkle cache to the current tree', () => {
+  let index: IndexUnderTest;
+  let token: string;
+  let cacheDir: string;
+  const cached = () => readdir(join(cacheDir, 'merkle'));
+
+  async function refresh(fetcher?: Fetcher): Promise<void> {
+    const u = new Updater({ metadataDir: cacheDir, indexUrl: index.url, ...(fetcher ? { fetcher } : {}) });
+    await u.refresh();
+    assert.ok(await u.findTarget(TARGET), `${TARGET} is listed`);
+  }
+
+  /** One top file, groups of the current tree, shards of it or of the tree refreshed from (`before`). */
+  async function assertBounded(before: Set<string>): Promise<void> {
+    const tree = await currentTree(index);
+    const names = await cached();
+    assert.equal(names.filter((n) => n.endsWith('.top.json')).length, 1, `one top file: ${names.join(' ')}`);
+    for (const n of names) {
+      if (n.endsWith('.shard.json')) assert.ok(tree.has(n) || before.has(n), `${n} is a shard of neither the current tree nor the one before`);
+      else assert.ok(tree.has(n), `${n} is not a file of the current tree`);
+    }
+  }
+
+  before(async () => {
+    index = await startIndex({ bins: 64 }); // 64 shards in 8 groups
+    token = await index.user('alice');
+    cacheDir = await tempDir('merkle-cache');
+    await upload(index, token, 'mine');
+    await writeFile(join(cacheDir, 'root.json'), Buffer.from(await (await fetch(`${index.url}/metadata/1.root.json`)).arrayBuffer()));
+  });
+  after(async () => {
+    await index.close();
+    await removeTempDir(cacheDir);
+  });
+
+  it('after refreshes across six trees, holds one top file, groups of the current tree and shards of it or the tree before', async () => {
+    await refresh();
+    for (let i = 0; i < 6; i++) {
+      const before = await currentTree(index);
+      await upload(index, token, `other-${i}`);
+      await refresh();
+      await assertBounded(before);
+    }
+  });
+
+  it('a restart on the pruned cache verifies without downloading a tree file; a prune cut short is finished by the next refresh', async () => {
+    await refresh();
+    const before = new Map<string, Buffer>();
+    for (const n of await cached()) before.set(n, await readFile(join(cacheDir, 'merkle', n)));
+    await upload(index, token, 'other-next');
+    await refresh(); // prunes the files of the tree before
+
+    const restarted = recording();
+    await refresh(restarted);
+    assert.deepEqual(
+      restarted.urls.filter((u) => u.includes('/merkle/')),
+      [],
+      'every tree file the client needs was kept'
+    );
+
+    // As if a prune had removed the old groups, then the process died: the old top and shards are back.
+    for (const [n, bytes] of before) if (!n.endsWith('.group.json')) await writeFile(join(cacheDir, 'merkle', n), bytes);
+    assert.equal((await cached()).filter((n) => n.endsWith('.top.json')).length, 2);
+    const beforeLast = await currentTree(index);
+    await upload(index, token, 'other-after');
+    await refresh();
+    await assertBounded(beforeLast);
+  });
+});
