@@ -4,7 +4,7 @@
 // already there with other bytes is never replaced.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initDemoRepository } from '../../src/repository/init.js';
@@ -164,6 +164,47 @@ describe('a publication that outlasts the lease', () => {
       assert.ok(outlasted, 'the publication went through the slow store');
       assert.equal(published?.snapshotVersion, before + 1, `committed under a lease renewed meanwhile (${JSON.stringify(outlasted)})`);
       assert.equal((await repo.state.leader())?.holder, repo.leadership.candidate, 'still the leader');
+    } finally {
+      await repo.close();
+      await removeTempDir(dataDir);
+    }
+  });
+});
+
+describe('a take-over that outlasts the lease', () => {
+  it('keeps the lease renewed while the new leader writes every file of the Merkle tree', async () => {
+    const dataDir = await tempDir('long-takeover');
+    await initDemoRepository(dataDir, { bins: 16 });
+    // A first start writes the whole tree before it publishes (at 16,384 bins on a loaded
+    // machine: 15 s, past the 10 s lease, and `serve` then exited as if another process led).
+    // The store answers slowly here, as in the test above, while the tree's files are written.
+    await rm(join(dataDir, 'public', 'metadata', 'merkle'), { recursive: true, force: true });
+    const repo = await Repository.open(dataDir, { leaderTtlMs: 2000 });
+    try {
+      let renewals = 0;
+      const renew = repo.state.renewLeadership.bind(repo.state);
+      repo.state.renewLeadership = async (...args) => {
+        const renewed = await renew(...args);
+        if (renewed) renewals++;
+        return renewed;
+      };
+      let outlasted: { epoch: number; leaseExpired: string; renewals: number } | undefined;
+      const putNewAll = repo.blobs.putNewAll.bind(repo.blobs);
+      repo.blobs.putNewAll = async (files) => {
+        if (!outlasted && files.some((f) => f.path.startsWith('metadata/merkle/'))) {
+          const lease = await repo.state.leader();
+          assert.ok(lease);
+          const renewedBefore = renewals;
+          const giveUp = Date.parse(lease.expiresAt) + 2 * repo.leadership.ttlMs;
+          while ((Date.now() <= Date.parse(lease.expiresAt) || renewals < renewedBefore + 2) && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 50));
+          outlasted = { epoch: lease.epoch, leaseExpired: lease.expiresAt, renewals: renewals - renewedBefore };
+        }
+        return putNewAll(files);
+      };
+      await repo.start();
+      assert.ok(outlasted, 'the take-over wrote the tree through the slow store');
+      assert.ok(repo.leadership.current(), `still the leader after the take-over (${JSON.stringify(outlasted)})`);
+      assert.equal((await repo.state.leader())?.epoch, outlasted.epoch, 'the lease it took over with, never lost and taken again');
     } finally {
       await repo.close();
       await removeTempDir(dataDir);
