@@ -42,11 +42,13 @@ export async function writeMerkleFiles(blobs: BlobStore, files: readonly MerkleF
  * path): a client asking before it exists is sent the file uncompressed.
  */
 export async function compressMerkleFiles(blobs: BlobStore, files: readonly MerkleFile[]): Promise<void> {
+  const copies: { path: string; bytes: Uint8Array }[] = [];
   for (const { name, bytes } of files) {
     if (bytes.length < COMPRESS_AT || name.endsWith('.shard.json')) continue;
     const path = `${merkleBlobPath(name)}.gz`;
-    if (!(await blobs.exists(path))) await blobs.put(path, await gzipAsync(bytes, { level: 9 }));
+    if (!(await blobs.exists(path))) copies.push({ path, bytes: await gzipAsync(bytes, { level: 9 }) });
   }
+  await blobs.putAll(copies);
 }
 
 /**

@@ -65,6 +65,17 @@ const BIN_CHUNK = 512;
  * cluster benchmark; the copies nobody would be sent are now never made.
  */
 const COMPRESS_DELAY_MS = 1000;
+/** Compressed copies held in memory and written together. */
+const COPIES_PER_BATCH = 64;
+
+/** The .gz and .br copies of a metadata file, for clients that accept them. */
+async function compressedCopies(path: string, raw: Buffer): Promise<{ path: string; bytes: Buffer }[]> {
+  const [gz, br] = await Promise.all([gzipAsync(raw, { level: 6 }), brotliAsync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5 } })]);
+  return [
+    { path: `${path}.gz`, bytes: gz },
+    { path: `${path}.br`, bytes: br },
+  ];
+}
 
 export interface PublicationResult {
   /**
@@ -587,17 +598,17 @@ export class SnapshotProcess {
     });
     const superseded = (s: RoleState) => (this.roles.get(s.name)?.version ?? 0) > s.version;
     const job = async () => {
+      const copies: { path: string; bytes: Uint8Array }[] = [];
       for (const s of states) {
         if (s.length < 1024 || superseded(s)) continue;
         const path = metadataBlobPath(s.name, s.version);
         const raw = await this.o.blobs.get(path);
         if (!raw || superseded(s)) continue;
-        const [gz, br] = await Promise.all([
-          gzipAsync(raw, { level: 6 }),
-          brotliAsync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5 } }),
-        ]);
-        await Promise.all([this.o.blobs.put(`${path}.gz`, gz), this.o.blobs.put(`${path}.br`, br)]);
+        copies.push(...(await compressedCopies(path, raw)));
+        // Written together (one directory fsync), a bounded number at a time (a bulk load dirties every bin).
+        if (copies.length >= COPIES_PER_BATCH) await this.o.blobs.putAll(copies.splice(0));
       }
+      await this.o.blobs.putAll(copies);
     };
     // Each job waits for its own delay and for the job before it: one compression at a time.
     this.pendingCompression = Promise.all([this.pendingCompression, delayed])
@@ -612,8 +623,7 @@ export class SnapshotProcess {
       const path = metadataBlobPath(state.name, state.version);
       const raw = await this.o.blobs.get(path);
       if (!raw) return;
-      const [gz, br] = await Promise.all([gzipAsync(raw, { level: 6 }), brotliAsync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5 } })]);
-      await Promise.all([this.o.blobs.put(`${path}.gz`, gz), this.o.blobs.put(`${path}.br`, br)]);
+      await this.o.blobs.putAll(await compressedCopies(path, raw));
     };
     this.pendingSnapshotCompression = this.pendingSnapshotCompression.then(job).catch((err: unknown) => this.o.log.warn({ err }, 'compression failed'));
   }

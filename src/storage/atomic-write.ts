@@ -100,6 +100,33 @@ export async function createFileExclusive(path: string, data: Uint8Array | strin
 }
 
 /**
+ * writeFileAtomic for several files at once, with one fsync per directory instead of one per
+ * file: every file's data is written and fsynced, then renamed over its name, then each
+ * directory is fsynced once. A crash leaves each name with its old bytes or its new ones.
+ */
+export async function writeFilesAtomic(files: readonly { path: string; data: Uint8Array | string }[], mode = 0o644): Promise<void> {
+  await Promise.all(
+    files.map(async ({ path, data }) => {
+      const tmp = await writeTemp(path, data, true, mode);
+      crashHook('rename', path);
+      await rename(tmp, path);
+    })
+  );
+  await fsyncDirsOf(files.map((f) => f.path));
+}
+
+/** fsyncs each directory of these paths once. */
+async function fsyncDirsOf(paths: readonly string[]): Promise<void> {
+  const dirs = new Map(paths.map((path) => [dirname(path), path]));
+  await Promise.all(
+    [...dirs].map(async ([dir, path]) => {
+      crashHook('dirsync', path);
+      await fsyncDir(dir);
+    })
+  );
+}
+
+/**
  * createFileExclusive for several files at once, with one fsync per directory instead of one
  * per file: every file's data is written and fsynced (in parallel), then each is linked to its
  * name, then each directory is fsynced once. When it returns, every name exists durably with
@@ -124,13 +151,7 @@ export async function createFilesExclusive(files: readonly { path: string; data:
       }
     })
   );
-  const dirs = new Map([...files.map((f) => f.path), ...existing].map((path) => [dirname(path), path]));
-  await Promise.all(
-    [...dirs].map(async ([dir, path]) => {
-      crashHook('dirsync', path);
-      await fsyncDir(dir);
-    })
-  );
+  await fsyncDirsOf([...files.map((f) => f.path), ...existing]);
   return created;
 }
 

@@ -9,7 +9,7 @@ import { access, link, readFile, readdir, rename, stat, unlink } from 'node:fs/p
 import { dirname } from 'node:path';
 import { join, normalize, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createFileExclusive, createFilesExclusive, ensureDir, fsyncDir, moveFileAtomic, writeFileAtomic } from './atomic-write.js';
+import { createFileExclusive, createFilesExclusive, ensureDir, fsyncDir, moveFileAtomic, writeFileAtomic, writeFilesAtomic } from './atomic-write.js';
 import { crashPoint } from './crash-points.js';
 
 /** `putNew` found a different blob under the name: someone else wrote that version. */
@@ -29,6 +29,8 @@ export interface BlobStore {
    * replaced (BlobConflictError). A conditional create on an object store does the same.
    */
   putNew(path: string, data: Uint8Array): Promise<void>;
+  /** put for several files, made durable together (one fsync per file and one per directory). */
+  putAll(files: readonly { path: string; bytes: Uint8Array }[]): Promise<void>;
   /**
    * putNew for several files, made durable together (on a file system: one fsync per file and
    * one per directory, not two per file). A name that exists with the same bytes is not
@@ -76,6 +78,10 @@ export class FsBlobStore implements BlobStore {
     if (await createFileExclusive(local, data)) return;
     const existing = await readFile(local);
     if (!existing.equals(data)) throw new BlobConflictError(path);
+  }
+
+  putAll(files: readonly { path: string; bytes: Uint8Array }[]): Promise<void> {
+    return writeFilesAtomic(files.map((f) => ({ path: this.localPath(f.path), data: f.bytes })));
   }
 
   async putNewAll(files: readonly { path: string; bytes: Uint8Array }[]): Promise<void> {

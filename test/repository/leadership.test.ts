@@ -128,6 +128,29 @@ describe('the snapshot leader', () => {
   });
 });
 
+/**
+ * Makes the store count the lease's renewals, and returns a wait that lasts until the lease
+ * held when it is called has run out and has been renewed twice since, or, if nothing renews
+ * it, until it is surely lost: the store answering slowly.
+ */
+function slowStore(repo: Repository): () => Promise<{ epoch: number; leaseExpired: string; renewals: number }> {
+  let renewals = 0;
+  const renew = repo.state.renewLeadership.bind(repo.state);
+  repo.state.renewLeadership = async (...args) => {
+    const renewed = await renew(...args);
+    if (renewed) renewals++;
+    return renewed;
+  };
+  return async () => {
+    const lease = await repo.state.leader();
+    assert.ok(lease);
+    const renewedBefore = renewals;
+    const giveUp = Date.parse(lease.expiresAt) + 2 * repo.leadership.ttlMs;
+    while ((Date.now() <= Date.parse(lease.expiresAt) || renewals < renewedBefore + 2) && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 50));
+    return { epoch: lease.epoch, leaseExpired: lease.expiresAt, renewals: renewals - renewedBefore };
+  };
+}
+
 describe('a publication that outlasts the lease', () => {
   it('keeps the lease renewed in a process that does not renew it all the time (a command)', async () => {
     const dataDir = await tempDir('long-publication');
@@ -139,22 +162,11 @@ describe('a publication that outlasts the lease', () => {
     // about a second of stall before the lease lapses for real.
     const repo = await Repository.open(dataDir, { leaderTtlMs: 2000 });
     try {
-      let renewals = 0;
-      const renew = repo.state.renewLeadership.bind(repo.state);
-      repo.state.renewLeadership = async (...args) => {
-        const renewed = await renew(...args);
-        if (renewed) renewals++;
-        return renewed;
-      };
+      const outlastLease = slowStore(repo); // if nothing renews it, the commit must fail
       let outlasted: { leaseExpired: string; renewals: number } | undefined;
       const record = repo.state.recordPublicationIntent.bind(repo.state);
       repo.state.recordPublicationIntent = async (...args) => {
-        const lease = await repo.state.leader();
-        assert.ok(lease);
-        const renewedBefore = renewals;
-        const giveUp = Date.parse(lease.expiresAt) + 2 * repo.leadership.ttlMs; // nothing renews it: the commit must fail
-        while ((Date.now() <= Date.parse(lease.expiresAt) || renewals < renewedBefore + 2) && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 50));
-        outlasted = { leaseExpired: lease.expiresAt, renewals: renewals - renewedBefore };
+        outlasted = await outlastLease();
         return record(...args);
       };
       await repo.publisher.init();
@@ -181,24 +193,11 @@ describe('a take-over that outlasts the lease', () => {
     await rm(join(dataDir, 'public', 'metadata', 'merkle'), { recursive: true, force: true });
     const repo = await Repository.open(dataDir, { leaderTtlMs: 2000 });
     try {
-      let renewals = 0;
-      const renew = repo.state.renewLeadership.bind(repo.state);
-      repo.state.renewLeadership = async (...args) => {
-        const renewed = await renew(...args);
-        if (renewed) renewals++;
-        return renewed;
-      };
+      const outlastLease = slowStore(repo);
       let outlasted: { epoch: number; leaseExpired: string; renewals: number } | undefined;
       const putNewAll = repo.blobs.putNewAll.bind(repo.blobs);
       repo.blobs.putNewAll = async (files) => {
-        if (!outlasted && files.some((f) => f.path.startsWith('metadata/merkle/'))) {
-          const lease = await repo.state.leader();
-          assert.ok(lease);
-          const renewedBefore = renewals;
-          const giveUp = Date.parse(lease.expiresAt) + 2 * repo.leadership.ttlMs;
-          while ((Date.now() <= Date.parse(lease.expiresAt) || renewals < renewedBefore + 2) && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 50));
-          outlasted = { epoch: lease.epoch, leaseExpired: lease.expiresAt, renewals: renewals - renewedBefore };
-        }
+        if (!outlasted && files.some((f) => f.path.startsWith('metadata/merkle/'))) outlasted = await outlastLease();
         return putNewAll(files);
       };
       await repo.start();
