@@ -20,20 +20,35 @@ export function merkleBlobPath(name: string): string {
 
 /** Top and group files (≈ 8 KB of hex at 16,384 shards) are sent gzipped to clients that ask. */
 const COMPRESS_AT = 1024;
+/** Files written (and fsynced) together when a whole tree is written at start-up. */
+const WRITE_SLICE = 128;
+
+/** The blobs of these tree files, for BlobStore.putNewAll (a publication batches them with its roles). */
+export function merkleBlobs(files: readonly MerkleFile[]): { path: string; bytes: Uint8Array }[] {
+  const unique = new Map(files.map((f) => [f.name, f.bytes]));
+  return [...unique].map(([name, bytes]) => ({ path: merkleBlobPath(name), bytes }));
+}
 
 /**
- * Creates the files (durably, atomically) with a .gz copy of the larger ones, before the
+ * Creates the files (durably, atomically; those already present are not rewritten), before the
  * timestamp names them: a client that sees the root finds every file below it.
  */
-export async function writeMerkleFiles(blobs: BlobStore, files: readonly MerkleFile[], opts: { compress: boolean }): Promise<void> {
-  const unique = new Map(files.map((f) => [f.name, f.bytes]));
-  await Promise.all(
-    [...unique].map(async ([name, bytes]) => {
-      const path = merkleBlobPath(name);
-      if (opts.compress && bytes.length >= COMPRESS_AT && !name.endsWith('.shard.json')) await blobs.put(`${path}.gz`, await gzipAsync(bytes, { level: 9 }));
-      await blobs.putNew(path, bytes);
-    })
-  );
+export async function writeMerkleFiles(blobs: BlobStore, files: readonly MerkleFile[]): Promise<void> {
+  await blobs.putNewAll(merkleBlobs(files));
+}
+
+/**
+ * A .gz copy beside the larger files, made after the timestamp (off the publication's critical
+ * path): a client asking before it exists is sent the file uncompressed.
+ */
+export async function compressMerkleFiles(blobs: BlobStore, files: readonly MerkleFile[]): Promise<void> {
+  const copies: { path: string; bytes: Uint8Array }[] = [];
+  for (const { name, bytes } of files) {
+    if (bytes.length < COMPRESS_AT || name.endsWith('.shard.json')) continue;
+    const path = `${merkleBlobPath(name)}.gz`;
+    if (!(await blobs.exists(path))) copies.push({ path, bytes: await gzipAsync(bytes, { level: 9 }) });
+  }
+  await blobs.putAll(copies);
 }
 
 /**
@@ -62,6 +77,10 @@ export function treeOfRoles(shards: number, roles: Iterable<RoleState>): MerkleT
  */
 export async function ensureTreeFiles(blobs: BlobStore, tree: MerkleTreeBuilder, opts: { compress: boolean }): Promise<boolean> {
   if (await blobs.exists(merkleBlobPath(topFileName(tree.root)))) return false;
-  await writeMerkleFiles(blobs, tree.allFiles(), opts);
+  const files = tree.allFiles();
+  // A slice at a time (16,513 files at 16,384 shards): a bounded number of files open at once,
+  // and one directory fsync per slice instead of one per file.
+  for (let i = 0; i < files.length; i += WRITE_SLICE) await writeMerkleFiles(blobs, files.slice(i, i + WRITE_SLICE));
+  if (opts.compress) await compressMerkleFiles(blobs, files);
   return true;
 }

@@ -188,7 +188,8 @@ export class Repository {
     if (runSnapshot) {
       // Lead at once if nobody else does, and repair what a crash of the last leader left.
       const lease = await this.leadership.refresh();
-      if (lease) await this.publisher.takeOver(lease);
+      // Renewed meanwhile: a first start writes the whole Merkle tree, longer than a lease at 16,384 bins.
+      if (lease) await this.leadership.renewedDuring(() => this.publisher.takeOver(lease));
       this.leadership.start();
     }
     this.worker.kick(); // pending transactions from before a crash

@@ -99,6 +99,62 @@ export async function createFileExclusive(path: string, data: Uint8Array | strin
   return true;
 }
 
+/**
+ * writeFileAtomic for several files at once, with one fsync per directory instead of one per
+ * file: every file's data is written and fsynced, then renamed over its name, then each
+ * directory is fsynced once. A crash leaves each name with its old bytes or its new ones.
+ */
+export async function writeFilesAtomic(files: readonly { path: string; data: Uint8Array | string }[], mode = 0o644): Promise<void> {
+  await Promise.all(
+    files.map(async ({ path, data }) => {
+      const tmp = await writeTemp(path, data, true, mode);
+      crashHook('rename', path);
+      await rename(tmp, path);
+    })
+  );
+  await fsyncDirsOf(files.map((f) => f.path));
+}
+
+/** fsyncs each directory of these paths once. */
+async function fsyncDirsOf(paths: readonly string[]): Promise<void> {
+  const dirs = new Map(paths.map((path) => [dirname(path), path]));
+  await Promise.all(
+    [...dirs].map(async ([dir, path]) => {
+      crashHook('dirsync', path);
+      await fsyncDir(dir);
+    })
+  );
+}
+
+/**
+ * createFileExclusive for several files at once, with one fsync per directory instead of one
+ * per file: every file's data is written and fsynced (in parallel), then each is linked to its
+ * name, then each directory is fsynced once. When it returns, every name exists durably with
+ * its complete bytes (or, where false is returned, existed already and was left untouched);
+ * a crash before that leaves each name either absent or complete, as createFileExclusive does.
+ * The directories of `existing` (names the caller found present and did not rewrite) are
+ * fsynced too: such a name may have been linked by a process killed before its directory fsync.
+ */
+export async function createFilesExclusive(files: readonly { path: string; data: Uint8Array | string }[], existing: readonly string[] = [], mode = 0o644): Promise<boolean[]> {
+  const created = await Promise.all(
+    files.map(async ({ path, data }) => {
+      const tmp = await writeTemp(path, data, true, mode);
+      try {
+        crashHook('rename', path);
+        await link(tmp, path);
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw e;
+      } finally {
+        await unlink(tmp).catch(() => undefined);
+      }
+    })
+  );
+  await fsyncDirsOf([...files.map((f) => f.path), ...existing]);
+  return created;
+}
+
 /** Moves an already fsynced temporary file into place atomically (same file system). */
 export async function moveFileAtomic(tmp: string, path: string): Promise<void> {
   const dir = dirname(path);

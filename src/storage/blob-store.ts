@@ -9,7 +9,7 @@ import { access, link, readFile, readdir, rename, stat, unlink } from 'node:fs/p
 import { dirname } from 'node:path';
 import { join, normalize, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createFileExclusive, ensureDir, fsyncDir, moveFileAtomic, writeFileAtomic } from './atomic-write.js';
+import { createFileExclusive, createFilesExclusive, ensureDir, fsyncDir, moveFileAtomic, writeFileAtomic, writeFilesAtomic } from './atomic-write.js';
 import { crashPoint } from './crash-points.js';
 
 /** `putNew` found a different blob under the name: someone else wrote that version. */
@@ -29,6 +29,14 @@ export interface BlobStore {
    * replaced (BlobConflictError). A conditional create on an object store does the same.
    */
   putNew(path: string, data: Uint8Array): Promise<void>;
+  /** put for several files, made durable together (one fsync per file and one per directory). */
+  putAll(files: readonly { path: string; bytes: Uint8Array }[]): Promise<void>;
+  /**
+   * putNew for several files, made durable together (on a file system: one fsync per file and
+   * one per directory, not two per file). A name that exists with the same bytes is not
+   * rewritten; one with other bytes is a BlobConflictError. Every file is durable on return.
+   */
+  putNewAll(files: readonly { path: string; bytes: Uint8Array }[]): Promise<void>;
   /** Moves a local, already durable temporary file into the store. */
   putFile(path: string, localTmpFile: string): Promise<void>;
   /**
@@ -70,6 +78,26 @@ export class FsBlobStore implements BlobStore {
     if (await createFileExclusive(local, data)) return;
     const existing = await readFile(local);
     if (!existing.equals(data)) throw new BlobConflictError(path);
+  }
+
+  putAll(files: readonly { path: string; bytes: Uint8Array }[]): Promise<void> {
+    return writeFilesAtomic(files.map((f) => ({ path: this.localPath(f.path), data: f.bytes })));
+  }
+
+  async putNewAll(files: readonly { path: string; bytes: Uint8Array }[]): Promise<void> {
+    const local = files.map((f) => ({ path: this.localPath(f.path), data: f.bytes, name: f.path }));
+    // Content-addressed files (the Merkle tree's) often exist already: compare, do not rewrite.
+    const existing = await Promise.all(local.map((f) => readFile(f.path).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)))));
+    const fresh = local.filter((_, i) => existing[i] === undefined);
+    const created = await createFilesExclusive(
+      fresh,
+      local.filter((_, i) => existing[i] !== undefined).map((f) => f.path)
+    );
+    const toCompare = [...local.filter((_, i) => existing[i] !== undefined), ...fresh.filter((_, i) => !created[i])];
+    for (const f of toCompare) {
+      const have = existing[local.indexOf(f)] ?? (await readFile(f.path));
+      if (!have.equals(f.data)) throw new BlobConflictError(f.name);
+    }
   }
 
   putFile(path: string, localTmpFile: string): Promise<void> {

@@ -7,8 +7,9 @@
 //     write and before it entered: the name never points at data that is not on disk;
 //  2. the directory it entered was fsynced after that and before the upload it belongs to was
 //     acknowledged (the distribution under targets/), or before the timestamp.json that
-//     publishes it was written (metadata, pages, and the pip-facing name under files/, which the
-//     transaction makes), or before the process ended (compressed copies of metadata);
+//     publishes it was written (metadata, pages, the snapshot Merkle tree's files its root names,
+//     and the pip-facing name under files/, which the transaction makes), or before the process
+//     ended (compressed copies of metadata);
 //  3. every directory created in the public tree (a project's first file) was, in the same way,
 //     made durable in its parent before its files count as acknowledged or published.
 // fdatasync counts as fsync: it flushes a file's data and size, and a directory's entries.
@@ -21,6 +22,7 @@ import { buildDist } from '../helpers/dists.js';
 import { basicAuth, uploadForm } from '../helpers/index-under-test.js';
 import { memorySdist } from '../helpers/memory-dists.js';
 import { repoRoot, runBulwark, startProcess, tempDir } from '../helpers/processes.js';
+import { groupFileName, MERKLE_FIELD, shardFileName, topFileName } from '../../src/tuf/index.js';
 import { fdPath, parseStraceLog, stringArgs, succeeded, type Syscall } from './syscall-trace.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -121,11 +123,26 @@ function timestampBytes(calls: Syscall[], tmp: string): string {
   return bytes;
 }
 
-/** Every file of the public tree a timestamp publishes: its snapshot, the roles it lists, their targets. */
+/** Every file of the snapshot Merkle tree with this root: its top file, its groups, its shards. */
+async function treeFiles(publicDir: string, root: string): Promise<string[]> {
+  const file = (name: string) => join(publicDir, 'metadata', 'merkle', name);
+  const top = JSON.parse(await readFile(file(topFileName(root)), 'utf8')) as { groups: string[] };
+  const groups = await Promise.all(top.groups.map(async (g) => JSON.parse(await readFile(file(groupFileName(g)), 'utf8')) as { shards: string[] }));
+  return [file(topFileName(root)), ...top.groups.map((g) => file(groupFileName(g))), ...groups.flatMap((g) => g.shards.map((s) => file(shardFileName(s))))];
+}
+
+/**
+ * Every file of the public tree a timestamp publishes: its snapshot, the roles it lists, their
+ * targets, and every file of the Merkle tree its root names (clients in Merkle mode read those
+ * instead of the snapshot).
+ */
 async function publishedBy(publicDir: string, timestamp: string): Promise<Set<string>> {
   const signedOf = async (file: string) => (JSON.parse(await readFile(join(publicDir, 'metadata', file), 'utf8')) as { signed: Record<string, any> }).signed;
-  const snapshotVersion = (JSON.parse(timestamp) as { signed: { meta: { 'snapshot.json': { version: number } } } }).signed.meta['snapshot.json'].version;
+  const signed = (JSON.parse(timestamp) as { signed: { meta: { 'snapshot.json': { version: number } }; [MERKLE_FIELD]?: { root: string } } }).signed;
+  const snapshotVersion = signed.meta['snapshot.json'].version;
   const out = new Set([join(publicDir, 'metadata', `${snapshotVersion}.snapshot.json`)]);
+  const merkle = signed[MERKLE_FIELD];
+  if (merkle) for (const f of await treeFiles(publicDir, merkle.root)) out.add(f);
   for (const [name, entry] of Object.entries((await signedOf(`${snapshotVersion}.snapshot.json`))['meta'] as Record<string, { version: number }>)) {
     const file = `${entry.version}.${name}`;
     out.add(join(publicDir, 'metadata', file));
@@ -248,6 +265,12 @@ describe('durability below SIGKILL: the order of fsyncs (strace)', () => {
     // The trace saw the whole path, so the checks above had something to check.
     assert.ok(count('targets') >= 3 + 3 * 2 && count('files') >= 4 && count('metadata') >= 3 && mkdirs.length >= 6, 'the trace shows the uploads and the publication');
     for (const u of uploads) assert.ok([...published].some((p) => p.endsWith(`.${u.filename}`)), `a timestamp.json in the trace publishes ${u.filename}`);
+    // The write-ordering invariant of a publication (src/repository/snapshot-process.ts): the
+    // timestamp never names a tree whose files are not durable. The checks above cover every
+    // tree file the trace saw enter; here, that the trace saw the trees the timestamps name.
+    const merkleDir = join(publicDir, 'metadata', 'merkle');
+    const treeEntries = entries.filter((e) => dirname(e.to) === merkleDir && published.has(e.to));
+    assert.ok(treeEntries.some((e) => e.to.endsWith('.top.json')) && treeEntries.some((e) => e.to.endsWith('.shard.json')), 'the trace shows the Merkle files the timestamps name entering the tree');
     assert.deepEqual(problems, []);
   });
 });

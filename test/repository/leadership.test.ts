@@ -4,7 +4,7 @@
 // already there with other bytes is never replaced.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initDemoRepository } from '../../src/repository/init.js';
@@ -128,6 +128,29 @@ describe('the snapshot leader', () => {
   });
 });
 
+/**
+ * Makes the store count the lease's renewals, and returns a wait that lasts until the lease
+ * held when it is called has run out and has been renewed twice since, or, if nothing renews
+ * it, until it is surely lost: the store answering slowly.
+ */
+function slowStore(repo: Repository): () => Promise<{ epoch: number; leaseExpired: string; renewals: number }> {
+  let renewals = 0;
+  const renew = repo.state.renewLeadership.bind(repo.state);
+  repo.state.renewLeadership = async (...args) => {
+    const renewed = await renew(...args);
+    if (renewed) renewals++;
+    return renewed;
+  };
+  return async () => {
+    const lease = await repo.state.leader();
+    assert.ok(lease);
+    const renewedBefore = renewals;
+    const giveUp = Date.parse(lease.expiresAt) + 2 * repo.leadership.ttlMs;
+    while ((Date.now() <= Date.parse(lease.expiresAt) || renewals < renewedBefore + 2) && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 50));
+    return { epoch: lease.epoch, leaseExpired: lease.expiresAt, renewals: renewals - renewedBefore };
+  };
+}
+
 describe('a publication that outlasts the lease', () => {
   it('keeps the lease renewed in a process that does not renew it all the time (a command)', async () => {
     const dataDir = await tempDir('long-publication');
@@ -139,22 +162,11 @@ describe('a publication that outlasts the lease', () => {
     // about a second of stall before the lease lapses for real.
     const repo = await Repository.open(dataDir, { leaderTtlMs: 2000 });
     try {
-      let renewals = 0;
-      const renew = repo.state.renewLeadership.bind(repo.state);
-      repo.state.renewLeadership = async (...args) => {
-        const renewed = await renew(...args);
-        if (renewed) renewals++;
-        return renewed;
-      };
+      const outlastLease = slowStore(repo); // if nothing renews it, the commit must fail
       let outlasted: { leaseExpired: string; renewals: number } | undefined;
       const record = repo.state.recordPublicationIntent.bind(repo.state);
       repo.state.recordPublicationIntent = async (...args) => {
-        const lease = await repo.state.leader();
-        assert.ok(lease);
-        const renewedBefore = renewals;
-        const giveUp = Date.parse(lease.expiresAt) + 2 * repo.leadership.ttlMs; // nothing renews it: the commit must fail
-        while ((Date.now() <= Date.parse(lease.expiresAt) || renewals < renewedBefore + 2) && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 50));
-        outlasted = { leaseExpired: lease.expiresAt, renewals: renewals - renewedBefore };
+        outlasted = await outlastLease();
         return record(...args);
       };
       await repo.publisher.init();
@@ -164,6 +176,34 @@ describe('a publication that outlasts the lease', () => {
       assert.ok(outlasted, 'the publication went through the slow store');
       assert.equal(published?.snapshotVersion, before + 1, `committed under a lease renewed meanwhile (${JSON.stringify(outlasted)})`);
       assert.equal((await repo.state.leader())?.holder, repo.leadership.candidate, 'still the leader');
+    } finally {
+      await repo.close();
+      await removeTempDir(dataDir);
+    }
+  });
+});
+
+describe('a take-over that outlasts the lease', () => {
+  it('keeps the lease renewed while the new leader writes every file of the Merkle tree', async () => {
+    const dataDir = await tempDir('long-takeover');
+    await initDemoRepository(dataDir, { bins: 16 });
+    // A first start writes the whole tree before it publishes (at 16,384 bins on a loaded
+    // machine: 15 s, past the 10 s lease, and `serve` then exited as if another process led).
+    // The store answers slowly here, as in the test above, while the tree's files are written.
+    await rm(join(dataDir, 'public', 'metadata', 'merkle'), { recursive: true, force: true });
+    const repo = await Repository.open(dataDir, { leaderTtlMs: 2000 });
+    try {
+      const outlastLease = slowStore(repo);
+      let outlasted: { epoch: number; leaseExpired: string; renewals: number } | undefined;
+      const putNewAll = repo.blobs.putNewAll.bind(repo.blobs);
+      repo.blobs.putNewAll = async (files) => {
+        if (!outlasted && files.some((f) => f.path.startsWith('metadata/merkle/'))) outlasted = await outlastLease();
+        return putNewAll(files);
+      };
+      await repo.start();
+      assert.ok(outlasted, 'the take-over wrote the tree through the slow store');
+      assert.ok(repo.leadership.current(), `still the leader after the take-over (${JSON.stringify(outlasted)})`);
+      assert.equal((await repo.state.leader())?.epoch, outlasted.epoch, 'the lease it took over with, never lost and taken again');
     } finally {
       await repo.close();
       await removeTempDir(dataDir);
