@@ -3,7 +3,7 @@
 // benchmarks: UploadService.upload (file stored, journal entry) → transaction worker → snapshot
 // process, until the publication that lists it is out.
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Repository } from '../src/repository/repository.js';
 import type { UploadForm } from '../src/repository/uploads.js';
@@ -21,11 +21,22 @@ export interface UploadTiming {
   endToEndMs: number;
 }
 
-/** Uploads `u` as the k-th upload of a run (its bytes from `seed + k`); the repository must be started or publishing. */
-export async function uploadPlanned(repo: Repository, user: UserRecord, u: PlannedUpload, k: number, seed: number): Promise<UploadTiming> {
+/**
+ * Uploads `u` as the k-th upload of a run (its bytes from `seed + k`) and waits `until` it is
+ * done: by default until the publication that lists it is out.
+ */
+export async function uploadPlanned(
+  repo: Repository,
+  user: UserRecord,
+  u: PlannedUpload,
+  k: number,
+  seed: number,
+  until: (seq: number) => Promise<unknown> = (seq) => repo.publisher.waitForSeq(seq)
+): Promise<UploadTiming> {
   // The HTTP layer hands over a file already on disk (fsynced) with its digests
   // (src/server/http/receive-file.ts): made before timing.
   const bytes = Buffer.concat(sdistParts({ name: u.displayName, version: u.version }, [seededBytes(seed + k, u.size)]));
+  await mkdir(repo.tmpDir, { recursive: true });
   const tmpPath = join(repo.tmpDir, `bench-upload-${k}`);
   const fh = await open(tmpPath, 'w');
   await fh.writeFile(bytes);
@@ -45,6 +56,6 @@ export async function uploadPlanned(repo: Repository, user: UserRecord, u: Plann
   const ta = performance.now();
   const receipt = await repo.uploads.upload(user, form, { tmpPath, filename: u.filename, size: bytes.length, ...digests });
   const tb = performance.now();
-  await repo.publisher.waitForSeq(receipt.seq);
+  await until(receipt.seq);
   return { seq: receipt.seq, recordMs: tb - ta, endToEndMs: performance.now() - ta };
 }
