@@ -13,11 +13,12 @@
 // Prints one JSON object (LayoutResult).
 //   node dist/bench/pypi-claiming-layout.js '<LayoutArgs as JSON>'
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { exportPromotion, importPromotion } from '../src/repository/ceremony.js';
 import { CONFIG_FILE } from '../src/repository/config.js';
@@ -33,6 +34,7 @@ import { runCeremony, type CeremonyTiming } from './pypi-claiming-ceremony.js';
 import { claimsFromLines, recordClaims, signClaims } from './pypi-claiming-claims.js';
 import type { Probe, Stage } from './pypi-claiming-setup.js';
 import { WireCounter, wireTotals, type WireResponse } from './pypi-claiming-wire.js';
+import { lastJsonLine, runNode } from './pypi-scale-processes.js';
 import { uploadPlanned } from './pypi-scale-upload.js';
 
 export interface LayoutArgs {
@@ -66,12 +68,16 @@ export interface LayoutResult {
   ceremony: CeremonyTiming;
   publishAfterCeremonyMs: number;
   publishRecentMs: number;
-  installs: Record<'claimed' | 'recentlyClaimed' | 'unclaimed', { cold: InstallFigures; afterUpload: InstallFigures; afterClaim: InstallFigures; proxyPeakRss: number }>;
+  installs: Record<
+    'claimed' | 'recentlyClaimed' | 'unclaimed',
+    { cold: InstallFigures; afterUpload: InstallFigures; afterClaim: InstallFigures; proxyPeakRss: number; updaterCpuMs?: { first: number; median: number; peakRss: number } }
+  >;
   publications: { n: number; ms: Summary; endToEndMs: Summary; rolesPerPublication: number };
   sizes: Record<string, number>;
   memory: { maxRss: number };
 }
 
+const here = dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The proxy reuses verified metadata for 2 s (VerifiedIndex maxAgeMs): a refresh waits longer. */
 const PROXY_MAX_AGE_MS = 2000;
@@ -148,6 +154,20 @@ class ProbeProxy {
     const file = await fetch(`${this.url}/files/${this.probe.project}/${this.probe.filename}`);
     const bytes = await file.arrayBuffer();
     if (!file.ok) throw new Error(`${this.probe.filename}: ${file.status} ${Buffer.from(bytes).toString().slice(0, 300)}`);
+  }
+
+  /** The client's CPU per refresh + lookup, on a copy of this proxy's warm cache, in a process of its own. */
+  async updaterCpu(runs: number): Promise<{ first: number; median: number; peakRss: number }> {
+    const copy = await mkdtemp(join(tmpdir(), 'bench-refresh-cache-'));
+    try {
+      await cp(this.cache, copy, { recursive: true });
+      const run = await runNode([join(here, 'pypi-claiming-refresh.js'), JSON.stringify({ metadataDir: copy, indexUrl: this.counter.url, path: `${this.probe.project}/index.json`, runs })]);
+      const { cpuMs } = lastJsonLine<{ cpuMs: number[] }>(run.stdout);
+      this.counter.take();
+      return { first: cpuMs[0] ?? Number.NaN, median: summarize(cpuMs.slice(1)).median, peakRss: run.peakRss };
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
   }
 
   async stop(): Promise<number> {
@@ -255,7 +275,8 @@ async function main(a: LayoutArgs): Promise<LayoutResult> {
       const afterClaim = [];
       for (const p of proxies) afterClaim.push(await p.install());
       for (const [i, kind] of kinds.entries()) {
-        installs[kind] = { cold: cold[i] as InstallFigures, afterUpload: afterUpload[i] as InstallFigures, afterClaim: afterClaim[i] as InstallFigures, proxyPeakRss: 0 };
+        const updaterCpuMs = await (proxies[i] as ProbeProxy).updaterCpu(6);
+        installs[kind] = { cold: cold[i] as InstallFigures, afterUpload: afterUpload[i] as InstallFigures, afterClaim: afterClaim[i] as InstallFigures, proxyPeakRss: 0, updaterCpuMs };
       }
 
       // 5. Publications, one upload at a time.
