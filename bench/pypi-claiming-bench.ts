@@ -44,7 +44,7 @@ const flags = parseFlags('node dist/bench/pypi-claiming-bench.js [flags]', {
   dir: { default: tmpdir(), help: 'where to create the repositories (the PostgreSQL cluster lives in the temp dir)' },
   keep: { default: false, help: 'keep the repository directories' },
   json: { default: false, help: 'print one JSON object instead of tables' },
-  out: { default: '', help: 'also write the JSON result to this file' },
+  out: { default: '', help: 'also write the JSON result to this file, and each phase as it ends' },
 });
 if (flags.quick) Object.assign(flags, { projects: 20_000, files: 100_000, bins: 1024, claimed: 2000, recent: 500, ceremony: 100, uploads: 10 });
 
@@ -78,6 +78,13 @@ interface TargetRow {
   verdict: string;
 }
 
+/** With --out, what the phases so far measured, written after each: a run stopped early still tells them. */
+const partial: Record<string, unknown> = {};
+function savePartial(phaseName: string, value: unknown): void {
+  partial[phaseName] = value;
+  if (flags.out) writeFileSync(flags.out, `${JSON.stringify({ benchmark: 'pypi-claiming', partial: true, config: flags, ...partial }, null, 2)}\n`);
+}
+
 async function main(): Promise<Result> {
   const info = machine();
   note('starting a throwaway PostgreSQL cluster (fsync on)…');
@@ -104,6 +111,7 @@ async function main(): Promise<Result> {
     };
     const load = await phase('load', cluster, () => runNode([join(here, 'pypi-scale-load.js'), JSON.stringify(loadArgs)]));
     const loaded = lastJsonLine<LoadResult>(load.value.stdout);
+    savePartial('load', { ...loaded, stats: load.stats, peakRss: load.value.peakRss });
 
     const stage = join(dataDir, 'pypi-claiming-stage');
     const setupArgs: SetupArgs = {
@@ -112,6 +120,7 @@ async function main(): Promise<Result> {
     };
     const setup = await phase('setup', cluster, () => runNode([join(here, 'pypi-claiming-setup.js'), JSON.stringify(setupArgs)]));
     const setupResult = lastJsonLine<SetupResult>(setup.value.stdout);
+    savePartial('setup', { ...setupResult, stats: setup.stats, peakRss: setup.value.peakRss });
 
     const tc = performance.now();
     const clone = await phase('clone (database and data dir)', cluster, async () => {
@@ -132,8 +141,9 @@ async function main(): Promise<Result> {
       seed: flags.seed, user: BENCH_USER, uploads: flags.uploads, warmup: flags.warmup,
     });
     const old = await phase('old layout', cluster, () => runNode([join(here, 'pypi-claiming-layout.js'), JSON.stringify(layoutArgs('old'))]));
-    const neu = await phase('new layout', cluster, () => runNode([join(here, 'pypi-claiming-layout.js'), JSON.stringify(layoutArgs('new'))]));
     const oldResult = lastJsonLine<LayoutResult>(old.value.stdout);
+    savePartial('old', { ...oldResult, stats: old.stats, peakRss: old.value.peakRss });
+    const neu = await phase('new layout', cluster, () => runNode([join(here, 'pypi-claiming-layout.js'), JSON.stringify(layoutArgs('new'))]));
     const newResult = lastJsonLine<LayoutResult>(neu.value.stdout);
 
     const db1 = await databaseSize(dataDir, url);
