@@ -6,17 +6,14 @@
 // Compression is off, as in snapshot-bench: the .gz/.br copies are made after the publication
 // point and would only add background CPU. Prints one JSON object (PublishPhaseResult).
 //   node dist/bench/pypi-scale-publish.js '<PublishArgs as JSON>'
-import { createHash } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
 import { BIN_PREFIX, ROLES } from '../src/repository/layout.js';
 import { silentLogger } from '../src/repository/logger.js';
 import { Repository } from '../src/repository/repository.js';
 import type { PublicationResult } from '../src/repository/snapshot-process.js';
-import type { UploadForm } from '../src/repository/uploads.js';
-import { note, progress, seededBytes, summarize, watchMemory, type Summary } from './common.js';
+import { note, progress, summarize, watchMemory, type Summary } from './common.js';
 import type { PlannedUpload } from './pypi-scale-data.js';
-import { sdistParts } from '../test/helpers/memory-dists.js';
+import { uploadPlanned } from './pypi-scale-upload.js';
 
 export interface PublishArgs {
   dataDir: string;
@@ -58,8 +55,6 @@ export interface PublishPhaseResult {
   memory: Memory;
   cpuSeconds: number;
 }
-
-const sha = (algo: string, b: Buffer) => createHash(algo).update(b).digest('hex');
 
 async function main(args: PublishArgs): Promise<PublishPhaseResult> {
   const memory = watchMemory();
@@ -114,38 +109,15 @@ async function main(args: PublishArgs): Promise<PublishPhaseResult> {
     const bar = progress('uploads, one at a time', args.warmup + args.uploads);
     process.send?.({ mark: 'uploads' });
     for (const [k, u] of plan.slice(0, args.warmup + args.uploads).entries()) {
-      // The HTTP layer hands over a file already on disk (fsynced) with its digests
-      // (src/server/http/receive-file.ts): made before timing.
-      const bytes = Buffer.concat(sdistParts({ name: u.displayName, version: u.version }, [seededBytes(args.seed + k, u.size)]));
-      const tmpPath = join(repo.tmpDir, `bench-upload-${k}`);
-      const fh = await open(tmpPath, 'w');
-      await fh.writeFile(bytes);
-      await fh.sync();
-      await fh.close();
-      const digests = { sha256: sha('sha256', bytes), md5: sha('md5', bytes) };
-      const form: UploadForm = new Map([
-        [':action', ['file_upload']],
-        ['protocol_version', ['1']],
-        ['name', [u.displayName]],
-        ['version', [u.version]],
-        ['filetype', ['sdist']],
-        ['pyversion', ['source']],
-        ['sha256_digest', [digests.sha256]],
-        ['md5_digest', [digests.md5]],
-      ]);
-      const ta = performance.now();
-      const receipt = await repo.uploads.upload(user, form, { tmpPath, filename: u.filename, size: bytes.length, ...digests });
-      const tb = performance.now();
-      await repo.publisher.waitForSeq(receipt.seq);
-      const tc = performance.now();
+      const { seq, recordMs, endToEndMs } = await uploadPlanned(repo, user, u, k, args.seed);
       bar.tick();
-      const pub = publications.find((p) => p.publishedSeqs.includes(receipt.seq));
-      if (!pub) throw new Error(`no publication reported for upload ${receipt.seq}`);
+      const pub = publications.find((p) => p.publishedSeqs.includes(seq));
+      if (!pub) throw new Error(`no publication reported for upload ${seq}`);
       if (k < args.warmup) continue;
-      endToEnd.push(tc - ta);
-      record.push(tb - ta);
+      endToEnd.push(endToEndMs);
+      record.push(recordMs);
       publication.push(pub.ms.total);
-      rest.push(tc - tb - pub.ms.total);
+      rest.push(endToEndMs - recordMs - pub.ms.total);
       phases.build.push(pub.ms.build);
       phases.write.push(pub.ms.write);
       phases.commit.push(pub.ms.commit);

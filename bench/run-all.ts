@@ -2,9 +2,9 @@
 // Runs every benchmark, one after the other (they would disturb each other on 2 cores).
 //   node dist/bench/run-all.js [--quick] [--json]
 // --quick: small sizes, for checking that the benchmarks work (a minute), not for figures.
-// --json: one object { snapshot, upload, client, cluster, 'pypi-scale' } with each benchmark's JSON result.
-// cluster and pypi-scale need PostgreSQL (apt-get install postgresql); pypi-scale at full size takes
-// ~15 minutes and ~20 GB of disk in the temp dir.
+// --json: one object { snapshot, upload, client, cluster, 'pypi-scale', 'pypi-claiming' } with each benchmark's JSON result.
+// cluster, pypi-scale and pypi-claiming need PostgreSQL (apt-get install postgresql); pypi-scale at full
+// size takes ~15 minutes and ~20 GB of disk in the temp dir, pypi-claiming far longer (bench/README.md).
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ const QUICK: Record<string, string[]> = {
   client: ['--bins', '1024', '--packages', '2', '--rounds', '1', '--iterations', '5'],
   cluster: ['--bins', '256', '--uploads', '200', '--uploaders', '20'],
   'pypi-scale': ['--projects', '20000', '--files', '100000', '--uploads', '10'],
+  'pypi-claiming': ['--quick'],
 };
 
 function run(name: string): Promise<string> {
@@ -37,7 +38,7 @@ function run(name: string): Promise<string> {
 }
 
 const results: Record<string, unknown> = {};
-for (const name of ['snapshot', 'upload', 'client', 'cluster', 'pypi-scale']) {
+for (const name of ['snapshot', 'upload', 'client', 'cluster', 'pypi-scale', 'pypi-claiming']) {
   const out = await run(name);
   if (flags.json) results[name] = JSON.parse(out) as unknown;
 }
