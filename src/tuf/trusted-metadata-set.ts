@@ -36,6 +36,7 @@ import type { RoleKeys } from './models/delegations.js';
 import { MetaFile } from './models/meta-file.js';
 import { Metadata } from './models/metadata.js';
 import type { Root, Snapshot, Targets, Timestamp } from './models/roles.js';
+import { recallVerifiedRole, rememberVerifiedRole, verifiedRoleKey } from './verified-role-memo.js';
 
 export class TrustedSetUsageError extends Error {
   constructor(message: string) {
@@ -311,9 +312,15 @@ export class TrustedMetadataSet {
     const { roleKeys, keys } = this.delegation(roleName, delegatorName);
     // §5.6.2: hashes and length, when the snapshot lists them.
     meta.verify(roleName, bytes);
-    const next = Metadata.parse(bytes, 'targets', roleName);
-    // §5.6.3: a threshold of the delegator's keys for this role.
-    next.verifyRole(roleName, roleKeys, keys);
+    // §5.6.3: a threshold of the delegator's keys for this role. The same bytes checked with the
+    // same keys earlier in this process need not be parsed and checked again (verified-role-memo.ts).
+    const memoKey = verifiedRoleKey(roleName, bytes, meta.hashes?.['sha256']?.toLowerCase(), roleKeys, keys);
+    let next = recallVerifiedRole(memoKey);
+    if (!next) {
+      next = Metadata.parse(bytes, 'targets', roleName);
+      next.verifyRole(roleName, roleKeys, keys);
+      rememberVerifiedRole(memoKey, next);
+    }
     // §5.6.4: exactly the version the snapshot names (rollback and mix-and-match).
     if (next.signed.version !== meta.version) throw new BadVersionError(roleName, `${meta.version} (as named by snapshot)`, next.signed.version);
     // §5.6.5

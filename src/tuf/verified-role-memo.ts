@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// Delegated targets roles already parsed and signature-checked in this process, by their exact
+// bytes and the exact keys that checked them. A long-lived client (the pip proxy) starts a new
+// update every few seconds and walks the same delegations each time: targets → claimed → a name
+// bin → a project role. Parsing and verifying a 190 KB `claimed` costs ~8 ms; its SHA-256 ~0.3 ms.
+//
+// Why this is sound: parsing is a function of the bytes and the role name, and the threshold
+// check a function of the bytes and the (keyid → public key, threshold) it was given. An entry is
+// found only for the same role name, the same SHA-256 of the bytes and the same keys and
+// threshold, so it answers exactly what a new check would. Everything that depends on the
+// update (the version the snapshot or Merkle leaf names, expiry at this update's reference time,
+// the role's self-naming field) is checked by the caller every time, memo or not.
+import { createHash } from 'node:crypto';
+import type { Key } from './keys.js';
+import type { RoleKeys } from './models/delegations.js';
+import type { Metadata } from './models/metadata.js';
+import type { Targets } from './models/roles.js';
+
+/** At most this many bytes of source metadata are remembered (least recently used go first). */
+const MAX_BYTES = 64 * 2 ** 20;
+
+const entries = new Map<string, { md: Metadata<Targets>; size: number }>();
+let heldBytes = 0;
+
+/** The memo's key: role name, SHA-256 of the bytes, threshold and every authorized key's public value. */
+export function verifiedRoleKey(roleName: string, bytes: Uint8Array, sha256: string | undefined, roleKeys: RoleKeys, keys: ReadonlyMap<string, Key>): string {
+  const digest = sha256 ?? createHash('sha256').update(bytes).digest('hex');
+  const keyParts = roleKeys.keyids.map((id) => {
+    const k = keys.get(id);
+    return k ? `${id}=${k.keytype}/${k.scheme}/${k.publicValue}` : `${id}=?`;
+  });
+  return `${roleName}\n${digest}\n${roleKeys.threshold}\n${keyParts.join('\n')}`;
+}
+
+export function recallVerifiedRole(key: string): Metadata<Targets> | undefined {
+  const hit = entries.get(key);
+  if (!hit) return undefined;
+  entries.delete(key); // most recently used last
+  entries.set(key, hit);
+  return hit.md;
+}
+
+export function rememberVerifiedRole(key: string, md: Metadata<Targets>): void {
+  if (entries.has(key)) return;
+  const size = md.bytes.byteLength;
+  if (size > MAX_BYTES) return;
+  entries.set(key, { md, size });
+  heldBytes += size;
+  for (const [k, e] of entries) {
+    if (heldBytes <= MAX_BYTES) break;
+    entries.delete(k);
+    heldBytes -= e.size;
+  }
+}
+
+/** For tests: forget everything. */
+export function clearVerifiedRoles(): void {
+  entries.clear();
+  heldBytes = 0;
+}
