@@ -3,7 +3,7 @@
 // alone, a 413 past a limit). Closing the connection at once resets it while the client is
 // still sending, and most clients then report the reset instead of the answer (twine prints a
 // ConnectionResetError traceback). So the rest of the body is read and thrown away, never
-// kept, and the connection is cut once more than `linger.bytes` of it came or `linger.ms` have
+// kept; past `linger.bytes` the server stops reading, and the connection is cut once `linger.ms` have
 // passed: the caller passes the size of the largest twine upload (one file and its form), so
 // that twine always gets the answer, and an endless or stalled body costs bandwidth only.
 import type { IncomingMessage } from 'node:http';
@@ -20,7 +20,10 @@ export function discardUnreadBody(req: IncomingMessage, linger: { bytes: number;
   let left = linger.bytes;
   req.on('data', (chunk: Buffer) => {
     left -= chunk.length;
-    if (left < 0) req.socket.destroy();
+    // Past the budget, stop reading instead of resetting: the client's writes block, and a client
+    // that reads the answer only now and then (a loaded machine) still finds it, where a reset
+    // would have dropped it from its receive queue. The timer above still cuts the connection.
+    if (left < 0) req.pause();
   });
   req.resume();
 }
