@@ -84,19 +84,27 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
  * shared file system). Returns false when `path` already existed; it is left untouched.
  */
 export async function createFileExclusive(path: string, data: Uint8Array | string, mode = 0o644): Promise<boolean> {
-  const tmp = await writeTemp(path, data, true, mode);
+  if (!(await linkNew(await writeTemp(path, data, true, mode), path))) return false;
+  crashHook('dirsync', path);
+  await fsyncDir(dirname(path));
+  return true;
+}
+
+/**
+ * Gives a complete temporary file the name `path` unless `path` exists (false then), and removes
+ * the temporary name either way.
+ */
+async function linkNew(tmp: string, path: string): Promise<boolean> {
   try {
     crashHook('rename', path);
     await link(tmp, path);
+    return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
-  crashHook('dirsync', path);
-  await fsyncDir(dirname(path));
-  return true;
 }
 
 /**
@@ -136,21 +144,7 @@ async function fsyncDirsOf(paths: readonly string[]): Promise<void> {
  * fsynced too: such a name may have been linked by a process killed before its directory fsync.
  */
 export async function createFilesExclusive(files: readonly { path: string; data: Uint8Array | string }[], existing: readonly string[] = [], mode = 0o644): Promise<boolean[]> {
-  const created = await Promise.all(
-    files.map(async ({ path, data }) => {
-      const tmp = await writeTemp(path, data, true, mode);
-      try {
-        crashHook('rename', path);
-        await link(tmp, path);
-        return true;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw e;
-      } finally {
-        await unlink(tmp).catch(() => undefined);
-      }
-    })
-  );
+  const created = await Promise.all(files.map(async ({ path, data }) => linkNew(await writeTemp(path, data, true, mode), path)));
   await fsyncDirsOf([...files.map((f) => f.path), ...existing]);
   return created;
 }
