@@ -14,7 +14,7 @@
 //
 // Run: node dist/bench/pypi-claiming-bench.js [--quick] [--json] [--help]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,7 @@ const flags = parseFlags('node dist/bench/pypi-claiming-bench.js [flags]', {
   keep: { default: false, help: 'keep the repository directories' },
   json: { default: false, help: 'print one JSON object instead of tables' },
   out: { default: '', help: 'also write the JSON result to this file, and each phase as it ends' },
+  'wait-for': { default: '', help: 'after the clone, wait until this file exists before the measured layout phases (to change the build they run meanwhile)' },
 });
 if (flags.quick) Object.assign(flags, { projects: 20_000, files: 100_000, bins: 1024, claimed: 2000, recent: 500, ceremony: 100, uploads: 10 });
 
@@ -135,6 +136,7 @@ async function main(): Promise<Result> {
       execFileSync('cp', ['-a', '--reflink=auto', dataDir, newDir]);
     });
     const cloneMs = performance.now() - tc;
+    await waitForFile(flags['wait-for']);
 
     const layoutArgs = (layout: 'old' | 'new'): LayoutArgs => ({
       layout, dataDir: layout === 'old' ? dataDir : newDir, databaseUrl: layout === 'old' ? url : newUrl, stage: layout === 'old' ? stage : join(newDir, 'pypi-claiming-stage'),
@@ -174,6 +176,13 @@ async function main(): Promise<Result> {
       rmSync(newDir, { recursive: true, force: true });
     }
   }
+}
+
+/** Returns once `path` exists (at once when no path is given); notes the wait. */
+async function waitForFile(path: string): Promise<void> {
+  if (!path || existsSync(path)) return;
+  note(`waiting for ${path} before the layout phases…`);
+  while (!existsSync(path)) await new Promise((r) => setTimeout(r, 2000));
 }
 
 // ---- targets and report -----------------------------------------------------------------------
