@@ -4,9 +4,10 @@
 //   start-up      the tree rebuilt from the stored role states (treeOfRoles), as a leader does
 //                 when it takes over; and writing every file of it (first start after upgrade)
 //   publication   stage + commit of the leaves one publication changes (1 and 10 roles): the
-//                 rehashing, and the files it writes (top, changed groups, changed shards)
-//   client        what a warm refresh after one upload elsewhere downloads at most: the new top
-//                 and one group (gzip, as served) and one shard
+//                 rehashing, and the files it writes (top, changed nodes, changed shards)
+//   client        what a warm refresh after one upload elsewhere downloads at most: the
+//                 timestamp (≈ 600 B), the new top, one node file per level and one shard
+//                 (each the largest of its kind, gzip as served)
 //
 // Run: node dist/bench/merkle-bench.js [--bins 16384] [--projects 0] [--iterations 200] [--write] [--json]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,9 +47,20 @@ for (let i = 0; i < 3; i++) {
   buildMs.push(performance.now() - t);
 }
 const files = tree.allFiles();
-const top = files.find((f) => f.name.endsWith('.top.json'));
-const group = files.find((f) => f.name.endsWith('.group.json'));
-const shardSizes = summarize(files.filter((f) => f.name.endsWith('.shard.json')).map((f) => f.bytes.length));
+const gz = (b: Buffer) => gzipSync(b, { level: 9 }).length;
+const top = files.find((f) => f.name.endsWith('.tree.json'));
+// allFiles() lists the top, then the node files level by level, then the shards.
+const levelSizes: { raw: number; gzip: number }[] = [];
+for (let d = 1, at = 1, count = 1; d < tree.fanout.length; d++) {
+  count *= tree.fanout[d - 1] as number;
+  const level = files.slice(at, at + count);
+  levelSizes.push({ raw: Math.max(...level.map((f) => f.bytes.length)), gzip: Math.max(...level.map((f) => gz(f.bytes))) });
+  at += count;
+}
+const shardFiles = files.filter((f) => f.name.endsWith('.shard.json'));
+const shardSizes = summarize(shardFiles.map((f) => f.bytes.length));
+const shardGzipMax = Math.max(...shardFiles.map((f) => Math.min(f.bytes.length, gz(f.bytes))));
+const TIMESTAMP_BYTES = 600;
 
 let writeMs: number | undefined;
 if (flags.write) {
@@ -82,19 +94,21 @@ for (const k of [1, 10]) {
   perPublication[`${k} role${k > 1 ? 's' : ''}`] = { ms, files: files / (flags.iterations + Math.min(5, flags.iterations)), bytes: bytes / (flags.iterations + Math.min(5, flags.iterations)) };
 }
 
-const warmRefresh = (top ? gzipSync(top.bytes).length : 0) + (group ? gzipSync(group.bytes).length : 0) + shardSizes.max;
+const nodeGzip = levelSizes.reduce((n, l) => n + l.gzip, 0);
+const warmRefresh = (top ? gz(top.bytes) : 0) + nodeGzip + shardGzipMax;
 const result = {
   roles: roles.length,
   shards,
-  groups: tree.groups,
+  fanout: tree.fanout,
   startup: { buildMs: summarize(buildMs), writeAllMs: writeMs, files: files.length },
-  sizes: { top: top?.bytes.length, topGzip: top && gzipSync(top.bytes).length, group: group?.bytes.length, groupGzip: group && gzipSync(group.bytes).length, shardMedian: shardSizes.median, shardMax: shardSizes.max },
+  sizes: { top: top?.bytes.length, topGzip: top && gz(top.bytes), nodeLevels: levelSizes, shardMedian: shardSizes.median, shardMax: shardSizes.max, shardGzipMax },
   perPublication,
   warmRefreshTreeBytes: warmRefresh,
+  warmRefreshBytes: warmRefresh + TIMESTAMP_BYTES,
 };
 if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
 else {
-  process.stdout.write(`Snapshot Merkle tree: ${roles.length} roles, ${shards} shards in ${tree.groups} groups\n\n`);
+  process.stdout.write(`Snapshot Merkle tree: ${roles.length} roles, ${shards} shards, fan-out [${tree.fanout.join(', ')}]\n\n`);
   process.stdout.write(
     `${table(
       ['measure', 'value'],
@@ -102,10 +116,11 @@ else {
         ['start-up rebuild (median of 3)', `${fmt.ms(result.startup.buildMs.median)} ms`],
         ['write every file (first start)', writeMs === undefined ? 'not run (--write)' : `${fmt.ms(writeMs)} ms for ${files.length} files`],
         ['top file', `${fmt.bytes(result.sizes.top ?? 0)} (${fmt.bytes(result.sizes.topGzip ?? 0)} gzip)`],
-        ['group file', `${fmt.bytes(result.sizes.group ?? 0)} (${fmt.bytes(result.sizes.groupGzip ?? 0)} gzip)`],
-        ['shard file (median / max)', `${fmt.bytes(shardSizes.median)} / ${fmt.bytes(shardSizes.max)}`],
+        ...levelSizes.map((l, i) => [`node file, level ${i + 1} (max)`, `${fmt.bytes(l.raw)} (${fmt.bytes(l.gzip)} gzip)`]),
+        ['shard file (median / max)', `${fmt.bytes(shardSizes.median)} / ${fmt.bytes(shardSizes.max)} (${fmt.bytes(shardGzipMax)} gzip max)`],
         ...Object.entries(perPublication).map(([k, v]) => [`publication, ${k} changed: median / p99`, `${fmt.ms(v.ms.median)} / ${fmt.ms(v.ms.p99)} ms, ${fmt.num(v.files)} files, ${fmt.bytes(v.bytes)}`]),
-        ['warm refresh tree bytes (top+group gz, shard)', fmt.bytes(warmRefresh)],
+        ['warm refresh tree bytes (top, nodes, shard; gzip)', fmt.bytes(warmRefresh)],
+        [`warm refresh with a ${TIMESTAMP_BYTES} B timestamp`, fmt.bytes(warmRefresh + TIMESTAMP_BYTES)],
       ]
     )}\n`
   );

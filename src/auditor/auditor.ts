@@ -76,6 +76,18 @@ export type AuditOutcome =
   | { status: 'signed'; timestampVersion: number; root: string; changedShards: number; statementVersion: number; reason: 'new tree' | 'refresh'; io: PollIo }
   | { status: 'unchanged'; timestampVersion: number; root: string; io: PollIo };
 
+/** Whether a stored field is a tree of the current layout (or none). */
+function isCurrentLayout(field: unknown): boolean {
+  if (field === null || field === undefined) return true;
+  try {
+    parseMerkleField(field);
+    return true;
+  } catch (e) {
+    if (e instanceof RepositoryError) return false;
+    throw e;
+  }
+}
+
 /** state.json as auditors before tree-store.ts wrote it: every group and shard hash in it. */
 interface LegacyState extends Omit<AuditorState, 'field'> {
   tree?: VerifiedTree | null;
@@ -121,13 +133,14 @@ export class Auditor {
     if (!bytes) return { format: 'bulwark-auditor-state', timestampKeyids: [], timestampVersion: 0, field: null, statementVersion: 0, statementExpires: null };
     const state = JSON.parse(bytes.toString('utf8')) as AuditorState & LegacyState;
     if (state.format !== 'bulwark-auditor-state') throw new AuditorStateError(`${path} is not an auditor state file`);
-    if (state.tree !== undefined) {
-      // Written before tree-store.ts: keep its history, in the new layout.
-      const { tree, ...rest } = state;
-      const migrated: AuditorState = { ...rest, field: tree?.field ?? null };
-      if (tree) await this.store.migrate(tree);
-      await this.io.write(path, JSON.stringify(migrated), true);
-      return migrated;
+    if (state.tree !== undefined || !isCurrentLayout(state.field)) {
+      // Written before tree-store.ts, or a tree of the two-level layout (before node levels): a
+      // baseline this auditor cannot read. The history starts again, as after a key rotation.
+      const { tree: _tree, ...rest } = state;
+      this.o.log?.('the stored tree is of an earlier layout: the history of verified trees starts again');
+      const restarted: AuditorState = { ...rest, field: null, timestampVersion: 0 };
+      await this.io.write(path, JSON.stringify(restarted), true);
+      return restarted;
     }
     return state;
   }

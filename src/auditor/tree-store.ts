@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The auditor's copy of the last tree it verified, kept as the index publishes it: the top file
-// and the group files in DIR/groups/, the shard files in DIR/shards/, each named by the hash it
+// and the node files in DIR/groups/, the shard files in DIR/shards/, each named by the hash it
 // proves. state.json names only the tree's root, so a new tree costs the files that changed (the
-// top, a group, a shard: ≈ 18 KB at 16,384 shards) instead of rewriting every shard hash
-// (≈ 1.1 MB at 16,384 shards, which state.json held before).
+// top, a node per level, a shard: ≈ 10 KB at 16,384 shards) instead of rewriting every shard
+// hash (≈ 1.1 MB at 16,384 shards, which state.json held before).
 //
 // Crash safety: a tree's files are written (each atomically) before state.json names its root,
 // and the files it replaced are removed only after. Files are content-addressed, so a crash at
@@ -14,15 +14,12 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { mapPool } from '../mirror/pool.js';
 import {
-  groupFileBytes,
-  groupFileName,
+  nodeFileName,
+  readMerkleNodes,
   RepositoryError,
   shardFileName,
-  topFileBytes,
   topFileName,
-  verifyGroupFile,
   verifyShardFile,
-  verifyTopFile,
   type MerkleField,
   type MerkleLeaf,
 } from '../tuf/index.js';
@@ -106,42 +103,15 @@ export class TreeStore {
   }
 
   /**
-   * The tree state.json names: from memory, or after a restart read from its top and group
+   * The tree state.json names: from memory, or after a restart read from its top and node
    * files (verified again), and files of no tree removed.
    */
   async load(field: MerkleField): Promise<VerifiedTree> {
     if (this.tree?.field.root === field.root) return this.tree;
-    const groups = await this.ownFile(topFileName(field.root), (b) => verifyTopFile(b, field));
-    const members = new Map<string, string[]>();
-    const shards: string[] = [];
-    for (const hash of groups) {
-      let list = members.get(hash);
-      if (!list) {
-        list = await this.ownFile(groupFileName(hash), (b) => verifyGroupFile(b, hash, field));
-        members.set(hash, list);
-      }
-      shards.push(...list);
-    }
-    this.adopt({ field, groups, shards });
+    const { nodes, shards } = await readMerkleNodes(field, (name, verify) => this.ownFile(name, verify));
+    this.adopt({ field, nodes, shards });
     await this.sweep();
     return this.tree as VerifiedTree;
-  }
-
-  /**
-   * A state directory from before this store (state.json listed every hash): writes the top and
-   * group files of that tree from its hashes, so that state.json can name only its root.
-   */
-  async migrate(tree: VerifiedTree): Promise<void> {
-    const top = topFileBytes(tree.groups.map((g) => Buffer.from(g, 'hex')), tree.field.shards);
-    verifyTopFile(top, tree.field); // the hashes we kept make the tree we verified
-    const perGroup = tree.field.shards / tree.field.groups;
-    await this.io.write(this.path(topFileName(tree.field.root)), top, true);
-    for (const [g, hash] of tree.groups.entries()) {
-      const bytes = groupFileBytes(tree.shards.slice(g * perGroup, (g + 1) * perGroup).map((s) => Buffer.from(s, 'hex')));
-      verifyGroupFile(bytes, hash, tree.field);
-      await this.io.write(this.path(groupFileName(hash)), bytes, true);
-    }
-    this.adopt(tree);
   }
 
   /** The leaves of shard `index` of the stored tree (kept in memory once read or written). */
@@ -162,7 +132,7 @@ export class TreeStore {
   async stage(result: TreeAuditResult, first: boolean): Promise<void> {
     const files: [string, Buffer][] = [
       [topFileName(result.tree.field.root), result.top],
-      ...result.changedGroups.map((g): [string, Buffer] => [groupFileName(g.hash), g.bytes]),
+      ...result.changedNodes.map((g): [string, Buffer] => [nodeFileName(g.hash), g.bytes]),
       ...result.changed.map((c): [string, Buffer] => [shardFileName(c.hash), c.bytes]),
     ];
     for (const c of result.changed) this.leafCache.set(c.hash, c.leaves);
@@ -181,7 +151,7 @@ export class TreeStore {
     const before = this.tree;
     const gone: string[] = [];
     if (!before || before.field.shards !== next.field.shards) {
-      if (before) gone.push(...before.shards.map(shardFileName), ...before.groups.map(groupFileName), topFileName(before.field.root));
+      if (before) gone.push(...before.shards.map(shardFileName), ...before.nodes.flat().map(nodeFileName), topFileName(before.field.root));
       this.adopt(next);
     } else {
       const use = this.shardUse;
@@ -197,13 +167,14 @@ export class TreeStore {
           gone.push(shardFileName(old));
         }
       }
-      const groups = new Set(next.groups);
-      for (const g of before.groups) if (!groups.has(g)) gone.push(groupFileName(g));
+      const nextNodes = new Set(next.nodes.flat());
+      for (const g of before.nodes.flat()) if (!nextNodes.has(g)) gone.push(nodeFileName(g));
       if (before.field.root !== next.field.root) gone.push(topFileName(before.field.root));
       this.tree = next;
     }
+    const nodes = new Set(next.nodes.flat());
     const kept = (name: string) =>
-      name === topFileName(next.field.root) || (name.endsWith('.group.json') ? next.groups.includes(name.slice(0, 64)) : this.shardUse.has(name.slice(0, 64)));
+      name === topFileName(next.field.root) || (name.endsWith('.node.json') ? nodes.has(name.slice(0, 64)) : name.endsWith('.shard.json') && this.shardUse.has(name.slice(0, 64)));
     for (const name of this.staged) if (!kept(name)) gone.push(name);
     this.staged.clear();
     for (const name of new Set(gone)) {
@@ -211,6 +182,7 @@ export class TreeStore {
       this.leafCache.delete(name.slice(0, 64));
       await rm(this.path(name), { force: true });
     }
+    if (!before) await this.sweep(); // a first tree: files of an earlier history or layout go
   }
 
   private adopt(tree: VerifiedTree): void {
@@ -222,7 +194,7 @@ export class TreeStore {
   /** Removes files of no tree (left by a crash, or by a tree never committed before a restart). */
   private async sweep(): Promise<void> {
     const tree = this.tree as VerifiedTree;
-    const groups = new Set([topFileName(tree.field.root), ...tree.groups.map(groupFileName)]);
+    const groups = new Set([topFileName(tree.field.root), ...tree.nodes.flat().map(nodeFileName)]);
     for (const [sub, keep] of [
       [GROUPS, (n: string) => groups.has(n)],
       [SHARDS, (n: string) => n.endsWith('.shard.json') && this.shardUse.has(n.slice(0, 64))],

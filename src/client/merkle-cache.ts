@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // The client's cache of snapshot Merkle tree files (<metadata>/merkle/, each named as the index
-// names it, by the hash it proves). Every new tree adds a top file and the group and shard files
+// names it, by the hash it proves). Every new tree adds a top file and the node and shard files
 // that changed on the client's paths; without pruning the directory grows with every refresh.
-// Once a new top file is verified, prune() keeps the top, the group files it names, and the
-// shard files some cached group file lists. Old group files go too, but the shards they listed
-// stay for this one refresh: a shard often outlives its group (another shard of the group
-// changed), and the refresh that needs it downloads only the new group. So the cache holds at
-// most the current tree's files on the client's paths plus the shards of the tree it refreshed
-// from; a refresh verifies every file against the hash its parent lists, whatever is cached.
+// Once a new top file is verified, prune() keeps the top, and the node and shard files that the
+// top or some cached node file lists. An old file's children thus stay for one more refresh: a
+// node or shard often outlives its parent (another shard below that parent changed), and the
+// refresh that needs it downloads only the new parent. A file listed by nothing goes, so files of
+// old trees go one level per refresh, and the cache holds at most the current tree's files on the
+// client's paths plus a few generations of replaced ones; a refresh verifies every file against
+// the hash its parent lists, whatever is cached. Files of the two-level layout (.top.json,
+// .group.json) are removed.
 //
 // Safe to interrupt: each removal is of one cache entry, re-downloaded and verified if it is ever
 // needed again. Old top files go last, so a prune cut short leaves an old top file behind and the
@@ -15,19 +17,21 @@
 // a refresh costs one readdir.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { groupFileName, RepositoryError, topFileName, verifyGroupFile, type MerkleField } from '../tuf/index.js';
+import { RepositoryError, topFileName, verifyNodeFile, type MerkleField } from '../tuf/index.js';
 
-const TOP = '.top.json';
-const GROUP = '.group.json';
+const TOP = '.tree.json';
+const NODE = '.node.json';
 const SHARD = '.shard.json';
+/** The two-level layout's files (before the node levels): never used again. */
+const LEGACY = ['.top.json', '.group.json'];
 /** A temporary file of an atomic write this old was left by a crash, not a write in progress. */
 const STALE_TEMP_MS = 10 * 60_000;
 
 /**
- * Prunes `dir` to the tree `field` names, whose top file (listing `groups`) was just verified:
- * other top files, group files it does not list, shard files no cached group file lists.
+ * Prunes `dir` to the tree `field` names, whose top file (listing `nodes`) was just verified:
+ * other top files, node and shard files neither it nor a cached node file lists.
  */
-export async function pruneMerkleCache(dir: string, field: MerkleField, groups: readonly string[]): Promise<void> {
+export async function pruneMerkleCache(dir: string, field: MerkleField, nodes: readonly string[]): Promise<void> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -36,23 +40,27 @@ export async function pruneMerkleCache(dir: string, field: MerkleField, groups: 
     throw e;
   }
   const top = topFileName(field.root);
-  const oldTops = names.filter((n) => n.endsWith(TOP) && n !== top);
+  const oldTops = names.filter((n) => (n.endsWith(TOP) && n !== top) || LEGACY.some((suffix) => n.endsWith(suffix)));
   if (oldTops.length === 0) return;
 
-  const currentGroups = new Set(groups.map(groupFileName));
-  const listedShards = new Set<string>();
+  const listed = new Set(nodes);
   for (const name of names) {
-    if (!name.endsWith(GROUP)) continue;
-    try {
-      for (const s of verifyGroupFile(await readFile(join(dir, name)), name.slice(0, -GROUP.length), field)) listedShards.add(`${s}${SHARD}`);
-    } catch (e) {
-      if (!(e instanceof RepositoryError) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      currentGroups.delete(name); // damaged: a refresh would download it again anyway
+    if (!name.endsWith(NODE)) continue;
+    const bytes = await readFile(join(dir, name)).catch(() => undefined);
+    // A cached node file's level is not in its name: any level whose count it has will do, since
+    // the hash is checked all the same (a damaged one lists nothing: it would be downloaded again).
+    for (let level = 1; bytes && level < field.fanout.length; level++) {
+      try {
+        for (const h of verifyNodeFile(bytes, name.slice(0, -NODE.length), level, field)) listed.add(h);
+        break;
+      } catch (e) {
+        if (!(e instanceof RepositoryError)) throw e;
+      }
     }
   }
   const remove = (name: string) => rm(join(dir, name), { force: true });
   for (const name of names) {
-    if ((name.endsWith(SHARD) && !listedShards.has(name)) || (name.endsWith(GROUP) && !currentGroups.has(name))) await remove(name);
+    if ((name.endsWith(SHARD) && !listed.has(name.slice(0, -SHARD.length))) || (name.endsWith(NODE) && !listed.has(name.slice(0, -NODE.length)))) await remove(name);
     else if (name.startsWith('.tmp-')) {
       const age = await stat(join(dir, name)).then((s) => Date.now() - s.mtimeMs, () => 0);
       if (age > STALE_TEMP_MS) await remove(name);

@@ -15,13 +15,12 @@ import {
   BadMetadataError,
   canonicalBytes,
   DownloadError,
-  groupFileName,
-  MERKLE_GROUP_LIMIT,
   MERKLE_SHARD_LIMIT,
   MerkleProofError,
   MerkleRoleMissingError,
   MerkleTooLargeError,
-  merkleTopLimit,
+  merkleNodeLimit,
+  nodeFileName,
   Metadata,
   parseStrictJson,
   RepositoryError,
@@ -257,16 +256,16 @@ export class Updater {
     this.set.setMerkleBaseline(this.merkleVersions);
     const field = this.set.merkle;
     if (!field) throw new Error('timestamp names no Merkle tree');
-    let groups: readonly string[];
+    let nodes: readonly string[];
     try {
-      groups = await this.loadMerkleFile(topFileName(field.root), merkleTopLimit(field.shards), (b) => this.set.updateMerkleTop(b));
+      nodes = await this.loadMerkleFile(topFileName(field.root), merkleNodeLimit(field.shards), (b) => this.set.updateMerkleTop(b));
     } catch (e) {
       // No tree has this root: the timestamp names a tree nobody published (or one collected).
       if (e instanceof DownloadError && e.code === 'NOT_FOUND') throw new MerkleProofError('root', `no Merkle tree with the timestamp's root ${field.root} is published (${e.message})`);
       throw e;
     }
     // Earlier trees' files are no use from now on: keep the cache to this tree.
-    await pruneMerkleCache(join(this.o.metadataDir, MERKLE_CACHE), field, groups);
+    await pruneMerkleCache(join(this.o.metadataDir, MERKLE_CACHE), field, nodes);
   }
 
   /** The cached baseline; an unreadable one is ignored, as an unverifiable cached snapshot is. */
@@ -285,7 +284,7 @@ export class Updater {
   }
 
   /**
-   * Loads the shard that holds `role`'s leaf (and its group first), from the cache or the
+   * Loads the shard that holds `role`'s leaf (and the node files above it first), from the cache or the
    * network, each verified against the hash its parent lists; then records every leaf's
    * version as the baseline for later sessions.
    */
@@ -294,13 +293,12 @@ export class Updater {
     if (!field) throw new Error('timestamp names no Merkle tree');
     const shard = shardOf(role, field.shards);
     if (this.set.hasMerkleShard(shard)) return;
-    let path = this.set.merklePath(shard);
-    if (path.shardHash === undefined) {
-      const groupHash = path.groupHash as string;
-      await this.loadMerkleFile(groupFileName(groupHash), MERKLE_GROUP_LIMIT, (b) => this.set.updateMerkleGroup(path.group, b));
-      path = this.set.merklePath(shard);
+    // Down the levels (the top file is loaded): each node file verified against its parent's hash.
+    for (let step = this.set.merklePath(shard); step.level < field.fanout.length; step = this.set.merklePath(shard)) {
+      const { level, index } = step;
+      await this.loadMerkleFile(nodeFileName(step.hash as string), merkleNodeLimit(field.shards), (b) => this.set.updateMerkleNode(level, index, b));
     }
-    const leaves = await this.loadMerkleFile(shardFileName(path.shardHash as string), MERKLE_SHARD_LIMIT, (b) => this.set.updateMerkleShard(shard, b));
+    const leaves = await this.loadMerkleFile(shardFileName(this.set.merklePath(shard).hash as string), MERKLE_SHARD_LIMIT, (b) => this.set.updateMerkleShard(shard, b));
     await this.recordMerkleVersions(leaves);
   }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // What a mirror copies for Merkle clients (docs/merkle-snapshots.md, "Mirrors"): every file of
-// the tree the verified timestamp names (top, groups, shards), each verified against the hash
+// the tree the verified timestamp names (top, nodes, shards), each verified against the hash
 // it is named by, and the role files the tree's leaves name where they are newer than those
 // the classic snapshot names (the classic snapshot trails the tree by up to its interval), each
 // verified against its leaf's length and hash. A file already in the mirror is verified from
@@ -8,20 +8,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  groupFileName,
   MERKLE_FIELD,
-  MERKLE_GROUP_LIMIT,
   MERKLE_SHARD_LIMIT,
-  merkleTopLimit,
+  merkleNodeLimit,
   Metadata,
   parseMerkleField,
   RepositoryError,
   shardFileName,
-  topFileName,
-  verifyGroupFile,
+  readMerkleNodes,
   verifyLengthAndHashes,
   verifyShardFile,
-  verifyTopFile,
   type MerkleLeaf,
   type Targets,
   type Timestamp,
@@ -74,14 +70,10 @@ export async function copyMerkleTree(o: {
     files.push({ rel, bytes });
     return result;
   };
-  const groups = await load(topFileName(field.root), merkleTopLimit(field.shards), (b) => verifyTopFile(b, field));
-  const perGroup = field.shards / field.groups;
+  const { shards } = await readMerkleNodes(field, (name, verify) => load(name, merkleNodeLimit(field.shards), verify));
   const leaves: MerkleLeaf[] = [];
-  await mapPool([...groups.entries()], o.concurrency ?? 8, async ([g, groupHash]) => {
-    const shards = await load(groupFileName(groupHash), MERKLE_GROUP_LIMIT, (b) => verifyGroupFile(b, groupHash, field));
-    for (const [i, shardHash] of shards.entries()) {
-      leaves.push(...(await load(shardFileName(shardHash), MERKLE_SHARD_LIMIT, (b) => verifyShardFile(b, shardHash, g * perGroup + i, field))));
-    }
+  await mapPool([...shards.entries()], o.concurrency ?? 8, async ([index, shardHash]) => {
+    leaves.push(...(await load(shardFileName(shardHash), MERKLE_SHARD_LIMIT, (b) => verifyShardFile(b, shardHash, index, field))));
   });
   const newer = leaves.filter((l) => o.copied.get(l.role) !== l.version);
   const newerRoles = await mapPool(newer, o.concurrency ?? 8, async (leaf) => {

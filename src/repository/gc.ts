@@ -13,14 +13,13 @@
 // belong to a publication in progress). Clients that ask for a removed snapshot get a 404 and
 // start over from the newest timestamp.
 import {
-  groupFileName,
   MERKLE_FIELD,
+  MerkleMalformedError,
   Metadata,
   parseMerkleField,
+  readMerkleNodes,
   shardFileName,
-  topFileName,
-  verifyGroupFile,
-  verifyTopFile,
+  type MerkleField,
   type Timestamp,
 } from '../tuf/index.js';
 import { fileBlobPath, metadataBlobPath, targetBlobPath, targetPath } from './layout.js';
@@ -134,11 +133,11 @@ export async function collectGarbage(repo: Repository, opts: GcOptions = {}): Pr
 /**
  * Marks every file of the trees the newest `keepTrees` publications name, as long as their
  * timestamps are signed by the key that signs the current one (older trees belong to a rotated
- * key). Files are shared between trees: each group is read once.
+ * key). Files are shared between trees: each node file is read once.
  */
 async function markMerkleTrees(repo: Repository, current: Metadata<Timestamp>, keepTrees: number, marked: Set<string>): Promise<string[]> {
   const currentKeys = new Set(current.signatures.map((s) => s.keyid));
-  const seenGroups = new Set<string>();
+  const seen = new Set<string>();
   const roots: string[] = [];
   const mark = (name: string) => marked.add(merkleBlobPath(name)).add(`${merkleBlobPath(name)}.gz`);
   const timestamps = [current.bytes, ...(await repo.state.recentTimestamps(keepTrees))];
@@ -147,19 +146,25 @@ async function markMerkleTrees(repo: Repository, current: Metadata<Timestamp>, k
     if (!ts.signatures.some((s) => currentKeys.has(s.keyid))) break;
     const value = ts.signed.unrecognized[MERKLE_FIELD];
     if (value === undefined) continue;
-    const field = parseMerkleField(value);
+    let field: MerkleField;
+    try {
+      field = parseMerkleField(value);
+    } catch (e) {
+      // An older layout's tree (two levels of files): no current client or auditor reads it.
+      if (e instanceof MerkleMalformedError) break;
+      throw e;
+    }
     if (roots.includes(field.root)) continue; // a publication that only wrote a classic snapshot
     roots.push(field.root);
-    mark(topFileName(field.root));
-    const top = await repo.blobs.get(merkleBlobPath(topFileName(field.root)));
-    if (!top) continue;
-    for (const g of verifyTopFile(top, field)) {
-      mark(groupFileName(g));
-      if (seenGroups.has(g)) continue;
-      seenGroups.add(g);
-      const group = await repo.blobs.get(merkleBlobPath(groupFileName(g)));
-      if (group) for (const sh of verifyGroupFile(group, g, field)) mark(shardFileName(sh));
-    }
+    // A node file seen in a newer tree is skipped: the same hash is the same subtree, marked then.
+    const { shards } = await readMerkleNodes(field, async (name, verify) => {
+      mark(name);
+      if (seen.has(name)) return undefined;
+      seen.add(name);
+      const bytes = await repo.blobs.get(merkleBlobPath(name));
+      return bytes ? verify(bytes) : undefined;
+    });
+    for (const sh of shards) if (sh !== '') mark(shardFileName(sh));
   }
   return roots;
 }

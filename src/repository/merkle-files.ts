@@ -5,7 +5,7 @@
 // file left by a publication that never committed is harmless (GC removes it).
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { leafText, MerkleTreeBuilder, topFileName, type MerkleFile } from '../tuf/index.js';
+import { leafText, MERKLE_FIELD, MerkleTreeBuilder, Metadata, parseMerkleField, RepositoryError, topFileName, type MerkleFile } from '../tuf/index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { RoleState } from '../storage/state/types.js';
 import { ROLES } from './layout.js';
@@ -18,7 +18,10 @@ export function merkleBlobPath(name: string): string {
   return `${MERKLE_DIR}/${name}`;
 }
 
-/** Top and group files (≈ 8 KB of hex at 16,384 shards) are sent gzipped to clients that ask. */
+/**
+ * Tree files from this size are sent gzipped to clients that ask: shard files (≈ 1.7 KB at
+ * 216,000 roles, half of it compressible JSON around the hashes) and larger node files.
+ */
 const COMPRESS_AT = 1024;
 /** Files written (and fsynced) together when a whole tree is written at start-up. */
 const WRITE_SLICE = 128;
@@ -44,7 +47,7 @@ export async function writeMerkleFiles(blobs: BlobStore, files: readonly MerkleF
 export async function compressMerkleFiles(blobs: BlobStore, files: readonly MerkleFile[]): Promise<void> {
   const copies: { path: string; bytes: Uint8Array }[] = [];
   for (const { name, bytes } of files) {
-    if (bytes.length < COMPRESS_AT || name.endsWith('.shard.json')) continue;
+    if (bytes.length < COMPRESS_AT) continue;
     const path = `${merkleBlobPath(name)}.gz`;
     if (!(await blobs.exists(path))) copies.push({ path, bytes: await gzipAsync(bytes, { level: 9 }) });
   }
@@ -72,15 +75,31 @@ export function treeOfRoles(shards: number, roles: Iterable<RoleState>): MerkleT
 
 /**
  * At start-up: writes every file of the tree if its top file is missing (a repository that
- * published before Merkle trees existed, or a new one). Else they were written before the
- * timestamp that named them.
+ * published before Merkle trees existed or in the two-level layout, whose top file had another
+ * name, or a new one). Else they were written before the timestamp that named them.
  */
 export async function ensureTreeFiles(blobs: BlobStore, tree: MerkleTreeBuilder, opts: { compress: boolean }): Promise<boolean> {
   if (await blobs.exists(merkleBlobPath(topFileName(tree.root)))) return false;
   const files = tree.allFiles();
-  // A slice at a time (16,513 files at 16,384 shards): a bounded number of files open at once,
+  // A slice at a time (16,913 files at 16,384 shards): a bounded number of files open at once,
   // and one directory fsync per slice instead of one per file.
   for (let i = 0; i < files.length; i += WRITE_SLICE) await writeMerkleFiles(blobs, files.slice(i, i + WRITE_SLICE));
   if (opts.compress) await compressMerkleFiles(blobs, files);
   return true;
+}
+
+/**
+ * Whether a published timestamp that names a tree names this one. False for a tree in another
+ * layout (the two-level one before node levels: clients refuse its field) or of another root:
+ * the new leader then publishes a timestamp naming its tree at once.
+ */
+export function timestampNamesTree(timestamp: Uint8Array, tree: MerkleTreeBuilder): boolean {
+  const value = Metadata.parse(Buffer.from(timestamp), 'timestamp').signed.unrecognized[MERKLE_FIELD];
+  if (value === undefined) return true; // no tree yet: its first publication with one names it
+  try {
+    return parseMerkleField(value).root === tree.root;
+  } catch (e) {
+    if (e instanceof RepositoryError) return false;
+    throw e;
+  }
 }

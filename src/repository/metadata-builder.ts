@@ -151,6 +151,6 @@ const fragment = leafText;
 /** The timestamp, naming the classic snapshot and (when given) the Merkle tree's root. */
 export function timestampCanonical(version: number, expires: Date, snapshot: { version: number; length: number; sha256: string }, merkle?: MerkleField): string {
   // "x-bulwark-merkle" sorts after "version" (code points), so it ends the object.
-  const tree = merkle ? `,"${MERKLE_FIELD}":{"groups":${merkle.groups},"root":"${merkle.root}","shards":${merkle.shards}}` : '';
+  const tree = merkle ? `,"${MERKLE_FIELD}":{"fanout":[${merkle.fanout.join(',')}],"root":"${merkle.root}","shards":${merkle.shards}}` : '';
   return `{"_type":"timestamp","expires":"${formatExpires(expires)}","meta":{"snapshot.json":{"hashes":{"sha256":"${snapshot.sha256}"},"length":${snapshot.length},"version":${snapshot.version}}},"spec_version":"${SPEC_VERSION}","version":${version}${tree}}`;
 }

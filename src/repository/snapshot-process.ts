@@ -50,7 +50,7 @@ import type { SnapshotLeadership } from './leadership.js';
 import type { PublicationWaiters } from './publication-waiters.js';
 import type { Logger } from './logger.js';
 import { binCanonicalFromBody, SnapshotMeta, timestampCanonical } from './metadata-builder.js';
-import { compressMerkleFiles, ensureTreeFiles, leafOfRole, merkleBlobs, treeOfRoles } from './merkle-files.js';
+import { compressMerkleFiles, ensureTreeFiles, leafOfRole, merkleBlobs, timestampNamesTree, treeOfRoles } from './merkle-files.js';
 import type { MerkleFile, MerkleTreeBuilder, StagedTree } from '../tuf/index.js';
 
 const gzipAsync = promisify(gzip);
@@ -178,6 +178,8 @@ export class SnapshotProcess {
       if (await ensureTreeFiles(this.o.blobs, this.tree, { compress: this.o.compress !== false })) {
         this.o.log.info({ root: this.tree.root, roles: listed.length }, 'wrote every file of the snapshot Merkle tree');
       }
+      const latest = await this.o.state.latestTimestamp();
+      if (latest && !timestampNamesTree(latest.bytes, this.tree)) this.forced = true; // e.g. a timestamp of the two-level layout
     }
     this.classicAt = 0; // a new leader's first publication writes a classic snapshot
     // The last leader may have left the classic snapshot behind the newest timestamp.

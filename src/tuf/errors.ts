@@ -100,8 +100,8 @@ export class LengthOrHashMismatchError extends RepositoryError {
 /** Which check of a Merkle snapshot file failed (docs/merkle-snapshots.md). */
 export type MerkleProofReason =
   | 'root' // the top file is missing or does not hash to the timestamp's root
-  | 'group' // a group file does not hash to the node the top file lists
-  | 'shard' // a shard file does not hash to the node its group lists
+  | 'node' // a node file does not hash to the hash its parent (top or node file) lists
+  | 'shard' // a shard file does not hash to the hash its last-level node file lists
   | 'placement' // a leaf lies in a shard its role does not hash to
   | 'order'; // a shard's leaves are not sorted, or a role appears twice
 

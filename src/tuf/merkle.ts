@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Snapshot Merkle trees (TAP 16, draft; docs/merkle-snapshots.md): the tree whose root the
-// timestamp carries in `x-bulwark-merkle`, the three file formats that publish it (top, group,
-// shard), their verification against the hash each is named by, and an incremental builder
+// timestamp carries in `x-bulwark-merkle`, the file formats that publish it (top, node,
+// shard: the binary tree cut into levels of files), their verification against the hash each is named by, and an incremental builder
 // for the snapshot process. Pure code: no file system, no network.
 //
 // Hand-written: RFC 6962's Merkle Tree Hash is a dozen lines over node:crypto, and the npm
@@ -19,7 +19,8 @@ export const MERKLE_FIELD = 'x-bulwark-merkle';
 export interface MerkleField {
   root: string;
   shards: number;
-  groups: number;
+  /** How many hashes a file of each level lists: the top file, then the node files (merkleFanout). */
+  fanout: number[];
 }
 
 /** One snapshot entry as a leaf: the role, its version and (when listed) its file's length and SHA-256. */
@@ -40,10 +41,9 @@ export interface MerkleFile {
 
 /** Largest shard count accepted (2^24): far above any index, and keeps shard indexes in 32 bits. */
 const MAX_SHARD_BITS = 24;
-export const MERKLE_GROUP_LIMIT = 1024 * 1024;
 export const MERKLE_SHARD_LIMIT = 1024 * 1024;
-/** The top file's limit: 64 KiB per 16,384 shards (rounded up). */
-export function merkleTopLimit(shards: number): number {
+/** The limit of a top or node file: 64 KiB per 16,384 shards (rounded up). */
+export function merkleNodeLimit(shards: number): number {
   return 64 * 1024 * Math.max(1, Math.ceil(shards / 16384));
 }
 
@@ -100,9 +100,31 @@ export function shardOf(role: string, shards: number): number {
   return sha256(`${role}.json`).readUInt32BE(0) >>> (32 - bits);
 }
 
-/** G = 2^floor(s/2) groups for S = 2^s shards. */
-export function groupCount(shards: number): number {
-  return 2 ** Math.floor(shardBits(shards) / 2);
+/**
+ * How the tree over S = 2^s shards is cut into files: three levels of 2^a, 2^b, 2^c hashes, with
+ * a = floor(s/3), b = floor((s−a)/2), c = s−a−b (16,384 shards: [16, 32, 32]), so a path costs
+ * about 3·∛S hashes. A fixed function of S, checked by clients.
+ */
+export function merkleFanout(shards: number): number[] {
+  const s = shardBits(shards);
+  const a = Math.floor(s / 3);
+  const b = Math.floor((s - a) / 2);
+  return [2 ** a, 2 ** b, 2 ** (s - a - b)];
+}
+
+/**
+ * Where shard `shard` hangs: for each level d of files (0 = top), the index of its file among
+ * that level's files (`node`) and of the hash it lists on the path (`slot`).
+ */
+export function merkleSteps(shard: number, fanout: readonly number[]): { node: number; slot: number }[] {
+  const steps: { node: number; slot: number }[] = [];
+  let below = fanout.reduce((a, b) => a * b, 1);
+  for (const f of fanout) {
+    below /= f; // shards under each hash a file of this level lists
+    const child = Math.floor(shard / below);
+    steps.push({ node: Math.floor(child / f), slot: child % f });
+  }
+  return steps;
 }
 
 function shardBits(shards: number): number {
@@ -119,11 +141,15 @@ function compareRoles(a: string, b: string): number {
 // ---------------------------------------------------------------------------------------------
 // File names and formats
 
+/**
+ * The top file: named `.tree.json`, not `.top.json` as the two-level layout's was, whose root
+ * is the same (one binary tree, cut differently): an immutable URL must not change content.
+ */
 export function topFileName(root: string): string {
-  return `${root}.top.json`;
+  return `${root}.tree.json`;
 }
-export function groupFileName(hash: string): string {
-  return `${hash}.group.json`;
+export function nodeFileName(hash: string): string {
+  return `${hash}.node.json`;
 }
 export function shardFileName(hash: string): string {
   return `${hash}.shard.json`;
@@ -132,11 +158,11 @@ export function shardFileName(hash: string): string {
 function hexList(hashes: readonly Uint8Array[]): string {
   return hashes.map((h) => `"${Buffer.from(h).toString('hex')}"`).join(',');
 }
-export function topFileBytes(groupHashes: readonly Uint8Array[], shards: number): Buffer {
-  return Buffer.from(`{"groups":[${hexList(groupHashes)}],"shards":${shards}}`, 'utf8');
+export function topFileBytes(nodeHashes: readonly Uint8Array[], shards: number): Buffer {
+  return Buffer.from(`{"nodes":[${hexList(nodeHashes)}],"shards":${shards}}`, 'utf8');
 }
-export function groupFileBytes(shardHashes: readonly Uint8Array[]): Buffer {
-  return Buffer.from(`{"shards":[${hexList(shardHashes)}]}`, 'utf8');
+export function nodeFileBytes(hashes: readonly Uint8Array[]): Buffer {
+  return Buffer.from(`{"nodes":[${hexList(hashes)}]}`, 'utf8');
 }
 export function shardFileBytes(leaves: readonly string[]): Buffer {
   return Buffer.from(`{"entries":[${leaves.map(canonicalString).join(',')}]}`, 'utf8');
@@ -146,13 +172,15 @@ export function shardFileBytes(leaves: readonly string[]): Buffer {
 export function parseMerkleField(value: unknown): MerkleField {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MerkleMalformedError(`${MERKLE_FIELD} must be an object`);
   const v = value as Record<string, unknown>;
-  const extra = Object.keys(v).filter((k) => k !== 'root' && k !== 'shards' && k !== 'groups');
+  const extra = Object.keys(v).filter((k) => k !== 'root' && k !== 'shards' && k !== 'fanout');
   if (extra.length > 0) throw new MerkleMalformedError(`${MERKLE_FIELD} has unknown field(s) ${extra.join(', ')}`);
   if (typeof v.root !== 'string' || !HEX64.test(v.root)) throw new MerkleMalformedError(`${MERKLE_FIELD}.root must be 64 lower-case hex digits`);
   if (typeof v.shards !== 'number') throw new MerkleMalformedError(`${MERKLE_FIELD}.shards must be a number`);
-  shardBits(v.shards);
-  if (v.groups !== groupCount(v.shards)) throw new MerkleMalformedError(`${MERKLE_FIELD}.groups must be ${groupCount(v.shards)} for ${v.shards} shards`);
-  return { root: v.root, shards: v.shards, groups: v.groups };
+  const fanout = merkleFanout(v.shards);
+  if (!Array.isArray(v.fanout) || v.fanout.length !== fanout.length || fanout.some((f, i) => (v.fanout as unknown[])[i] !== f)) {
+    throw new MerkleMalformedError(`${MERKLE_FIELD}.fanout must be [${fanout.join(',')}] for ${v.shards} shards`);
+  }
+  return { root: v.root, shards: v.shards, fanout };
 }
 
 function parseFile(bytes: Uint8Array, limit: number, what: string): Record<string, JsonValue> {
@@ -180,25 +208,60 @@ function onlyKeys(obj: Record<string, JsonValue>, keys: string[], what: string):
   if (extra.length > 0) throw new MerkleMalformedError(`${what} has unknown field(s) ${extra.join(', ')}`);
 }
 
-/** Verifies a top file against the timestamp's field; returns the group hashes (hex). */
+/** Verifies a top file against the timestamp's field; returns the hashes of level 1 it lists (hex). */
 export function verifyTopFile(bytes: Uint8Array, field: MerkleField): string[] {
   const what = `Merkle top file ${topFileName(field.root)}`;
-  const obj = parseFile(bytes, merkleTopLimit(field.shards), what);
-  onlyKeys(obj, ['groups', 'shards'], what);
+  const obj = parseFile(bytes, merkleNodeLimit(field.shards), what);
+  onlyKeys(obj, ['nodes', 'shards'], what);
   if (obj.shards !== field.shards) throw new MerkleMalformedError(`${what} says ${String(obj.shards)} shards, the timestamp ${field.shards}`);
-  const groups = hashArray(obj.groups, field.groups, `${what}: groups`);
-  if (merkleTreeHash(groups).toString('hex') !== field.root) throw new MerkleProofError('root', `${what} does not hash to the timestamp's Merkle root`);
-  return groups.map((g) => g.toString('hex'));
+  const nodes = hashArray(obj.nodes, field.fanout[0] as number, `${what}: nodes`);
+  if (merkleTreeHash(nodes).toString('hex') !== field.root) throw new MerkleProofError('root', `${what} does not hash to the timestamp's Merkle root`);
+  return nodes.map((g) => g.toString('hex'));
 }
 
-/** Verifies a group file against the hash the top file lists for it; returns its shard hashes (hex). */
-export function verifyGroupFile(bytes: Uint8Array, expected: string, field: MerkleField): string[] {
-  const what = `Merkle group file ${groupFileName(expected)}`;
-  const obj = parseFile(bytes, MERKLE_GROUP_LIMIT, what);
-  onlyKeys(obj, ['shards'], what);
-  const shards = hashArray(obj.shards, field.shards / field.groups, `${what}: shards`);
-  if (merkleTreeHash(shards).toString('hex') !== expected) throw new MerkleProofError('group', `${what} does not hash to the node it is named by`);
-  return shards.map((s) => s.toString('hex'));
+/**
+ * Verifies a node file of level `level` (1 … fanout.length − 1; the client knows it from the
+ * file's place on the path) against the hash its parent lists; returns the hashes it lists
+ * (hex): nodes of the next level, or shard hashes at the last level.
+ */
+export function verifyNodeFile(bytes: Uint8Array, expected: string, level: number, field: MerkleField): string[] {
+  const what = `Merkle node file ${nodeFileName(expected)}`;
+  const count = field.fanout[level];
+  if (level < 1 || count === undefined) throw new MerkleMalformedError(`${what}: a tree of ${field.fanout.length} levels has no node level ${level}`);
+  const obj = parseFile(bytes, merkleNodeLimit(field.shards), what);
+  onlyKeys(obj, ['nodes'], what);
+  const nodes = hashArray(obj.nodes, count, `${what}: nodes (level ${level})`);
+  if (merkleTreeHash(nodes).toString('hex') !== expected) throw new MerkleProofError('node', `${what} does not hash to the node it is named by`);
+  return nodes.map((s) => s.toString('hex'));
+}
+
+/** Reads one top or node file and returns `verify(bytes)`, or undefined to skip its subtree (missing, or already seen). */
+export type MerkleNodeReader = (name: string, verify: (bytes: Uint8Array) => string[]) => Promise<string[] | undefined>;
+
+/**
+ * The hashes every level lists of the tree `field` names: its top and node files level by level
+ * (each distinct file once), each verified against the hash its parent lists. `nodes[d]`: what
+ * the files of level d list, in order (the names of level d + 1's files); `shards`: the S shard
+ * hashes. Those under a file `read` skips are '' (GC: a subtree it marked already, or a missing file).
+ */
+export async function readMerkleNodes(field: MerkleField, read: MerkleNodeReader): Promise<{ nodes: string[][]; shards: string[] }> {
+  const nodes: string[][] = [];
+  const lists = new Map<string, Promise<string[] | undefined>>();
+  let level: string[] = [field.root];
+  for (const [d, f] of field.fanout.entries()) {
+    const next = await Promise.all(
+      level.map(async (hash) => {
+        if (hash === '') return new Array<string>(f).fill('');
+        const name = d === 0 ? topFileName(hash) : nodeFileName(hash);
+        let list = lists.get(name);
+        if (!list) lists.set(name, (list = read(name, (b) => (d === 0 ? verifyTopFile(b, field) : verifyNodeFile(b, hash, d, field)))));
+        return (await list) ?? new Array<string>(f).fill('');
+      })
+    );
+    level = next.flat();
+    nodes.push(level);
+  }
+  return { nodes: nodes.slice(0, -1), shards: level };
 }
 
 /**
@@ -267,50 +330,45 @@ export interface LeafChange {
 /** A tree computed from changes, not yet the builder's: commit() makes it so. */
 export interface StagedTree {
   field: MerkleField;
-  /** The top file and the group and shard files whose hash changed. */
+  /** The top file and the node and shard files whose hash changed. */
   files: MerkleFile[];
   commit(): void;
 }
 
 /**
- * The tree of every targets role's snapshot entry, kept as per-shard leaves and the shard and
- * group hashes, so a publication that changes a few roles rehashes their shards, their groups
- * and the root (a few hundred SHA-256 calls), not the tree.
+ * The tree of every targets role's snapshot entry, kept as per-shard leaves and the hashes of
+ * every level, so a publication that changes a few roles rehashes their shards, then one node
+ * per level up to the root (a few hundred SHA-256 calls), not the tree.
  */
 export class MerkleTreeBuilder {
-  readonly groups: number;
-  private readonly perGroup: number;
+  readonly fanout: number[];
   private readonly leaves: Map<string, string>[];
-  private shardHashes: Buffer[];
-  private groupHashes: Buffer[];
-  private rootHash: Buffer;
+  /**
+   * hashes[d]: the hashes naming the files of level d (hashes[0] = [root], the top file), and
+   * hashes[fanout.length] the shard hashes; file j of level d lists hashes[d + 1][j·f … (j+1)·f).
+   */
+  private hashes: Buffer[][];
 
   constructor(readonly shards: number) {
-    this.groups = groupCount(shards);
-    this.perGroup = shards / this.groups;
+    this.fanout = merkleFanout(shards);
     this.leaves = Array.from({ length: shards }, () => new Map<string, string>());
-    const emptyShard = merkleTreeHash([]);
-    this.shardHashes = new Array<Buffer>(shards).fill(emptyShard);
-    this.groupHashes = Array.from({ length: this.groups }, (_, g) => this.groupHash(g, this.shardHashes));
-    this.rootHash = merkleTreeHash(this.groupHashes);
+    this.hashes = this.levelsOver(new Array<Buffer>(shards).fill(merkleTreeHash([])));
   }
 
   /** A tree of these leaves, built at once (start-up). */
   static build(shards: number, entries: Iterable<{ role: string; leaf: string }>): MerkleTreeBuilder {
     const t = new MerkleTreeBuilder(shards);
     for (const e of entries) (t.leaves[shardOf(e.role, shards)] as Map<string, string>).set(e.role, e.leaf);
-    t.shardHashes = t.leaves.map((m) => shardHash(m));
-    t.groupHashes = Array.from({ length: t.groups }, (_, g) => t.groupHash(g, t.shardHashes));
-    t.rootHash = merkleTreeHash(t.groupHashes);
+    t.hashes = t.levelsOver(t.leaves.map((m) => shardHash(m)));
     return t;
   }
 
   get root(): string {
-    return this.rootHash.toString('hex');
+    return (this.hashes[0]?.[0] as Buffer).toString('hex');
   }
 
   get field(): MerkleField {
-    return { root: this.root, shards: this.shards, groups: this.groups };
+    return { root: this.root, shards: this.shards, fanout: this.fanout.slice() };
   }
 
   /** The leaf of a role, if the tree lists it. */
@@ -320,9 +378,12 @@ export class MerkleTreeBuilder {
 
   /** Every file of the current tree (start-up, when they may not have been written yet). */
   allFiles(): MerkleFile[] {
-    const files: MerkleFile[] = [this.topFile(this.groupHashes)];
-    for (let g = 0; g < this.groups; g++) files.push(this.groupFile(g, this.shardHashes));
-    for (let s = 0; s < this.shards; s++) files.push(shardFile(this.leaves[s] as Map<string, string>, this.shardHashes[s] as Buffer));
+    const files: MerkleFile[] = [];
+    for (let d = 0; d < this.fanout.length; d++) {
+      for (let j = 0; j < (this.hashes[d] as Buffer[]).length; j++) files.push(this.nodeFile(this.hashes, d, j));
+    }
+    const shardHashes = this.hashes[this.fanout.length] as Buffer[];
+    for (let s = 0; s < this.shards; s++) files.push(shardFile(this.leaves[s] as Map<string, string>, shardHashes[s] as Buffer));
     return files;
   }
 
@@ -336,48 +397,59 @@ export class MerkleTreeBuilder {
       if (c.leaf === undefined) m.delete(c.role);
       else m.set(c.role, c.leaf);
     }
-    const shardHashes = this.shardHashes.slice();
+    const depth = this.fanout.length;
+    const hashes = this.hashes.slice();
+    const shardHashes = (hashes[depth] = (this.hashes[depth] as Buffer[]).slice());
     const files: MerkleFile[] = [];
-    const changedGroups = new Set<number>();
+    let changed = new Set<number>();
     for (const [s, m] of changedShards) {
       const h = shardHash(m);
-      if (h.equals(this.shardHashes[s] as Buffer)) continue;
+      if (h.equals(shardHashes[s] as Buffer)) continue;
       shardHashes[s] = h;
       files.push(shardFile(m, h));
-      changedGroups.add(Math.floor(s / this.perGroup));
+      changed.add(s);
     }
-    const groupHashes = this.groupHashes.slice();
-    for (const g of changedGroups) {
-      groupHashes[g] = this.groupHash(g, shardHashes);
-      files.push(this.groupFile(g, shardHashes));
+    // Up the levels: only the file above each changed hash is rehashed and written.
+    for (let d = depth - 1; d >= 0 && changed.size > 0; d--) {
+      const f = this.fanout[d] as number;
+      const level = (hashes[d] = (hashes[d] as Buffer[]).slice());
+      const parents = new Set([...changed].map((i) => Math.floor(i / f)));
+      for (const j of parents) {
+        level[j] = merkleTreeHash((hashes[d + 1] as Buffer[]).slice(j * f, (j + 1) * f));
+        if (d > 0) files.push(this.nodeFile(hashes, d, j));
+      }
+      changed = parents;
     }
-    const rootHash = changedGroups.size > 0 ? merkleTreeHash(groupHashes) : this.rootHash;
-    files.unshift(this.topFile(groupHashes));
+    files.unshift(this.nodeFile(hashes, 0, 0));
+    const root = (hashes[0]?.[0] as Buffer).toString('hex');
     return {
-      field: { root: rootHash.toString('hex'), shards: this.shards, groups: this.groups },
+      field: { root, shards: this.shards, fanout: this.fanout.slice() },
       files,
       commit: () => {
         for (const [s, m] of changedShards) this.leaves[s] = m;
-        this.shardHashes = shardHashes;
-        this.groupHashes = groupHashes;
-        this.rootHash = rootHash;
+        this.hashes = hashes;
       },
     };
   }
 
-  private groupHash(g: number, shardHashes: readonly Buffer[]): Buffer {
-    return merkleTreeHash(shardHashes.slice(g * this.perGroup, (g + 1) * this.perGroup));
+  /** Every level's hashes over these shard hashes. */
+  private levelsOver(shardHashes: Buffer[]): Buffer[][] {
+    const hashes: Buffer[][] = [shardHashes];
+    for (let d = this.fanout.length - 1; d >= 0; d--) {
+      const below = hashes[0] as Buffer[];
+      const f = this.fanout[d] as number;
+      hashes.unshift(Array.from({ length: below.length / f }, (_, j) => merkleTreeHash(below.slice(j * f, (j + 1) * f))));
+    }
+    return hashes;
   }
 
-  private topFile(groupHashes: readonly Buffer[]): MerkleFile {
-    return { name: topFileName(merkleTreeHash(groupHashes).toString('hex')), bytes: topFileBytes(groupHashes, this.shards) };
+  /** File j of level d (0: the top file). */
+  private nodeFile(hashes: readonly Buffer[][], d: number, j: number): MerkleFile {
+    const f = this.fanout[d] as number;
+    const members = (hashes[d + 1] as Buffer[]).slice(j * f, (j + 1) * f);
+    const name = (hashes[d]?.[j] as Buffer).toString('hex');
+    return d === 0 ? { name: topFileName(name), bytes: topFileBytes(members, this.shards) } : { name: nodeFileName(name), bytes: nodeFileBytes(members) };
   }
-
-  private groupFile(g: number, shardHashes: readonly Buffer[]): MerkleFile {
-    const members = shardHashes.slice(g * this.perGroup, (g + 1) * this.perGroup);
-    return { name: groupFileName(merkleTreeHash(members).toString('hex')), bytes: groupFileBytes(members) };
-  }
-
 }
 
 function shardFile(m: ReadonlyMap<string, string>, hash: Buffer): MerkleFile {

@@ -31,7 +31,7 @@
 //    trusted before (rollback). No snapshot is loaded in this mode.
 import { BadMetadataError, BadVersionError, ExpiredMetadataError, MerkleRoleMissingError, MerkleRollbackError, RepositoryError, ROLE_NAME_FIELD } from './errors.js';
 import type { Key } from './keys.js';
-import { MERKLE_FIELD, parseMerkleField, shardOf, verifyGroupFile, verifyShardFile, verifyTopFile, type MerkleField, type MerkleLeaf } from './merkle.js';
+import { MERKLE_FIELD, merkleSteps, parseMerkleField, shardOf, verifyNodeFile, verifyShardFile, verifyTopFile, type MerkleField, type MerkleLeaf } from './merkle.js';
 import type { RoleKeys } from './models/delegations.js';
 import { MetaFile } from './models/meta-file.js';
 import { Metadata } from './models/metadata.js';
@@ -51,9 +51,8 @@ export class TrustedMetadataSet {
   private trustedSnapshot: Metadata<Snapshot> | undefined;
   private readonly targetsRoles = new Map<string, Metadata<Targets>>();
   private keysRotated = false;
-  /** Merkle mode: the verified top file's group hashes, each loaded group's shard hashes, loaded shards' leaves. */
-  private merkleGroups: string[] | undefined;
-  private readonly merkleGroupShards = new Map<number, string[]>();
+  /** Merkle mode: the hashes each verified top or node file lists, by `LEVEL/INDEX` (0/0: the top file); loaded shards' leaves. */
+  private readonly merkleNodes = new Map<string, string[]>();
   private readonly merkleShards = new Set<number>();
   private readonly merkleLeaves = new Map<string, MerkleLeaf>();
   /** Versions of targets roles trusted before this update (the Merkle rollback baseline). */
@@ -177,7 +176,7 @@ export class TrustedMetadataSet {
 
   /** True once the top file of the timestamp's tree is loaded: roles are then verified from its leaves. */
   get merkleMode(): boolean {
-    return this.merkleGroups !== undefined;
+    return this.merkleNodes.has('0/0');
   }
 
   /**
@@ -197,40 +196,54 @@ export class TrustedMetadataSet {
     return field;
   }
 
-  /** The top file of the timestamp's tree; returns the group hashes it lists. */
+  /** The top file of the timestamp's tree; returns the hashes of level 1 it lists. */
   updateMerkleTop(bytes: Uint8Array): readonly string[] {
-    const groups = verifyTopFile(bytes, this.requireMerkle());
-    this.merkleGroups = groups;
-    return groups;
-  }
-
-  /** Where a role's leaf is: its shard, the shard's group, and the hashes that name their files (once the parents are loaded). */
-  merklePath(shard: number): { group: number; groupHash: string | undefined; shardHash: string | undefined } {
-    const field = this.requireMerkle();
-    const perGroup = field.shards / field.groups;
-    const group = Math.floor(shard / perGroup);
-    return { group, groupHash: this.merkleGroups?.[group], shardHash: this.merkleGroupShards.get(group)?.[shard % perGroup] };
-  }
-
-  /** A group file, verified against the hash the top file lists for it. */
-  updateMerkleGroup(group: number, bytes: Uint8Array): readonly string[] {
-    const field = this.requireMerkle();
-    const expected = this.merkleGroups?.[group];
-    if (expected === undefined) throw new TrustedSetUsageError(`load the Merkle top file before group ${group}`);
-    const shards = verifyGroupFile(bytes, expected, field);
-    this.merkleGroupShards.set(group, shards);
-    return shards;
+    const nodes = verifyTopFile(bytes, this.requireMerkle());
+    this.merkleNodes.set('0/0', nodes);
+    return nodes;
   }
 
   /**
-   * A shard file, verified against the hash its group lists, every leaf placed and ordered, and
+   * The next file to load on the path to shard `shard`: a file of `level` (its index among that
+   * level's files), where level fanout.length is the shard file itself; `hash` names it, once
+   * its parent is loaded (undefined before the top file).
+   */
+  merklePath(shard: number): { level: number; index: number; hash: string | undefined } {
+    const steps = merkleSteps(shard, this.requireMerkle().fanout);
+    let hash: string | undefined;
+    for (const [level, { node, slot }] of steps.entries()) {
+      const list = this.merkleNodes.get(`${level}/${node}`);
+      if (!list) return { level, index: node, hash };
+      hash = list[slot];
+    }
+    return { level: steps.length, index: shard, hash };
+  }
+
+  /** The hash the loaded parent of file `index` of `level` lists for it (level fanout.length: a shard). */
+  private merkleParentHash(level: number, index: number, field: MerkleField): string {
+    const f = field.fanout[level - 1];
+    if (f === undefined || level > field.fanout.length) throw new TrustedSetUsageError(`a Merkle tree of ${field.fanout.length} levels has no level ${level}`);
+    const expected = this.merkleNodes.get(`${level - 1}/${Math.floor(index / f)}`)?.[index % f];
+    if (expected === undefined) throw new TrustedSetUsageError(`load the Merkle file above file ${index} of level ${level} first`);
+    return expected;
+  }
+
+  /** A node file of `level` (≥ 1), verified against the hash its parent lists. */
+  updateMerkleNode(level: number, index: number, bytes: Uint8Array): readonly string[] {
+    const field = this.requireMerkle();
+    if (level >= field.fanout.length) throw new TrustedSetUsageError(`level ${level} of the Merkle tree is shard files, not node files`);
+    const nodes = verifyNodeFile(bytes, this.merkleParentHash(level, index, field), level, field);
+    this.merkleNodes.set(`${level}/${index}`, nodes);
+    return nodes;
+  }
+
+  /**
+   * A shard file, verified against the hash its last-level node file lists, every leaf placed and ordered, and
    * no leaf below the version trusted before. Nothing is kept unless all of it verifies.
    */
   updateMerkleShard(shard: number, bytes: Uint8Array): readonly MerkleLeaf[] {
     const field = this.requireMerkle();
-    const { group, shardHash } = this.merklePath(shard);
-    if (shardHash === undefined) throw new TrustedSetUsageError(`load Merkle group ${group} before shard ${shard}`);
-    const leaves = verifyShardFile(bytes, shardHash, shard, field);
+    const leaves = verifyShardFile(bytes, this.merkleParentHash(field.fanout.length, shard, field), shard, field);
     for (const leaf of leaves) {
       const trusted = this.merkleBaseline.get(leaf.role);
       if (trusted !== undefined && leaf.version < trusted) throw new MerkleRollbackError(leaf.role, trusted, leaf.version);
@@ -264,7 +277,7 @@ export class TrustedMetadataSet {
    */
   updateSnapshot(bytes: Uint8Array, opts: { trusted?: boolean } = {}): Metadata<Snapshot> {
     if (this.targetsRoles.has('targets')) throw new TrustedSetUsageError('cannot update snapshot after targets');
-    if (this.merkleGroups) throw new TrustedSetUsageError('cannot update snapshot in Merkle mode');
+    if (this.merkleMode) throw new TrustedSetUsageError('cannot update snapshot in Merkle mode');
     const ts = this.requireCurrentTimestamp();
     const meta = ts.signed.snapshotMeta;
     // §5.5.2: length and hashes as the timestamp lists them.
@@ -338,7 +351,7 @@ export class TrustedMetadataSet {
    * Merkle mode from its verified leaf (whose shard must be loaded).
    */
   private metaFor(roleName: string): MetaFile {
-    if (this.merkleGroups) {
+    if (this.merkleMode) {
       const field = this.requireMerkle();
       const leaf = this.merkleLeaves.get(roleName);
       if (!leaf) {
