@@ -2,7 +2,7 @@
 // timestamp names a tree): the mirror, or an attacker holding the stolen timestamp key, serves
 // forged tree files. Each is refused with its own error, nothing refused is cached, and the
 // classic snapshot is never asked for:
-//  - a forged path: a group file that does not hash to the node the top file lists (MERKLE_PROOF/group);
+//  - a forged path: a node file (either level) that does not hash to the hash its parent lists (MERKLE_PROOF/node);
 //  - a leaf from an older tree: the shard file of an older tree under the new shard's name (MERKLE_PROOF/shard);
 //  - a leaf of another role: a tree, signed into a timestamp, whose shard lists a role that hashes elsewhere (MERKLE_PROOF/placement);
 //  - a version rollback in a new tree: a correct tree over an older version of a role (MERKLE_ROLLBACK);
@@ -16,23 +16,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   compareCodePoints,
-  groupFileBytes,
-  groupFileName,
   leafHash,
   merkleTreeHash,
   shardFileBytes,
-  topFileBytes,
   MerkleProofError,
   MerkleTreeBuilder,
   parseMerkleField,
+  readMerkleNodes,
   shardFileName,
   shardOf,
   topFileName,
-  verifyGroupFile,
   verifyShardFile,
-  verifyTopFile,
   type MerkleField,
 } from '../../src/tuf/index.js';
+import { forgeMerklePath, readMerklePath } from '../helpers/merkle-path.js';
 import { AttackRepository, Client, type Doc, type Mirror, refused, resign, signedDoc } from './harness.js';
 
 const PAGE = 'victim/index.json';
@@ -61,16 +58,11 @@ describe('attacks on snapshot Merkle trees', () => {
   async function pathTo(mirror: Mirror, ts: Buffer, role: string) {
     const field = fieldOf(ts);
     const shard = shardOf(role, field.shards);
-    const perGroup = field.shards / field.groups;
-    const group = Math.floor(shard / perGroup);
-    const topName = `metadata/merkle/${topFileName(field.root)}`;
-    const groups = verifyTopFile((await mirror.read(topName)) as Buffer, field);
-    const groupName = `metadata/merkle/${groupFileName(groups[group] as string)}`;
-    const shards = verifyGroupFile((await mirror.read(groupName)) as Buffer, groups[group] as string, field);
-    const shardHash = shards[shard % perGroup] as string;
-    const shardName = `metadata/merkle/${shardFileName(shardHash)}`;
-    const leaves = verifyShardFile((await mirror.read(shardName)) as Buffer, shardHash, shard, field);
-    return { field, shard, group, topName, groupName, shardName, groups, shards, leaves };
+    const path = await readMerklePath(field, shard, (name) => mirror.read(`metadata/merkle/${name}`));
+    const [topName, ...nodeNames] = path.names.map((n) => `metadata/merkle/${n}`) as [string, ...string[]];
+    const shardName = `metadata/merkle/${path.shardName}`;
+    const leaves = verifyShardFile((await mirror.read(shardName)) as Buffer, path.shardHash, shard, field);
+    return { field, shard, path, topName, nodeNames, shardName, leaves };
   }
 
   /** A fresh Merkle client against a mirror; returns what it requested. */
@@ -98,24 +90,29 @@ describe('attacks on snapshot Merkle trees', () => {
     const mirror = await fx.mirror('honest');
     const { error } = await attempt(mirror);
     await error;
-    assert.ok(mirror.requested(/^metadata\/merkle\/.*\.top\.json$/).length === 1);
+    assert.ok(mirror.requested(/^metadata\/merkle\/.*\.tree\.json$/).length === 1);
+    const nodes = mirror.requested(/\.node\.json$/).length;
+    assert.ok(nodes >= 2 && nodes <= 2 * mirror.requested(/\.shard\.json$/).length, 'a node file of each level on each path, each once');
     assert.ok(mirror.requested(/\.shard\.json$/).length >= 1);
     assert.deepEqual(mirror.requested(/snapshot\.json$/), []);
   });
 
-  it('a forged path: a group file that does not hash to the node the top file lists', async () => {
-    const mirror = await fx.mirror('forged-group');
-    const p = await pathTo(mirror, newer, bin);
-    // The group with one shard hash replaced: well formed, but not the group the top file names.
-    const doc = JSON.parse(((await mirror.read(p.groupName)) as Buffer).toString()) as { shards: string[] };
-    doc.shards[p.shard % doc.shards.length] = 'ab'.repeat(32);
-    const forged = Buffer.from(JSON.stringify(doc));
-    mirror.serve(p.groupName, forged);
-    const { error, client } = await attempt(mirror);
-    const e = await refused(error, 'MERKLE_PROOF', 'repository');
-    assert.equal((e as MerkleProofError).reason, 'group');
-    await assertMerkleNotCached(client, mirror, forged);
-  });
+  for (const level of [1, 2]) {
+    it(`a forged path: a node file of level ${level} that does not hash to the hash its parent lists`, async () => {
+      const mirror = await fx.mirror(`forged-node-${level}`);
+      const p = await pathTo(mirror, newer, bin);
+      // The node with one hash replaced: well formed, but not the node its parent names.
+      const name = p.nodeNames[level - 1] as string;
+      const doc = JSON.parse(((await mirror.read(name)) as Buffer).toString()) as { nodes: string[] };
+      doc.nodes[0] = 'ab'.repeat(32);
+      const forged = Buffer.from(JSON.stringify(doc));
+      mirror.serve(name, forged);
+      const { error, client } = await attempt(mirror);
+      const e = await refused(error, 'MERKLE_PROOF', 'repository');
+      assert.equal((e as MerkleProofError).reason, 'node');
+      await assertMerkleNotCached(client, mirror, forged);
+    });
+  }
 
   it('a leaf from an older tree: the older shard served under the new shard name', async () => {
     const mirror = await fx.mirror('older-leaf');
@@ -150,36 +147,25 @@ describe('attacks on snapshot Merkle trees', () => {
   /** The leaves of the tree `ts` names, all of them (read through its files). */
   async function allLeaves(mirror: Mirror, ts: Buffer): Promise<{ role: string; leaf: string }[]> {
     const field = fieldOf(ts);
-    const groups = verifyTopFile((await mirror.read(`metadata/merkle/${topFileName(field.root)}`)) as Buffer, field);
+    const { shards } = await readMerkleNodes(field, async (name, verify) => verify((await mirror.read(`metadata/merkle/${name}`)) as Buffer));
     const out: { role: string; leaf: string }[] = [];
-    const perGroup = field.shards / field.groups;
-    for (const [g, gh] of groups.entries()) {
-      const shards = verifyGroupFile((await mirror.read(`metadata/merkle/${groupFileName(gh)}`)) as Buffer, gh, field);
-      for (const [i, sh] of shards.entries()) {
-        for (const l of verifyShardFile((await mirror.read(`metadata/merkle/${shardFileName(sh)}`)) as Buffer, sh, g * perGroup + i, field)) out.push({ role: l.role, leaf: l.text });
-      }
+    for (const [i, sh] of shards.entries()) {
+      for (const l of verifyShardFile((await mirror.read(`metadata/merkle/${shardFileName(sh)}`)) as Buffer, sh, i, field)) out.push({ role: l.role, leaf: l.text });
     }
     return out;
   }
 
   /**
    * The tree `base` names with shard `shard` replaced by these entries (hashed as given), the
-   * group and top above it recomputed, served with a timestamp re-signed with the stolen key.
+   * nodes and top above it recomputed, served with a timestamp re-signed with the stolen key.
    */
   async function serveWithShard(mirror: Mirror, base: Buffer, shard: number, entries: string[]): Promise<{ ts: Buffer; shardHash: string }> {
     const field = fieldOf(base);
-    const perGroup = field.shards / field.groups;
-    const g = Math.floor(shard / perGroup);
-    const top = verifyTopFile((await mirror.read(`metadata/merkle/${topFileName(field.root)}`)) as Buffer, field);
-    const shards = verifyGroupFile((await mirror.read(`metadata/merkle/${groupFileName(top[g] as string)}`)) as Buffer, top[g] as string, field);
+    const path = await readMerklePath(field, shard, (name) => mirror.read(`metadata/merkle/${name}`));
     const shardHash = merkleTreeHash(entries.map(leafHash));
-    const groupShards = shards.map((h, i) => (i === shard % perGroup ? shardHash : Buffer.from(h, 'hex')));
-    const groupHash = merkleTreeHash(groupShards);
-    const groups = top.map((h, i) => (i === g ? groupHash : Buffer.from(h, 'hex')));
-    const root = merkleTreeHash(groups).toString('hex');
+    const { root, files } = forgeMerklePath(field, shard, path, shardHash);
     mirror.serve(`metadata/merkle/${shardFileName(shardHash.toString('hex'))}`, shardFileBytes(entries));
-    mirror.serve(`metadata/merkle/${groupFileName(groupHash.toString('hex'))}`, groupFileBytes(groupShards));
-    mirror.serve(`metadata/merkle/${topFileName(root)}`, topFileBytes(groups, field.shards));
+    for (const f of files) mirror.serve(`metadata/merkle/${f.name}`, f.bytes);
     const ts = await resign(base, [fx.keys.timestamp], (doc: Doc) => {
       doc['version'] = (doc['version'] as number) + 1;
       doc['x-bulwark-merkle'] = { ...field, root };
@@ -243,12 +229,12 @@ describe('attacks on snapshot Merkle trees', () => {
     const a = await attempt(mirror);
     await refused(a.error, 'MERKLE_MALFORMED', 'repository');
     mirror.reset();
-    mirror.endless(p.groupName, {});
+    mirror.endless(p.nodeNames[1] as string, {});
     const b = await attempt(mirror);
     await refused(b.error, 'MERKLE_TOO_LARGE', 'repository');
     const { readdir } = await import('node:fs/promises');
     const { join } = await import('node:path');
     const cachedB = await readdir(join(b.client.metadataDir, 'merkle')).catch(() => [] as string[]);
-    assert.ok(!cachedB.includes(p.groupName.split('/').at(-1) as string), 'the oversized group was not cached');
+    assert.ok(!cachedB.includes((p.nodeNames[1] as string).split('/').at(-1) as string), 'the oversized node file was not cached');
   });
 });

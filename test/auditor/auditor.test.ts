@@ -74,7 +74,7 @@ describe('bulwark auditor: what it signs', () => {
     assert.deepEqual(s.timestamp.signedBytes, ts.signedBytes, 'the statement embeds the timestamp the index signed');
   });
 
-  it('after a restart, reads only the top file and the group and shard that changed, and signs the new tree', async () => {
+  it('after a restart, reads only the top file and the nodes and shard that changed, and signs the new tree', async () => {
     const roles = someRoles(40);
     await h.index.publish(roles);
     await h.auditor().poll();
@@ -84,7 +84,7 @@ describe('bulwark auditor: what it signs', () => {
     assert.equal(outcome.status, 'signed');
     assert.equal(outcome.status === 'signed' && outcome.changedShards, 1);
     const merkleFiles = h.fetched.filter((u) => u.includes('/merkle/')).map((u) => u.replace(/^.*\/merkle\/[0-9a-f]+\./, ''));
-    assert.deepEqual(merkleFiles, ['top.json', 'group.json', 'shard.json']);
+    assert.deepEqual(merkleFiles, ['tree.json', 'node.json', 'node.json', 'shard.json']);
     const s = verifyStatement(h.statements[1] as Buffer, h.index.auditorKey.keyId, h.index.root.signed, new Date());
     assert.ok(s.version > 0 && s.timestampVersion === 2);
   });
@@ -121,7 +121,7 @@ describe('bulwark auditor: what it refuses to sign', () => {
     assert.equal((await h.auditor().poll()).status, 'signed');
   });
 
-  it('a forged path: a shard file whose leaves do not hash to the name its group gives it', async () => {
+  it('a forged path: a shard file whose leaves do not hash to the name its node file gives it', async () => {
     const roles = someRoles(40);
     await h.index.publish(roles);
     await h.auditor().poll();
@@ -133,18 +133,18 @@ describe('bulwark auditor: what it refuses to sign', () => {
     await refused(refusal('MERKLE_PROOF', 'shard'));
   });
 
-  it('a forged path: a group file that does not hash to the node the top file names', async () => {
+  it('a forged path: a node file that does not hash to the hash its parent names', async () => {
     const first = h.index.tree(someRoles(40));
     await h.index.sign(first.field);
     await h.auditor().poll();
     const next = h.index.tree({ ...someRoles(40), 'bins-07': 2 });
     await h.index.sign(next.field);
-    const groupsOf = (root: string) => (JSON.parse((h.index.files.get(`merkle/${root}.top.json`) as Buffer).toString()) as { groups: string[] }).groups;
-    const changed = groupsOf(next.root).find((g, i) => g !== groupsOf(first.root)[i]) as string;
-    const group = JSON.parse((h.index.groupFile(changed) as Buffer).toString()) as { shards: string[] };
-    group.shards.reverse();
-    h.index.files.set(`merkle/${changed}.group.json`, Buffer.from(JSON.stringify(group)));
-    await refused(refusal('MERKLE_PROOF', 'group'));
+    const nodesOf = (root: string) => (JSON.parse((h.index.files.get(`merkle/${root}.tree.json`) as Buffer).toString()) as { nodes: string[] }).nodes;
+    const changed = nodesOf(next.root).find((g, i) => g !== nodesOf(first.root)[i]) as string;
+    const node = JSON.parse((h.index.nodeFile(changed) as Buffer).toString()) as { nodes: string[] };
+    node.nodes.reverse();
+    h.index.files.set(`merkle/${changed}.node.json`, Buffer.from(JSON.stringify(node)));
+    await refused(refusal('MERKLE_PROOF', 'node'));
   });
 
   it('a mix of leaves from two trees: one shard from the older tree, the rest from the newer', async () => {
@@ -160,7 +160,7 @@ describe('bulwark auditor: what it refuses to sign', () => {
     // (the attacker built the tree), so it is the history that refuses it.
     await h.index.publish({ ...newer, [b]: 2 });
     await refused(refusal('MERKLE_ROLLBACK'));
-    // Mixed by file: the newer tree's group names its shard, but the older tree's file for
+    // Mixed by file: the newer tree's node file names its shard, but the older tree's file for
     // that shard is served under the newer name.
     const olderTree = MerkleTreeBuilder.build(16, Object.entries(older).map(([role, v]) => ({ role, leaf: leafText(role, v) })));
     const next = h.index.tree({ ...newer, [a]: 4 });
@@ -220,8 +220,8 @@ async function storedFiles(dir: string): Promise<{ groups: string[]; shards: str
 }
 
 describe('bulwark auditor: its state grows with what changed, not with the tree', () => {
-  it('per new tree writes the changed top, group and shard and a small state.json, and reads no file of the tree it did not change', async () => {
-    const h = await harness(256);
+  it('per new tree writes the changed top, nodes and shard and a small state.json, and reads no file of the tree it did not change', async () => {
+    const h = await harness(256); // fan-out [4, 8, 8]
     const roles = someRoles(40);
     await h.index.publish(roles);
     const auditor = h.auditor(); // the long-running loop: one Auditor
@@ -231,8 +231,8 @@ describe('bulwark auditor: its state grows with what changed, not with the tree'
       const outcome = await auditor.poll();
       assert.equal(outcome.status, 'signed');
       const io = (outcome as { io: { stateRead: { files: number; bytes: number }; stateWritten: { files: number; bytes: number } } }).io;
-      // Written: top, group, shard, timestamp.json, state.json. Read: state.json and root.json.
-      assert.equal(io.stateWritten.files, 5, JSON.stringify(io));
+      // Written: top, a node of each of the two levels, shard, timestamp.json, state.json. Read: state.json and root.json.
+      assert.equal(io.stateWritten.files, 6, JSON.stringify(io));
       assert.equal(io.stateRead.files, 2, JSON.stringify(io));
     }
     // Before, state.json listed every shard hash (256 × 67 bytes here, 1.1 MB at 16,384 shards).
@@ -280,35 +280,47 @@ describe('bulwark auditor: its state grows with what changed, not with the tree'
     const tree = h.index.tree(roles);
     await h.index.sign(tree.field);
     await h.auditor().poll();
-    const group = treeFiles(tree).groups.find((n) => n.endsWith('.group.json')) as string;
-    await writeFile(join(dirOf(h), 'groups', group), '{"shards":[]}');
+    const node = treeFiles(tree).groups.find((n) => n.endsWith('.node.json')) as string;
+    await writeFile(join(dirOf(h), 'groups', node), '{"nodes":[]}');
     await h.index.publish({ ...roles, 'bins-07': 2 });
     await assert.rejects(h.auditor().poll(), (e: unknown) => e instanceof AuditorStateError && /start over/.test(e.message));
     assert.equal(h.statements.length, 1);
   });
 
-  it('a state directory of the earlier layout (every hash in state.json) keeps its history', async () => {
-    const h = await harness();
-    const roles = someRoles(40);
-    const tree = h.index.tree({ ...roles, 'bins-07': 3 });
-    await h.index.sign(tree.field);
-    await h.auditor().poll();
-    // Rewrite it as auditors wrote it before: the tree's hashes in state.json, no groups/.
-    const dir = dirOf(h);
-    const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as Record<string, unknown> & { field: MerkleField };
-    const top = JSON.parse((h.index.files.get(`merkle/${state.field.root}.top.json`) as Buffer).toString()) as { groups: string[] };
-    const shards = top.groups.flatMap((g) => (JSON.parse((h.index.groupFile(g) as Buffer).toString()) as { shards: string[] }).shards);
-    const { field, ...rest } = state;
-    await writeFile(join(dir, 'state.json'), JSON.stringify({ ...rest, tree: { field, groups: top.groups, shards } }));
-    await rm(join(dir, 'groups'), { recursive: true });
-    await mkdir(join(dir, 'groups'));
-    await h.index.publish({ ...roles, 'bins-07': 1, 'bins-08': 2 });
-    await assert.rejects(h.auditor().poll(), refusal('MERKLE_ROLLBACK'));
-    const next = h.index.tree({ ...roles, 'bins-07': 4 });
-    await h.index.sign(next.field);
-    assert.equal((await h.auditor().poll()).status, 'signed');
-    assert.deepEqual(await storedFiles(dir), treeFiles(next));
-  });
+  for (const layout of ['every hash in state.json', 'a two-level tree'] as const) {
+    it(`a state directory of an earlier layout (${layout}): the history starts again, without a crash, and its files go`, async () => {
+      const h = await harness();
+      const roles = someRoles(40);
+      const tree = h.index.tree({ ...roles, 'bins-07': 3 });
+      await h.index.sign(tree.field);
+      await h.auditor().poll();
+      // Rewrite it as auditors wrote it before.
+      const dir = dirOf(h);
+      const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as Record<string, unknown> & { field: MerkleField };
+      const { field, ...rest } = state;
+      const old = { root: field.root, shards: field.shards, groups: 4 };
+      const groups = Array.from({ length: 4 }, (_, i) => String(i).repeat(64));
+      await rm(join(dir, 'groups'), { recursive: true });
+      await mkdir(join(dir, 'groups'));
+      if (layout === 'every hash in state.json') {
+        await writeFile(join(dir, 'state.json'), JSON.stringify({ ...rest, tree: { field: old, groups, shards: [] } }));
+      } else {
+        await writeFile(join(dir, 'state.json'), JSON.stringify({ ...rest, field: old }));
+        await writeFile(join(dir, 'groups', `${field.root}.top.json`), JSON.stringify({ groups, shards: field.shards }));
+        await writeFile(join(dir, 'groups', `${groups[0]}.group.json`), JSON.stringify({ shards: [] }));
+      }
+      // bins-07 back to 1: a rollback against the old history, which this auditor cannot read.
+      const next = h.index.tree({ ...roles, 'bins-07': 1 });
+      await h.index.sign(next.field);
+      assert.equal((await h.auditor().poll()).status, 'signed');
+      assert.deepEqual(await storedFiles(dir), treeFiles(next));
+      // And the new history holds: the same rollback is refused from now on.
+      await h.index.publish({ ...roles, 'bins-07': 2, 'bins-08': 2 });
+      assert.equal((await h.auditor().poll()).status, 'signed');
+      await h.index.publish({ ...roles, 'bins-07': 1, 'bins-08': 3 });
+      await assert.rejects(h.auditor().poll(), refusal('MERKLE_ROLLBACK'));
+    });
+  }
 });
 
 /** The hash of the shard that holds `role` in `tree`. */

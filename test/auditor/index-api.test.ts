@@ -35,7 +35,7 @@ describe('auditors in root, and the index API for their statements', () => {
   /** A timestamp naming a Merkle root, signed with the index's own timestamp key. */
   const timestamp = async (version: number) =>
     Metadata.sign(
-      new Timestamp({ version, expires: new Date(Date.now() + 86_400_000), snapshotMeta: new MetaFile(1), unrecognized: { [MERKLE_FIELD]: { root: 'ab'.repeat(32), shards: 16, groups: 4 } } }),
+      new Timestamp({ version, expires: new Date(Date.now() + 86_400_000), snapshotMeta: new MetaFile(1), unrecognized: { [MERKLE_FIELD]: { fanout: [2, 2, 4], root: 'ab'.repeat(32), shards: 16 } } }),
       [timestampKey]
     );
   const put = (body: Buffer | string, auth?: string, keyid = auditorKey.keyId) =>

@@ -6,10 +6,10 @@
 import {
   DownloadError,
   Ed25519Signer,
-  groupFileName,
   leafText,
   MERKLE_FIELD,
   MerkleTreeBuilder,
+  nodeFileName,
   Metadata,
   MetaFile,
   Root,
@@ -106,8 +106,8 @@ export class TreeDouble implements Fetcher {
     return shardOf(Object.keys(versions)[0] as string, this.shards);
   }
 
-  groupFile(hash: string): Buffer | undefined {
-    return this.files.get(`merkle/${groupFileName(hash)}`);
+  nodeFile(hash: string): Buffer | undefined {
+    return this.files.get(`merkle/${nodeFileName(hash)}`);
   }
 
   async fetch(url: string, maxLength: number): Promise<Buffer> {

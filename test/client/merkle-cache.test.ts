@@ -1,15 +1,16 @@
 // The client's Merkle tree cache (src/client/merkle-cache.ts) over real HTTP: after refreshes
-// across many trees it holds one top file (not one per refresh), group files of the current tree
-// only, and shard files of the current tree or the one it refreshed from; a client restarted on
-// the pruned cache verifies without downloading any tree file again; and a prune cut short (some
-// old files left) is finished by the next refresh.
+// across many trees it holds one top file (not one per refresh), and node and shard files of the
+// current tree or of the two before it (a file of level d outlives its tree by at most d − 1
+// refreshes); a client restarted on the pruned cache verifies without downloading any tree file
+// again; a prune cut short (some old files left) is finished by the next refresh; and files of
+// the two-level layout (.top.json, .group.json) are removed.
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HttpFetcher, type Fetcher } from '../../src/client/fetcher.js';
 import { Updater } from '../../src/client/updater.js';
-import { groupFileName, Metadata, parseMerkleField, shardFileName, topFileName, verifyGroupFile, verifyTopFile } from '../../src/tuf/index.js';
+import { Metadata, nodeFileName, parseMerkleField, readMerkleNodes, shardFileName, topFileName } from '../../src/tuf/index.js';
 import { basicAuth, sdistUploadForm, startIndex, type IndexUnderTest } from '../helpers/index-under-test.js';
 import { removeTempDir, tempDir } from '../helpers/processes.js';
 
@@ -37,12 +38,8 @@ async function currentTree(index: IndexUnderTest): Promise<Set<string>> {
   const metadata = join(index.dataDir, 'public', 'metadata');
   const ts = Metadata.parse(await readFile(join(metadata, 'timestamp.json')), 'timestamp');
   const field = parseMerkleField(ts.signed.unrecognized['x-bulwark-merkle']);
-  const names = new Set([topFileName(field.root)]);
-  for (const g of verifyTopFile(await readFile(join(metadata, 'merkle', topFileName(field.root))), field)) {
-    names.add(groupFileName(g));
-    for (const s of verifyGroupFile(await readFile(join(metadata, 'merkle', groupFileName(g))), g, field)) names.add(shardFileName(s));
-  }
-  return names;
+  const { nodes, shards } = await readMerkleNodes(field, async (name, verify) => verify(await readFile(join(metadata, 'merkle', name))));
+  return new Set([topFileName(field.root), ...nodes.flat().map(nodeFileName), ...shards.map(shardFileName)]);
 }
 
 describe('the client keeps its Merkle cache to the current tree', () => {
@@ -57,19 +54,19 @@ describe('the client keeps its Merkle cache to the current tree', () => {
     assert.ok(await u.findTarget(TARGET), `${TARGET} is listed`);
   }
 
-  /** One top file, groups of the current tree, shards of it or of the tree refreshed from (`before`). */
-  async function assertBounded(before: Set<string>): Promise<void> {
+  /** One top file; node and shard files of the current tree or of the trees refreshed from (`earlier`: the two before it). */
+  async function assertBounded(earlier: Set<string>[]): Promise<void> {
     const tree = await currentTree(index);
     const names = await cached();
-    assert.equal(names.filter((n) => n.endsWith('.top.json')).length, 1, `one top file: ${names.join(' ')}`);
+    assert.equal(names.filter((n) => n.endsWith('.tree.json')).length, 1, `one top file: ${names.join(' ')}`);
     for (const n of names) {
-      if (n.endsWith('.shard.json')) assert.ok(tree.has(n) || before.has(n), `${n} is a shard of neither the current tree nor the one before`);
-      else assert.ok(tree.has(n), `${n} is not a file of the current tree`);
+      if (n.endsWith('.tree.json')) assert.ok(tree.has(n), `${n} is not the current top file`);
+      else assert.ok(tree.has(n) || earlier.some((t) => t.has(n)), `${n} is a file of neither the current tree nor the two before`);
     }
   }
 
   before(async () => {
-    index = await startIndex({ bins: 64 }); // 64 shards in 8 groups
+    index = await startIndex({ bins: 64 }); // 64 shards, fan-out [4, 4, 4]
     token = await index.user('alice');
     cacheDir = await tempDir('merkle-cache');
     await upload(index, token, 'mine');
@@ -80,13 +77,14 @@ describe('the client keeps its Merkle cache to the current tree', () => {
     await removeTempDir(cacheDir);
   });
 
-  it('after refreshes across six trees, holds one top file, groups of the current tree and shards of it or the tree before', async () => {
+  it('after refreshes across eight trees, holds one top file, and node and shard files of the current tree or the two before', async () => {
     await refresh();
-    for (let i = 0; i < 6; i++) {
-      const before = await currentTree(index);
+    const trees = [await currentTree(index)];
+    for (let i = 0; i < 8; i++) {
       await upload(index, token, `other-${i}`);
       await refresh();
-      await assertBounded(before);
+      await assertBounded(trees.slice(-2));
+      trees.push(await currentTree(index));
     }
   });
 
@@ -105,12 +103,17 @@ describe('the client keeps its Merkle cache to the current tree', () => {
       'every tree file the client needs was kept'
     );
 
-    // As if a prune had removed the old groups, then the process died: the old top and shards are back.
-    for (const [n, bytes] of before) if (!n.endsWith('.group.json')) await writeFile(join(cacheDir, 'merkle', n), bytes);
-    assert.equal((await cached()).filter((n) => n.endsWith('.top.json')).length, 2);
+    // As if a prune had removed the old node files, then the process died: the old top and shards are back.
+    for (const [n, bytes] of before) if (!n.endsWith('.node.json')) await writeFile(join(cacheDir, 'merkle', n), bytes);
+    assert.equal((await cached()).filter((n) => n.endsWith('.tree.json')).length, 2);
+    // And files of the two-level layout, from a client that refreshed before the upgrade.
+    const root = [...(await currentTree(index))].find((n) => n.endsWith('.tree.json'))?.slice(0, 64) as string;
+    await writeFile(join(cacheDir, 'merkle', `${root}.top.json`), '{"groups":[],"shards":64}');
+    await writeFile(join(cacheDir, 'merkle', `${'ab'.repeat(32)}.group.json`), '{"shards":[]}');
     const beforeLast = await currentTree(index);
     await upload(index, token, 'other-after');
     await refresh();
-    await assertBounded(beforeLast);
+    await assertBounded([beforeLast, new Set(before.keys())]);
+    assert.deepEqual((await cached()).filter((n) => n.endsWith('.top.json') || n.endsWith('.group.json')), [], 'the two-level layout files are gone');
   });
 });

@@ -22,7 +22,7 @@ import { buildDist } from '../helpers/dists.js';
 import { basicAuth, uploadForm } from '../helpers/index-under-test.js';
 import { memorySdist } from '../helpers/memory-dists.js';
 import { repoRoot, runBulwark, startProcess, tempDir } from '../helpers/processes.js';
-import { groupFileName, MERKLE_FIELD, shardFileName, topFileName } from '../../src/tuf/index.js';
+import { MERKLE_FIELD, nodeFileName, parseMerkleField, readMerkleNodes, shardFileName, topFileName, type MerkleField } from '../../src/tuf/index.js';
 import { fdPath, parseStraceLog, stringArgs, succeeded, type Syscall } from './syscall-trace.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -123,12 +123,11 @@ function timestampBytes(calls: Syscall[], tmp: string): string {
   return bytes;
 }
 
-/** Every file of the snapshot Merkle tree with this root: its top file, its groups, its shards. */
-async function treeFiles(publicDir: string, root: string): Promise<string[]> {
+/** Every file of the snapshot Merkle tree this field names: its top file, its node files, its shards. */
+async function treeFiles(publicDir: string, field: MerkleField): Promise<string[]> {
   const file = (name: string) => join(publicDir, 'metadata', 'merkle', name);
-  const top = JSON.parse(await readFile(file(topFileName(root)), 'utf8')) as { groups: string[] };
-  const groups = await Promise.all(top.groups.map(async (g) => JSON.parse(await readFile(file(groupFileName(g)), 'utf8')) as { shards: string[] }));
-  return [file(topFileName(root)), ...top.groups.map((g) => file(groupFileName(g))), ...groups.flatMap((g) => g.shards.map((s) => file(shardFileName(s))))];
+  const { nodes, shards } = await readMerkleNodes(field, async (name, verify) => verify(await readFile(file(name))));
+  return [file(topFileName(field.root)), ...nodes.flat().map((n) => file(nodeFileName(n))), ...shards.map((s) => file(shardFileName(s)))];
 }
 
 /**
@@ -138,11 +137,11 @@ async function treeFiles(publicDir: string, root: string): Promise<string[]> {
  */
 async function publishedBy(publicDir: string, timestamp: string): Promise<Set<string>> {
   const signedOf = async (file: string) => (JSON.parse(await readFile(join(publicDir, 'metadata', file), 'utf8')) as { signed: Record<string, any> }).signed;
-  const signed = (JSON.parse(timestamp) as { signed: { meta: { 'snapshot.json': { version: number } }; [MERKLE_FIELD]?: { root: string } } }).signed;
+  const signed = (JSON.parse(timestamp) as { signed: { meta: { 'snapshot.json': { version: number } }; [MERKLE_FIELD]?: unknown } }).signed;
   const snapshotVersion = signed.meta['snapshot.json'].version;
   const out = new Set([join(publicDir, 'metadata', `${snapshotVersion}.snapshot.json`)]);
   const merkle = signed[MERKLE_FIELD];
-  if (merkle) for (const f of await treeFiles(publicDir, merkle.root)) out.add(f);
+  if (merkle) for (const f of await treeFiles(publicDir, parseMerkleField(merkle))) out.add(f);
   for (const [name, entry] of Object.entries((await signedOf(`${snapshotVersion}.snapshot.json`))['meta'] as Record<string, { version: number }>)) {
     const file = `${entry.version}.${name}`;
     out.add(join(publicDir, 'metadata', file));

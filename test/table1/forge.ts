@@ -21,16 +21,18 @@ import {
   Ed25519Signer,
   encodeCanonical,
   formatExpires,
-  groupFileName,
   isTargetInPathPattern,
   leafText,
   Metadata,
   MERKLE_FIELD,
   MerkleTreeBuilder,
+  merkleFanout,
+  merkleSteps,
+  nodeFileName,
   shardFileName,
   shardOf,
   signCanonical,
-  verifyGroupFile,
+  verifyNodeFile,
   verifyShardFile,
   verifyTopFile, SuccinctRoles, type Signature, type Signer } from '../../src/tuf/index.js';
 
@@ -177,22 +179,23 @@ export class HonestTree {
   trees(roles: readonly string[]): Map<string, number | undefined>[] {
     const names = (() => {
       try {
-        return readdirSync(join(this.publicDir, 'metadata', 'merkle')).filter((n) => n.endsWith('.top.json'));
+        return readdirSync(join(this.publicDir, 'metadata', 'merkle')).filter((n) => n.endsWith('.tree.json'));
       } catch {
         return [];
       }
     })();
     return names.map((name) => {
       const top = this.file(`metadata/merkle/${name}`) as Buffer;
-      const { shards, groups: g } = JSON.parse(top.toString('utf8')) as { shards: number; groups: string[] };
-      const field = { root: name.slice(0, -'.top.json'.length), shards, groups: g.length };
-      const groups = verifyTopFile(top, field);
+      const { shards } = JSON.parse(top.toString('utf8')) as { shards: number };
+      const field = { root: name.slice(0, -'.tree.json'.length), shards, fanout: merkleFanout(shards) };
       const versions = new Map<string, number | undefined>();
       for (const role of roles) {
         const shard = shardOf(role, shards);
-        const perGroup = shards / field.groups;
-        const groupHash = groups[Math.floor(shard / perGroup)] as string;
-        const shardHash = verifyGroupFile(this.file(`metadata/merkle/${groupFileName(groupHash)}`) as Buffer, groupHash, field)[shard % perGroup] as string;
+        let shardHash = field.root;
+        for (const [level, { slot }] of merkleSteps(shard, field.fanout).entries()) {
+          const listed = level === 0 ? verifyTopFile(top, field) : verifyNodeFile(this.file(`metadata/merkle/${nodeFileName(shardHash)}`) as Buffer, shardHash, level, field);
+          shardHash = listed[slot] as string;
+        }
         const leaves = verifyShardFile(this.file(`metadata/merkle/${shardFileName(shardHash)}`) as Buffer, shardHash, shard, field);
         versions.set(role, leaves.find((l) => l.role === role)?.version);
       }
