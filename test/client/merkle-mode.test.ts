@@ -1,6 +1,6 @@
 // Merkle mode end to end over real HTTP (docs/merkle-snapshots.md): a client against an index
 // whose timestamp names a snapshot Merkle tree never downloads snapshot.json; a warm refresh
-// after an upload elsewhere downloads the timestamp, the new top file and only the group and
+// after an upload elsewhere downloads the timestamp, the new top file and only the node and
 // shard files whose hash changed; the cached files are reused by hash. Against an index without
 // a tree, the client falls back to the classic snapshot and says so once.
 import assert from 'node:assert/strict';
@@ -39,7 +39,7 @@ describe('Merkle client mode over HTTP', () => {
   let cacheDir: string;
 
   before(async () => {
-    index = await startIndex({ bins: 256 }); // 256 shards in 16 groups
+    index = await startIndex({ bins: 256 }); // 256 shards, fan-out [4, 8, 8]
     token = await index.user('alice');
     cacheDir = await tempDir('merkle-client');
   });
@@ -61,8 +61,8 @@ describe('Merkle client mode over HTTP', () => {
     await u1.downloadTarget(found.target);
     const coldUrls = cold.log.map((l) => l.url.slice(index.url.length));
     assert.deepEqual(coldUrls.filter((u) => u.includes('snapshot')), [], 'no classic snapshot');
-    assert.equal(coldUrls.filter((u) => u.endsWith('.top.json')).length, 1);
-    assert.ok(coldUrls.some((u) => u.endsWith('.group.json')) && coldUrls.some((u) => u.endsWith('.shard.json')));
+    assert.equal(coldUrls.filter((u) => u.endsWith('.tree.json')).length, 1);
+    assert.ok(coldUrls.some((u) => u.endsWith('.node.json')) && coldUrls.some((u) => u.endsWith('.shard.json')));
 
     // An upload of another project, in another bin.
     const bins = index.repo.bins;
@@ -78,7 +78,7 @@ describe('Merkle client mode over HTTP', () => {
     const warmUrls = warm.log.map((l) => l.url.slice(index.url.length));
     assert.deepEqual(warmUrls.filter((u) => u.includes('snapshot')), [], 'no classic snapshot');
     const merkleFetched = warmUrls.filter((u) => u.startsWith('/metadata/merkle/'));
-    assert.equal(merkleFetched.filter((u) => u.endsWith('.top.json')).length, 1, 'the new top file');
+    assert.equal(merkleFetched.filter((u) => u.endsWith('.tree.json')).length, 1, 'the new top file');
     for (const u of merkleFetched) assert.ok(!cachedBefore.has(u.split('/').at(-1) as string), `${u} was cached already: fetched again`);
     // Every other request is the timestamp (and the probe for a newer root): no role changed on
     // the path to mine/, so none is downloaded again.

@@ -269,7 +269,7 @@ describe('durability below SIGKILL: the order of fsyncs (strace)', () => {
     // tree file the trace saw enter; here, that the trace saw the trees the timestamps name.
     const merkleDir = join(publicDir, 'metadata', 'merkle');
     const treeEntries = entries.filter((e) => dirname(e.to) === merkleDir && published.has(e.to));
-    assert.ok(treeEntries.some((e) => e.to.endsWith('.top.json')) && treeEntries.some((e) => e.to.endsWith('.shard.json')), 'the trace shows the Merkle files the timestamps name entering the tree');
+    assert.ok(treeEntries.some((e) => e.to.endsWith('.tree.json')) && treeEntries.some((e) => e.to.endsWith('.shard.json')), 'the trace shows the Merkle files the timestamps name entering the tree');
     assert.deepEqual(problems, []);
   });
 });

@@ -299,7 +299,7 @@ describe('mirror sync for Merkle clients', () => {
       assert.ok(ts.signed.meta['snapshot.json'].version < ts.signed.version, 'the classic snapshot trails the tree');
 
       await syncMirror({ upstream: url, dir, rootPath: join(dataDir, 'root.json') });
-      assert.ok((await listTree(dir, 'metadata')).includes(`metadata/merkle/${ts.signed['x-bulwark-merkle'].root}.top.json`));
+      assert.ok((await listTree(dir, 'metadata')).includes(`metadata/merkle/${ts.signed['x-bulwark-merkle'].root}.tree.json`));
 
       const client = async (snapshotMode: 'auto' | 'classic') => {
         const metadataDir = await tempDir('merkle-mirror-client');
@@ -314,7 +314,7 @@ describe('mirror sync for Merkle clients', () => {
       assert.ok(found, 'the Merkle client finds the newest upload through the mirror alone');
       assert.deepEqual(await merkle.downloadTarget(found.target), two.bytes);
       const served = mirror.requests.slice(before);
-      assert.ok(served.some((p) => p.endsWith('.top.json')) && !served.some((p) => p.includes('snapshot.json')), served.join('\n'));
+      assert.ok(served.some((p) => p.endsWith('.tree.json')) && !served.some((p) => p.includes('snapshot.json')), served.join('\n'));
       // A classic client through the same mirror sees the classic snapshot's state (one, not yet two).
       const classic = await client('classic');
       assert.ok(await classic.findTarget(`one/${one.name}`));

@@ -115,8 +115,8 @@ describe('garbage collection', () => {
     assert.deepEqual(r.keptTrees, kept);
     const merkle = join(index.dataDir, 'public', 'metadata', 'merkle');
     const left = await readdir(merkle);
-    for (const root of kept) assert.ok(left.includes(`${root}.top.json`), `tree ${root} kept`);
-    for (const root of older) assert.ok(!left.includes(`${root}.top.json`), `tree ${root} removed`);
+    for (const root of kept) assert.ok(left.includes(`${root}.tree.json`), `tree ${root} kept`);
+    for (const root of older) assert.ok(!left.includes(`${root}.tree.json`), `tree ${root} removed`);
     // A Merkle client still finds everything through the newest tree.
     assert.equal(await verifyAll(), 8);
   });

@@ -1,13 +1,18 @@
 // The snapshot process against a real repository on disk: concurrent uploads all end up in
 // one consistent published state; a publication cut short between its commit and the
-// timestamp write is repaired at start-up; online roles close to expiry are re-signed.
+// timestamp write is repaired at start-up; online roles close to expiry are re-signed; an index
+// whose last timestamp names a tree of the two-level layout publishes a three-level one at start-up.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { Updater } from '../../src/client/updater.js';
+import { DATABASE_FILE } from '../../src/repository/paths.js';
 import { Repository } from '../../src/repository/repository.js';
-import { Metadata } from '../../src/tuf/index.js';
+import { MERKLE_FIELD, Metadata, parseMerkleField, readMerkleNodes, shardFileName, verifyShardFile } from '../../src/tuf/index.js';
+import { removeTempDir, tempDir } from '../helpers/processes.js';
 import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
 import { memorySdist } from '../helpers/memory-dists.js';
 
@@ -96,6 +101,48 @@ describe('snapshot process', () => {
     assert.deepEqual(await readMeta(index.dataDir, 'timestamp.json'), good);
     await reopened.close();
     index = await reopenIndex(index);
+  });
+
+  it('an index whose last timestamp names a two-level tree: a new leader publishes a three-level one, which a client follows', async () => {
+    await index.repo.settle();
+    await index.app.close();
+    await index.repo.close();
+    // As a two-level index left it: its last timestamp's field lists `groups`, its tree files
+    // are .top.json and .group.json. (The signature no longer verifies: only the field matters
+    // to the leader, and a client never sees this timestamp once the leader has published.)
+    const merkleDir = join(index.dataDir, 'public', 'metadata', 'merkle');
+    const db = new Database(join(index.dataDir, DATABASE_FILE));
+    const row = db.prepare('SELECT snapshot_version, timestamp_bytes FROM publications ORDER BY snapshot_version DESC LIMIT 1').get() as { snapshot_version: number; timestamp_bytes: Buffer };
+    const doc = JSON.parse(row.timestamp_bytes.toString()) as { signed: Record<string, unknown> & { version: number } };
+    const field = parseMerkleField(doc.signed[MERKLE_FIELD]);
+    doc.signed[MERKLE_FIELD] = { groups: 4, root: field.root, shards: field.shards };
+    const old = Buffer.from(JSON.stringify(doc));
+    db.prepare('UPDATE publications SET timestamp_bytes = ? WHERE snapshot_version = ?').run(old, row.snapshot_version);
+    db.close();
+    await writeFile(join(index.dataDir, 'public', 'metadata', 'timestamp.json'), old);
+    for (const name of await readdir(merkleDir)) if (!name.includes('.shard.json')) await rm(join(merkleDir, name));
+    await writeFile(join(merkleDir, `${field.root}.top.json`), JSON.stringify({ groups: [], shards: field.shards }));
+
+    index = await reopenIndex(index);
+    await index.repo.settle();
+    const ts = Metadata.parse(await readMeta(index.dataDir, 'timestamp.json'), 'timestamp');
+    assert.ok(ts.signed.version > doc.signed.version, 'a new timestamp was published at start-up');
+    const now = parseMerkleField(ts.signed.unrecognized[MERKLE_FIELD]); // the three-level layout's field
+    assert.equal(now.fanout.length, 3);
+    // Every file of the tree it names is there and verifies.
+    const { shards } = await readMerkleNodes(now, async (name, verify) => verify(await readFile(join(merkleDir, name))));
+    for (const [i, h] of shards.entries()) verifyShardFile(await readFile(join(merkleDir, shardFileName(h))), h, i, now);
+    // A Merkle client follows it.
+    const cache = await tempDir('merkle-upgrade-client');
+    try {
+      await writeFile(join(cache, 'root.json'), await readMeta(index.dataDir, '1.root.json'));
+      const u = new Updater({ metadataDir: cache, indexUrl: index.url });
+      await u.refresh();
+      assert.ok(await u.findTarget('proj0/proj0-1.0.tar.gz'), 'an uploaded file is found through the new tree');
+      assert.ok((await readdir(join(cache, 'merkle'))).some((n) => n.endsWith('.tree.json')), 'the client walked the new tree');
+    } finally {
+      await removeTempDir(cache);
+    }
   });
 
   it('re-signs online roles that are close to expiry, with no upload needed', async () => {
