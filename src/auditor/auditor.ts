@@ -9,7 +9,7 @@
 //                              (a few hundred bytes, whatever the number of shards)
 //   DIR/timestamp.json         the last verified timestamp, for the operator (a re-signed statement
 //                              embeds the timestamp just fetched and checked again)
-//   DIR/groups/, DIR/shards/   the verified top, group and shard files of that tree, named by
+//   DIR/groups/, DIR/shards/   the verified top, node and shard files of that tree, named by
 //                              their hashes (tree-store.ts): the next comparison's baseline
 //
 // A refused tree changes nothing here: the next tree is checked against the last good one.
@@ -88,7 +88,7 @@ function isCurrentLayout(field: unknown): boolean {
   }
 }
 
-/** state.json as auditors before tree-store.ts wrote it: every group and shard hash in it. */
+/** state.json as auditors before tree-store.ts wrote it: every group and shard hash in it (its history is restarted, not read). */
 interface LegacyState extends Omit<AuditorState, 'field'> {
   tree?: VerifiedTree | null;
 }

@@ -6,7 +6,7 @@
 //    and its pip name);
 //  - every root version and timestamp.json;
 //  - every file the database knows now (uploads not yet in a published snapshot included);
-//  - the snapshot Merkle trees (top, group and shard files) of the newest `keepTrees`
+//  - the snapshot Merkle trees (top, node and shard files) of the newest `keepTrees`
 //    publications signed with the current timestamp key (TAP 16: earlier trees signed with the
 //    current timestamp key stay available; docs/merkle-snapshots.md, "Garbage collection").
 // Swept: everything else older than the grace period (files written in the last minutes may

@@ -630,7 +630,7 @@ export class SnapshotProcess {
     this.pendingSnapshotCompression = this.pendingSnapshotCompression.then(job).catch((err: unknown) => this.o.log.warn({ err }, 'compression failed'));
   }
 
-  /** The .gz copies of a publication's larger tree files (top, groups), after its timestamp, one batch at a time. */
+  /** The .gz copies of a publication's larger tree files (top, nodes, shards), after its timestamp, one batch at a time. */
   private compressTreeFiles(files: readonly MerkleFile[]): void {
     const job = () => compressMerkleFiles(this.o.blobs, files);
     this.pendingSnapshotCompression = this.pendingSnapshotCompression.then(job).catch((err: unknown) => this.o.log.warn({ err }, 'compression failed'));

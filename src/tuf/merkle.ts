@@ -265,7 +265,7 @@ export async function readMerkleNodes(field: MerkleField, read: MerkleNodeReader
 }
 
 /**
- * Verifies shard `shard`'s file against the hash its group lists for it: every leaf well formed,
+ * Verifies shard `shard`'s file against the hash its last-level node file lists for it: every leaf well formed,
  * in this shard, sorted without duplicates, and the whole hashing to `expected`.
  */
 export function verifyShardFile(bytes: Uint8Array, expected: string, shard: number, field: MerkleField): MerkleLeaf[] {

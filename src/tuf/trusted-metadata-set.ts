@@ -26,7 +26,7 @@
 //    snapshot's meta once, with map lookups).
 //  - Merkle mode (docs/merkle-snapshots.md): when the timestamp names a snapshot Merkle tree
 //    (`x-bulwark-merkle`) and its top file is loaded, targets roles take their version, length
-//    and hash from the tree's leaves instead of a snapshot: top → group → shard, each verified
+//    and hash from the tree's leaves instead of a snapshot: top → node → node → shard, each verified
 //    against the hash its parent lists, every leaf of a shard checked against the versions
 //    trusted before (rollback). No snapshot is loaded in this mode.
 import { BadMetadataError, BadVersionError, ExpiredMetadataError, MerkleRoleMissingError, MerkleRollbackError, RepositoryError, ROLE_NAME_FIELD } from './errors.js';
