@@ -1,5 +1,6 @@
 // Garbage collection keeps what the newest snapshots reach and every root, removes the rest,
-// and a client that asks for a snapshot removed under its feet starts over and succeeds.
+// and a client that asks for a snapshot removed under its feet starts over and succeeds; trees
+// older than a timestamp of the two-level layout are not kept (and do not stop it).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { access, readdir } from 'node:fs/promises';
@@ -7,7 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HttpFetcher, type Fetcher } from '../../src/client/fetcher.js';
 import { Updater } from '../../src/client/updater.js';
+import Database from 'better-sqlite3';
 import { collectGarbage } from '../../src/repository/gc.js';
+import { DATABASE_FILE } from '../../src/repository/paths.js';
 import { basicAuth, startIndex, uploadForm, type IndexUnderTest } from '../helpers/index-under-test.js';
 import { tempDir } from '../helpers/processes.js';
 import { copyFile } from 'node:fs/promises';
@@ -119,5 +122,25 @@ describe('garbage collection', () => {
     for (const root of older) assert.ok(!left.includes(`${root}.tree.json`), `tree ${root} removed`);
     // A Merkle client still finds everything through the newest tree.
     assert.equal(await verifyAll(), 8);
+  });
+
+  it('stops at a timestamp that names a tree of the two-level layout, keeping the newer trees', async () => {
+    await upload();
+    await index.repo.settle();
+    await upload();
+    await index.repo.settle();
+    // The publication before the newest as a two-level index recorded it.
+    const db = new Database(join(index.dataDir, DATABASE_FILE));
+    const rows = db.prepare('SELECT snapshot_version, timestamp_bytes FROM publications ORDER BY snapshot_version DESC LIMIT 2').all() as { snapshot_version: number; timestamp_bytes: Buffer }[];
+    const [newest, previous] = rows as [(typeof rows)[0], (typeof rows)[0]];
+    const doc = JSON.parse(previous.timestamp_bytes.toString()) as { signed: Record<string, { root: string; shards: number }> };
+    const field = doc.signed['x-bulwark-merkle'] as { root: string; shards: number };
+    doc.signed['x-bulwark-merkle'] = { groups: 4, root: field.root, shards: field.shards } as never;
+    db.prepare('UPDATE publications SET timestamp_bytes = ? WHERE snapshot_version = ?').run(Buffer.from(JSON.stringify(doc)), previous.snapshot_version);
+    db.close();
+    const r = await collectGarbage(index.repo, { keep: 1, keepTrees: 100, graceMs: 0 });
+    const newestRoot = (JSON.parse(newest.timestamp_bytes.toString()) as { signed: { 'x-bulwark-merkle': { root: string } } }).signed['x-bulwark-merkle'].root;
+    assert.deepEqual(r.keptTrees, [newestRoot]);
+    assert.ok((await verifyAll()) > 0, 'a Merkle client still finds everything through the newest tree');
   });
 });
