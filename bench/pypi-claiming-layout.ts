@@ -37,6 +37,13 @@ import { WireCounter, wireTotals, type WireResponse } from './pypi-claiming-wire
 import { lastJsonLine, runNode } from './pypi-scale-processes.js';
 import { uploadPlanned } from './pypi-scale-upload.js';
 
+/**
+ * This process is the only publisher. At PyPI's size its first publications hold the event loop
+ * for seconds at a time (parsing and signing roles of tens of MiB), longer than the default
+ * 10 s lease under a loaded machine: the lease then ran out and the publication was abandoned.
+ */
+const BENCH_LEADER_TTL_MS = 30 * 60_000;
+
 export interface LayoutArgs {
   layout: 'old' | 'new';
   dataDir: string;
@@ -189,7 +196,7 @@ async function publishNow(repo: Repository): Promise<number> {
 async function main(a: LayoutArgs): Promise<LayoutResult> {
   const memory = watchMemory();
   const stage = JSON.parse(await readFile(`${a.stage}.json`, 'utf8')) as Stage;
-  const open = () => Repository.open(a.dataDir, { databaseUrl: a.databaseUrl, log: silentLogger });
+  const open = () => Repository.open(a.dataDir, { databaseUrl: a.databaseUrl, log: silentLogger, leaderTtlMs: BENCH_LEADER_TTL_MS });
   let migration: CeremonyTiming | null = null;
   let publishAfterMigrationMs: number | null = null;
   if (a.layout === 'new') {

@@ -24,6 +24,13 @@ import { claimsToLines, drawProjects, recordClaims, signClaims } from './pypi-cl
 import { distributionStem, type PlannedUpload } from './pypi-scale-data.js';
 import { uploadPlanned } from './pypi-scale-upload.js';
 
+/**
+ * This process is the only publisher. At PyPI's size its first publications hold the event loop
+ * for seconds at a time (parsing and signing roles of tens of MiB), longer than the default
+ * 10 s lease under a loaded machine: the lease then ran out and the publication was abandoned.
+ */
+const BENCH_LEADER_TTL_MS = 30 * 60_000;
+
 export interface SetupArgs {
   dataDir: string;
   databaseUrl: string;
@@ -100,7 +107,7 @@ async function main(a: SetupArgs): Promise<SetupResult> {
 
   // 1. Probes: real releases, applied by the transaction worker (published with the rest in 4).
   const t0 = performance.now();
-  let repo = await Repository.open(a.dataDir, { databaseUrl: a.databaseUrl, log: silentLogger });
+  let repo = await Repository.open(a.dataDir, { databaseUrl: a.databaseUrl, log: silentLogger, leaderTtlMs: BENCH_LEADER_TTL_MS });
   try {
     repo.publisher.disable();
     const user = await repo.state.userByName(a.user);
@@ -132,7 +139,7 @@ async function main(a: SetupArgs): Promise<SetupResult> {
   const recordMs = performance.now() - tr;
   recBar.stop();
   claims.length = 0;
-  repo = await Repository.open(a.dataDir, { databaseUrl: a.databaseUrl, log: silentLogger });
+  repo = await Repository.open(a.dataDir, { databaseUrl: a.databaseUrl, log: silentLogger, leaderTtlMs: BENCH_LEADER_TTL_MS });
   try {
     await repo.publisher.init();
     note(`setup ceremony: promoting ${atSetup.length} projects…`);

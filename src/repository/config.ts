@@ -67,11 +67,17 @@ export interface MerkleSettings {
   /** Shards S, a power of two, fixed once a tree is published (default: the bin count, at least 64). */
   shards: number;
   /**
-   * A classic snapshot.json at most this often (ms; default 1000): a publication within this
-   * interval of the last one names the previous classic snapshot, and a timer publishes the
-   * newest state at most this much later. Merkle clients see every publication at once.
+   * The shortest interval between two builds of the classic snapshot.json beside publications
+   * (ms; default 1000). The interval is also at least 20 × the last build's cost (about a minute
+   * at PyPI's size; classic-snapshot.ts). Merkle clients see every publication at once.
    */
   classicSnapshotIntervalMs: number;
+  /**
+   * A classic snapshot up to this size (bytes; default 4 MiB, ≈ 30,000 roles) is written by a
+   * publication itself, at most once per interval, so classic clients see an upload as soon as
+   * it is answered; a larger one is built beside the publications (classic-snapshot.ts).
+   */
+  inlineClassicMaxBytes: number;
 }
 
 /** The Merkle settings of a repository, defaults filled in. */
@@ -83,7 +89,9 @@ export function merkleSettings(cfg: Pick<RepositoryConfig, 'bins' | 'merkle'>): 
   }
   const interval = m.classicSnapshotIntervalMs ?? 1000;
   if (!Number.isSafeInteger(interval) || interval < 0) throw new ConfigurationError(`config.json: merkle.classicSnapshotIntervalMs must be a whole number of ms, not ${interval}`);
-  return { enabled: m.enabled ?? true, shards, classicSnapshotIntervalMs: interval };
+  const inline = m.inlineClassicMaxBytes ?? 4 * 1024 * 1024;
+  if (!Number.isSafeInteger(inline) || inline < 0) throw new ConfigurationError(`config.json: merkle.inlineClassicMaxBytes must be a whole number of bytes, not ${inline}`);
+  return { enabled: m.enabled ?? true, shards, classicSnapshotIntervalMs: interval, inlineClassicMaxBytes: inline };
 }
 
 export const CONFIG_FILE = 'config.json';

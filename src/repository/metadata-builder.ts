@@ -55,6 +55,8 @@ export class SnapshotMeta {
   private position = new Map<string, number>();
   /** chunks[k]: fragments k·CHUNK … (k+1)·CHUNK−1 joined, or undefined when one changed. */
   private chunks: (string | undefined)[] = [];
+  /** chunkBytes[k]: chunks[k] encoded (UTF-8), for canonicalBytes(); undefined when it changed. */
+  private chunkBytes: (Buffer | undefined)[] = [];
 
   /**
    * Lists a role at a version, with the length and SHA-256 of its file. The hashes are what make
@@ -64,7 +66,11 @@ export class SnapshotMeta {
    */
   set(role: string, version: number, file?: { length: number; sha256: string }): void {
     if (!this.versions.has(role)) this.order = undefined;
-    else if (this.order) this.chunks[Math.floor((this.position.get(role) as number) / CHUNK)] = undefined;
+    else if (this.order) {
+      const k = Math.floor((this.position.get(role) as number) / CHUNK);
+      this.chunks[k] = undefined;
+      this.chunkBytes[k] = undefined;
+    }
     this.versions.set(role, version);
     this.fragments.set(role, fragment(role, version, file));
   }
@@ -78,6 +84,7 @@ export class SnapshotMeta {
     c.order = this.order;
     c.position = this.position;
     c.chunks = this.chunks.slice();
+    c.chunkBytes = this.chunkBytes.slice();
     return c;
   }
 
@@ -96,6 +103,7 @@ export class SnapshotMeta {
     this.order = order;
     this.position = new Map(order.map((name, i) => [name, i]));
     this.chunks = new Array<string | undefined>(Math.ceil(order.length / CHUNK)).fill(undefined);
+    this.chunkBytes = new Array<Buffer | undefined>(this.chunks.length).fill(undefined);
     return order;
   }
 
@@ -138,6 +146,26 @@ export class SnapshotMeta {
     const parts = new Array<string>(Math.ceil(order.length / CHUNK));
     for (let k = 0; k < parts.length; k++) parts[k] = this.chunk(k, stagedByChunk.get(k));
     return `{"_type":"snapshot","expires":"${formatExpires(expires)}","meta":{${parts.join(',')}},"spec_version":"${SPEC_VERSION}","version":${version}}`;
+  }
+
+  /**
+   * canonical(version, expires) already encoded, from cached encoded chunks: at PyPI's size
+   * (216,000 roles, 30 MB) encoding the whole string again costs 30–100 ms of the event loop,
+   * copying the cached chunks ≈ 10 ms. The classic snapshot written beside publications uses it.
+   */
+  canonicalBytes(version: number, expires: Date): Buffer {
+    const order = this.ensureOrder();
+    const comma = Buffer.from(',');
+    const parts: Buffer[] = [Buffer.from(`{"_type":"snapshot","expires":"${formatExpires(expires)}","meta":{`, 'utf8')];
+    const n = Math.ceil(order.length / CHUNK);
+    for (let k = 0; k < n; k++) {
+      if (k > 0) parts.push(comma);
+      let bytes = this.chunkBytes[k];
+      if (bytes === undefined) this.chunkBytes[k] = bytes = Buffer.from(this.chunk(k), 'utf8');
+      parts.push(bytes);
+    }
+    parts.push(Buffer.from(`},"spec_version":"${SPEC_VERSION}","version":${version}}`, 'utf8'));
+    return Buffer.concat(parts);
   }
 }
 

@@ -45,6 +45,7 @@ import { BIN_PREFIX, metadataBlobPath, PROJECT_ROLE_PREFIX, ROLES, usesNameBins,
 import { isNameBinRole, nameBinCountOf } from './name-bins.js';
 import { RecentlyClaimedBins } from './recently-claimed-bins.js';
 import { CoalescingRunner } from './coalescing-runner.js';
+import { ClassicSnapshotBuilder } from './classic-snapshot.js';
 import { WHEELS_ROLE_PREFIX } from '../attest/wheels-role.js';
 import type { SnapshotLeadership } from './leadership.js';
 import type { PublicationWaiters } from './publication-waiters.js';
@@ -131,18 +132,47 @@ export class SnapshotProcess {
   private readonly merkle: MerkleSettings;
   /** The tree of the published state (leader only: built when it takes over). */
   private tree: MerkleTreeBuilder | undefined;
-  /** When this process last wrote a classic snapshot (ms by the clock; 0: not yet). */
+  /** With a tree and a large classic snapshot: builds it beside publications (classic-snapshot.ts). */
+  private readonly classic: ClassicSnapshotBuilder;
+  /** When a publication last wrote a classic snapshot itself (ms by the clock; 0: not yet). */
   private classicAt = 0;
-  /** A publication since then named an older classic snapshot: the timer publishes a new one. */
+  /** The publication whose state the newest named classic snapshot lists (its timestamp version). */
+  private classicCaptured = 0;
+  /** The newest publication that changed a role (its timestamp version). */
+  private rolesChangedAt = 0;
+  /** Roles changed since the classic snapshot was captured: the timer starts a new build. */
   private classicBehind = false;
   private classicTimer: NodeJS.Timeout | undefined;
-  /** The next publication writes a classic snapshot whatever its age (idle(), close()). */
+  /** The next publication writes a classic snapshot itself (idle(), close()). */
   private classicNow = false;
+  /** forced and classicNow as the publication under way took them, until it commits. */
+  private taken: { forced: boolean; flush: boolean } | undefined;
   private pendingSnapshotCompression: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: SnapshotProcessOptions) {
     this.clock = o.clock ?? (() => new Date());
     this.merkle = merkleSettings(o.config);
+    this.classic = new ClassicSnapshotBuilder({
+      state: o.state,
+      blobs: o.blobs,
+      log: o.log,
+      minIntervalMs: this.merkle.classicSnapshotIntervalMs,
+      compress: o.compress === false ? undefined : async (st) => {
+        const path = metadataBlobPath(st.name, st.version);
+        const raw = await o.blobs.get(path);
+        if (raw) await o.blobs.putAll(await compressedCopies(path, raw));
+      },
+      onReady: () => this.request(),
+      onSettled: (ok) => {
+        if (!this.classicBehind) return;
+        if (ok) return this.scheduleClassic();
+        // A failed build (a file of that name from a deposed leader, a full disk…) is not tried
+        // again for the same state: the next publication writes a classic snapshot itself, at
+        // its own new version.
+        this.classicNow = true;
+        this.request();
+      },
+    });
     if (usesNameBins(o.config)) this.recentBins = new RecentlyClaimedBins(o.state, o.blobs, (name) => this.roles.get(name)?.version ?? 0, nameBinCountOf(o.config));
     // After a failed publication, start over as a new leader would: reload the published state
     // and remove what the attempt left behind.
@@ -181,10 +211,13 @@ export class SnapshotProcess {
       const latest = await this.o.state.latestTimestamp();
       if (latest && !timestampNamesTree(latest.bytes, this.tree)) this.forced = true; // e.g. a timestamp of the two-level layout
     }
-    this.classicAt = 0; // a new leader's first publication writes a classic snapshot
-    // The last leader may have left the classic snapshot behind the newest timestamp.
-    this.classicBehind = (this.roles.get(ROLES.snapshot)?.version ?? 0) < (this.roles.get(ROLES.timestamp)?.version ?? 0);
-    if (this.classicBehind) this.scheduleClassic(this.clock());
+    // The last leader may have left the classic snapshot behind the newest timestamp (assume
+    // the roles changed since: at worst one classic snapshot too many).
+    this.classic.discard();
+    this.classicAt = 0; // a small one is written by the first publication
+    this.classicCaptured = this.roles.get(ROLES.snapshot)?.version ?? 0;
+    this.rolesChangedAt = this.roles.get(ROLES.timestamp)?.version ?? 0;
+    this.classicBehind = this.classicCaptured < this.rolesChangedAt;
     const leftovers = await this.o.state.publicationIntents();
     if (leftovers.length > 0) {
       this.o.log.warn({ files: leftovers.length }, 'removing the files of a publication that did not commit');
@@ -195,6 +228,7 @@ export class SnapshotProcess {
     }
     await this.repairTimestamp();
     this.epoch = lease.epoch;
+    if (this.classicBehind) this.scheduleClassic();
   }
 
   /** Rewrites timestamp.json from the newest committed publication if it differs (leader only). */
@@ -324,6 +358,12 @@ export class SnapshotProcess {
         return this.publishAs(lease);
       });
     } catch (e) {
+      // A forced or flushing publication that did not commit: the next attempt is one too.
+      if (this.taken) {
+        this.forced ||= this.taken.forced;
+        this.classicNow ||= this.taken.flush;
+        this.taken = undefined;
+      }
       if (!(e instanceof NotLeaderError)) throw e;
       // Another process leads now; nothing of this attempt was committed.
       this.o.log.warn({ err: e }, 'publication abandoned: no longer the snapshot leader');
@@ -338,15 +378,23 @@ export class SnapshotProcess {
     const expiring = this.expiringRoles(now);
     const expiringBins = expiring.filter((n) => n.startsWith(`${BIN_PREFIX}-`));
     const inputs = await this.o.state.collectPublishInputs(expiringBins);
-    const classicDue = this.classicDue(now);
-    if (inputs.dirtyRoles.length === 0 && inputs.appliedSeqs.length === 0 && expiring.length === 0 && !this.forced && !(this.classicBehind && classicDue)) {
+    const classicDue = this.classicNow || (this.inlineClassic() && now.getTime() - this.classicAt >= this.merkle.classicSnapshotIntervalMs);
+    if (inputs.dirtyRoles.length === 0 && inputs.appliedSeqs.length === 0 && expiring.length === 0 && !this.forced && !(this.classicBehind && classicDue) && !this.classic.hasReady) {
       return undefined;
     }
-    // A classic snapshot with this publication: always without a tree; with one, on the cadence
-    // (and when forced by a ceremony or the snapshot nears expiry).
+    // A classic snapshot written by this publication: always without a tree. With one: a small
+    // one on its cadence; any when forced (ceremonies), flushed (idle(), close()) or close to
+    // expiry. Otherwise the timestamp names the newest one built beside publications, if one is
+    // ready (classic-snapshot.ts).
     const writeClassic = !this.tree || classicDue || this.forced || expiring.includes(ROLES.snapshot);
+    // Taken by this attempt; given back if it fails before its commit (publishOnce).
+    this.taken = { forced: this.forced, flush: this.classicNow };
     this.forced = false;
     this.classicNow = false;
+    const publishedClassic = this.roles.get(ROLES.snapshot)?.version ?? 0;
+    let readyClassic: RoleState | undefined;
+    if (writeClassic) this.classic.discard();
+    else readyClassic = this.classic.take(lease.epoch, this.o.signers.snapshot.keyId, publishedClassic);
 
     const newStates: RoleState[] = [];
     const writes: { path: string; bytes: Buffer }[] = [];
@@ -456,13 +504,9 @@ export class SnapshotProcess {
     // (content-addressed: same name, same bytes) are not rewritten.
     await this.o.blobs.putNewAll([...writes, ...(snapshot ? [{ path: snapshotPath, bytes: snapshot.bytes }] : []), ...merkleBlobs(staged?.files ?? [])]);
     crashPoint('publish:after-files');
-    const snapshotState: RoleState | undefined = snapshot && {
-      name: ROLES.snapshot,
-      version: snapshotVersion,
-      expires: formatExpires(snapshotExpires),
-      length: snapshot.bytes.length,
-      sha256: sha256(snapshot.bytes),
-    };
+    const snapshotState: RoleState | undefined = snapshot
+      ? { name: ROLES.snapshot, version: snapshotVersion, expires: formatExpires(snapshotExpires), length: snapshot.bytes.length, sha256: sha256(snapshot.bytes) }
+      : readyClassic;
     const classic = snapshotState ?? this.roles.get(ROLES.snapshot);
     if (!classic) throw new Error('no classic snapshot was ever published (the repository was not initialised)');
     const timestampExpires = expiresIn(now, this.o.config.expiry.timestamp);
@@ -491,17 +535,18 @@ export class SnapshotProcess {
       timestampBytes: timestamp.bytes,
       now: now.toISOString(),
     });
+    this.taken = undefined;
     crashPoint('publish:after-commit');
     for (const s of allStates) this.setRole(s);
     for (const s of newStates) this.meta.set(s.name, s.version, s);
     staged?.commit();
-    if (snapshotState) {
+    if (newStates.length > 0) this.rolesChangedAt = timestampVersion;
+    if (snapshot) {
+      this.classicCaptured = snapshotVersion;
       this.classicAt = now.getTime();
-      this.classicBehind = false;
-    } else {
-      this.classicBehind = true;
-      this.scheduleClassic(now);
-    }
+    } else if (readyClassic) this.classicCaptured = readyClassic.version;
+    this.classicBehind = this.classicCaptured < this.rolesChangedAt;
+    if (this.classicBehind) this.scheduleClassic();
     // A leader whose lease may have run out since the commit leaves timestamp.json to the next
     // leader (which rewrites it from the committed bytes): it might otherwise replace a newer one.
     if (this.o.leadership.current()?.epoch === lease.epoch) await this.o.blobs.put(metadataBlobPath(ROLES.timestamp, null), timestamp.bytes);
@@ -511,11 +556,12 @@ export class SnapshotProcess {
 
     this.o.waiters.resolve(inputs.appliedSeqs, snapshotVersion);
     if (this.o.compress !== false) {
-      // With a tree, a classic snapshot is at most one a second: compressed at once, so busy
-      // indexes serve it compressed too. Without one, the delayed path skips superseded ones.
-      if (snapshotState && this.tree) this.compressSnapshot(snapshotState);
+      // With a tree, a classic snapshot written here is rare (forced, flushed): compressed at
+      // once. One built beside publications was compressed by its build. Without a tree, the
+      // delayed path skips superseded ones.
+      if (snapshot && snapshotState && this.tree) this.compressSnapshot(snapshotState);
       if (staged) this.compressTreeFiles(staged.files);
-      this.compressLater(snapshotState && !this.tree ? [...newStates, snapshotState] : newStates);
+      this.compressLater(snapshot && snapshotState && !this.tree ? [...newStates, snapshotState] : newStates);
     }
     const result: PublicationResult = {
       snapshotVersion,
@@ -636,28 +682,59 @@ export class SnapshotProcess {
     this.pendingSnapshotCompression = this.pendingSnapshotCompression.then(job).catch((err: unknown) => this.o.log.warn({ err }, 'compression failed'));
   }
 
-  /** Whether the next publication writes a classic snapshot (its interval has passed). */
-  private classicDue(now: Date): boolean {
-    return this.classicNow || now.getTime() - this.classicAt >= this.merkle.classicSnapshotIntervalMs;
+  /** Whether a publication writes the classic snapshot itself: while it is small (merkle.inlineClassicMaxBytes). */
+  private inlineClassic(): boolean {
+    return (this.roles.get(ROLES.snapshot)?.length ?? 0) <= this.merkle.inlineClassicMaxBytes;
   }
 
-  /** The timer that brings the newest state to classic clients at most one interval later. */
-  private scheduleClassic(now: Date): void {
-    if (this.classicTimer) return;
-    const wait = Math.min(this.merkle.classicSnapshotIntervalMs, Math.max(0, this.classicAt + this.merkle.classicSnapshotIntervalMs - now.getTime()));
+  /**
+   * The timer that brings the newest state to classic clients: a small classic snapshot by a
+   * publication at most one interval later, a large one by a build once its interval has
+   * passed (classic-snapshot.ts).
+   */
+  private scheduleClassic(): void {
+    if (this.classicTimer || !this.tree) return;
+    const inline = this.inlineClassic();
+    if (!inline && this.classic.building) return; // its end schedules the next
+    const due = inline ? this.classicAt + this.merkle.classicSnapshotIntervalMs : this.classic.nextStart();
+    const wait = Math.min(2 ** 31 - 1, Math.max(0, due - this.clock().getTime()));
     this.classicTimer = setTimeout(() => {
       this.classicTimer = undefined;
+      if (!this.inlineClassic()) return this.startClassic();
       this.classicNow = true;
       this.request();
     }, wait);
     this.classicTimer.unref();
   }
 
+  /** Starts a build of the classic snapshot of the committed state, if it is behind (leader only). */
+  private startClassic(): void {
+    if (!this.enabled || !this.classicBehind || !this.tree) return;
+    const lease = this.o.leadership.current();
+    if (!lease || lease.epoch !== this.epoch || this.classic.building) return;
+    // Captured between publications: this.meta and the roles are the committed state of the
+    // newest timestamp, which named an older classic snapshot (or the version would be taken).
+    const version = this.roles.get(ROLES.timestamp)?.version ?? 0;
+    if (version <= (this.roles.get(ROLES.snapshot)?.version ?? 0)) return;
+    const now = this.clock();
+    this.classic.start({ lease, version, expires: expiresIn(now, this.o.config.expiry.snapshot), meta: this.meta, signer: this.o.signers.snapshot }, now.getTime());
+  }
+
   /** Publishes the classic snapshot now if a publication left it behind (leader only). */
   private async flushClassic(): Promise<void> {
+    // A build under way is named first (it requests a publication once written).
+    await this.classic.idle();
+    await this.runner.idle();
     if (!this.classicBehind || !this.enabled) return;
     this.classicNow = true;
     this.request();
+    await this.runner.idle();
+  }
+
+  /** Waits for the classic snapshot build under way, if any, and the publication that names it (tests, benchmarks). */
+  async classicBuilt(): Promise<void> {
+    await this.runner.idle();
+    await this.classic.idle();
     await this.runner.idle();
   }
 

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { loadConfig, saveConfig, type RepositoryConfig } from '../../src/repository/config.js';
 import { initDemoRepository } from '../../src/repository/init.js';
 import { Repository } from '../../src/repository/repository.js';
 import { buildServer, type ServerOptions } from '../../src/server/app.js';
@@ -29,10 +30,23 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 export async function startIndex(
-  opts: { bins?: number; server?: ServerOptions; now?: Date; /** postgres://… to keep the state in PostgreSQL. */ databaseUrl?: string } = {}
+  opts: {
+    bins?: number;
+    server?: ServerOptions;
+    now?: Date;
+    /** postgres://… to keep the state in PostgreSQL. */
+    databaseUrl?: string;
+    /** Changes config.json before the index opens. */
+    configure?: (cfg: RepositoryConfig) => RepositoryConfig;
+  } = {}
 ): Promise<IndexUnderTest> {
   const dataDir = await tempDir('bulwark-index');
   await initDemoRepository(dataDir, { bins: opts.bins ?? 16, ...(opts.now ? { now: opts.now } : {}) });
+  if (opts.configure) {
+    const cfg = await loadConfig(dataDir);
+    if (!cfg) throw new Error(`no config.json in ${dataDir}`);
+    await saveConfig(dataDir, opts.configure(cfg));
+  }
   const repo = await Repository.open(dataDir, { compress: true, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
   await repo.start();
   const app = await buildServer(repo, { waitForPublishMs: 10_000, ...opts.server });

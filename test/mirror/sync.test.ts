@@ -58,6 +58,7 @@ describe('mirror sync', () => {
     wheels = Object.fromEntries(built.map((w) => [`${w.project}-${w.version}`, w]));
     await upload(index, token, wheels['alpha-1.0'] as Wheel);
     await upload(index, token, wheels['beta-1.0'] as Wheel);
+    await index.repo.settle(); // the classic snapshot lists both (it trails publications)
     dir = await tempDir('mirror');
     mirror = await serveStatic(dir);
   });

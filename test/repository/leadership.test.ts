@@ -45,6 +45,8 @@ describe('the snapshot leader', () => {
     ts.signed.snapshotMeta.verify('snapshot', await readFile(join(metaDir(), `${v}.snapshot.json`)));
     return v;
   };
+  /** The version of the next publication: the timestamp's, plus one. */
+  const nextPublication = async () => Metadata.parse(await readFile(join(metaDir(), 'timestamp.json')), 'timestamp').signed.version + 1;
 
   before(async () => {
     index = await startIndex({ bins: 16 });
@@ -66,6 +68,7 @@ describe('the snapshot leader', () => {
   });
 
   it('a deposed leader that still believes it leads commits nothing and writes no file', async () => {
+    await index.repo.settle(); // no publication under way (the classic snapshot built beside them is named)
     const state = index.repo.state;
     const ours = index.repo.leadership.current();
     assert.ok(ours);
@@ -94,7 +97,7 @@ describe('the snapshot leader', () => {
   it('removes the files of a publication that never committed, then publishes that version', async () => {
     const lease = index.repo.leadership.current();
     assert.ok(lease);
-    const next = (await verifyNewest()) + 1;
+    const next = await nextPublication();
     const path = `metadata/${next}.snapshot.json`;
     await index.repo.state.recordPublicationIntent(lease, [path]);
     await writeFile(join(index.dataDir, 'public', path), 'half a publication');
@@ -102,6 +105,7 @@ describe('the snapshot leader', () => {
     // The leader goes away (as in a crash) and comes back as a new leader.
     await index.repo.leadership.stop();
     assert.ok(await index.repo.leadership.refresh());
+    index.repo.publisher.forceNext(); // a classic snapshot with the publication, whatever its cadence
     await upload(true);
     assert.equal(await verifyNewest(), next);
     assert.deepEqual(await index.repo.state.publicationIntents(), []);
@@ -110,7 +114,7 @@ describe('the snapshot leader', () => {
 
   it('never replaces a metadata file that holds other bytes: the attempt fails, the next one repairs', async () => {
     await index.repo.settle(); // the classic snapshot caught up: the next publication is `next`
-    const next = (await verifyNewest()) + 1;
+    const next = await nextPublication();
     const foreign = join(metaDir(), `${next}.snapshot.json`);
     await writeFile(foreign, 'written by someone else');
     index.repo.publisher.forceNext(); // a classic snapshot with it, whatever its cadence

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { loadConfig, saveConfig } from '../../src/repository/config.js';
 import { initDemoRepository } from '../../src/repository/init.js';
 import { metadataBlobPath } from '../../src/repository/layout.js';
 import { silentLogger } from '../../src/repository/logger.js';
@@ -27,6 +28,11 @@ describe('snapshot process: dirty bins read in chunks', () => {
   before(async () => {
     dir = await tempDir('chunks');
     await initDemoRepository(dir, { bins: 2048 });
+    // Publications here are made by the test alone: no snapshot Merkle tree, so no classic
+    // snapshot is built beside them (its build asks for a publication of its own).
+    const cfg = await loadConfig(dir);
+    assert.ok(cfg);
+    await saveConfig(dir, { ...cfg, merkle: { enabled: false } });
     repo = await Repository.open(dir, { compress: false, log: silentLogger });
     await repo.publisher.init();
   });

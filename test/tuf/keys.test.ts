@@ -190,3 +190,18 @@ describe('offline signers', () => {
     assert.equal(isOfflineSigningKey(Key.ed25519('zz')), false);
   });
 });
+
+describe('signing large data off the event loop', () => {
+  it('Ed25519 and ECDSA P-256 signatures of 2 MiB (made on the thread pool) verify, and equal the synchronous ones where deterministic', async () => {
+    const data = Buffer.alloc(2 * 1024 * 1024, 'snapshot ');
+    const ed = Ed25519Signer.generate();
+    const edSig = await ed.sign(data);
+    assert.ok(ed.publicKey.verify(data, edSig.sig), 'Ed25519 verifies');
+    assert.equal(edSig.sig, ed.signSync(data).sig, 'Ed25519 is deterministic: the same signature');
+    assert.ok(!ed.publicKey.verify(Buffer.concat([data, Buffer.from('x')]), edSig.sig), 'and only for these bytes');
+    const ec = EcdsaP256Signer.generate();
+    const ecSig = await ec.sign(data);
+    assert.equal(ecSig.keyid, ec.keyId);
+    assert.ok(ec.publicKey.verify(data, ecSig.sig), 'ECDSA verifies');
+  });
+});

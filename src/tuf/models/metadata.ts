@@ -130,11 +130,22 @@ export async function signCanonical(
   opts: { escapeControlCharacters?: boolean } = {}
 ): Promise<{ signatures: Signature[]; signedBytes: Buffer; bytes: Buffer }> {
   const signedBytes = Buffer.from(canonicalSigned, 'utf8');
+  const fileText = opts.escapeControlCharacters ? canonicalFileText(canonicalSigned) : canonicalSigned;
+  // The signed bytes are copied, not encoded again (2 MiB for a snapshot at PyPI's size).
+  return signCanonicalBytes(signedBytes, signers, fileText === canonicalSigned ? undefined : Buffer.from(fileText, 'utf8'));
+}
+
+/**
+ * The same for canonical JSON already encoded (SnapshotMeta.canonicalBytes), whose strings hold
+ * no control character; `inFile` replaces the signed bytes in the envelope when they differ.
+ */
+export async function signCanonicalBytes(
+  signedBytes: Buffer,
+  signers: readonly Signer[],
+  inFile: Buffer = signedBytes
+): Promise<{ signatures: Signature[]; signedBytes: Buffer; bytes: Buffer }> {
   const signatures = await Promise.all(signers.map((s) => s.sign(signedBytes)));
   const sigJson = signatures.map((s) => `{"keyid":${canonicalString(s.keyid)},"sig":${canonicalString(s.sig)}}`).join(',');
-  // The signed bytes are copied, not encoded again (2 MiB for a snapshot at PyPI's size).
-  const fileText = opts.escapeControlCharacters ? canonicalFileText(canonicalSigned) : canonicalSigned;
-  const signedInFile = fileText === canonicalSigned ? signedBytes : Buffer.from(fileText, 'utf8');
-  const bytes = Buffer.concat([Buffer.from(`{"signatures":[${sigJson}],"signed":`, 'utf8'), signedInFile, Buffer.from('}')]);
+  const bytes = Buffer.concat([Buffer.from(`{"signatures":[${sigJson}],"signed":`, 'utf8'), inFile, Buffer.from('}')]);
   return { signatures, signedBytes, bytes };
 }
