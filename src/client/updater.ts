@@ -39,6 +39,7 @@ import {
 import { auditedTimestamp, type VerifiedFetch } from './audit-requirement.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { HttpFetcher, type Fetcher } from './fetcher.js';
+import { cacheFileHolds, noteCacheFile } from './known-cache-files.js';
 import { pruneMerkleCache } from './merkle-cache.js';
 import { localFileName, quoteName } from './quote.js';
 import { Sources } from './sources.js';
@@ -389,10 +390,23 @@ export class Updater {
     if (existing) return existing;
     const update = (b: Buffer) => (role === 'targets' ? this.set.updateTargets(b) : this.set.updateDelegatedTargets(b, role, delegator));
     if (this.set.merkleMode) await this.ensureMerkleShard(role);
+    const file = join(this.o.metadataDir, roleFile(role));
+    const sha256 = this.listedSha256(role);
+    // The cached file holds the bytes the listing names, verified earlier in this process: the
+    // role verified then is recalled instead of reading and hashing the file (known-cache-files.ts).
+    // One that fails this update's checks (expired, another version) goes the usual way, and
+    // fails there as it would have.
+    if (sha256 !== undefined && cacheFileHolds(file, sha256)) {
+      const recalled = this.tryLocal(() => this.set.recallDelegatedTargets(role, delegator));
+      if (recalled) return recalled;
+    }
     const local = await this.readCache(role);
     if (local) {
       const loaded = this.tryLocal(() => update(local));
-      if (loaded) return loaded;
+      if (loaded) {
+        noteCacheFile(file, sha256);
+        return loaded;
+      }
     }
     const meta = this.expectedMeta(role);
     // Requested as python-tuf requests it: the role name percent-encoded, never a path.
@@ -404,7 +418,14 @@ export class Updater {
       return b;
     });
     await this.writeCache(role, bytes);
+    noteCacheFile(file, sha256);
     return loaded as Metadata<Targets>;
+  }
+
+  /** The SHA-256 the verified snapshot or Merkle leaf lists for a role's file, if it lists one. */
+  private listedSha256(role: string): string | undefined {
+    if (this.set.merkleMode) return this.set.merkleLeaf(role)?.sha256;
+    return this.set.snapshot?.signed.meta.get(`${role}.json`)?.hashes?.['sha256'];
   }
 
   /** What the snapshot, or in Merkle mode the role's leaf, says of a role's file. */

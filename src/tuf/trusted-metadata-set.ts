@@ -321,6 +321,29 @@ export class TrustedMetadataSet {
       next.verifyRole(roleName, roleKeys, keys);
       rememberVerifiedRole(memoKey, next);
     }
+    return this.acceptTargets(roleName, meta, next);
+  }
+
+  /**
+   * §5.6 without the bytes: the role the snapshot (or Merkle leaf) names by its SHA-256, when
+   * this process already verified those exact bytes with the keys the delegator trusts for it
+   * now (verified-role-memo.ts). The cached file need not be read and hashed again: the hash the
+   * verified snapshot or leaf lists identifies the bytes. Undefined when the listing has no
+   * SHA-256 or nothing is remembered (then load the bytes with updateDelegatedTargets).
+   * @throws RepositoryError as updateDelegatedTargets does (version, expiry, name), memo or not.
+   */
+  recallDelegatedTargets(roleName: string, delegatorName: string): Metadata<Targets> | undefined {
+    const meta = this.metaFor(roleName);
+    const sha256 = meta.hashes?.['sha256']?.toLowerCase();
+    if (sha256 === undefined) return undefined;
+    const { roleKeys, keys } = this.delegation(roleName, delegatorName);
+    const next = recallVerifiedRole(verifiedRoleKey(roleName, undefined, sha256, roleKeys, keys));
+    if (!next || (meta.length !== undefined && next.bytes.length !== meta.length)) return undefined;
+    return this.acceptTargets(roleName, meta, next);
+  }
+
+  /** The checks that depend on this update (§5.6.4–5.6.5 and the role's name), then stores it. */
+  private acceptTargets(roleName: string, meta: MetaFile, next: Metadata<Targets>): Metadata<Targets> {
     // §5.6.4: exactly the version the snapshot names (rollback and mix-and-match).
     if (next.signed.version !== meta.version) throw new BadVersionError(roleName, `${meta.version} (as named by snapshot)`, next.signed.version);
     // §5.6.5

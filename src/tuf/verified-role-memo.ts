@@ -22,9 +22,14 @@ const MAX_BYTES = 64 * 2 ** 20;
 const entries = new Map<string, { md: Metadata<Targets>; size: number }>();
 let heldBytes = 0;
 
-/** The memo's key: role name, SHA-256 of the bytes, threshold and every authorized key's public value. */
-export function verifiedRoleKey(roleName: string, bytes: Uint8Array, sha256: string | undefined, roleKeys: RoleKeys, keys: ReadonlyMap<string, Key>): string {
-  const digest = sha256 ?? createHash('sha256').update(bytes).digest('hex');
+/**
+ * The memo's key: role name, SHA-256 of the bytes, threshold and every authorized key's public
+ * value. `sha256` must be the bytes' digest, checked (the hash the verified snapshot or Merkle
+ * leaf lists, once the bytes matched it, or to recall without the bytes); else it is computed.
+ */
+export function verifiedRoleKey(roleName: string, bytes: Uint8Array | undefined, sha256: string | undefined, roleKeys: RoleKeys, keys: ReadonlyMap<string, Key>): string {
+  if (sha256 === undefined && bytes === undefined) throw new TypeError('verifiedRoleKey needs the bytes or their SHA-256');
+  const digest = sha256 ?? createHash('sha256').update(bytes as Uint8Array).digest('hex');
   const keyParts = roleKeys.keyids.map((id) => {
     const k = keys.get(id);
     return k ? `${id}=${k.keytype}/${k.scheme}/${k.publicValue}` : `${id}=?`;

@@ -87,6 +87,55 @@ describe('verified delegated roles are remembered by bytes and keys', () => {
   });
 });
 
+describe('a remembered role is recalled by the hash its listing names, without its bytes', () => {
+  beforeEach(() => clearVerifiedRoles());
+
+  it('recalls the role verified before under the same hash and keys, and nothing before that', async () => {
+    const repo = new RepoBuilder();
+    repo.addDelegation('role1', { paths: ['a/*'] });
+    const files = await repo.publish();
+    const role1 = files.role('role1');
+    const fresh = await listing(repo, role1, 1);
+    assert.equal(fresh.recallDelegatedTargets('role1', 'targets'), undefined);
+    const verified = fresh.updateDelegatedTargets(role1, 'role1', 'targets');
+    const set = await listing(repo, role1, 1);
+    const recalled = countingVerifies(() => set.recallDelegatedTargets('role1', 'targets'));
+    assert.equal(recalled.verifies, 0);
+    assert.equal(recalled.result, verified);
+    assert.equal(set.getTargets('role1'), verified);
+  });
+
+  it('recalls nothing when the listing names other bytes, or a snapshot lists no hash', async () => {
+    const repo = new RepoBuilder();
+    repo.addDelegation('role1', { paths: ['a/*'] });
+    const files = await repo.publish();
+    const role1 = files.role('role1');
+    (await listing(repo, role1, 1)).updateDelegatedTargets(role1, 'role1', 'targets');
+    const changed = Buffer.concat([role1, Buffer.from(' ')]);
+    assert.equal((await listing(repo, changed, 1)).recallDelegatedTargets('role1', 'targets'), undefined);
+    // A snapshot listing versions only: no hash, nothing to recall by.
+    assert.equal(loadedSet(repo, await repo.publish({ hashes: false })).recallDelegatedTargets('role1', 'targets'), undefined);
+  });
+
+  it('recalls nothing under keys the delegator no longer trusts; refuses an expired or other-version role as a load would', async () => {
+    const repo = new RepoBuilder();
+    repo.addDelegation('role1', { paths: ['a/*'] });
+    const files = await repo.publish();
+    const role1 = files.role('role1');
+    (await listing(repo, role1, 1)).updateDelegatedTargets(role1, 'role1', 'targets');
+    for (const r of ['root', 'timestamp', 'snapshot', 'targets']) repo.expireIn(r, 10 * 86_400);
+    const later = new Date(repo.now.getTime() + 2 * 86_400_000);
+    const expired = await listing(repo, role1, 1, later);
+    assert.equal(code(() => expired.recallDelegatedTargets('role1', 'targets')), 'EXPIRED_METADATA');
+    assert.equal(expired.getTargets('role1'), undefined);
+    const otherVersion = await listing(repo, role1, 2);
+    assert.equal(code(() => otherVersion.recallDelegatedTargets('role1', 'targets')), 'BAD_VERSION');
+    repo.rotate('role1');
+    repo.bump('targets');
+    assert.equal((await listing(repo, role1, 1)).recallDelegatedTargets('role1', 'targets'), undefined);
+  });
+});
+
 /**
  * A trusted set whose snapshot lists `bytes` for role1 at `version` (length and sha256), with
  * the repository's current root and targets, loaded up to targets at `now`.
