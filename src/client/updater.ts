@@ -36,6 +36,7 @@ import {
   type Timestamp,
   type TargetFile,
 } from '../tuf/index.js';
+import { recallMerkleFileBytes } from '../tuf/verified-merkle-memo.js';
 import { auditedTimestamp, type VerifiedFetch } from './audit-requirement.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { HttpFetcher, type Fetcher } from './fetcher.js';
@@ -331,10 +332,15 @@ export class Updater {
 
   private async loadMerkleFileOnce<T>(name: string, limit: number, verify: (bytes: Buffer) => T): Promise<T> {
     const cached = join(this.o.metadataDir, MERKLE_CACHE, name);
-    const local = await readFile(cached).catch(() => undefined);
+    // The bytes this process verified under this name and knows the cache file holds: they
+    // need not be read again (known-cache-files.ts); they are still given to verify().
+    const remembered = cacheFileHolds(cached, name) ? recallMerkleFileBytes(name) : undefined;
+    const local = remembered ?? (await readFile(cached).catch(() => undefined));
     if (local) {
       try {
-        return verify(local);
+        const result = verify(local);
+        noteCacheFile(cached, name);
+        return result;
       } catch (e) {
         if (!(e instanceof RepositoryError)) throw e; // a damaged cache entry: download it again
       }
@@ -353,6 +359,7 @@ export class Updater {
     }
     await mkdir(join(this.o.metadataDir, MERKLE_CACHE), { recursive: true });
     await writeFileAtomic(cached, bytes, { durable: false });
+    noteCacheFile(cached, name);
     return result as T;
   }
 

@@ -31,11 +31,12 @@
 //    trusted before (rollback). No snapshot is loaded in this mode.
 import { BadMetadataError, BadVersionError, ExpiredMetadataError, MerkleRoleMissingError, MerkleRollbackError, RepositoryError, ROLE_NAME_FIELD } from './errors.js';
 import type { Key } from './keys.js';
-import { MERKLE_FIELD, parseMerkleField, shardOf, verifyGroupFile, verifyShardFile, verifyTopFile, type MerkleField, type MerkleLeaf } from './merkle.js';
+import { groupFileName, MERKLE_FIELD, parseMerkleField, shardFileName, shardOf, topFileName, verifyGroupFile, verifyShardFile, verifyTopFile, type MerkleField, type MerkleLeaf } from './merkle.js';
 import type { RoleKeys } from './models/delegations.js';
 import { MetaFile } from './models/meta-file.js';
 import { Metadata } from './models/metadata.js';
 import type { Root, Snapshot, Targets, Timestamp } from './models/roles.js';
+import { verifiedMerkleFile } from './verified-merkle-memo.js';
 import { recallVerifiedRole, rememberVerifiedRole, verifiedRoleKey } from './verified-role-memo.js';
 
 export class TrustedSetUsageError extends Error {
@@ -199,7 +200,8 @@ export class TrustedMetadataSet {
 
   /** The top file of the timestamp's tree; returns the group hashes it lists. */
   updateMerkleTop(bytes: Uint8Array): readonly string[] {
-    const groups = verifyTopFile(bytes, this.requireMerkle());
+    const field = this.requireMerkle();
+    const groups = verifiedMerkleFile(topFileName(field.root), treeShape(field), bytes, () => verifyTopFile(bytes, field));
     this.merkleGroups = groups;
     return groups;
   }
@@ -217,7 +219,7 @@ export class TrustedMetadataSet {
     const field = this.requireMerkle();
     const expected = this.merkleGroups?.[group];
     if (expected === undefined) throw new TrustedSetUsageError(`load the Merkle top file before group ${group}`);
-    const shards = verifyGroupFile(bytes, expected, field);
+    const shards = verifiedMerkleFile(groupFileName(expected), treeShape(field), bytes, () => verifyGroupFile(bytes, expected, field));
     this.merkleGroupShards.set(group, shards);
     return shards;
   }
@@ -230,7 +232,7 @@ export class TrustedMetadataSet {
     const field = this.requireMerkle();
     const { group, shardHash } = this.merklePath(shard);
     if (shardHash === undefined) throw new TrustedSetUsageError(`load Merkle group ${group} before shard ${shard}`);
-    const leaves = verifyShardFile(bytes, shardHash, shard, field);
+    const leaves = verifiedMerkleFile(shardFileName(shardHash), `${treeShape(field)} shard ${shard}`, bytes, () => verifyShardFile(bytes, shardHash, shard, field));
     for (const leaf of leaves) {
       const trusted = this.merkleBaseline.get(leaf.role);
       if (trusted !== undefined && leaf.version < trusted) throw new MerkleRollbackError(leaf.role, trusted, leaf.version);
@@ -391,6 +393,11 @@ export class TrustedMetadataSet {
     if (!delegations || !roleKeys) throw new RepositoryError('UNKNOWN_ROLE', `${delegatorName} does not delegate to ${roleName}`);
     return { roleKeys, keys: delegations.keys };
   }
+}
+
+/** What verifying a tree file depends on besides its bytes and name (verified-merkle-memo.ts). */
+function treeShape(field: MerkleField): string {
+  return `${field.shards}/${field.groups}`;
 }
 
 /** Whether `next` stopped trusting a key (by id or by value) that `current` trusted for `role`. */
