@@ -37,7 +37,7 @@ import { MetaFile } from './models/meta-file.js';
 import { Metadata } from './models/metadata.js';
 import type { Root, Snapshot, Targets, Timestamp } from './models/roles.js';
 import { verifiedMerkleFile } from './verified-merkle-memo.js';
-import { recallVerifiedRole, rememberVerifiedRole, verifiedRoleKey } from './verified-role-memo.js';
+import { recallVerifiedRole, rememberVerifiedRole, selfSignedRootKey, verifiedRoleKey } from './verified-role-memo.js';
 
 export class TrustedSetUsageError extends Error {
   constructor(message: string) {
@@ -69,8 +69,14 @@ export class TrustedMetadataSet {
   constructor(rootBytes: Uint8Array, opts: { now?: Date } = {}) {
     this.now = new Date((opts.now ?? new Date()).getTime()); // a copy: the caller's Date may change
     // §5.2: the trusted root is verified against itself only; its expiry does not matter yet.
-    const root = Metadata.parse(rootBytes, 'root');
-    root.verifyRole('root', this.roleKeys(root.signed, 'root'), root.signed.keys);
+    // The same bytes verified so earlier in this process are not parsed and checked again.
+    const memoKey = selfSignedRootKey(rootBytes);
+    let root = recallVerifiedRole<Root>(memoKey);
+    if (!root) {
+      root = Metadata.parse(rootBytes, 'root');
+      root.verifyRole('root', this.roleKeys(root.signed, 'root'), root.signed.keys);
+      rememberVerifiedRole(memoKey, root);
+    }
     this.trustedRoot = root;
   }
 
@@ -142,9 +148,15 @@ export class TrustedMetadataSet {
     // §5.3.10: the final root must not be expired.
     this.checkNotExpired('root', this.trustedRoot.signed.expires);
     const root = this.trustedRoot.signed;
-    const next = Metadata.parse(bytes, 'timestamp');
-    // §5.4.2
-    next.verifyRole('timestamp', this.roleKeys(root, 'timestamp'), root.keys);
+    // §5.4.2, unless these bytes were verified with these keys earlier in this process.
+    const roleKeys = this.roleKeys(root, 'timestamp');
+    const memoKey = verifiedRoleKey('timestamp', bytes, undefined, roleKeys, root.keys);
+    let next = recallVerifiedRole<Timestamp>(memoKey);
+    if (!next) {
+      next = Metadata.parse(bytes, 'timestamp');
+      next.verifyRole('timestamp', roleKeys, root.keys);
+      rememberVerifiedRole(memoKey, next);
+    }
     // §5.3.11: after a rotation the timestamp trusted so far is no baseline.
     const trusted = this.keysRotated ? undefined : this.trustedTimestamp;
     if (trusted) {
@@ -317,7 +329,7 @@ export class TrustedMetadataSet {
     // §5.6.3: a threshold of the delegator's keys for this role. The same bytes checked with the
     // same keys earlier in this process need not be parsed and checked again (verified-role-memo.ts).
     const memoKey = verifiedRoleKey(roleName, bytes, meta.hashes?.['sha256']?.toLowerCase(), roleKeys, keys);
-    let next = recallVerifiedRole(memoKey);
+    let next = recallVerifiedRole<Targets>(memoKey);
     if (!next) {
       next = Metadata.parse(bytes, 'targets', roleName);
       next.verifyRole(roleName, roleKeys, keys);
@@ -339,7 +351,7 @@ export class TrustedMetadataSet {
     const sha256 = meta.hashes?.['sha256']?.toLowerCase();
     if (sha256 === undefined) return undefined;
     const { roleKeys, keys } = this.delegation(roleName, delegatorName);
-    const next = recallVerifiedRole(verifiedRoleKey(roleName, undefined, sha256, roleKeys, keys));
+    const next = recallVerifiedRole<Targets>(verifiedRoleKey(roleName, undefined, sha256, roleKeys, keys));
     if (!next || (meta.length !== undefined && next.bytes.length !== meta.length)) return undefined;
     return this.acceptTargets(roleName, meta, next);
   }

@@ -154,3 +154,37 @@ async function listing(repo: RepoBuilder, bytes: Buffer, version: number, now = 
   set.updateTargets(files.targets);
   return set;
 }
+
+describe('the root and timestamp every update starts with are remembered by bytes and keys', () => {
+  beforeEach(() => clearVerifiedRoles());
+
+  it('the same root and timestamp bytes are not checked again; changed bytes are', async () => {
+    const repo = new RepoBuilder();
+    const files = await repo.publish();
+    const first = countingVerifies(() => new TrustedMetadataSet(files.root, { now: repo.now }).updateTimestamp(files.timestamp));
+    assert.ok(first.verifies >= 2);
+    const second = countingVerifies(() => new TrustedMetadataSet(files.root, { now: repo.now }).updateTimestamp(files.timestamp));
+    assert.equal(second.verifies, 0);
+    assert.equal(second.result, first.result);
+    // A root whose signature is damaged is refused, though its signed part was remembered.
+    const doc = JSON.parse(files.root.toString('utf8')) as { signatures: { sig: string }[] };
+    const sig = (doc.signatures[0] as { sig: string }).sig;
+    (doc.signatures[0] as { sig: string }).sig = (sig[0] === '0' ? '1' : '0') + sig.slice(1);
+    assert.equal(code(() => new TrustedMetadataSet(Buffer.from(JSON.stringify(doc)), { now: repo.now })), 'UNSIGNED_METADATA');
+  });
+
+  it('a remembered timestamp is refused under a root that rotated its key, and once expired', async () => {
+    const repo = new RepoBuilder();
+    repo.expireIn('root', 10 * 86_400); // the timestamp (one day) expires first
+    const files = await repo.publish();
+    new TrustedMetadataSet(files.root, { now: repo.now }).updateTimestamp(files.timestamp);
+    const later = new Date(repo.now.getTime() + 2 * 86_400_000);
+    assert.throws(() => new TrustedMetadataSet(files.root, { now: later }).updateTimestamp(files.timestamp), (e: Error) => e instanceof RepositoryError && e.code === 'EXPIRED_METADATA' && /timestamp/.test(e.message));
+    repo.rotate('timestamp');
+    repo.bump('root');
+    const rotated = await repo.publish();
+    const set = new TrustedMetadataSet(files.root, { now: repo.now });
+    set.updateRoot(rotated.root);
+    assert.equal(code(() => set.updateTimestamp(files.timestamp)), 'UNSIGNED_METADATA');
+  });
+});
