@@ -167,7 +167,8 @@ export class Updater {
     const rootBytes = await this.readCache('root');
     if (!rootBytes) throw new BadMetadataError(`no trusted root in ${this.o.metadataDir}: initialise it with the index's root.json`);
     for (let attempt = 0; ; attempt++) {
-      this.trusted = new TrustedMetadataSet((await this.readCache('root')) ?? rootBytes, { now: this.now });
+      // A retry starts from the root the first attempt may have rotated to (and cached).
+      this.trusted = new TrustedMetadataSet(attempt === 0 ? rootBytes : ((await this.readCache('root')) ?? rootBytes), { now: this.now });
       try {
         await this.updateRoot();
         await this.forgetFastForwardedMetadata();
