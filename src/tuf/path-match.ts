@@ -125,7 +125,8 @@ function segmentRegExp(segment: string): RegExp {
  */
 interface CompiledPattern {
   prefix: string;
-  segments: RegExp[];
+  /** Compiled on the first path that has the prefix: most patterns of a big delegator never need it. */
+  segments: RegExp[] | undefined;
 }
 
 const compiled = new Map<string, CompiledPattern>();
@@ -136,15 +137,16 @@ function compile(pattern: string): CompiledPattern {
   let c = compiled.get(pattern);
   if (c) return c;
   const special = pattern.search(/[*?[]/);
-  c = { prefix: special < 0 ? pattern : pattern.slice(0, special), segments: pattern.split('/').map(segmentRegExp) };
+  c = { prefix: special < 0 ? pattern : pattern.slice(0, special), segments: undefined };
   if (compiled.size >= MAX_COMPILED) compiled.clear();
   compiled.set(pattern, c);
   return c;
 }
 
 export function isTargetInPathPattern(targetPath: string, pattern: string): boolean {
-  const { prefix, segments } = compile(pattern);
-  if (!targetPath.startsWith(prefix)) return false;
+  const c = compile(pattern);
+  if (!targetPath.startsWith(c.prefix)) return false;
+  const segments = (c.segments ??= pattern.split('/').map(segmentRegExp));
   const targetParts = targetPath.split('/');
   if (targetParts.length !== segments.length) return false;
   for (let i = 0; i < segments.length; i++) {
