@@ -6,7 +6,7 @@
 // consistent-snapshot names and verify them. The state machine decides what is trusted; this
 // module only moves bytes between the network, the cache and it.
 // Merkle mode (docs/merkle-snapshots.md): when the timestamp names a snapshot Merkle tree, a
-// role's version, length and hash come from its leaf (top → group → shard files, each cached by
+// role's version, length and hash come from its leaf (tree → node → node → shard files, each cached by
 // the hash it proves), and snapshot.json is never downloaded. Without the field, the classic
 // snapshot, said once per index.
 import { mkdir, readFile, rm } from 'node:fs/promises';
@@ -35,9 +35,11 @@ import {
   type Timestamp,
   type TargetFile,
 } from '../tuf/index.js';
+import { recallMerkleFileBytes } from '../tuf/verified-merkle-memo.js';
 import { auditedTimestamp, type VerifiedFetch } from './audit-requirement.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { HttpFetcher, type Fetcher } from './fetcher.js';
+import { cacheFileHolds, noteCacheFile } from './known-cache-files.js';
 import { pruneMerkleCache } from './merkle-cache.js';
 import { localFileName, quoteName } from './quote.js';
 import { Sources } from './sources.js';
@@ -164,7 +166,8 @@ export class Updater {
     const rootBytes = await this.readCache('root');
     if (!rootBytes) throw new BadMetadataError(`no trusted root in ${this.o.metadataDir}: initialise it with the index's root.json`);
     for (let attempt = 0; ; attempt++) {
-      this.trusted = new TrustedMetadataSet((await this.readCache('root')) ?? rootBytes, { now: this.now });
+      // A retry starts from the root the first attempt may have rotated to (and cached).
+      this.trusted = new TrustedMetadataSet(attempt === 0 ? rootBytes : ((await this.readCache('root')) ?? rootBytes), { now: this.now });
       try {
         await this.updateRoot();
         await this.forgetFastForwardedMetadata();
@@ -328,10 +331,15 @@ export class Updater {
 
   private async loadMerkleFileOnce<T>(name: string, limit: number, verify: (bytes: Buffer) => T): Promise<T> {
     const cached = join(this.o.metadataDir, MERKLE_CACHE, name);
-    const local = await readFile(cached).catch(() => undefined);
+    // The bytes this process verified under this name and knows the cache file holds: they
+    // need not be read again (known-cache-files.ts); they are still given to verify().
+    const remembered = cacheFileHolds(cached, name) ? recallMerkleFileBytes(name) : undefined;
+    const local = remembered ?? (await readFile(cached).catch(() => undefined));
     if (local) {
       try {
-        return verify(local);
+        const result = verify(local);
+        noteCacheFile(cached, name);
+        return result;
       } catch (e) {
         if (!(e instanceof RepositoryError)) throw e; // a damaged cache entry: download it again
       }
@@ -350,6 +358,7 @@ export class Updater {
     }
     await mkdir(join(this.o.metadataDir, MERKLE_CACHE), { recursive: true });
     await writeFileAtomic(cached, bytes, { durable: false });
+    noteCacheFile(cached, name);
     return result as T;
   }
 
@@ -387,10 +396,23 @@ export class Updater {
     if (existing) return existing;
     const update = (b: Buffer) => (role === 'targets' ? this.set.updateTargets(b) : this.set.updateDelegatedTargets(b, role, delegator));
     if (this.set.merkleMode) await this.ensureMerkleShard(role);
+    const file = join(this.o.metadataDir, roleFile(role));
+    const sha256 = this.listedSha256(role);
+    // The cached file holds the bytes the listing names, verified earlier in this process: the
+    // role verified then is recalled instead of reading and hashing the file (known-cache-files.ts).
+    // One that fails this update's checks (expired, another version) goes the usual way, and
+    // fails there as it would have.
+    if (sha256 !== undefined && cacheFileHolds(file, sha256)) {
+      const recalled = this.tryLocal(() => this.set.recallDelegatedTargets(role, delegator));
+      if (recalled) return recalled;
+    }
     const local = await this.readCache(role);
     if (local) {
       const loaded = this.tryLocal(() => update(local));
-      if (loaded) return loaded;
+      if (loaded) {
+        noteCacheFile(file, sha256);
+        return loaded;
+      }
     }
     const meta = this.expectedMeta(role);
     // Requested as python-tuf requests it: the role name percent-encoded, never a path.
@@ -402,7 +424,14 @@ export class Updater {
       return b;
     });
     await this.writeCache(role, bytes);
+    noteCacheFile(file, sha256);
     return loaded as Metadata<Targets>;
+  }
+
+  /** The SHA-256 the verified snapshot or Merkle leaf lists for a role's file, if it lists one. */
+  private listedSha256(role: string): string | undefined {
+    if (this.set.merkleMode) return this.set.merkleLeaf(role)?.sha256;
+    return this.set.snapshot?.signed.meta.get(`${role}.json`)?.hashes?.['sha256'];
   }
 
   /** What the snapshot, or in Merkle mode the role's leaf, says of a role's file. */

@@ -31,12 +31,13 @@
 //    trusted before (rollback). No snapshot is loaded in this mode.
 import { BadMetadataError, BadVersionError, ExpiredMetadataError, MerkleRoleMissingError, MerkleRollbackError, RepositoryError, ROLE_NAME_FIELD } from './errors.js';
 import type { Key } from './keys.js';
-import { MERKLE_FIELD, merkleSteps, parseMerkleField, shardOf, verifyNodeFile, verifyShardFile, verifyTopFile, type MerkleField, type MerkleLeaf } from './merkle.js';
+import { MERKLE_FIELD, merkleSteps, nodeFileName, parseMerkleField, shardFileName, shardOf, topFileName, verifyNodeFile, verifyShardFile, verifyTopFile, type MerkleField, type MerkleLeaf } from './merkle.js';
 import type { RoleKeys } from './models/delegations.js';
 import { MetaFile } from './models/meta-file.js';
 import { Metadata } from './models/metadata.js';
 import type { Root, Snapshot, Targets, Timestamp } from './models/roles.js';
-import { recallVerifiedRole, rememberVerifiedRole, verifiedRoleKey } from './verified-role-memo.js';
+import { verifiedMerkleFile } from './verified-merkle-memo.js';
+import { recallVerifiedRole, rememberVerifiedRole, selfSignedRootKey, verifiedRoleKey } from './verified-role-memo.js';
 
 export class TrustedSetUsageError extends Error {
   constructor(message: string) {
@@ -67,8 +68,14 @@ export class TrustedMetadataSet {
   constructor(rootBytes: Uint8Array, opts: { now?: Date } = {}) {
     this.now = new Date((opts.now ?? new Date()).getTime()); // a copy: the caller's Date may change
     // §5.2: the trusted root is verified against itself only; its expiry does not matter yet.
-    const root = Metadata.parse(rootBytes, 'root');
-    root.verifyRole('root', this.roleKeys(root.signed, 'root'), root.signed.keys);
+    // The same bytes verified so earlier in this process are not parsed and checked again.
+    const memoKey = selfSignedRootKey(rootBytes);
+    let root = recallVerifiedRole<Root>(memoKey);
+    if (!root) {
+      root = Metadata.parse(rootBytes, 'root');
+      root.verifyRole('root', this.roleKeys(root.signed, 'root'), root.signed.keys);
+      rememberVerifiedRole(memoKey, root);
+    }
     this.trustedRoot = root;
   }
 
@@ -140,9 +147,15 @@ export class TrustedMetadataSet {
     // §5.3.10: the final root must not be expired.
     this.checkNotExpired('root', this.trustedRoot.signed.expires);
     const root = this.trustedRoot.signed;
-    const next = Metadata.parse(bytes, 'timestamp');
-    // §5.4.2
-    next.verifyRole('timestamp', this.roleKeys(root, 'timestamp'), root.keys);
+    // §5.4.2, unless these bytes were verified with these keys earlier in this process.
+    const roleKeys = this.roleKeys(root, 'timestamp');
+    const memoKey = verifiedRoleKey('timestamp', bytes, undefined, roleKeys, root.keys);
+    let next = recallVerifiedRole<Timestamp>(memoKey);
+    if (!next) {
+      next = Metadata.parse(bytes, 'timestamp');
+      next.verifyRole('timestamp', roleKeys, root.keys);
+      rememberVerifiedRole(memoKey, next);
+    }
     // §5.3.11: after a rotation the timestamp trusted so far is no baseline.
     const trusted = this.keysRotated ? undefined : this.trustedTimestamp;
     if (trusted) {
@@ -198,7 +211,8 @@ export class TrustedMetadataSet {
 
   /** The top file of the timestamp's tree; returns the hashes of level 1 it lists. */
   updateMerkleTop(bytes: Uint8Array): readonly string[] {
-    const nodes = verifyTopFile(bytes, this.requireMerkle());
+    const field = this.requireMerkle();
+    const nodes = verifiedMerkleFile(topFileName(field.root), treeShape(field), bytes, () => verifyTopFile(bytes, field));
     this.merkleNodes.set('0/0', nodes);
     return nodes;
   }
@@ -232,7 +246,8 @@ export class TrustedMetadataSet {
   updateMerkleNode(level: number, index: number, bytes: Uint8Array): readonly string[] {
     const field = this.requireMerkle();
     if (level >= field.fanout.length) throw new TrustedSetUsageError(`level ${level} of the Merkle tree is shard files, not node files`);
-    const nodes = verifyNodeFile(bytes, this.merkleParentHash(level, index, field), level, field);
+    const expected = this.merkleParentHash(level, index, field);
+    const nodes = verifiedMerkleFile(nodeFileName(expected), `${treeShape(field)} level ${level}`, bytes, () => verifyNodeFile(bytes, expected, level, field));
     this.merkleNodes.set(`${level}/${index}`, nodes);
     return nodes;
   }
@@ -243,7 +258,8 @@ export class TrustedMetadataSet {
    */
   updateMerkleShard(shard: number, bytes: Uint8Array): readonly MerkleLeaf[] {
     const field = this.requireMerkle();
-    const leaves = verifyShardFile(bytes, this.merkleParentHash(field.fanout.length, shard, field), shard, field);
+    const expected = this.merkleParentHash(field.fanout.length, shard, field);
+    const leaves = verifiedMerkleFile(shardFileName(expected), `${treeShape(field)} shard ${shard}`, bytes, () => verifyShardFile(bytes, expected, shard, field));
     for (const leaf of leaves) {
       const trusted = this.merkleBaseline.get(leaf.role);
       if (trusted !== undefined && leaf.version < trusted) throw new MerkleRollbackError(leaf.role, trusted, leaf.version);
@@ -328,12 +344,35 @@ export class TrustedMetadataSet {
     // §5.6.3: a threshold of the delegator's keys for this role. The same bytes checked with the
     // same keys earlier in this process need not be parsed and checked again (verified-role-memo.ts).
     const memoKey = verifiedRoleKey(roleName, bytes, meta.hashes?.['sha256']?.toLowerCase(), roleKeys, keys);
-    let next = recallVerifiedRole(memoKey);
+    let next = recallVerifiedRole<Targets>(memoKey);
     if (!next) {
       next = Metadata.parse(bytes, 'targets', roleName);
       next.verifyRole(roleName, roleKeys, keys);
       rememberVerifiedRole(memoKey, next);
     }
+    return this.acceptTargets(roleName, meta, next);
+  }
+
+  /**
+   * §5.6 without the bytes: the role the snapshot (or Merkle leaf) names by its SHA-256, when
+   * this process already verified those exact bytes with the keys the delegator trusts for it
+   * now (verified-role-memo.ts). The cached file need not be read and hashed again: the hash the
+   * verified snapshot or leaf lists identifies the bytes. Undefined when the listing has no
+   * SHA-256 or nothing is remembered (then load the bytes with updateDelegatedTargets).
+   * @throws RepositoryError as updateDelegatedTargets does (version, expiry, name), memo or not.
+   */
+  recallDelegatedTargets(roleName: string, delegatorName: string): Metadata<Targets> | undefined {
+    const meta = this.metaFor(roleName);
+    const sha256 = meta.hashes?.['sha256']?.toLowerCase();
+    if (sha256 === undefined) return undefined;
+    const { roleKeys, keys } = this.delegation(roleName, delegatorName);
+    const next = recallVerifiedRole<Targets>(verifiedRoleKey(roleName, undefined, sha256, roleKeys, keys));
+    if (!next || (meta.length !== undefined && next.bytes.length !== meta.length)) return undefined;
+    return this.acceptTargets(roleName, meta, next);
+  }
+
+  /** The checks that depend on this update (§5.6.4–5.6.5 and the role's name), then stores it. */
+  private acceptTargets(roleName: string, meta: MetaFile, next: Metadata<Targets>): Metadata<Targets> {
     // §5.6.4: exactly the version the snapshot names (rollback and mix-and-match).
     if (next.signed.version !== meta.version) throw new BadVersionError(roleName, `${meta.version} (as named by snapshot)`, next.signed.version);
     // §5.6.5
@@ -381,6 +420,11 @@ export class TrustedMetadataSet {
     if (!delegations || !roleKeys) throw new RepositoryError('UNKNOWN_ROLE', `${delegatorName} does not delegate to ${roleName}`);
     return { roleKeys, keys: delegations.keys };
   }
+}
+
+/** What verifying a tree file depends on besides its bytes and name (verified-merkle-memo.ts). */
+function treeShape(field: MerkleField): string {
+  return `${field.shards}/${field.fanout.join(',')}`;
 }
 
 /** Whether `next` stopped trusting a key (by id or by value) that `current` trusted for `role`. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Delegated targets roles already parsed and signature-checked in this process, by their exact
-// bytes and the exact keys that checked them. A long-lived client (the pip proxy) starts a new
+// Roles already parsed and signature-checked in this process, by their exact bytes and the exact
+// keys that checked them: delegated targets roles, and the root and timestamp every update
+// starts with. A long-lived client (the pip proxy) starts a new
 // update every few seconds and walks the same delegations each time: targets → claimed → a name
 // bin → a project role. Parsing and verifying a 190 KB `claimed` costs ~8 ms; its SHA-256 ~0.3 ms.
 //
@@ -14,17 +15,22 @@ import { createHash } from 'node:crypto';
 import type { Key } from './keys.js';
 import type { RoleKeys } from './models/delegations.js';
 import type { Metadata } from './models/metadata.js';
-import type { Targets } from './models/roles.js';
+import type { AnySigned } from './models/roles.js';
 
 /** At most this many bytes of source metadata are remembered (least recently used go first). */
 const MAX_BYTES = 64 * 2 ** 20;
 
-const entries = new Map<string, { md: Metadata<Targets>; size: number }>();
+const entries = new Map<string, { md: Metadata; size: number }>();
 let heldBytes = 0;
 
-/** The memo's key: role name, SHA-256 of the bytes, threshold and every authorized key's public value. */
-export function verifiedRoleKey(roleName: string, bytes: Uint8Array, sha256: string | undefined, roleKeys: RoleKeys, keys: ReadonlyMap<string, Key>): string {
-  const digest = sha256 ?? createHash('sha256').update(bytes).digest('hex');
+/**
+ * The memo's key: role name, SHA-256 of the bytes, threshold and every authorized key's public
+ * value. `sha256` must be the bytes' digest, checked (the hash the verified snapshot or Merkle
+ * leaf lists, once the bytes matched it, or to recall without the bytes); else it is computed.
+ */
+export function verifiedRoleKey(roleName: string, bytes: Uint8Array | undefined, sha256: string | undefined, roleKeys: RoleKeys, keys: ReadonlyMap<string, Key>): string {
+  if (sha256 === undefined && bytes === undefined) throw new TypeError('verifiedRoleKey needs the bytes or their SHA-256');
+  const digest = sha256 ?? createHash('sha256').update(bytes as Uint8Array).digest('hex');
   const keyParts = roleKeys.keyids.map((id) => {
     const k = keys.get(id);
     return k ? `${id}=${k.keytype}/${k.scheme}/${k.publicValue}` : `${id}=?`;
@@ -32,15 +38,24 @@ export function verifiedRoleKey(roleName: string, bytes: Uint8Array, sha256: str
   return `${roleName}\n${digest}\n${roleKeys.threshold}\n${keyParts.join('\n')}`;
 }
 
-export function recallVerifiedRole(key: string): Metadata<Targets> | undefined {
+/**
+ * The key of a root verified against its own keys and threshold (§5.2): that check is a function
+ * of the bytes alone.
+ */
+export function selfSignedRootKey(bytes: Uint8Array): string {
+  return `root (self-signed)\n${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** The role remembered under `key`; its type is the one remembered under it (keys name the role). */
+export function recallVerifiedRole<T extends AnySigned>(key: string): Metadata<T> | undefined {
   const hit = entries.get(key);
   if (!hit) return undefined;
   entries.delete(key); // most recently used last
   entries.set(key, hit);
-  return hit.md;
+  return hit.md as Metadata<T>;
 }
 
-export function rememberVerifiedRole(key: string, md: Metadata<Targets>): void {
+export function rememberVerifiedRole(key: string, md: Metadata): void {
   if (entries.has(key)) return;
   const size = md.bytes.byteLength;
   if (size > MAX_BYTES) return;

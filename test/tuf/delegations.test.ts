@@ -66,6 +66,14 @@ describe('path patterns', () => {
     ['x', 'x/', false],
     ['packages/ab/cd/x.whl', 'packages/*/*/*', true],
     ['packages/ab/cd/x.whl', 'packages/*', false],
+    // the literal prefix before the first wildcard settles most patterns: it must be exact
+    ['abc', 'ab', false],
+    ['ab/cd', 'ab/c*', true],
+    ['ab/xd', 'ab/c*', false],
+    ['ab/c', 'ab/c', true],
+    ['ab/c/d', 'ab/c', false],
+    ['ab', 'ab/c*', false],
+    ['abq/x', 'ab?/*', true],
   ];
   for (const [target, pattern, expected] of cases) {
     it(`${JSON.stringify(target)} ${expected ? 'matches' : 'does not match'} ${JSON.stringify(pattern)}`, () => {

@@ -87,6 +87,55 @@ describe('verified delegated roles are remembered by bytes and keys', () => {
   });
 });
 
+describe('a remembered role is recalled by the hash its listing names, without its bytes', () => {
+  beforeEach(() => clearVerifiedRoles());
+
+  it('recalls the role verified before under the same hash and keys, and nothing before that', async () => {
+    const repo = new RepoBuilder();
+    repo.addDelegation('role1', { paths: ['a/*'] });
+    const files = await repo.publish();
+    const role1 = files.role('role1');
+    const fresh = await listing(repo, role1, 1);
+    assert.equal(fresh.recallDelegatedTargets('role1', 'targets'), undefined);
+    const verified = fresh.updateDelegatedTargets(role1, 'role1', 'targets');
+    const set = await listing(repo, role1, 1);
+    const recalled = countingVerifies(() => set.recallDelegatedTargets('role1', 'targets'));
+    assert.equal(recalled.verifies, 0);
+    assert.equal(recalled.result, verified);
+    assert.equal(set.getTargets('role1'), verified);
+  });
+
+  it('recalls nothing when the listing names other bytes, or a snapshot lists no hash', async () => {
+    const repo = new RepoBuilder();
+    repo.addDelegation('role1', { paths: ['a/*'] });
+    const files = await repo.publish();
+    const role1 = files.role('role1');
+    (await listing(repo, role1, 1)).updateDelegatedTargets(role1, 'role1', 'targets');
+    const changed = Buffer.concat([role1, Buffer.from(' ')]);
+    assert.equal((await listing(repo, changed, 1)).recallDelegatedTargets('role1', 'targets'), undefined);
+    // A snapshot listing versions only: no hash, nothing to recall by.
+    assert.equal(loadedSet(repo, await repo.publish({ hashes: false })).recallDelegatedTargets('role1', 'targets'), undefined);
+  });
+
+  it('recalls nothing under keys the delegator no longer trusts; refuses an expired or other-version role as a load would', async () => {
+    const repo = new RepoBuilder();
+    repo.addDelegation('role1', { paths: ['a/*'] });
+    const files = await repo.publish();
+    const role1 = files.role('role1');
+    (await listing(repo, role1, 1)).updateDelegatedTargets(role1, 'role1', 'targets');
+    for (const r of ['root', 'timestamp', 'snapshot', 'targets']) repo.expireIn(r, 10 * 86_400);
+    const later = new Date(repo.now.getTime() + 2 * 86_400_000);
+    const expired = await listing(repo, role1, 1, later);
+    assert.equal(code(() => expired.recallDelegatedTargets('role1', 'targets')), 'EXPIRED_METADATA');
+    assert.equal(expired.getTargets('role1'), undefined);
+    const otherVersion = await listing(repo, role1, 2);
+    assert.equal(code(() => otherVersion.recallDelegatedTargets('role1', 'targets')), 'BAD_VERSION');
+    repo.rotate('role1');
+    repo.bump('targets');
+    assert.equal((await listing(repo, role1, 1)).recallDelegatedTargets('role1', 'targets'), undefined);
+  });
+});
+
 /**
  * A trusted set whose snapshot lists `bytes` for role1 at `version` (length and sha256), with
  * the repository's current root and targets, loaded up to targets at `now`.
@@ -105,3 +154,37 @@ async function listing(repo: RepoBuilder, bytes: Buffer, version: number, now = 
   set.updateTargets(files.targets);
   return set;
 }
+
+describe('the root and timestamp every update starts with are remembered by bytes and keys', () => {
+  beforeEach(() => clearVerifiedRoles());
+
+  it('the same root and timestamp bytes are not checked again; changed bytes are', async () => {
+    const repo = new RepoBuilder();
+    const files = await repo.publish();
+    const first = countingVerifies(() => new TrustedMetadataSet(files.root, { now: repo.now }).updateTimestamp(files.timestamp));
+    assert.ok(first.verifies >= 2);
+    const second = countingVerifies(() => new TrustedMetadataSet(files.root, { now: repo.now }).updateTimestamp(files.timestamp));
+    assert.equal(second.verifies, 0);
+    assert.equal(second.result, first.result);
+    // A root whose signature is damaged is refused, though its signed part was remembered.
+    const doc = JSON.parse(files.root.toString('utf8')) as { signatures: { sig: string }[] };
+    const sig = (doc.signatures[0] as { sig: string }).sig;
+    (doc.signatures[0] as { sig: string }).sig = (sig[0] === '0' ? '1' : '0') + sig.slice(1);
+    assert.equal(code(() => new TrustedMetadataSet(Buffer.from(JSON.stringify(doc)), { now: repo.now })), 'UNSIGNED_METADATA');
+  });
+
+  it('a remembered timestamp is refused under a root that rotated its key, and once expired', async () => {
+    const repo = new RepoBuilder();
+    repo.expireIn('root', 10 * 86_400); // the timestamp (one day) expires first
+    const files = await repo.publish();
+    new TrustedMetadataSet(files.root, { now: repo.now }).updateTimestamp(files.timestamp);
+    const later = new Date(repo.now.getTime() + 2 * 86_400_000);
+    assert.throws(() => new TrustedMetadataSet(files.root, { now: later }).updateTimestamp(files.timestamp), (e: Error) => e instanceof RepositoryError && e.code === 'EXPIRED_METADATA' && /timestamp/.test(e.message));
+    repo.rotate('timestamp');
+    repo.bump('root');
+    const rotated = await repo.publish();
+    const set = new TrustedMetadataSet(files.root, { now: repo.now });
+    set.updateRoot(rotated.root);
+    assert.equal(code(() => set.updateTimestamp(files.timestamp)), 'UNSIGNED_METADATA');
+  });
+});
