@@ -54,8 +54,8 @@ export interface ClassicSnapshotOptions {
   log: Logger;
   /** The shortest interval between builds (merkle.classicSnapshotIntervalMs). */
   minIntervalMs: number;
-  /** Makes the .gz and .br copies of a written snapshot (undefined: none). */
-  compress?: ((state: RoleState) => Promise<void>) | undefined;
+  /** Makes the .gz and .br copies of a written snapshot from the bytes it holds (undefined: none). */
+  compress?: ((path: string, bytes: Buffer) => Promise<void>) | undefined;
   /** Called when a built snapshot waits to be named (the snapshot process then publishes). */
   onReady: () => void;
   /** Called when a build ends: written (`ok`) or failed (the snapshot process then schedules the next, or writes one itself). */
@@ -111,7 +111,7 @@ export class ClassicSnapshotBuilder {
     const state: RoleState = { name: ROLES.snapshot, version: c.version, expires: formatExpires(c.expires), length: bytes.length, sha256 };
     this.ready = { state, epoch: c.lease.epoch, keyId: c.signer.keyId };
     this.o.onReady();
-    await this.o.compress?.(state);
+    await this.o.compress?.(path, bytes); // from memory: not 30 MB read back
     this.lastCostMs = performance.now() - t0;
     this.o.log.debug({ version: c.version, bytes: bytes.length, ms: Math.round(this.lastCostMs) }, 'classic snapshot written');
   }

@@ -157,11 +157,7 @@ export class SnapshotProcess {
       blobs: o.blobs,
       log: o.log,
       minIntervalMs: this.merkle.classicSnapshotIntervalMs,
-      compress: o.compress === false ? undefined : async (st) => {
-        const path = metadataBlobPath(st.name, st.version);
-        const raw = await o.blobs.get(path);
-        if (raw) await o.blobs.putAll(await compressedCopies(path, raw));
-      },
+      compress: o.compress === false ? undefined : async (path, bytes) => o.blobs.putAll(await compressedCopies(path, bytes)),
       onReady: () => this.request(),
       onSettled: (ok) => {
         if (!this.classicBehind) return;
