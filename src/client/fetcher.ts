@@ -25,12 +25,30 @@ export interface HttpFetcherOptions {
 
 /** A refusal's body up to this size is read and dropped, so that its connection can be reused. */
 const DRAIN_LIMIT = 64 * 1024;
+/** ... within this time; a server that drips it loses the connection instead. */
+const DRAIN_MS = 2_000;
 
-/** Drops a response's body: read when small and announced (the connection stays open for the next request), else cut. */
+/**
+ * Drops a response's body. One announced as small, or not announced at all (chunked, as
+ * node:http servers answer a bare 404), is read to its end so that the connection stays open for
+ * the next request: a client asks for the absent next root on every refresh, and a new TCP
+ * connection each time costs more CPU than the request. Past the limit or the time, it is cut.
+ */
 function discard(res: IncomingMessage): void {
   const declared = Number(res.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared <= DRAIN_LIMIT) res.resume();
-  else res.destroy();
+  if (Number.isFinite(declared) && declared > DRAIN_LIMIT) {
+    res.destroy();
+    return;
+  }
+  let seen = 0;
+  const cut = setTimeout(() => res.destroy(), DRAIN_MS);
+  cut.unref();
+  res.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DRAIN_LIMIT) res.destroy();
+  });
+  res.once('close', () => clearTimeout(cut));
+  res.on('error', () => undefined); // cut or reset while dropped: nothing waits for this body
 }
 
 /** fetch()'s limit on redirects followed, kept. */

@@ -14,7 +14,7 @@
 // Safe to interrupt: each removal is of one cache entry, re-downloaded and verified if it is ever
 // needed again. Old top files go last, so a prune cut short leaves an old top file behind and the
 // next refresh prunes again; while only the current top is cached there is nothing to prune, and
-// a refresh costs one readdir.
+// a refresh costs one readdir (none when this process pruned for this tree already).
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepositoryError, topFileName, verifyNodeFile, type MerkleField } from '../tuf/index.js';
@@ -32,6 +32,17 @@ const STALE_TEMP_MS = 10 * 60_000;
  * other top files, node and shard files neither it nor a cached node file lists.
  */
 export async function pruneMerkleCache(dir: string, field: MerkleField, nodes: readonly string[]): Promise<void> {
+  // Pruned for this very tree already in this process: nothing has been added since but by us.
+  if (prunedFor.get(dir) === field.root) return;
+  await pruneOnce(dir, field, nodes);
+  if (prunedFor.size >= 1000) prunedFor.clear();
+  prunedFor.set(dir, field.root);
+}
+
+/** The tree each cache directory was last pruned for by this process (a refresh skips the readdir). */
+const prunedFor = new Map<string, string>();
+
+async function pruneOnce(dir: string, field: MerkleField, nodes: readonly string[]): Promise<void> {
   let names: string[];
   try {
     names = await readdir(dir);

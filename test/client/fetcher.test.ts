@@ -14,6 +14,7 @@ const BODY = Buffer.from('{"signed":"metadata"}'.repeat(50));
 describe('HttpFetcher', () => {
   let server: Server;
   let base = '';
+  let connections = 0;
   before(async () => {
     server = createServer((req, res) => {
       const path = req.url ?? '/';
@@ -28,8 +29,11 @@ describe('HttpFetcher', () => {
         res.write(BODY.subarray(0, 100));
         setTimeout(() => res.socket?.destroy(), 20);
       } else if (path === '/error') res.writeHead(500, { 'content-length': 0 }).end();
+      else if (path === '/chunked-none') res.writeHead(404).end('gone'); // no length: chunked, as node:http's own servers answer
+      else if (path === '/chunked-big-none') res.writeHead(404).end(Buffer.alloc(200_000));
       else res.writeHead(404, { 'content-length': 9 }).end('not found');
     });
+    server.on('connection', () => connections++);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -56,6 +60,17 @@ describe('HttpFetcher', () => {
       await assert.rejects(f.fetch(`${base}/none`, 1000), (e: unknown) => e instanceof DownloadError && e.code === 'NOT_FOUND');
       assert.deepEqual(await f.fetch(`${base}/plain`, BODY.length), BODY);
     }
+    // A refusal without a length (chunked) is read to its end too, so that the next request
+    // reuses the connection: a client asks for the next root, absent, on every refresh.
+    const before = connections;
+    for (let i = 0; i < 3; i++) {
+      await assert.rejects(f.fetch(`${base}/chunked-none`, 1000), (e: unknown) => e instanceof DownloadError && e.code === 'NOT_FOUND');
+      assert.deepEqual(await f.fetch(`${base}/plain`, BODY.length), BODY);
+    }
+    assert.ok(connections - before <= 1, `a chunked 404 closed the connection: ${connections - before} new connections for 6 requests`);
+    // One past the drain limit is cut rather than read: the next request still succeeds.
+    await assert.rejects(f.fetch(`${base}/chunked-big-none`, 1000), (e: unknown) => e instanceof DownloadError && e.code === 'NOT_FOUND');
+    assert.deepEqual(await f.fetch(`${base}/plain`, BODY.length), BODY);
     await refused('/error', 1000, 'HTTP');
     await refused('/cut', 1000, 'NETWORK');
     await assert.rejects(f.fetch('ftp://127.0.0.1/x', 1000), (e: unknown) => e instanceof DownloadError && e.code === 'NETWORK');
