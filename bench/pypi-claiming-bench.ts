@@ -255,7 +255,7 @@ function report(r: Result): string {
     out.push(table(['install (page + one file)', 'metadata', 'requests', 'page + file', 'proxy CPU'], rows));
     const upd = PROBES.map(([k, label]) => {
       const u = l.installs[k].updaterCpuMs;
-      return u ? `${label} ${fmt.ms(u.median)} ms (first in a new process ${fmt.ms(u.first)} ms)` : `${label} –`;
+      return u ? `${label} ${fmt.ms(u.median)} ms steady (runs 2–6 ${u.early === undefined ? '–' : `${fmt.ms(u.early)} ms`}; first in a new process ${fmt.ms(u.first)} ms)` : `${label} –`;
     });
     out.push(`client CPU per warm refresh + lookup, updater alone: ${upd.join('; ')}`);
     const ce = l.ceremony;
@@ -263,7 +263,7 @@ function report(r: Result): string {
       `ceremony of ${ce.projects.toLocaleString('en')} projects: ${ce.roles} role(s), carried out ${fmt.bytes(ce.exportedBytes)}, back ${fmt.bytes(ce.signedBytes)}; export ${fmt.num(ce.exportMs / 1000, 2)} s, sign ${fmt.num(ce.signMs / 1000, 2)} s, import ${fmt.num(ce.importMs / 1000, 2)} s; publication after it ${fmt.num(l.publishAfterCeremonyMs / 1000, 2)} s`
     );
     out.push(
-      `publications: ${l.publications.n} uploads, median ${fmt.ms(l.publications.ms.median)} ms, p99 ${fmt.ms(l.publications.ms.p99)} ms (end to end median ${fmt.ms(l.publications.endToEndMs.median)} ms); ${fmt.num(l.publications.rolesPerPublication)} roles per publication`
+      `publications: ${l.publications.n} uploads, median ${fmt.ms(l.publications.ms.median)} ms, p99 ${fmt.ms(l.publications.ms.p99)} ms (end to end median ${fmt.ms(l.publications.endToEndMs.median)} ms); ${fmt.num(l.publications.rolesPerPublication)} roles per publication${l.publications.phasesMs ? `; median build ${fmt.ms(l.publications.phasesMs.build)} ms, files + timestamp signed ${fmt.ms(l.publications.phasesMs.write)} ms, commit + timestamp.json ${fmt.ms(l.publications.phasesMs.commit)} ms` : ''}`
     );
     out.push(`sizes: ${Object.entries(l.sizes).map(([k, v]) => `${k} ${fmt.bytes(v)}`).join(', ')}`);
     out.push(`peak RSS: layout process ${mib(l.peakRss)}, proxies ${PROBES.map(([k]) => mib(l.installs[k].proxyPeakRss)).join(' / ')}; PostgreSQL largest process ${mib(l.stats.postgres?.largestProcess ?? 0)}`);
