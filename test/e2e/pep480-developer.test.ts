@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/repository/config.js';
 import { Ed25519Signer, encodeCanonical, expiresIn, signCanonical, Targets } from '../../src/tuf/index.js';
 import { buildDist } from '../helpers/dists.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
+import { waitForClassicSnapshot } from '../helpers/published.js';
 import { pipDownload, pipInstall, runPython, twineUpload } from '../helpers/python-tools.js';
 
 describe('PEP 480: key, claim, signed upload', () => {
@@ -100,6 +101,7 @@ describe('PEP 480: key, claim, signed upload', () => {
   });
 
   it('tuf-js finds every file through recently-claimed and the developer-signed project role', async () => {
+    assert.ok(await waitForClassicSnapshot(server.url), 'the classic snapshot, which tuf-js reads, caught up with the uploads');
     const metadataDir = await tempDir('pep480-tufjs');
     await writeFile(join(metadataDir, 'root.json'), await readFile(join(dataDir, 'root.json')));
     const updater = new Updater({ metadataDir, metadataBaseUrl: `${server.url}/metadata`, targetDir: await tempDir('pep480-tufjs-t'), targetBaseUrl: `${server.url}/targets` });

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Updater } from 'tuf-js';
 import { buildDist } from '../helpers/dists.js';
 import { runBulwark, startBulwark, tempDir, type RunningServer } from '../helpers/processes.js';
+import { waitForClassicSnapshot } from '../helpers/published.js';
 import { pipInstall, runPython, twineUpload } from '../helpers/python-tools.js';
 
 describe('twine → bulwark serve → pip and tuf-js', () => {
@@ -89,6 +90,7 @@ describe('twine → bulwark serve → pip and tuf-js', () => {
   });
 
   it('tuf-js verifies every distribution and simple page from the initial root and gets the served bytes', async () => {
+    assert.ok(await waitForClassicSnapshot(server.url), 'the classic snapshot, which tuf-js reads, caught up with the uploads');
     const metadataDir = await tempDir('e2e-tufjs-meta');
     const targetDir = await tempDir('e2e-tufjs-targets');
     await runPython(['-c', `import shutil; shutil.copy(${JSON.stringify(join(dataDir, 'root.json'))}, ${JSON.stringify(join(metadataDir, 'root.json'))})`]);
