@@ -5,7 +5,7 @@
 import { readdirCalls } from './count-readdir.js';
 import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
@@ -84,5 +84,43 @@ describe('the static tree', () => {
     assert.ok(Number(res.headers['content-length']) > 0);
     assert.equal(res.headers['cache-control'], 'no-cache');
     assert.equal(res.body.length, 0);
+    const etag = res.headers.etag as string;
+    assert.ok(etag, 'timestamp.json has an ETag');
+    assert.equal((await request(`${index.url}/metadata/timestamp.json`, { headers: { 'if-none-match': etag } })).statusCode, 304);
+    assert.equal((await request(`${index.url}/metadata/timestamp.json`, { headers: { 'if-none-match': '"other"' } })).statusCode, 200);
+  });
+
+  it('serves timestamp.json whole while publications replace it (never one version\'s length with another\'s bytes)', async () => {
+    // The publisher replaces timestamp.json by rename with every publication. A server that takes
+    // the length from one stat and then opens the name again sends a truncated or mixed body
+    // when a rename falls between the two: a client then fails to parse its timestamp.
+    const file = join(index.dataDir, 'public', 'metadata', 'timestamp.json');
+    const original = await readFile(file);
+    const versions = [Buffer.from(`{"v":"${'a'.repeat(300)}"}`), Buffer.from(`{"v":"${'b'.repeat(3000)}"}`)];
+    const valid = new Set([original, ...versions].map((b) => b.toString('hex')));
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 0; !stop; i++) {
+        const tmp = join(index.dataDir, 'public', 'metadata', `.tmp-ts-${i}`);
+        await writeFile(tmp, versions[i % 2] as Buffer);
+        await rename(tmp, file);
+        await new Promise((r) => setTimeout(r, 1)); // leave the thread pool to the server now and then
+      }
+    })();
+    const bad: string[] = [];
+    try {
+      for (let round = 0; round < 40; round++) {
+        const responses = await Promise.all(Array.from({ length: 10 }, () => request(`${index.url}/metadata/timestamp.json`).catch((e: Error) => e)));
+        for (const r of responses) {
+          if (r instanceof Error) bad.push(`cut: ${r.message}`);
+          else if (r.statusCode !== 200 || !valid.has(r.body.toString('hex'))) bad.push(`${r.statusCode}: ${r.body.length} bytes, content-length ${r.headers['content-length']}`);
+        }
+      }
+    } finally {
+      stop = true;
+      await writer;
+      await writeFile(file, original);
+    }
+    assert.deepEqual(bad, [], 'every answer is one whole version of the file');
   });
 });

@@ -9,12 +9,38 @@
 // tens of thousands of files and that listing made a 2 KB request take about a second. The path
 // is checked here instead (servablePath), and sendFile keeps the plugin's own traversal and
 // dot-file guards.
+//
+// timestamp.json, the one file replaced in place (by rename, with every publication), is not
+// given to sendFile: it takes the length from a stat of the name and then opens the name again,
+// so a publication between the two sent one version's length with another's bytes (a client's
+// parse error) or a body shorter than announced (a connection held until it timed out). It is
+// read through one open file instead (readFile: open, fstat and read on one descriptor).
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PUBLIC_DIR } from '../../repository/paths.js';
 
 const TREES = ['metadata', 'targets', 'files'] as const;
+/** The mutable file of the metadata tree (every other name there is versioned or hashed). */
+const MUTABLE = 'timestamp.json';
+
+/** Sends one whole version of a file replaced by rename: the bytes of a single open. */
+async function sendWhole(req: FastifyRequest, reply: FastifyReply, file: string): Promise<FastifyReply> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    reply.callNotFound();
+    return reply;
+  }
+  const etag = `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
+  reply.header('Cache-Control', 'no-cache').header('ETag', etag).type('application/json');
+  if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+  return reply.send(bytes);
+}
 
 /**
  * A path inside a tree as our files are named: non-empty segments, none starting with a dot (no
@@ -43,8 +69,7 @@ export async function registerStaticTree(app: FastifyInstance, dataDir: string):
         etag: true,
         lastModified: false,
         setHeaders: (res, path) => {
-          const mutable = path.endsWith('/timestamp.json');
-          res.header('Cache-Control', mutable ? 'no-cache' : 'public, max-age=31536000, immutable');
+          res.header('Cache-Control', 'public, max-age=31536000, immutable'); // MUTABLE is sent by sendWhole
           if (path.endsWith('.json')) res.header('Content-Type', 'application/json');
         },
       });
@@ -54,6 +79,7 @@ export async function registerStaticTree(app: FastifyInstance, dataDir: string):
         handler: (req, reply: FastifyReply) => {
           const path = (req.params as Record<string, string | undefined>)['*'] ?? '';
           if (!servablePath(path)) return reply.callNotFound();
+          if (dir === 'metadata' && path === MUTABLE) return sendWhole(req, reply, join(dataDir, PUBLIC_DIR, dir, MUTABLE));
           return reply.sendFile(path);
         },
       });
