@@ -555,7 +555,7 @@ export class SnapshotProcess {
       // With a tree, a classic snapshot written here is rare (forced, flushed): compressed at
       // once. One built beside publications was compressed by its build. Without a tree, the
       // delayed path skips superseded ones.
-      if (snapshot && snapshotState && this.tree) this.compressSnapshot(snapshotState);
+      if (snapshot && snapshotState && this.tree) this.compressSnapshot(snapshotState, snapshot.bytes);
       if (staged) this.compressTreeFiles(staged.files);
       this.compressLater(snapshot && snapshotState && !this.tree ? [...newStates, snapshotState] : newStates);
     }
@@ -660,13 +660,11 @@ export class SnapshotProcess {
       .catch((err: unknown) => this.o.log.warn({ err }, 'compression failed'));
   }
 
-  /** gzip and brotli copies of a classic snapshot, made right away (one at a time). */
-  private compressSnapshot(state: RoleState): void {
+  /** gzip and brotli copies of a classic snapshot this publication wrote, from its bytes in memory, made right away (one at a time). */
+  private compressSnapshot(state: RoleState, raw: Buffer): void {
     const job = async () => {
       if ((this.roles.get(state.name)?.version ?? 0) > state.version) return; // superseded meanwhile
       const path = metadataBlobPath(state.name, state.version);
-      const raw = await this.o.blobs.get(path);
-      if (!raw) return;
       await this.o.blobs.putAll(await compressedCopies(path, raw));
     };
     this.pendingSnapshotCompression = this.pendingSnapshotCompression.then(job).catch((err: unknown) => this.o.log.warn({ err }, 'compression failed'));
