@@ -133,11 +133,16 @@ const compiled = new Map<string, CompiledPattern>();
 /** Patterns kept compiled (a long-lived client meets name bins and many project delegations). */
 const MAX_COMPILED = 100_000;
 
+/** The literal text before a pattern's first `*`, `?` or `[`: every path it matches starts with it. */
+export function literalPrefix(pattern: string): string {
+  const special = pattern.search(/[*?[]/);
+  return special < 0 ? pattern : pattern.slice(0, special);
+}
+
 function compile(pattern: string): CompiledPattern {
   let c = compiled.get(pattern);
   if (c) return c;
-  const special = pattern.search(/[*?[]/);
-  c = { prefix: special < 0 ? pattern : pattern.slice(0, special), segments: undefined };
+  c = { prefix: literalPrefix(pattern), segments: undefined };
   if (compiled.size >= MAX_COMPILED) compiled.clear();
   compiled.set(pattern, c);
   return c;

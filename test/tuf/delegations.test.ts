@@ -211,6 +211,33 @@ describe('Delegations', () => {
     assert.equal(d.roleKeys('nope'), undefined);
   });
 
+  it('finds by its index the roles a test of every pattern finds, in delegation order', () => {
+    // Roles filed under their patterns' first characters, with patterns that start with a
+    // wildcard or a class, roles with patterns under several characters, and hash prefixes.
+    const hashRole = (name: string, prefixes: string[]) => ({ name, keyids: [], threshold: 1, terminating: false, path_hash_prefixes: prefixes });
+    const roles = [
+      role('r0', ['a*/*']),
+      role('r1', ['[ab]*/*']),
+      role('r2', ['b*/*', 'é*/*']),
+      hashRole('r3', ['0', '8']),
+      role('r4', ['*/*.whl']),
+      role('r5', ['ab/*'], true),
+      role('r6', ['?b/*', 'c*/*']),
+      role('r7', ['éa/x']),
+      hashRole('r8', ['']),
+      role('r9', ['']),
+    ];
+    const d = Delegations.fromJSON({ keys: {}, roles }, 'delegations');
+    const naive = (path: string) => [...(d.roles?.values() ?? [])].filter((r) => r.isDelegatedPath(path)).map((r) => ({ name: r.name, terminating: r.terminating }));
+    const paths = ['ab/p.whl', 'ab/index.html', 'bb/x', 'cb/y.whl', 'éa/x', 'éz/x', 'zz/z.whl', 'a', '', '/x.whl', 'Ab/p.whl'];
+    for (const path of paths) assert.deepEqual(d.rolesForTarget(path), naive(path), path);
+    assert.deepEqual(
+      d.rolesForTarget('ab/p.whl').map((r) => r.name),
+      ['r0', 'r1', ...(targetPathHash('ab/p.whl').match(/^[08]/) ? ['r3'] : []), 'r4', 'r5', 'r6', 'r8'],
+      'the order is the delegations\' order'
+    );
+  });
+
   it('succinct roles: one terminating bin per target, and roleKeys only for real bins', () => {
     const d = Delegations.fromJSON({ keys: {}, succinct_roles: { keyids: ['k'], threshold: 1, bit_length: 4, name_prefix: 'bins' } }, 'delegations');
     const path = 'packages/x.whl';

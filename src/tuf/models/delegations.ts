@@ -5,7 +5,7 @@
 import type { JsonValue } from '../canonical-json.js';
 import { BadMetadataError } from '../errors.js';
 import { Key, keysFromJSON, keysToJSON } from '../keys.js';
-import { isTargetInPathPattern, targetPathHash } from '../path-match.js';
+import { isTargetInPathPattern, literalPrefix, targetPathHash } from '../path-match.js';
 import { asObject, bool, int, str, strArray, unrecognized, type JsonObject } from './fields.js';
 
 export interface RoleKeys {
@@ -179,10 +179,65 @@ export class Delegations {
   /** §5.6.7.2: the roles to visit for `targetPath`, in order, with their terminating flag. */
   rolesForTarget(targetPath: string): { name: string; terminating: boolean }[] {
     if (this.succinctRoles) return [{ name: this.succinctRoles.roleForTarget(targetPath), terminating: true }];
+    const index = (this.pathIndex ??= buildPathIndex([...(this.roles?.values() ?? [])]));
     const out: { name: string; terminating: boolean }[] = [];
-    for (const role of this.roles?.values() ?? []) {
+    for (const i of mergeAscending(index.byFirst.get(targetPath.charAt(0)) ?? [], index.always)) {
+      const role = index.roles[i] as DelegatedRole;
       if (role.isDelegatedPath(targetPath)) out.push({ name: role.name, terminating: role.terminating });
     }
     return out;
+  }
+
+  private pathIndex: PathIndex | undefined;
+}
+
+/**
+ * The roles of a delegator by the first character of their patterns' literal prefixes, built once
+ * per (immutable) Delegations: a delegator with 1,024 name bins has ~3,000 patterns, and a lookup
+ * that tested each took ~0.3 ms of a refresh (issue 12: ≤ 5 ms). A pattern matches only paths
+ * that start with its literal prefix, so only the roles filed under the path's first character
+ * are tested, and those whose prefix is empty or that delegate by hash prefixes (`always`).
+ * Each list is in delegation order, and the two are merged back into it: the search order is
+ * the delegations' order (§5.6.7.2).
+ */
+interface PathIndex {
+  roles: readonly DelegatedRole[];
+  byFirst: Map<string, number[]>;
+  always: number[];
+}
+
+function buildPathIndex(roles: readonly DelegatedRole[]): PathIndex {
+  const byFirst = new Map<string, number[]>();
+  const always: number[] = [];
+  roles.forEach((role, i) => {
+    const prefixes = role.paths?.map(literalPrefix);
+    if (!prefixes || prefixes.includes('')) {
+      always.push(i);
+      return;
+    }
+    for (const first of new Set(prefixes.map((p) => p.charAt(0)))) {
+      const list = byFirst.get(first);
+      if (list) list.push(i);
+      else byFirst.set(first, [i]);
+    }
+  });
+  return { roles, byFirst, always };
+}
+
+/** The union of two ascending lists of indexes, ascending. */
+function* mergeAscending(a: readonly number[], b: readonly number[]): Generator<number> {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i] ?? Number.POSITIVE_INFINITY;
+    const y = b[j] ?? Number.POSITIVE_INFINITY;
+    if (x <= y) {
+      yield x;
+      i++;
+      if (x === y) j++;
+    } else {
+      yield y;
+      j++;
+    }
   }
 }
