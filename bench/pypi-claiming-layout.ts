@@ -91,7 +91,8 @@ export interface LayoutResult {
  */
 export interface UpdaterCpu {
   first: number;
-  early: number;
+  /** Absent in results written before it was measured. */
+  early?: number;
   median: number;
   peakRss: number;
 }
